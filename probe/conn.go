@@ -1,0 +1,219 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
+)
+
+// evidenceBytes is how much of each direction of an exchange is kept as
+// evidence, before redaction.
+const evidenceBytes = 320
+
+// Conn is the connection a prober gets from a Dialer. It is the only way a
+// prober touches the network, so the safety rules live here:
+//   - every Read and Write carries a deadline (the per-I/O timeout, never past
+//     the caller's ctx deadline), and the socket is closed the moment ctx ends;
+//   - the bytes read over the connection's life are capped: past the cap Read
+//     fails with gown.ErrReplyTooLarge, so a hostile endless stream costs at
+//     most the cap;
+//   - each exchange is recorded (first bytes each way) for evidence, and
+//     redacted when taken out with Evidence.
+//
+// A Conn is used by one goroutine at a time.
+type Conn struct {
+	raw       net.Conn // the socket, kept for TLS upgrade and close
+	c         net.Conn // what reads and writes go through (raw or TLS)
+	ctx       context.Context
+	ioTimeout time.Duration
+	maxRead   int64
+	read      int64
+	stop      func() bool
+
+	mu     sync.Mutex
+	steps  []gown.Evidence
+	sent   []byte
+	recv   []byte
+	step   string
+	closed bool
+
+	tlsState *tls.ConnectionState
+}
+
+func newConn(ctx context.Context, c net.Conn, ioTimeout time.Duration, maxRead int64) *Conn {
+	pc := &Conn{raw: c, c: c, ctx: ctx, ioTimeout: ioTimeout, maxRead: maxRead}
+	// Closing the socket is the only way to interrupt a blocked read at once
+	// when the scan is cancelled (Ctrl-C) or the target's deadline passes.
+	pc.stop = context.AfterFunc(ctx, func() { c.Close() })
+	return pc
+}
+
+// Step names the exchange the next Write starts, e.g. "INFO" or "login root".
+func (c *Conn) Step(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+	c.step = name
+}
+
+func (c *Conn) flushLocked() {
+	if len(c.sent) == 0 && len(c.recv) == 0 {
+		return
+	}
+	c.steps = append(c.steps, gown.Evidence{
+		Step:     c.step,
+		Sent:     redact.Bytes(c.sent, evidenceBytes),
+		Received: redact.Bytes(c.recv, evidenceBytes),
+	})
+	c.sent, c.recv, c.step = nil, nil, ""
+}
+
+func (c *Conn) deadline() time.Time {
+	d := time.Now().Add(c.ioTimeout)
+	if cd, ok := c.ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	return d
+}
+
+// Read reads from the service, within the deadline and the byte cap.
+func (c *Conn) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	left := c.maxRead - c.read
+	if left <= 0 {
+		return 0, fmt.Errorf("after %d bytes: %w", c.read, gown.ErrReplyTooLarge)
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	c.c.SetReadDeadline(c.deadline())
+	n, err := c.c.Read(p)
+	c.read += int64(n)
+	c.mu.Lock()
+	if room := evidenceBytes + 1 - len(c.recv); room > 0 && n > 0 {
+		c.recv = append(c.recv, p[:min(n, room)]...)
+	}
+	c.mu.Unlock()
+	return n, c.wrap(err)
+}
+
+// Write sends a request; a Write after a Read starts a new evidence exchange
+// unless Step was called.
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if len(c.recv) > 0 {
+		step := c.step
+		c.flushLocked()
+		c.step = step
+	}
+	if room := evidenceBytes + 1 - len(c.sent); room > 0 {
+		c.sent = append(c.sent, p[:min(len(p), room)]...)
+	}
+	c.mu.Unlock()
+	c.c.SetWriteDeadline(c.deadline())
+	n, err := c.c.Write(p)
+	return n, c.wrap(err)
+}
+
+// wrap turns the errors of a socket closed by ctx into ctx's own error, so
+// that a cancelled scan says "cancelled" rather than "use of closed conn".
+func (c *Conn) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	if cerr := c.ctx.Err(); cerr != nil && errors.Is(err, net.ErrClosed) {
+		return cerr
+	}
+	return err
+}
+
+// BytesRead is the number of bytes read so far.
+func (c *Conn) BytesRead() int64 { return c.read }
+
+// Evidence returns the recorded exchanges, redacted.
+func (c *Conn) Evidence() []gown.Evidence {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+	return append([]gown.Evidence(nil), c.steps...)
+}
+
+// Close closes the connection. It is safe to call more than once.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.stop()
+	return c.c.Close()
+}
+
+// UpgradeTLS runs a TLS client handshake over the connection (after a
+// STARTTLS-style request, or at once for TLS-only ports). Certificates are not
+// verified: gown reports what the server shows, it does not trust it.
+func (c *Conn) UpgradeTLS(serverName string) error {
+	cfg := &tls.Config{InsecureSkipVerify: true, ServerName: serverName, MinVersion: tls.VersionTLS10} //nolint:gosec // inspection, not trust
+	tc := tls.Client(c.c, cfg)
+	tc.SetDeadline(c.deadline())
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		return fmt.Errorf("tls handshake: %w", c.wrap(err))
+	}
+	st := tc.ConnectionState()
+	c.tlsState = &st
+	c.c = tc
+	c.Step("tls")
+	return nil
+}
+
+// TLS describes the negotiated TLS session, or nil before UpgradeTLS.
+func (c *Conn) TLS() *gown.TLS {
+	if c.tlsState == nil {
+		return nil
+	}
+	return DescribeTLS(c.tlsState)
+}
+
+// DescribeTLS turns a TLS connection state into the reported facts.
+func DescribeTLS(st *tls.ConnectionState) *gown.TLS {
+	out := &gown.TLS{Version: tls.VersionName(st.Version)}
+	if len(st.PeerCertificates) > 0 {
+		cert := st.PeerCertificates[0]
+		out.Subject = cert.Subject.String()
+		out.Issuer = cert.Issuer.String()
+		out.NotAfter = cert.NotAfter
+		out.SelfSigned = isSelfSigned(cert)
+	}
+	return out
+}
+
+func isSelfSigned(c *x509.Certificate) bool {
+	if c.Subject.String() != c.Issuer.String() {
+		return false
+	}
+	return c.CheckSignatureFrom(c) == nil
+}
+
+// ServerName is the SNI name for a target: its host name, or none for an IP.
+func ServerName(t gown.Target) string {
+	if net.ParseIP(strings.Trim(t.Host, "[]")) != nil {
+		return ""
+	}
+	return t.Host
+}

@@ -1,0 +1,111 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/gownscan/gown"
+	"golang.org/x/time/rate"
+)
+
+// Dialer opens connections to targets. Probers get one from the engine and use
+// nothing else to reach the network.
+type Dialer interface {
+	Dial(ctx context.Context, t gown.Target) (*Conn, error)
+}
+
+// DialerConfig sets the limits every connection carries.
+type DialerConfig struct {
+	// ConnectTimeout bounds the TCP handshake; a closed port answers at once,
+	// so this only matters for filtered ones.
+	ConnectTimeout time.Duration
+	// IOTimeout bounds each read and write.
+	IOTimeout time.Duration
+	// MaxRead caps the bytes read over one connection's life.
+	MaxRead int64
+	// Source, when set, is the local address connections come from.
+	Source netip.Addr
+	// Rate, when above zero, caps new connections per second across the scan.
+	Rate float64
+}
+
+// Validate checks the config and fills in defaults.
+func (c *DialerConfig) Validate() error {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 3 * time.Second
+	}
+	if c.IOTimeout <= 0 {
+		c.IOTimeout = 5 * time.Second
+	}
+	if c.MaxRead <= 0 {
+		c.MaxRead = 1 << 20
+	}
+	if c.Rate < 0 {
+		return fmt.Errorf("probe: rate %v is negative", c.Rate)
+	}
+	return nil
+}
+
+// NetDialer is the Dialer over real TCP.
+type NetDialer struct {
+	cfg     DialerConfig
+	d       net.Dialer
+	limiter *rate.Limiter
+}
+
+// NewDialer builds a TCP dialer with the given limits.
+func NewDialer(cfg DialerConfig) (*NetDialer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	nd := &NetDialer{cfg: cfg, d: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: -1}}
+	if cfg.Source.IsValid() {
+		nd.d.LocalAddr = &net.TCPAddr{IP: cfg.Source.AsSlice()}
+	}
+	if cfg.Rate > 0 {
+		burst := max(1, int(cfg.Rate/10))
+		nd.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), burst)
+	}
+	return nd, nil
+}
+
+// DialError is a failure to connect, with the verdict it implies.
+type DialError struct {
+	Status gown.Status // closed, filtered or error
+	Err    error
+}
+
+func (e *DialError) Error() string { return fmt.Sprintf("connect: %v", e.Err) }
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Dial connects to t within the connect timeout and the scan's rate limit.
+func (nd *NetDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	if nd.limiter != nil {
+		if err := nd.limiter.Wait(ctx); err != nil {
+			return nil, &DialError{Status: gown.StatusError, Err: err}
+		}
+	}
+	c, err := nd.d.DialContext(ctx, "tcp", t.Dial())
+	if err != nil {
+		return nil, &DialError{Status: dialStatus(ctx, err), Err: err}
+	}
+	return newConn(ctx, c, nd.cfg.IOTimeout, nd.cfg.MaxRead), nil
+}
+
+func dialStatus(ctx context.Context, err error) gown.Status {
+	var ne net.Error
+	switch {
+	case ctx.Err() != nil:
+		return gown.StatusError
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return gown.StatusClosed
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return gown.StatusFiltered
+	}
+	return gown.StatusError
+}

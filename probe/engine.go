@@ -1,0 +1,215 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// Config sets how the engine runs probers over targets.
+type Config struct {
+	// Workers is the size of the fixed worker pool.
+	Workers int
+	// PerHost caps targets probed at once on one address.
+	PerHost int
+	// Timeout is the deadline for all probes of one target, derived from the
+	// caller's ctx.
+	Timeout time.Duration
+	// Detect tries every prober (server-first ones first) on a port no prober
+	// claims, stopping at the first that identifies its store.
+	Detect bool
+	// All emits results for closed and filtered ports too.
+	All bool
+	Dialer DialerConfig
+}
+
+// Validate checks the config and fills in defaults.
+func (c *Config) Validate() error {
+	if c.Workers <= 0 {
+		c.Workers = 256
+	}
+	if c.PerHost <= 0 {
+		c.PerHost = 16
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 15 * time.Second
+	}
+	return c.Dialer.Validate()
+}
+
+// Engine runs probers over a stream of targets.
+type Engine struct {
+	cfg    Config
+	reg    *Registry
+	dialer Dialer
+	hosts  *hostLimiter
+}
+
+// New builds an engine over the registry's probers.
+func New(cfg Config, reg *Registry) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d, err := NewDialer(cfg.Dialer)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, reg: reg, dialer: d, hosts: newHostLimiter(cfg.PerHost)}, nil
+}
+
+// WithDialer replaces the dialer (tests use this to count or shape connections).
+func (e *Engine) WithDialer(d Dialer) *Engine { e.dialer = d; return e }
+
+// Run probes every target received from in until in is closed or ctx ends,
+// calling emit for each result from one goroutine at a time, in completion
+// order. It returns ctx's error if the scan was cut short; results finished
+// before that were all emitted. Run never holds more than Workers targets.
+func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown.Result)) error {
+	out := make(chan *gown.Result, e.cfg.Workers)
+	var wg sync.WaitGroup
+	for range e.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case t, ok := <-in:
+					if !ok {
+						return
+					}
+					if r := e.probeTarget(ctx, t); r != nil && ctx.Err() == nil {
+						out <- r
+					}
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(out) }()
+	for r := range out {
+		if r.Status.Answered() || e.cfg.All {
+			emit(r)
+		}
+	}
+	return ctx.Err()
+}
+
+// probeTarget runs the probers that apply to t and returns the one result
+// that says the most.
+func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
+	if err := e.hosts.acquire(ctx, t.Dial()); err != nil {
+		return nil
+	}
+	defer e.hosts.release(t.Dial())
+
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+
+	probers := e.candidates(t)
+	if len(probers) == 0 {
+		return &gown.Result{Target: t, Status: gown.StatusUnknown, Reason: "no prober claims this port (use --detect)", Start: time.Now()}
+	}
+	var best *gown.Result
+	for _, p := range probers {
+		start := time.Now()
+		r, err := p.Probe(ctx, t, e.dialer)
+		if r == nil {
+			r = failed(t, p.Name(), err)
+		}
+		r.Start, r.Duration = start, time.Since(start)
+		if r.Target.Port == 0 {
+			r.Target = t
+		}
+		if r.Store == "" && r.Status != gown.StatusClosed && r.Status != gown.StatusFiltered {
+			r.Store = p.Name()
+		}
+		switch {
+		case !r.Status.Answered():
+			return r // nothing listens: no other prober will do better
+		case r.Status != gown.StatusNotService && r.Status != gown.StatusUnknown:
+			return r // identified: never send another store's request here
+		}
+		if best == nil || (best.Status == gown.StatusNotService && r.Status == gown.StatusUnknown) {
+			best = r
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(probers) > 1 && best != nil {
+		best.Store = "" // no single prober identified it
+	}
+	return best
+}
+
+func (e *Engine) candidates(t gown.Target) []Prober {
+	if t.Hint != "" {
+		if p, ok := e.reg.Get(t.Hint); ok {
+			return []Prober{p}
+		}
+	}
+	if ps := e.reg.ForPort(t.Port); len(ps) > 0 {
+		return ps
+	}
+	if e.cfg.Detect {
+		return e.reg.detectOrder()
+	}
+	return nil
+}
+
+// failed turns a prober's error into a result that says what happened.
+func failed(t gown.Target, store string, err error) *gown.Result {
+	st, reason := Classify(err)
+	r := &gown.Result{Target: t, Status: st, Reason: reason}
+	if st.Answered() {
+		r.Store = store
+	}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	return r
+}
+
+// Classify maps a prober's error to a status and a short reason a user can
+// read: what the service did, not how Go reported it.
+func Classify(err error) (gown.Status, string) {
+	var de *DialError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return gown.StatusUnknown, "prober returned no result"
+	case errors.As(err, &de):
+		switch de.Status {
+		case gown.StatusClosed:
+			return de.Status, "connection refused"
+		case gown.StatusFiltered:
+			return de.Status, "no answer to connect"
+		}
+		return de.Status, "connect failed"
+	case errors.Is(err, context.Canceled):
+		return gown.StatusError, "scan cancelled"
+	case errors.Is(err, gown.ErrReplyTooLarge):
+		return gown.StatusUnknown, "reply exceeds the read cap"
+	case errors.Is(err, gown.ErrNotService):
+		return gown.StatusNotService, "answered, but not as this store"
+	case errors.Is(err, gown.ErrProtocol):
+		return gown.StatusUnknown, "reply breaks the protocol"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return gown.StatusUnknown, "no complete reply before the deadline"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return gown.StatusUnknown, "connection reset mid-exchange"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return gown.StatusUnknown, "connection closed mid-exchange"
+	}
+	return gown.StatusUnknown, fmt.Sprintf("probe failed: %v", err)
+}
