@@ -1,0 +1,110 @@
+// Command gown checks that the back ends of mobile apps are covered: it probes
+// data stores for missing authentication, read-only, and reports what is
+// exposed. This file wires flags to configs; the work is done by the packages.
+// It is the only place that decides exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit codes, documented in README.md.
+const (
+	exitOK          = 0
+	exitError       = 1   // the run failed
+	exitUsage       = 2   // bad flags or arguments
+	exitFindings    = 3   // findings at or above --fail-on
+	exitInterrupted = 130 // Ctrl-C; what was found was still written
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+const usage = `gown checks that an app's back end is covered: it finds data stores that
+answer without authentication, read-only, and says what they expose.
+
+Usage:
+  gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
+  gown demo                        start real servers on loopback, scan them, stop them
+  gown version                     print the version
+
+Run "gown COMMAND --help" for a command's flags.
+`
+
+func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
+	io := stdio{in: in, out: out, err: errw}
+	if len(args) == 0 {
+		fmt.Fprint(errw, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "scan":
+		err = cmdScan(ctx, args[1:], io)
+	case "demo":
+		err = cmdDemo(ctx, args[1:], io)
+	case "version", "--version":
+		fmt.Fprintln(out, "gown", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+	default:
+		fmt.Fprintf(errw, "gown: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	return exitCode(ctx, err, errw)
+}
+
+// usageError marks errors in flags or arguments.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// findingsError means the scan worked and found what --fail-on gates on.
+type findingsError struct{ n int }
+
+func (f findingsError) Error() string {
+	return fmt.Sprintf("%d findings at or above the --fail-on level", f.n)
+}
+
+func exitCode(ctx context.Context, err error, errw io.Writer) int {
+	var ue usageError
+	var fe findingsError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, pflag.ErrHelp):
+		return exitOK
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintln(errw, "gown: interrupted; results found so far were written")
+		return exitInterrupted
+	case errors.As(err, &ue):
+		fmt.Fprintln(errw, "gown:", err)
+		return exitUsage
+	case errors.As(err, &fe):
+		fmt.Fprintln(errw, "gown:", err)
+		return exitFindings
+	}
+	fmt.Fprintln(errw, "gown:", err)
+	return exitError
+}

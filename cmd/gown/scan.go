@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/assess"
+	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/all"
+	"github.com/gownscan/gown/report"
+	"github.com/gownscan/gown/target"
+	"github.com/spf13/pflag"
+)
+
+// scanFlags are the flags of gown scan; they become a target.Config and a
+// probe.Config.
+type scanFlags struct {
+	lists     []string
+	ports     string
+	resolve   []string
+	exclude   []string
+	probers   []string
+	json      bool
+	all       bool
+	detect    bool
+	workers   int
+	perHost   int
+	rate      float64
+	timeout   time.Duration
+	connect   time.Duration
+	ioTimeout time.Duration
+	maxRead   int64
+	maxCIDR   uint64
+	source    string
+	failOn    string
+	noDNS     bool
+}
+
+func (f *scanFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&f.lists, "list", "l", nil, "read targets from `FILE`, one per line (- for stdin); repeatable")
+	fs.StringVarP(&f.ports, "ports", "p", "", "ports for targets that name none, e.g. 6379,3306,9000-9100 (default: every prober's ports)")
+	fs.StringArrayVar(&f.resolve, "resolve", nil, "map `HOST=ADDR` without DNS; repeatable")
+	fs.StringArrayVar(&f.exclude, "exclude", nil, "never probe this network (CIDR, address) or domain; repeatable")
+	fs.StringSliceVar(&f.probers, "probers", nil, "use only these probers (comma-separated names)")
+	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
+	fs.BoolVar(&f.all, "all", false, "also report closed and filtered ports")
+	fs.BoolVar(&f.detect, "detect", false, "identify stores on ports no prober claims by trying each prober")
+	fs.IntVar(&f.workers, "workers", 256, "targets probed at once")
+	fs.IntVar(&f.perHost, "per-host", 16, "targets probed at once on one address")
+	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan (0: no limit)")
+	fs.DurationVar(&f.timeout, "timeout", 15*time.Second, "deadline for all probes of one target")
+	fs.DurationVar(&f.connect, "connect-timeout", 3*time.Second, "deadline for a TCP connect")
+	fs.DurationVar(&f.ioTimeout, "io-timeout", 5*time.Second, "deadline for each read or write")
+	fs.Int64Var(&f.maxRead, "max-read", 1<<20, "bytes read from one connection at most")
+	fs.Uint64Var(&f.maxCIDR, "max-cidr", 1<<16, "addresses one CIDR may expand to at most")
+	fs.StringVar(&f.source, "source", "", "local source `ADDR` for connections")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (info, low, medium, high, critical)")
+	fs.BoolVar(&f.noDNS, "no-dns", false, "never use DNS: names need a --resolve mapping")
+}
+
+// scanJob is a validated scan, ready to run.
+type scanJob struct {
+	specs  []string
+	lists  []string
+	tcfg   target.Config
+	pcfg   probe.Config
+	reg    *probe.Registry
+	json   bool
+	failOn *gown.Severity
+}
+
+func cmdScan(ctx context.Context, args []string, io stdio) error {
+	fs := pflag.NewFlagSet("gown scan", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	var f scanFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(io.err, "Usage: gown scan [targets...] [flags]\n\nTargets: host, host:port, [v6]:port, URL (redis://, mysql://, https://...), CIDR.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	job, err := f.job(fs.Args(), io)
+	if err != nil {
+		return usageError{err}
+	}
+	return job.run(ctx, io)
+}
+
+func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
+	reg := all.Registry()
+	if len(f.probers) > 0 {
+		var err error
+		if reg, err = reg.Select(f.probers...); err != nil {
+			return nil, err
+		}
+	}
+	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json}
+	if len(specs) == 0 && len(f.lists) == 0 {
+		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
+	}
+	ports := reg.Ports()
+	if f.ports != "" {
+		var err error
+		if ports, err = target.ParsePorts(f.ports); err != nil {
+			return nil, err
+		}
+	}
+	res := target.NewResolver()
+	res.NoDNS = f.noDNS
+	for _, r := range f.resolve {
+		if err := res.Override(r); err != nil {
+			return nil, err
+		}
+	}
+	scope := &target.Scope{}
+	for _, e := range f.exclude {
+		if err := scope.Exclude(e); err != nil {
+			return nil, err
+		}
+	}
+	job.tcfg = target.Config{Ports: ports, MaxCIDR: f.maxCIDR, Scope: scope, Resolve: res,
+		OnError: func(spec string, err error) { fmt.Fprintf(io.err, "gown: skipping %s: %v\n", spec, err) }}
+	if err := job.tcfg.Validate(); err != nil {
+		return nil, err
+	}
+	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect, All: f.all,
+		Dialer: probe.DialerConfig{ConnectTimeout: f.connect, IOTimeout: f.ioTimeout, MaxRead: f.maxRead, Rate: f.rate}}
+	if f.source != "" {
+		a, err := netip.ParseAddr(f.source)
+		if err != nil {
+			return nil, fmt.Errorf("--source: %v", err)
+		}
+		job.pcfg.Dialer.Source = a
+	}
+	if f.failOn != "" {
+		s, err := gown.ParseSeverity(f.failOn)
+		if err != nil {
+			return nil, fmt.Errorf("--fail-on: %w", err)
+		}
+		job.failOn = &s
+	}
+	return job, job.pcfg.Validate()
+}
+
+// findingsReporter is what the table and JSONL writers share.
+type findingsReporter interface {
+	ReportFindings(r *gown.Result, fs []gown.Finding) error
+	Close() error
+}
+
+func (job *scanJob) run(ctx context.Context, io stdio) error {
+	eng, err := probe.New(job.pcfg, job.reg)
+	if err != nil {
+		return err
+	}
+	var rep findingsReporter = report.NewTable(io.out)
+	if job.json {
+		rep = report.NewJSONL(io.out)
+	}
+	targets := make(chan gown.Target, job.pcfg.Workers)
+	prodErr := make(chan error, 1)
+	go func() {
+		defer close(targets)
+		prodErr <- job.produce(ctx, io, targets)
+	}()
+	gated, writeErr := 0, error(nil)
+	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
+		fs := assess.Findings(r)
+		for _, f := range fs {
+			if job.failOn != nil && f.Severity >= *job.failOn {
+				gated++
+			}
+		}
+		if err := rep.ReportFindings(r, fs); err != nil && writeErr == nil {
+			writeErr = err
+		}
+	})
+	closeErr := rep.Close()
+	switch {
+	case runErr != nil:
+		return runErr
+	case writeErr != nil:
+		return fmt.Errorf("write results: %w", writeErr)
+	case closeErr != nil:
+		return fmt.Errorf("write results: %w", closeErr)
+	}
+	if err := <-prodErr; err != nil {
+		return err
+	}
+	if gated > 0 {
+		return findingsError{gated}
+	}
+	return nil
+}
+
+// produce streams every target of the command line and the lists.
+func (job *scanJob) produce(ctx context.Context, io stdio, out chan<- gown.Target) error {
+	for _, s := range job.specs {
+		if s == "-" {
+			job.lists = append(job.lists, "-")
+			continue
+		}
+		if err := target.Expand(ctx, &job.tcfg, s, out); err != nil {
+			return err
+		}
+	}
+	for _, name := range job.lists {
+		r, closeFn := io.in, func() error { return nil }
+		if name != "-" {
+			fh, err := os.Open(name)
+			if err != nil {
+				return fmt.Errorf("target list: %w", err)
+			}
+			r, closeFn = fh, fh.Close
+		}
+		var expandErr error
+		err := target.Lines(r, func(line string) bool {
+			expandErr = target.Expand(ctx, &job.tcfg, line, out)
+			return expandErr == nil
+		})
+		closeFn()
+		if expandErr != nil {
+			return expandErr
+		}
+		if err != nil {
+			return fmt.Errorf("target list %s: %w", strings.TrimSpace(name), err)
+		}
+	}
+	return nil
+}

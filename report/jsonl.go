@@ -1,0 +1,54 @@
+// Package report writes results in the formats users read: a table for a
+// terminal and JSON Lines for machines. Each writer streams: it holds one
+// result at a time, plus a few counters for the summary.
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+
+	"github.com/gownscan/gown"
+)
+
+// JSONL writes one JSON object per result, one per line. The field names are
+// documented in docs/output.md and are stable.
+type JSONL struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+}
+
+var _ gown.Reporter = (*JSONL)(nil)
+
+// NewJSONL writes to w.
+func NewJSONL(w io.Writer) *JSONL {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	return &JSONL{w: bw, enc: enc}
+}
+
+// Line is the object written per result: the result itself plus the findings
+// drawn from it.
+type Line struct {
+	*gown.Result
+	Findings []gown.Finding `json:"findings,omitempty"`
+}
+
+// Report writes one line.
+func (j *JSONL) Report(r *gown.Result) error {
+	return j.ReportFindings(r, nil)
+}
+
+// ReportFindings writes one line with the result's findings.
+func (j *JSONL) ReportFindings(r *gown.Result, fs []gown.Finding) error {
+	if err := j.enc.Encode(Line{Result: r, Findings: fs}); err != nil {
+		return err
+	}
+	// Flush per line: a consumer piping the stream sees each result as it
+	// lands, and an interrupted scan leaves whole lines behind.
+	return j.w.Flush()
+}
+
+// Close flushes the writer.
+func (j *JSONL) Close() error { return j.w.Flush() }

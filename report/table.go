@@ -1,0 +1,148 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gownscan/gown"
+)
+
+// Table writes one aligned row per result as results arrive, then a summary.
+// Columns have fixed widths so that rows can be printed before the scan ends.
+type Table struct {
+	w        io.Writer
+	header   bool
+	byStatus map[gown.Status]int
+	findings map[gown.Severity]int
+	items    uint64
+	bytes    uint64
+	rows     int
+}
+
+var _ gown.Reporter = (*Table)(nil)
+
+// NewTable writes to w.
+func NewTable(w io.Writer) *Table {
+	return &Table{w: w, byStatus: map[gown.Status]int{}, findings: map[gown.Severity]int{}}
+}
+
+const rowFormat = "%-26s %-6s %-22s %-13s %-8s %9s %10s  %s\n"
+
+// Report writes one row.
+func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
+
+// ReportFindings writes one row, then one line per finding below it.
+func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
+	if !t.header {
+		t.header = true
+		if _, err := fmt.Fprintf(t.w, rowFormat, "TARGET", "STORE", "PRODUCT", "STATUS", "TLS", "ITEMS", "BYTES", "WHY"); err != nil {
+			return err
+		}
+	}
+	t.rows++
+	t.byStatus[r.Status]++
+	items, bytes := "-", "-"
+	if r.Inventory != nil {
+		items, bytes = strconv.FormatUint(r.Inventory.Items, 10), HumanBytes(r.Inventory.Bytes)
+		if r.Status == gown.StatusOpen {
+			t.items += r.Inventory.Items
+			t.bytes += r.Inventory.Bytes
+		}
+	}
+	product := strings.TrimSpace(r.Product + " " + shortVersion(r.Version))
+	tlsMode := string(r.TLS.Mode)
+	if tlsMode == "" {
+		tlsMode = "-"
+	}
+	why := r.Reason
+	if r.Error != "" && r.Status.Answered() && r.Status != gown.StatusUnknown {
+		why += " (then: " + r.Error + ")"
+	}
+	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 6), clip(orDash(product), 22),
+		r.Status, tlsMode, items, bytes, why)
+	if err != nil {
+		return err
+	}
+	if r.Inventory != nil {
+		for _, db := range r.Inventory.Databases {
+			if db.System {
+				continue
+			}
+			if _, err := fmt.Fprintf(t.w, "%28s %-40s %9d %10s\n", "└", clip(db.Name, 40), db.Items, HumanBytes(db.Bytes)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range fs {
+		t.findings[f.Severity]++
+		if _, err := fmt.Fprintf(t.w, "%28s %-8s %s\n", "!", strings.ToUpper(f.Severity.String()), f.Title); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close writes the summary.
+func (t *Table) Close() error {
+	if t.rows == 0 {
+		_, err := fmt.Fprintln(t.w, "no service answered")
+		return err
+	}
+	var parts []string
+	for _, s := range []gown.Status{gown.StatusOpen, gown.StatusAuthRequired, gown.StatusRestricted, gown.StatusProtected,
+		gown.StatusNotService, gown.StatusUnknown, gown.StatusClosed, gown.StatusFiltered, gown.StatusError} {
+		if n := t.byStatus[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	_, err := fmt.Fprintf(t.w, "\n%d services: %s. Exposed without authentication: %d items, %s.\n",
+		t.rows, strings.Join(parts, ", "), t.items, HumanBytes(t.bytes))
+	if err != nil || len(t.findings) == 0 {
+		return err
+	}
+	parts = parts[:0]
+	for s := gown.SeverityCritical; s >= gown.SeverityInfo; s-- {
+		if n := t.findings[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	_, err = fmt.Fprintf(t.w, "Findings: %s.\n", strings.Join(parts, ", "))
+	return err
+}
+
+// HumanBytes renders a byte count in binary units: 1.5 MiB.
+func HumanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func shortVersion(v string) string {
+	if i := strings.IndexAny(v, "-+ "); i > 0 {
+		return v[:i]
+	}
+	return v
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
