@@ -27,7 +27,7 @@ type Config struct {
 	// claims, stopping at the first that identifies its store.
 	Detect bool
 	// All emits results for closed and filtered ports too.
-	All bool
+	All    bool
 	Dialer DialerConfig
 }
 

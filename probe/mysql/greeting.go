@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
 )
@@ -101,7 +102,7 @@ func readGreeting(r io.Reader) (*greeting, *serverError, error) {
 // one: a known error range and a readable message.
 func parseGreetingErr(p []byte) (*serverError, error) {
 	e, err := parseErr(p)
-	if err != nil || e.Code < 1000 || e.Code >= 20000 || !printable(p[3:]) || len(p) < 8 {
+	if err != nil || e.Code < 1000 || e.Code >= 20000 || len(p) < 8 || !textual(p[3:]) {
 		return nil, errNotMySQL("first packet is an ERR packet no MySQL server sends")
 	}
 	return e, nil
@@ -172,6 +173,20 @@ func parseGreetingTail(g *greeting, rest []byte) error {
 // a leading digit, a dot, printable ASCII.
 func plausibleVersion(v []byte) bool {
 	return len(v) >= 3 && v[0] >= '0' && v[0] <= '9' && bytes.IndexByte(v, '.') > 0 && printable(v)
+}
+
+// textual accepts server messages, which may be localised: valid UTF-8
+// without control characters.
+func textual(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7F {
+			return false
+		}
+	}
+	return true
 }
 
 func printable(b []byte) bool {

@@ -146,6 +146,7 @@ type session struct {
 	conn *probe.Conn
 	br   *bufio.Reader
 	t    gown.Target
+	head []byte // the first bytes of the last reply, to name a non-RESP peer
 }
 
 // do sends one command and reads its reply. The reply is read even when the
@@ -163,6 +164,8 @@ func (s *session) do(name, cmd string) (reply, error) {
 		}
 		return reply{}, fmt.Errorf("redis %s on %s: %w", name, s.t, err)
 	}
+	head, _ := s.br.Peek(min(s.br.Buffered(), 8))
+	s.head = append(s.head[:0], head...)
 	rep, err := readReply(s.br)
 	if err != nil {
 		return reply{}, fmt.Errorf("redis %s on %s: %w", name, s.t, err)

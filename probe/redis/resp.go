@@ -75,6 +75,9 @@ func (d *decoder) value(depth int) (reply, error) {
 		err = d.empty()
 	case '$', '!', '=': // bulk string, RESP3 blob error and verbatim string
 		r.text, r.null, err = d.bulkString()
+		if kind == '=' && len(r.text) >= 4 && r.text[3] == ':' {
+			r.text = r.text[4:] // drop the verbatim format tag ("txt:")
+		}
 	case '*', '~', '>', '%', '|': // array, set, push, map, attribute
 		r, err = d.aggregate(kind, depth)
 	default:

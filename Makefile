@@ -1,0 +1,48 @@
+# gown: the two commands a new user needs are `make demo` and `make test`.
+GO ?= go
+BIN := bin/gown
+PKGS := ./...
+# Packages with concurrency run under the race detector as part of `make test`.
+RACE_PKGS := ./probe/... ./target/... ./cmd/... ./report/...
+FUZZTIME ?= 30s
+
+.PHONY: all build test test-race deps demo fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gown
+
+# Installs the real servers the tests need (apt-get as root, says what it does).
+deps:
+	$(GO) run ./internal/testbed/cmd/bedinstall
+
+# Every test, including the ones against real servers, then the race detector
+# over the concurrent packages.
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+test-race:
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+# Starts real servers on loopback with planted data, scans them, stops them.
+demo: build deps
+	./$(BIN) demo
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+lint:
+	@test -z "$$(gofmt -s -l $$(git ls-files '*.go'))" || { gofmt -s -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet $(PKGS)
+	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	staticcheck $(PKGS)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,239 @@
+package testbed
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// errExited says the server process ended before it was ready, which on a
+// busy machine usually means another process took the port between our
+// probe and the server's bind: the caller retries on a fresh port.
+var errExited = errors.New("server exited before it was ready")
+
+// stopGrace is how long a server gets to exit on SIGTERM before SIGKILL.
+const stopGrace = 3 * time.Second
+
+// readyTimeout bounds the wait for a started server to accept connections.
+const readyTimeout = 20 * time.Second
+
+// proc is one server process the test bed started and alone may stop.
+type proc struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{} // closed once Wait has returned
+	waitErr error         // Wait's result, valid after done
+}
+
+// startProc starts bin with its output in logPath, in its own process group
+// so Stop can kill exactly what it started, and with SIGKILL as the
+// parent-death signal so a crashed or killed test binary leaves no server
+// behind. cred, when set, runs the process as another user; Go sets the
+// death signal after switching credentials, so the switch does not clear it
+// (a server that drops privileges itself, like mariadbd --user, would).
+func startProc(bin string, args []string, logPath string, cred *syscall.Credential) (*proc, error) {
+	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: server log: %w", err)
+	}
+	// Not CommandContext: the server must outlive the startup ctx and die
+	// only in Stop.
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL,
+		Credential: cred,
+	}
+	p := &proc{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// The death signal fires when the forking *thread* exits, not the
+		// process. Locking this goroutine to its thread and keeping it in
+		// Wait keeps that thread alive exactly as long as the server.
+		runtime.LockOSThread()
+		defer out.Close()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, fmt.Errorf("testbed: start %s: %w", filepath.Base(bin), err)
+	}
+	return p, nil
+}
+
+// pid is the server's process id (and process group id).
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the process group with SIGTERM, then SIGKILL after stopGrace,
+// and waits until the process is reaped. Only our own group is signalled.
+func (p *proc) stop() error {
+	if p == nil || p.exited() {
+		return nil
+	}
+	pgid := p.pid()
+	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("testbed: SIGTERM to group %d: %w", pgid, err)
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(stopGrace):
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("testbed: SIGKILL to group %d: %w", pgid, err)
+	}
+	<-p.done
+	return nil
+}
+
+// logTail returns the end of the server's own output, to explain failures.
+func (p *proc) logTail() string {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return ""
+	}
+	var t tailBuffer
+	t.Write(b)
+	return t.String()
+}
+
+// freePort finds a port on ip that nothing listens on now. The listener is
+// closed before the server binds, so another process may take the port in
+// between; callers detect that (errExited) and retry.
+func freePort(ip netip.Addr) (netip.AddrPort, error) {
+	l, err := net.Listen("tcp", netip.AddrPortFrom(ip, 0).String())
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("testbed: free port on %s: %w", ip, err)
+	}
+	ap := l.Addr().(*net.TCPAddr).AddrPort()
+	l.Close()
+	return netip.AddrPortFrom(ip, ap.Port()), nil
+}
+
+// waitReady waits until the server has created its unix socket and accepts
+// TCP on addr. Both servers bind TCP before the socket and exit if TCP bind
+// fails, so a socket in our own folder proves the TCP port is ours and not
+// some other process's that grabbed it.
+func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var d net.Dialer
+	for {
+		if p.exited() {
+			return fmt.Errorf("%w (%v): %s", errExited, p.waitErr, p.logTail())
+		}
+		if _, err := os.Stat(sock); err == nil {
+			c, err := d.DialContext(ctx, "tcp", addr.String())
+			if err == nil {
+				c.Close()
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testbed: waiting for %s: %w: %s", addr, ctx.Err(), p.logTail())
+		case <-tick.C:
+		}
+	}
+}
+
+// launch starts a server on a fresh port of ip, retrying when the port was
+// lost to another process. args builds the command line for a port.
+func launch(ctx context.Context, ip netip.Addr, sock, logPath, bin string, cred *syscall.Credential,
+	args func(port uint16) []string) (*proc, netip.AddrPort, error) {
+	var last error
+	for attempt := 0; attempt < 4; attempt++ {
+		addr, err := freePort(ip)
+		if err != nil {
+			return nil, addr, err
+		}
+		p, err := startProc(bin, args(addr.Port()), logPath, cred)
+		if err != nil {
+			return nil, addr, err
+		}
+		err = waitReady(ctx, p, addr, sock)
+		if err == nil {
+			return p, addr, nil
+		}
+		p.stop()
+		if !errors.Is(err, errExited) {
+			return nil, addr, err
+		}
+		last = err
+	}
+	return nil, netip.AddrPort{}, fmt.Errorf("testbed: %s would not start: %w", filepath.Base(bin), last)
+}
+
+// tempDir makes a folder for one server. Its mode is 0755 because mariadbd
+// runs as user mysql and must traverse it; if an ancestor of os.TempDir is
+// closed to other users (TMPDIR=/root/tmp), it falls back to /tmp rather
+// than loosening folders the test bed does not own.
+func tempDir(name string) (string, error) {
+	d, err := os.MkdirTemp("", "gown-testbed-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("testbed: temp dir: %w", err)
+	}
+	if !searchable(filepath.Dir(d)) {
+		os.Remove(d)
+		if d, err = os.MkdirTemp("/tmp", "gown-testbed-"+name+"-"); err != nil {
+			return "", fmt.Errorf("testbed: temp dir: %w", err)
+		}
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		os.RemoveAll(d)
+		return "", fmt.Errorf("testbed: temp dir: %w", err)
+	}
+	return d, nil
+}
+
+// searchable reports whether every folder from dir up to / lets other users
+// through.
+func searchable(dir string) bool {
+	for {
+		st, err := os.Stat(dir)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return true
+		}
+		dir = parent
+	}
+}
+
+// secret returns a random password; hex so it needs no quoting in SQL, RESP
+// or a command line.
+func secret() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,273 @@
+// Package testbed starts real data stores on loopback in known
+// configurations, plants data in them, and records the ground truth a scan of
+// each must report. Tests use it through Require; `gown demo` through Start.
+//
+// Every server listens on a free port of 127.0.0.0/8 (never a default port),
+// keeps its data under a temp folder, runs in its own process group and dies
+// with the process that started it. Stop ends only those processes.
+//
+// The test bed writes to the stores it starts (to plant data); gown never
+// does. Scans must dial from Source so that protected-mode Redis treats them
+// as remote clients.
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// Source is the client address scans of the test bed must dial from.
+// Protected-mode Redis accepts only 127.0.0.1 and ::1 as local, so a client
+// on 127.0.0.2 is refused the way a remote one would be, while traffic stays
+// on loopback.
+var Source = netip.MustParseAddr("127.0.0.2")
+
+// Server is one running store in one configuration.
+type Server struct {
+	Name string         // the config name, e.g. "redis-open"
+	Kind string         // prober name: "redis" or "mysql"
+	Addr netip.AddrPort // where it listens (127.x.y.z only)
+	// User and Password are the account the test bed set a password for:
+	// "" and the requirepass for redis-password, the admin user for
+	// redis-acl, "root" for mariadb-password. For tests only; gown never
+	// prints them.
+	User     string
+	Password string
+	Want     Truth  // ground truth planted
+	LogPath  string // the server's own command log, where one exists (MariaDB general_log)
+
+	dir  string // temp folder holding data, socket and logs
+	sock string // unix socket the test bed uses for setup and control
+	proc *proc
+
+	mu       sync.Mutex
+	setupIDs map[uint32]bool // MariaDB connection ids opened by the test bed over TCP
+}
+
+// Truth is what a correct scan reports for a server.
+type Truth struct {
+	Status gown.Status // the verdict gown must give
+	// Databases counts planted items per non-system database: Redis "db0"
+	// → keys, MariaDB schema → rows.
+	Databases map[string]uint64
+	Items     uint64 // sum of Databases
+}
+
+// Bed is a set of running servers.
+type Bed struct {
+	Servers []*Server
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// config is one named configuration and how to bring it up.
+type config struct {
+	name string
+	kind string
+	// pkgs lists the Debian packages and the programs each must provide.
+	pkgs  []pkg
+	start func(ctx context.Context, log io.Writer, s *Server) error
+}
+
+type pkg struct {
+	name string
+	bins []string
+}
+
+// configs is the one list of configurations; adding a store adds its
+// entries here.
+var configs = slices.Concat(redisConfigs(), mariadbConfigs())
+
+// Names returns every known configuration name.
+func Names() []string {
+	names := make([]string, len(configs))
+	for i, c := range configs {
+		names[i] = c.name
+	}
+	return names
+}
+
+func lookup(name string) (config, bool) {
+	i := slices.IndexFunc(configs, func(c config) bool { return c.name == name })
+	if i < 0 {
+		return config{}, false
+	}
+	return configs[i], true
+}
+
+// Start installs what is missing, starts the named configurations (all of
+// them when none is named) in parallel, plants their data, checks each
+// answers a client on Source as its Truth says, and returns once all are
+// ready. ctx bounds the startup only: the servers run until Stop. On error
+// every server already started is stopped.
+func Start(ctx context.Context, log io.Writer, names ...string) (*Bed, error) {
+	began := time.Now()
+	if log == nil {
+		log = io.Discard
+	}
+	log = &lockedWriter{w: log}
+	if len(names) == 0 {
+		names = Names()
+	}
+	cfgs, err := resolve(names)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureAll(ctx, log, cfgs); err != nil {
+		return nil, err
+	}
+	b := &Bed{}
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for i, c := range cfgs {
+		s := &Server{Name: c.name, Kind: c.kind}
+		b.Servers = append(b.Servers, s)
+		wg.Go(func() {
+			if err := c.start(ctx, log, s); err != nil {
+				errs[i] = fmt.Errorf("testbed: %s: %w", c.name, err)
+				return
+			}
+			if err := s.Check(ctx); err != nil {
+				errs[i] = fmt.Errorf("testbed: %s: %w", c.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, b.Stop())
+	}
+	fmt.Fprintf(log, "testbed: %d servers ready in %s\n", len(b.Servers), time.Since(began).Round(time.Millisecond))
+	return b, nil
+}
+
+// resolve maps names to configs, refusing unknown and repeated names.
+func resolve(names []string) ([]config, error) {
+	var out []config
+	for _, n := range names {
+		c, ok := lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("testbed: unknown config %q (known: %v)", n, Names())
+		}
+		if slices.ContainsFunc(out, func(o config) bool { return o.name == n }) {
+			return nil, fmt.Errorf("testbed: config %q named twice", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ensureAll installs each package the configs need, once.
+func ensureAll(ctx context.Context, log io.Writer, cfgs []config) error {
+	seen := map[string]bool{}
+	for _, c := range cfgs {
+		for _, p := range c.pkgs {
+			if seen[p.name] {
+				continue
+			}
+			seen[p.name] = true
+			if err := Ensure(ctx, log, p.name, p.bins...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Get returns the server of the named configuration, or nil.
+func (b *Bed) Get(name string) *Server {
+	for _, s := range b.Servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Stop ends the processes the bed started and removes their folders. It is
+// safe to call more than once.
+func (b *Bed) Stop() error {
+	b.stopOnce.Do(func() {
+		var wg sync.WaitGroup
+		errs := make([]error, len(b.Servers))
+		for i, s := range b.Servers {
+			wg.Go(func() { errs[i] = s.stop() })
+		}
+		wg.Wait()
+		b.stopErr = errors.Join(errs...)
+	})
+	return b.stopErr
+}
+
+// stop ends one server and removes its folder.
+func (s *Server) stop() error {
+	err := s.proc.stop()
+	if s.dir != "" {
+		if rerr := os.RemoveAll(s.dir); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("testbed: remove %s: %w", s.dir, rerr))
+		}
+	}
+	return err
+}
+
+// Dialer returns a dialer whose connections leave from Source, as every
+// scan of the test bed must.
+func Dialer() *net.Dialer {
+	return &net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(Source, 0)), Timeout: 5 * time.Second}
+}
+
+// Check dials the server from Source and verifies that its first answer
+// matches Want.Status, so the truth handed to tests is observed, not assumed.
+func (s *Server) Check(ctx context.Context) error {
+	switch s.Kind {
+	case "redis":
+		return s.checkRedis(ctx)
+	case "mysql":
+		return s.checkMariaDB(ctx)
+	}
+	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
+}
+
+// newTruth builds a Truth with its sum.
+func newTruth(status gown.Status, dbs map[string]uint64) Truth {
+	t := Truth{Status: status, Databases: dbs}
+	for _, n := range dbs {
+		t.Items += n
+	}
+	return t
+}
+
+// lockedWriter lets parallel startups share one log without interleaving
+// within a write.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// connDeadline makes c honour ctx: its deadline is ctx's (or fallback from
+// now when ctx has none), and cancelling ctx unblocks pending reads. The
+// returned func detaches the cancellation hook.
+func connDeadline(ctx context.Context, c net.Conn, fallback time.Duration) func() bool {
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	} else if fallback > 0 {
+		c.SetDeadline(time.Now().Add(fallback))
+	}
+	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+}

@@ -1,0 +1,228 @@
+package redis
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
+)
+
+// TLS record types a TLS server sends to a client that did not say hello.
+const (
+	tlsAlert     = 0x15
+	tlsHandshake = 0x16
+)
+
+// run sends INFO and follows the reply to a verdict. It returns a result
+// whenever the peer answered in RESP or in something recognisably not RESP;
+// an error alongside a result means a later step failed.
+func (s *session) run() (*gown.Result, error) {
+	rep, err := s.do("INFO", cmdInfo)
+	if errors.Is(err, errNotRESP) {
+		return s.notRESP(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &gown.Result{Target: s.t, Store: "redis", Product: "Redis"}
+	switch {
+	case (rep.kind == '$' || rep.kind == '=') && !rep.null:
+		fromInfo(r, rep.text)
+		return r, nil
+	case rep.isError():
+		return s.refused(r, "INFO", rep.text)
+	}
+	unexpected(r, "INFO", rep)
+	return r, nil
+}
+
+// fromInfo fills the result from the INFO text.
+func fromInfo(r *gown.Result, text string) {
+	in := parseInfo(text)
+	if len(in.fields) == 0 && len(in.dbs) == 0 {
+		r.Status, r.Reason = gown.StatusUnknown, "INFO answered with text that holds no info fields"
+		return
+	}
+	r.Version = in.fields["redis_version"]
+	if v := in.fields["valkey_version"]; v != "" {
+		// Valkey keeps redis_version for client compatibility; its own is truer.
+		r.Product, r.Version = "Valkey", v
+	}
+	for _, k := range []string{"redis_mode", "role", "os"} {
+		if v := in.fields[k]; v != "" {
+			r.Detail(k, v)
+		}
+	}
+	// A replica's master is worth keeping: one pointing at a stranger's host
+	// is the mark of the replication takeover.
+	if in.fields["role"] == "slave" {
+		for _, k := range []string{"master_host", "master_port"} {
+			if v := in.fields[k]; v != "" {
+				r.Detail(k, v)
+			}
+		}
+	}
+	if in.fields["redis_mode"] == "sentinel" {
+		r.Product = "Redis Sentinel"
+		r.Status, r.Reason = gown.StatusNotService, "Redis Sentinel monitors other servers and holds no data"
+		return
+	}
+	r.Status, r.Reason = gown.StatusOpen, "INFO answered without AUTH"
+	inv := &gown.Inventory{}
+	for _, db := range in.dbs {
+		inv.Add(db)
+	}
+	// used_memory is the whole server's figure, so it wins over the sum.
+	inv.Bytes = in.memory
+	r.Inventory = inv
+}
+
+// refusal maps the code of an error reply (its first word) to a verdict.
+func refusal(code, cmd string) (gown.Status, string, bool) {
+	switch code {
+	case "NOAUTH":
+		return gown.StatusAuthRequired, "server demands AUTH (NOAUTH)", true
+	case "WRONGPASS":
+		return gown.StatusAuthRequired, "server refuses the default user without a password (WRONGPASS)", true
+	case "DENIED":
+		return gown.StatusProtected, "protected mode refuses non-loopback clients (DENIED)", true
+	case "NOPERM":
+		return gown.StatusRestricted, fmt.Sprintf("ACL forbids %s to the default user (NOPERM)", cmd), true
+	}
+	return "", "", false
+}
+
+// refused places an error reply to cmd (INFO or PING).
+func (s *session) refused(r *gown.Result, cmd, msg string) (*gown.Result, error) {
+	code, _, _ := strings.Cut(msg, " ")
+	if st, reason, ok := refusal(code, cmd); ok {
+		r.Status, r.Reason = st, reason
+		if code == "NOPERM" {
+			return s.aclReads(r)
+		}
+		return r, nil
+	}
+	if isUnknownCommand(msg) && cmd == "INFO" {
+		return s.renamed(r)
+	}
+	r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("%s refused: %s", cmd, quote(msg))
+	return r, nil
+}
+
+// aclReads asks DBSIZE after an ACL refused INFO: an ACL such as +@read
+// forbids INFO yet lets anyone count, and read, the keys.
+func (s *session) aclReads(r *gown.Result) (*gown.Result, error) {
+	n, ok, err := s.dbsize()
+	if ok {
+		r.Inventory = &gown.Inventory{}
+		r.Inventory.Add(gown.Database{Name: "db0", Items: n})
+		r.Detail("acl_reads", "dbsize")
+		r.Reason += "; DBSIZE still answers"
+	}
+	return r, err
+}
+
+// renamed follows an "unknown command" reply to INFO, which means INFO was
+// renamed or disabled (rename-command INFO ""): PING, then DBSIZE, tell
+// whether commands run without AUTH.
+func (s *session) renamed(r *gown.Result) (*gown.Result, error) {
+	r.Detail("info", "renamed")
+	rep, err := s.do("PING", cmdPing)
+	if err != nil {
+		r.Status, r.Reason = gown.StatusUnknown, "INFO renamed; PING got no reply"
+		return r, err
+	}
+	switch {
+	case rep.kind == '+' && strings.EqualFold(rep.text, "PONG"):
+		r.Status, r.Reason = gown.StatusOpen, "INFO renamed; PING answered"
+	case rep.isError() && isUnknownCommand(rep.text):
+		r.Status, r.Reason = gown.StatusUnknown, "INFO and PING renamed; DBSIZE refused"
+	case rep.isError():
+		// Unknown-command checks come before AUTH in Redis, so a password
+		// only shows now.
+		return s.refused(r, "PING", rep.text)
+	default:
+		unexpected(r, "PING", rep)
+		return r, nil
+	}
+	n, ok, err := s.dbsize()
+	if ok {
+		if r.Status != gown.StatusOpen {
+			r.Status, r.Reason = gown.StatusOpen, "INFO and PING renamed; DBSIZE answered"
+		}
+		r.Inventory = &gown.Inventory{}
+		r.Inventory.Add(gown.Database{Name: "db0", Items: n})
+	}
+	return r, err
+}
+
+// dbsize asks for the number of keys in db0; ok is false unless the server
+// answered with a count.
+func (s *session) dbsize() (n uint64, ok bool, err error) {
+	rep, err := s.do("DBSIZE", cmdDBSize)
+	if err != nil || rep.kind != ':' || rep.num < 0 {
+		return 0, false, err
+	}
+	return uint64(rep.num), true, nil
+}
+
+// unexpected records a well-formed reply of a type cmd never answers with.
+func unexpected(r *gown.Result, cmd string, rep reply) {
+	r.Status = gown.StatusUnknown
+	r.Reason = fmt.Sprintf("%s answered with a RESP %s, not the expected reply", cmd, kindName(rep))
+}
+
+// notRESP is the verdict on a peer whose reply is no RESP at all.
+func (s *session) notRESP() *gown.Result {
+	r := &gown.Result{Target: s.t, Store: "redis", Status: gown.StatusNotService, Reason: "reply is not RESP"}
+	if kind := sniff(s.head); kind != "" {
+		r.Detail("reply", kind)
+		r.Reason = "reply is not RESP; it looks like " + strings.ToUpper(kind)
+	}
+	return r
+}
+
+// sniff names the protocol of a non-RESP reply from its first bytes, for the
+// reason and for the TLS retry.
+func sniff(head []byte) string {
+	switch {
+	case len(head) > 0 && (head[0] == tlsAlert || head[0] == tlsHandshake):
+		return "tls"
+	case bytes.HasPrefix(head, []byte("HTTP/")):
+		return "http"
+	case bytes.HasPrefix(head, []byte("SSH-")):
+		return "ssh"
+	}
+	return ""
+}
+
+func isUnknownCommand(msg string) bool {
+	return strings.HasPrefix(msg, "ERR unknown command")
+}
+
+func kindName(rep reply) string {
+	switch {
+	case rep.null:
+		return "null"
+	case rep.kind == '+':
+		return "simple string"
+	case rep.kind == ':':
+		return "integer"
+	case rep.kind == '$':
+		return "bulk string"
+	case rep.kind == '*':
+		return "array"
+	}
+	return fmt.Sprintf("%q value", rep.kind)
+}
+
+// quote trims and redacts a server's error text for a reason.
+func quote(msg string) string {
+	if len(msg) > 80 {
+		msg = msg[:80] + "…"
+	}
+	return fmt.Sprintf("%q", redact.String(msg))
+}
