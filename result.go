@@ -74,8 +74,8 @@ type Inventory struct {
 func (inv *Inventory) Add(d Database) {
 	inv.Databases = append(inv.Databases, d)
 	if !d.System {
-		inv.Items += d.Items
-		inv.Bytes += d.Bytes
+		inv.Items = addSat(inv.Items, d.Items)
+		inv.Bytes = addSat(inv.Bytes, d.Bytes)
 	}
 }
 
@@ -115,4 +115,13 @@ func (r *Result) Detail(key, value string) {
 		r.Details = map[string]string{}
 	}
 	r.Details[key] = value
+}
+
+// addSat adds without wrapping: a hostile server announcing huge counts must
+// not turn into a small total.
+func addSat(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
 }

@@ -207,7 +207,9 @@ func isSelfSigned(c *x509.Certificate) bool {
 	if c.Subject.String() != c.Issuer.String() {
 		return false
 	}
-	return c.CheckSignatureFrom(c) == nil
+	// Not CheckSignatureFrom: it refuses a parent without the CA flag, and a
+	// self-signed server certificate usually lacks it.
+	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // ServerName is the SNI name for a target: its host name, or none for an IP.

@@ -150,12 +150,10 @@ func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) e
 		if p.exited() {
 			return fmt.Errorf("%w (%v): %s", errExited, p.waitErr, p.logTail())
 		}
-		if _, err := os.Stat(sock); err == nil {
-			c, err := d.DialContext(ctx, "tcp", addr.String())
-			if err == nil {
-				c.Close()
-				return nil
-			}
+		// The socket file appears at bind, before listen: only a connect
+		// shows the server is accepting.
+		if ready(ctx, &d, "unix", sock) && ready(ctx, &d, "tcp", addr.String()) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -163,6 +161,16 @@ func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) e
 		case <-tick.C:
 		}
 	}
+}
+
+// ready reports whether a connect to addr succeeds.
+func ready(ctx context.Context, d *net.Dialer, network, addr string) bool {
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // launch starts a server on a fresh port of ip, retrying when the port was

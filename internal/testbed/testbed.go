@@ -124,7 +124,7 @@ func Start(ctx context.Context, log io.Writer, names ...string) (*Bed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureAll(ctx, log, cfgs); err != nil {
+	if err := ensureConfigs(ctx, log, cfgs); err != nil {
 		return nil, err
 	}
 	b := &Bed{}
@@ -167,8 +167,18 @@ func resolve(names []string) ([]config, error) {
 	return out, nil
 }
 
-// ensureAll installs each package the configs need, once.
-func ensureAll(ctx context.Context, log io.Writer, cfgs []config) error {
+// EnsureAll installs every package any configuration needs. Running it once
+// before `go test ./...` keeps the parallel test binaries from queueing on
+// the dpkg lock one after another.
+func EnsureAll(ctx context.Context, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
+	return ensureConfigs(ctx, log, configs)
+}
+
+// ensureConfigs installs each package the configs need, once.
+func ensureConfigs(ctx context.Context, log io.Writer, cfgs []config) error {
 	seen := map[string]bool{}
 	for _, c := range cfgs {
 		for _, p := range c.pkgs {

@@ -4,10 +4,19 @@ package all
 
 import (
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/memcached"
+	"github.com/gownscan/gown/probe/mysql"
+	"github.com/gownscan/gown/probe/postgres"
+	"github.com/gownscan/gown/probe/redis"
 )
 
 // Registry returns a registry of every prober, in the order auto-detection
-// tries client-first protocols.
+// tries client-first protocols (server-first ones, like MySQL, go first).
 func Registry() *probe.Registry {
-	return probe.NewRegistry()
+	return probe.NewRegistry(
+		mysql.New(),
+		redis.New(),
+		postgres.New(),
+		memcached.New(),
+	)
 }

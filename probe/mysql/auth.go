@@ -163,6 +163,10 @@ func (s *session) authLoop(plugin string) (*serverError, error) {
 				return nil, err
 			}
 		default:
+			if plugin != pluginCachingSHA2 && plugin != "mysql_native_password" {
+				// A dialog (PAM) prompt or another plugin's own packet.
+				return nil, fmt.Errorf("%w (plugin %s)", errMoreThanEmpty, plugin)
+			}
 			return nil, fmt.Errorf("auth reply starts with 0x%02x: %w", p[0], gown.ErrProtocol)
 		}
 	}
@@ -188,9 +192,15 @@ func (s *session) moreData(plugin string, p []byte) error {
 	return fmt.Errorf("caching_sha2_password status 0x%02x: %w", p[1], gown.ErrProtocol)
 }
 
-// quit sends COM_QUIT so the server logs a clean disconnect instead of an
-// aborted connection (which counts toward max_connect_errors).
+// Command bytes: the first byte of a request packet after login.
+const (
+	comQuit  = 0x01
+	comQuery = 0x03
+)
+
+// quit sends COM_QUIT so the server logs a clean disconnect rather than an
+// aborted connection.
 func (s *session) quit() {
 	s.seq = 0
-	s.write([]byte{0x01})
+	s.write([]byte{comQuit})
 }

@@ -133,7 +133,10 @@ func parseGreeting(p []byte) (*greeting, error) {
 	if len(rest) == 0 {
 		return g, nil // pre-4.1 servers may stop here
 	}
-	return g, parseGreetingTail(g, rest)
+	if err := parseGreetingTail(g, rest); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // parseGreetingTail decodes what follows the lower capability flags: charset,

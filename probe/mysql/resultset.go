@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -165,18 +166,15 @@ func decimal(v value) (uint64, error) {
 		return 0, nil
 	}
 	s, _, _ := strings.Cut(v.s, ".")
-	if s == "" || strings.HasPrefix(s, "-") {
-		if s == "" || s == "-" || strings.Trim(s, "-0") == "" {
-			return 0, nil // "-0", ".5", "" all round to zero
-		}
-		return 0, fmt.Errorf("negative size %q: %w", v.s, gown.ErrProtocol)
+	if strings.Trim(s, "-0") == "" {
+		return 0, nil // "", "0", "-0": a fraction of a byte or row
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return math.MaxUint64, nil
-		}
-		return 0, fmt.Errorf("size %q is not a number: %w", v.s, gown.ErrProtocol)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return math.MaxUint64, nil
+	case err != nil:
+		return 0, fmt.Errorf("size %q is not a count: %w", v.s, gown.ErrProtocol)
 	}
 	return n, nil
 }

@@ -10,12 +10,19 @@
 //	DBSIZE   "*1\r\n$6\r\nDBSIZE\r\n"     when INFO is renamed, or refused by an ACL (NOPERM)
 //
 // Verdicts: the INFO text means open, and its keyspace and used_memory lines
-// give the inventory; -NOAUTH and -WRONGPASS mean auth-required; -DENIED
-// (protected mode) means protected; -NOPERM (ACL) means restricted; a Redis
-// Sentinel is not a data store and is reported as not-service. On 6380, or for
-// a target from a rediss:// URL, TLS is tried first; elsewhere plaintext is,
-// and TLS only when the plaintext connection is dropped without a word or
-// answered with a TLS record, as a TLS-only port does.
+// give the inventory; -NOAUTH and -WRONGPASS (and Redis 2.6's "-ERR operation
+// not permitted") mean auth-required; -DENIED (protected mode) means
+// protected; -NOPERM (ACL) means restricted; a Redis Sentinel is not a data
+// store and is reported as not-service; a reply that is not RESP at all is
+// not-service too. On 6380, or for a target from a rediss:// URL, TLS is
+// tried first; elsewhere plaintext is, and TLS only when the plaintext
+// connection is dropped without a word or answered with a TLS record, as a
+// TLS-only port does.
+//
+// Result.Details keys: redis_mode, role, os; master_host and master_port on a
+// replica; info=renamed when INFO is renamed or disabled; acl_reads=dbsize
+// when an ACL refuses INFO but DBSIZE answers; reply=http, tls or ssh when a
+// non-RESP reply is recognised.
 package redis
 
 import (
@@ -73,7 +80,9 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 			// where TLS works is a TLS-only port.
 			return a.finish(gown.TLSRequired)
 		}
-		// Plaintext Redis on 6380 is common enough to check.
+		// Plaintext Redis on 6380 is common enough to check. Reaching it
+		// costs up to the I/O timeout: Redis reads a ClientHello as an
+		// inline command and waits for a line end it seldom contains.
 		return try(ctx, t, d, false).finish(gown.TLSNone, a.evidence...)
 	}
 	a := try(ctx, t, d, false)

@@ -80,16 +80,21 @@ func fromInfo(r *gown.Result, text string) {
 	r.Inventory = inv
 }
 
-// refusal maps the code of an error reply (its first word) to a verdict.
-func refusal(code, cmd string) (gown.Status, string, bool) {
-	switch code {
-	case "NOAUTH":
+// refusal maps an error reply to a verdict, by its code (the first word).
+func refusal(msg, cmd string) (gown.Status, string, bool) {
+	code, _, _ := strings.Cut(msg, " ")
+	switch {
+	case code == "NOAUTH":
 		return gown.StatusAuthRequired, "server demands AUTH (NOAUTH)", true
-	case "WRONGPASS":
+	case code == "WRONGPASS":
 		return gown.StatusAuthRequired, "server refuses the default user without a password (WRONGPASS)", true
-	case "DENIED":
+	case strings.HasPrefix(msg, "ERR operation not permitted"):
+		// Redis before 2.8 said this where later ones say NOAUTH; such old
+		// servers are still exposed.
+		return gown.StatusAuthRequired, "server demands AUTH (operation not permitted)", true
+	case code == "DENIED":
 		return gown.StatusProtected, "protected mode refuses non-loopback clients (DENIED)", true
-	case "NOPERM":
+	case code == "NOPERM":
 		return gown.StatusRestricted, fmt.Sprintf("ACL forbids %s to the default user (NOPERM)", cmd), true
 	}
 	return "", "", false
@@ -97,10 +102,9 @@ func refusal(code, cmd string) (gown.Status, string, bool) {
 
 // refused places an error reply to cmd (INFO or PING).
 func (s *session) refused(r *gown.Result, cmd, msg string) (*gown.Result, error) {
-	code, _, _ := strings.Cut(msg, " ")
-	if st, reason, ok := refusal(code, cmd); ok {
+	if st, reason, ok := refusal(msg, cmd); ok {
 		r.Status, r.Reason = st, reason
-		if code == "NOPERM" {
+		if st == gown.StatusRestricted {
 			return s.aclReads(r)
 		}
 		return r, nil

@@ -1,0 +1,158 @@
+package mysql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
+)
+
+// errTooOld means the server predates protocol 4.1, whose login gown speaks.
+var errTooOld = errors.New("server lacks CLIENT_PROTOCOL_41 or CLIENT_SECURE_CONNECTION")
+
+// run is one Probe call: its target and dialer, and the evidence of every
+// connection it opened.
+type run struct {
+	ctx      context.Context
+	t        gown.Target
+	d        probe.Dialer
+	evidence []gown.Evidence
+}
+
+// attempt is what one connection found.
+type attempt struct {
+	greet    *greeting
+	refused  *serverError // ERR sent instead of a greeting
+	loginErr *serverError // ERR answering the login; nil when logged in
+	tls      *gown.TLS
+	inv      *gown.Inventory
+	invErr   error
+}
+
+// try opens a connection, reads the greeting, optionally switches to TLS and
+// logs in as user with an empty password; once logged in it takes the
+// inventory (when wantInv) and quits. It returns a nil attempt only when no greeting (nor an
+// ERR in its place) was read; an error with a non-nil attempt means a step
+// after the greeting failed.
+func (rn *run) try(user string, overTLS, wantInv bool) (*attempt, error) {
+	c, err := rn.d.Dial(rn.ctx, rn.t)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		c.Close()
+		rn.evidence = append(rn.evidence, c.Evidence()...)
+	}()
+	s := newSession(c)
+	c.Step("greeting")
+	g, refused, err := readGreeting(s.br)
+	switch {
+	case err != nil:
+		return nil, err
+	case refused != nil:
+		return &attempt{refused: refused}, nil
+	}
+	a := &attempt{greet: g}
+	if g.Caps&clientProtocol41 == 0 || g.Caps&clientSecureConnection == 0 {
+		return a, errTooOld
+	}
+	s.greet, s.seq = g, 1
+	if overTLS {
+		c.Step("ssl request")
+		if err := s.startTLS(probe.ServerName(rn.t)); err != nil {
+			return a, err
+		}
+		a.tls = c.TLS()
+	}
+	c.Step("login " + userLabel(user))
+	if a.loginErr, err = s.login(user); err != nil || a.loginErr != nil {
+		return a, err
+	}
+	if wantInv {
+		c.Step("inventory")
+		a.inv, a.invErr = s.inventory()
+	}
+	c.Step("quit")
+	s.quit()
+	return a, nil
+}
+
+// inventory runs inventoryQuery over a logged-in session.
+func (s *session) inventory() (*gown.Inventory, error) {
+	s.seq = 0
+	if err := s.write(append([]byte{comQuery}, inventoryQuery...)); err != nil {
+		return nil, err
+	}
+	rows, truncated, err := readResultSet(s, s.clientCaps()&clientDeprecateEOF != 0, maxSchemas)
+	if err != nil {
+		return nil, err
+	}
+	return inventory(rows, truncated)
+}
+
+func userLabel(user string) string {
+	if user == "" {
+		return "anonymous"
+	}
+	return user
+}
+
+// loginVerdict sets the verdict from a login attempt made as who.
+func loginVerdict(res *gown.Result, a *attempt, who string) {
+	e := a.loginErr
+	if e == nil {
+		openVerdict(res, a, who)
+		return
+	}
+	res.Error = e.Error()
+	switch {
+	case refusesUser(e):
+		res.Status = gown.StatusAuthRequired
+		res.Reason = fmt.Sprintf("root and anonymous refused with empty password (%d)", e.Code)
+	case e.Code == erHostNotAllowed, e.Code == erHostBlocked:
+		res.Status = gown.StatusRestricted
+		res.Reason = fmt.Sprintf("server refuses this client's host at login (%d)", e.Code)
+	case e.Code == erSecureTransport:
+		res.Status, res.TLS.Mode = gown.StatusAuthRequired, gown.TLSRequired
+		res.Reason = "server requires TLS and refused the login over TLS too (3159)"
+	case e.Code == erTooManyConnections:
+		res.Status, res.Reason = gown.StatusUnknown, "server has too many connections to accept a login (1040)"
+	default:
+		res.Status = gown.StatusUnknown
+		res.Reason = fmt.Sprintf("login refused for a reason gown does not place (%d)", e.Code)
+	}
+}
+
+// openVerdict records a login that worked. A login that sees only the schemas
+// every account sees (an anonymous account with no grants) reaches the server
+// but no data: that is restricted, not open. Seeing the mysql schema is
+// enough for open: that account can read the server's own accounts.
+func openVerdict(res *gown.Result, a *attempt, who string) {
+	res.Detail("login", who)
+	res.Status, res.Reason, res.Error = gown.StatusOpen, "login as "+who+" accepted", ""
+	if a.inv == nil && a.invErr == nil {
+		return // a second login, made for TLS facts only
+	}
+	if a.invErr != nil {
+		res.Error = fmt.Sprintf("inventory: %v", a.invErr)
+		return
+	}
+	res.Inventory = a.inv
+	if seesNoData(a.inv) {
+		res.Status = gown.StatusRestricted
+		res.Reason = "login as " + who + " accepted, but it sees no schema beyond the ones every account sees"
+	}
+}
+
+// seesNoData reports whether an inventory holds only the schemas MariaDB and
+// MySQL show to an account without grants.
+func seesNoData(inv *gown.Inventory) bool {
+	for _, d := range inv.Databases {
+		if d.Name != "information_schema" && d.Name != "performance_schema" {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,59 @@
+package postgres
+
+// Replies captured from a real PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on
+// loopback, answering gown's own StartupMessage and queries, one message per
+// line. They drive the table tests, the replayed-server probe tests and the
+// fuzz seeds.
+const (
+	// initdb --auth=trust: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery.
+	replyTrust = "R\x00\x00\x00\x08\x00\x00\x00\x00" +
+		"S\x00\x00\x00\x1aapplication_name\x00gown\x00" +
+		"S\x00\x00\x00\x19client_encoding\x00UTF8\x00" +
+		"S\x00\x00\x00\x17DateStyle\x00ISO, MDY\x00" +
+		"S\x00\x00\x00&default_transaction_read_only\x00off\x00" +
+		"S\x00\x00\x00\x17in_hot_standby\x00off\x00" +
+		"S\x00\x00\x00\x19integer_datetimes\x00on\x00" +
+		"S\x00\x00\x00\x1bIntervalStyle\x00postgres\x00" +
+		"S\x00\x00\x00\x14is_superuser\x00on\x00" +
+		"S\x00\x00\x00\x19server_encoding\x00UTF8\x00" +
+		"S\x00\x00\x002server_version\x0015.18 (Debian 15.18-0+deb12u1)\x00" +
+		"S\x00\x00\x00#session_authorization\x00postgres\x00" +
+		"S\x00\x00\x00#standard_conforming_strings\x00on\x00" +
+		"S\x00\x00\x00\x15TimeZone\x00Etc/UTC\x00" +
+		"K\x00\x00\x00\x0c\x00\x00~w\x07\xb8\xb8t" +
+		"Z\x00\x00\x00\x05I"
+	// queryDatabases with a database shop planted next to the defaults.
+	replyDatabases = "T\x00\x00\x00c\x00\x03datname\x00\x00\x00\x04\xee\x00\x02\x00\x00\x00\x13\x00@\xff\xff\xff\xff\x00\x00pg_database_size\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x14\x00\x08\xff\xff\xff\xff\x00\x00datistemplate\x00\x00\x00\x04\xee\x00\x06\x00\x00\x00\x10\x00\x01\xff\xff\xff\xff\x00\x00" +
+		"D\x00\x00\x00\"\x00\x03\x00\x00\x00\x08postgres\x00\x00\x00\x077634279\x00\x00\x00\x01f" +
+		"D\x00\x00\x00\x1e\x00\x03\x00\x00\x00\x04shop\x00\x00\x00\x077757159\x00\x00\x00\x01f" +
+		"D\x00\x00\x00#\x00\x03\x00\x00\x00\x09template0\x00\x00\x00\x077471619\x00\x00\x00\x01t" +
+		"D\x00\x00\x00#\x00\x03\x00\x00\x00\x09template1\x00\x00\x00\x077708007\x00\x00\x00\x01t" +
+		"C\x00\x00\x00\x0dSELECT 4\x00" +
+		"Z\x00\x00\x00\x05I"
+	// queryRows on database postgres (no user tables).
+	replyCountPostgres = "T\x00\x00\x00!\x00\x01coalesce\x00\x00\x00\x00\x00\x00\x00\x00\x00\x06\xa4\xff\xff\xff\xff\xff\xff\x00\x00" +
+		"D\x00\x00\x00\x0b\x00\x01\x00\x00\x00\x010" +
+		"C\x00\x00\x00\x0dSELECT 1\x00" +
+		"Z\x00\x00\x00\x05I"
+	// queryRows on database shop (one table, 300 rows, analyzed).
+	replyCountShop = "T\x00\x00\x00!\x00\x01coalesce\x00\x00\x00\x00\x00\x00\x00\x00\x00\x06\xa4\xff\xff\xff\xff\xff\xff\x00\x00" +
+		"D\x00\x00\x00\x0d\x00\x01\x00\x00\x00\x03300" +
+		"C\x00\x00\x00\x0dSELECT 1\x00" +
+		"Z\x00\x00\x00\x05I"
+	// pg_hba.conf "host all all 127.0.0.1/32 scram-sha-256".
+	replySCRAM = "R\x00\x00\x00\x17\x00\x00\x00\x0aSCRAM-SHA-256\x00\x00"
+	// pg_hba.conf "md5" with an MD5-hashed password stored.
+	replyMD5 = "R\x00\x00\x00\x0c\x00\x00\x00\x05n\xec\x1dJ"
+	// pg_hba.conf "password" (clear text).
+	replyPassword = "R\x00\x00\x00\x08\x00\x00\x00\x03"
+	// pg_hba.conf "host all all 127.0.0.1/32 reject".
+	replyReject = "E\x00\x00\x00\xa7SFATAL\x00VFATAL\x00C28000\x00Mpg_hba.conf rejects connection for host \"127.0.0.1\", user \"postgres\", database \"postgres\", no encryption\x00Fauth.c\x00L476\x00RClientAuthentication\x00\x00"
+	// pg_hba.conf with no line for 127.0.0.1 (also what hostssl-only answers to plaintext).
+	replyNoEntry = "E\x00\x00\x00\x9dSFATAL\x00VFATAL\x00C28000\x00Mno pg_hba.conf entry for host \"127.0.0.1\", user \"postgres\", database \"postgres\", no encryption\x00Fauth.c\x00L544\x00RClientAuthentication\x00\x00"
+	// trust, but the role does not exist: AuthenticationOk, then FATAL 28000.
+	replyNoRole = "R\x00\x00\x00\x08\x00\x00\x00\x00" +
+		"E\x00\x00\x00fSFATAL\x00VFATAL\x00C28000\x00Mrole \"gownnouser\" does not exist\x00Fmiscinit.c\x00L768\x00RInitializeSessionUserId\x00\x00"
+	// trust, but the database does not exist: AuthenticationOk, then FATAL 3D000.
+	replyNoDB = "R\x00\x00\x00\x08\x00\x00\x00\x00" +
+		"E\x00\x00\x00]SFATAL\x00VFATAL\x00C3D000\x00Mdatabase \"nosuchdb\" does not exist\x00Fpostinit.c\x00L948\x00RInitPostgres\x00\x00"
+)
