@@ -23,9 +23,13 @@ type Config struct {
 	// Timeout is the deadline for all probes of one target, derived from the
 	// caller's ctx.
 	Timeout time.Duration
-	// Detect tries every prober (server-first ones first) on a port no prober
-	// claims, stopping at the first that identifies its store.
+	// Detect identifies the store on a port no prober claims: it reads a
+	// banner first (BannerWait at most), then tries the server-first probers
+	// if one came and the client-first ones if not, stopping at the first
+	// that identifies its store.
 	Detect bool
+	// BannerWait bounds the wait for a server-first banner during detection.
+	BannerWait time.Duration
 	// All emits results for closed and filtered ports too.
 	All    bool
 	Dialer DialerConfig
@@ -41,6 +45,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 15 * time.Second
+	}
+	if c.BannerWait <= 0 {
+		c.BannerWait = 1500 * time.Millisecond
 	}
 	return c.Dialer.Validate()
 }
@@ -114,7 +121,10 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 
-	probers := e.candidates(t)
+	probers, r := e.candidates(ctx, t)
+	if r != nil {
+		return r
+	}
 	if len(probers) == 0 {
 		return &gown.Result{Target: t, Status: gown.StatusUnknown, Reason: "no prober claims this port (use --detect)", Start: time.Now()}
 	}
@@ -151,19 +161,52 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 	return best
 }
 
-func (e *Engine) candidates(t gown.Target) []Prober {
+// candidates lists the probers to try on t. When detection had to connect
+// and the connect failed, it returns the result saying so instead.
+func (e *Engine) candidates(ctx context.Context, t gown.Target) ([]Prober, *gown.Result) {
 	if t.Hint != "" {
 		if p, ok := e.reg.Get(t.Hint); ok {
-			return []Prober{p}
+			return []Prober{p}, nil
 		}
 	}
 	if ps := e.reg.ForPort(t.Port); len(ps) > 0 {
-		return ps
+		return ps, nil
 	}
-	if e.cfg.Detect {
-		return e.reg.detectOrder()
+	if !e.cfg.Detect {
+		return nil, nil
 	}
-	return nil
+	banner, err := e.banner(ctx, t)
+	if err != nil {
+		r := failed(t, "", err)
+		r.Start = time.Now()
+		return nil, r
+	}
+	serverFirst, clientFirst := e.reg.split()
+	if banner {
+		return serverFirst, nil
+	}
+	return clientFirst, nil
+}
+
+// banner connects and waits briefly for the service to speak first. A port
+// that greets is tried only with server-first probers, a silent one only with
+// client-first probers: no store's request is sent to a port that already
+// said it is something else, and a silent port does not cost every
+// server-first prober its full read timeout.
+func (e *Engine) banner(ctx context.Context, t gown.Target) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.BannerWait)
+	defer cancel()
+	c, err := e.dialer.Dial(ctx, t)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = &DialError{Status: gown.StatusFiltered, Err: err}
+		}
+		return false, err
+	}
+	defer c.Close()
+	var b [1]byte
+	n, _ := c.Read(b[:])
+	return n > 0, nil
 }
 
 // failed turns a prober's error into a result that says what happened.

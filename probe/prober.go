@@ -101,17 +101,15 @@ func (r *Registry) Select(names ...string) (*Registry, error) {
 	return NewRegistry(ps...), nil
 }
 
-// detectOrder lists the probers for a port no prober claims: server-first
-// protocols first (they identify themselves without being asked), then the
-// others in registration order.
-func (r *Registry) detectOrder() []Prober {
-	var first, rest []Prober
+// split divides the probers into server-first and client-first ones, each in
+// registration order.
+func (r *Registry) split() (serverFirst, clientFirst []Prober) {
 	for _, p := range r.list {
 		if sf, ok := p.(ServerFirst); ok && sf.ServerFirst() {
-			first = append(first, p)
+			serverFirst = append(serverFirst, p)
 		} else {
-			rest = append(rest, p)
+			clientFirst = append(clientFirst, p)
 		}
 	}
-	return append(first, rest...)
+	return serverFirst, clientFirst
 }

@@ -50,7 +50,7 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.probers, "probers", nil, "use only these probers (comma-separated names)")
 	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
 	fs.BoolVar(&f.all, "all", false, "also report closed and filtered ports")
-	fs.BoolVar(&f.detect, "detect", false, "identify stores on ports no prober claims by trying each prober")
+	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (banner first, then each prober); --detect=false skips such ports")
 	fs.IntVar(&f.workers, "workers", 256, "targets probed at once")
 	fs.IntVar(&f.perHost, "per-host", 16, "targets probed at once on one address")
 	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan (0: no limit)")

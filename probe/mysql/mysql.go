@@ -27,6 +27,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/redact"
 )
 
 var (
@@ -119,7 +120,9 @@ func describe(res *gown.Result, g *greeting) {
 // refusedAtGreeting turns an ERR packet sent instead of a greeting into a
 // verdict: the server is there but will not talk to this address.
 func refusedAtGreeting(res *gown.Result, e *serverError) {
-	res.Error = e.Error()
+	// The refusal is the verdict, not a failure: keep the server's words
+	// as a detail, not as Error.
+	res.Detail("server_error", redact.String(e.Error()))
 	switch e.Code {
 	case erHostNotAllowed:
 		res.Status, res.Reason = gown.StatusRestricted, "server refuses this client's host before login (1130)"

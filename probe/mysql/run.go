@@ -7,6 +7,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/redact"
 )
 
 // errTooOld means the server predates protocol 4.1, whose login gown speaks.
@@ -106,7 +107,9 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 		openVerdict(res, a, who)
 		return
 	}
-	res.Error = e.Error()
+	// The refusal is the verdict, not a failure: keep the server's words
+	// as a detail, not as Error.
+	res.Detail("server_error", redact.String(e.Error()))
 	switch {
 	case refusesUser(e):
 		res.Status = gown.StatusAuthRequired

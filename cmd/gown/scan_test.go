@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/report"
+)
+
+// TestScanJSONAgainstTestBed runs the CLI as a user would:
+// gown scan 127.0.0.1 --ports P1,P2 --json, against real servers.
+func TestScanJSONAgainstTestBed(t *testing.T) {
+	bed := testbed.Require(t, "redis-open", "mariadb-open", "redis-password")
+	ro, mo, rp := bed.Get("redis-open"), bed.Get("mariadb-open"), bed.Get("redis-password")
+	ports := fmt.Sprintf("%d,%d,%d", ro.Addr.Port(), mo.Addr.Port(), rp.Addr.Port())
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"scan", "127.0.0.1", "--ports", ports, "--json", "--source", testbed.Source.String()}, nil, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr %s", code, errb.String())
+	}
+	t.Logf("gown scan 127.0.0.1 --ports %s --json:\n%s", ports, out.String())
+
+	byPort := map[int]report.Line{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l report.Line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line is not JSON: %v: %s", err, sc.Text())
+		}
+		byPort[l.Target.Port] = l
+	}
+	if len(byPort) != 3 {
+		t.Fatalf("%d result lines, want 3", len(byPort))
+	}
+	for _, s := range []*testbed.Server{ro, mo, rp} {
+		l := byPort[int(s.Addr.Port())]
+		if l.Result == nil || l.Status != s.Want.Status {
+			t.Errorf("%s: line %+v, want status %s", s.Name, l.Result, s.Want.Status)
+			continue
+		}
+		if s.Want.Status == "open" && (l.Inventory == nil || l.Inventory.Items != s.Want.Items || l.Inventory.Bytes == 0) {
+			t.Errorf("%s: inventory %+v, planted %d items", s.Name, l.Inventory, s.Want.Items)
+		}
+		if s.Want.Status == "open" && (len(l.Findings) != 1 || l.Findings[0].Severity.String() != "high") {
+			t.Errorf("%s: findings %+v, want one high", s.Name, l.Findings)
+		}
+	}
+}
+
+// TestScanFailOnAndTable checks the table output and the --fail-on exit code.
+func TestScanFailOnAndTable(t *testing.T) {
+	bed := testbed.Require(t, "redis-open", "redis-password")
+	specs := []string{bed.Get("redis-open").Addr.String(), bed.Get("redis-password").Addr.String()}
+	cases := []struct {
+		failOn string
+		want   int
+	}{{"critical", exitOK}, {"high", exitFindings}, {"low", exitFindings}}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		args := append([]string{"scan", "--fail-on", c.failOn, "--source", testbed.Source.String()}, specs...)
+		if code := run(t.Context(), args, nil, &out, &errb); code != c.want {
+			t.Errorf("--fail-on %s: exit %d, want %d; stderr %s", c.failOn, code, c.want, errb.String())
+		}
+		if !strings.Contains(out.String(), "open") || !strings.Contains(out.String(), "auth-required") {
+			t.Errorf("table lacks the verdicts:\n%s", out.String())
+		}
+	}
+}
+
+func TestScanUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"scan"},
+		{"scan", "127.0.0.1", "--ports", "0"},
+		{"scan", "127.0.0.1", "--fail-on", "severe"},
+		{"scan", "127.0.0.1", "--probers", "nosuch"},
+		{"nosuch"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), args, nil, &out, &errb); code != exitUsage {
+			t.Errorf("%q: exit %d, want %d (stderr %s)", args, code, exitUsage, errb.String())
+		}
+	}
+}
+
+func TestScanStdinListAndClosedPorts(t *testing.T) {
+	bed := testbed.Require(t, "redis-open")
+	in := strings.NewReader("# targets\n" + bed.Get("redis-open").Addr.String() + "\n127.0.0.1:1\n")
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"scan", "-l", "-", "--json", "--all"}, in, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Fatalf("%d lines, want 2 (open redis and closed port 1):\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), `"status":"closed"`) {
+		t.Errorf("closed port not reported with --all:\n%s", out.String())
+	}
+}

@@ -1,0 +1,96 @@
+package probetest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/all"
+)
+
+// redisReads are the commands gown may send a Redis server.
+var redisReads = map[string]bool{"INFO": true, "PING": true, "DBSIZE": true}
+
+// TestReadOnlyFromServerLogs scans real servers with the whole engine while
+// each server records what it receives (Redis MONITOR, MariaDB general_log),
+// then checks that only reads arrived.
+func TestReadOnlyFromServerLogs(t *testing.T) {
+	bed := testbed.Require(t, "redis-open", "redis-acl", "mariadb-open", "mariadb-password")
+	var monitors []*testbed.Monitor
+	for _, name := range []string{"redis-open", "redis-acl"} {
+		m, err := bed.Get(name).Monitor(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		monitors = append(monitors, m)
+	}
+
+	eng, err := probe.New(probe.Config{Workers: 4, Timeout: 20 * time.Second,
+		Dialer: probe.DialerConfig{Source: testbed.Source}}, all.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan gown.Target, len(bed.Servers))
+	for _, s := range bed.Servers {
+		tg := TargetOf(s)
+		tg.Hint = s.Kind
+		in <- tg
+	}
+	close(in)
+	seen := map[gown.Status]int{}
+	if err := eng.Run(t.Context(), in, func(r *gown.Result) { seen[r.Status]++ }); err != nil {
+		t.Fatal(err)
+	}
+	if seen[gown.StatusOpen] != 2 {
+		t.Fatalf("verdicts %v: want the two open servers open, or the logs prove nothing", seen)
+	}
+
+	for i, m := range monitors {
+		cmds := m.Entries()
+		var fromScan []string
+		for _, e := range cmds {
+			if !strings.HasPrefix(e.Client, testbed.Source.String()+":") {
+				continue // the test bed's own connection
+			}
+			fromScan = append(fromScan, e.String())
+			if len(e.Args) == 0 || !redisReads[strings.ToUpper(e.Args[0])] {
+				t.Errorf("redis MONITOR saw a command that is not a read: %q", e.String())
+			}
+		}
+		if len(fromScan) == 0 {
+			t.Errorf("monitor %d saw nothing from the scan: the check proves nothing", i)
+		}
+		t.Logf("%s MONITOR, commands from the scan: %q", []string{"redis-open", "redis-acl"}[i], fromScan)
+	}
+
+	for _, name := range []string{"mariadb-open", "mariadb-password"} {
+		entries, err := bed.Get(name).ScanLog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var queries int
+		for _, e := range entries {
+			switch e.Command {
+			case "Connect", "Quit":
+			case "Query":
+				queries++
+				q := strings.ToUpper(strings.TrimSpace(e.Argument))
+				if !strings.HasPrefix(q, "SELECT ") {
+					t.Errorf("%s general_log: a statement that is not a SELECT: %q", name, e.Argument)
+				}
+			default:
+				t.Errorf("%s general_log: unexpected command %s %q", name, e.Command, e.Argument)
+			}
+			t.Logf("%s general_log: %s %s", name, e.Command, e.Argument)
+		}
+		if len(entries) == 0 {
+			t.Errorf("%s general_log shows nothing from the scan: the check proves nothing", name)
+		}
+		if name == "mariadb-open" && queries == 0 {
+			t.Errorf("mariadb-open: no inventory query logged")
+		}
+	}
+}
