@@ -16,7 +16,9 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/memcached"
 	"github.com/gownscan/gown/probe/mysql"
+	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
 )
 
@@ -35,6 +37,11 @@ func endless(c net.Conn, prefix []byte, written *atomic.Int64) {
 	n, _ := c.Write(prefix)
 	written.Add(int64(n))
 	chunk := bytes.Repeat([]byte("a"), 16<<10)
+	if bytes.HasPrefix(prefix, []byte("NR")) {
+		// PostgreSQL: well-formed ParameterStatus messages without end, so
+		// the stream stays inside the protocol and only the caps stop it.
+		chunk = bytes.Repeat([]byte("S\x00\x00\x00\x08a\x00b\x00"), 2048)
+	}
 	for {
 		n, err := c.Write(chunk)
 		written.Add(int64(n))
@@ -84,13 +91,16 @@ var mysqlEndless = append(append([]byte{}, mariadbGreeting...), "\xf0\xff\x00\x0
 
 var hostiles = []hostile{
 	{name: "endless stream", serve: endless, status: gown.StatusUnknown, reason: "read cap",
-		prefix: map[string][]byte{"redis": []byte("$100000\r\n"), "mysql": mysqlEndless}},
+		prefix: map[string][]byte{"redis": []byte("$100000\r\n"), "mysql": mysqlEndless,
+			"postgres": []byte("NR\x00\x00\x00\x08\x00\x00\x00\x00"), "memcached": []byte("STAT pid 1\r\nSTAT ")}},
 	{name: "silence", serve: silence, status: gown.StatusUnknown, reason: "deadline"},
 	{name: "huge length prefix", serve: once, status: gown.StatusUnknown, reason: "read cap",
-		prefix: map[string][]byte{"redis": []byte("$4294967295\r\n"), "mysql": append(append([]byte{}, mariadbGreeting...), "\xff\xff\xff\x02"...)}},
+		prefix: map[string][]byte{"redis": []byte("$4294967295\r\n"), "mysql": append(append([]byte{}, mariadbGreeting...), "\xff\xff\xff\x02"...),
+			"postgres": []byte("NR\x00\x00\x00\x08\x00\x00\x00\x00S\x7f\xff\xff\xff"), "memcached": []byte("STAT pid 1\r\nSTAT " + strings.Repeat("k", 4096))}},
 	{name: "garbage", serve: garbage, status: gown.StatusNotService, reason: ""},
 	{name: "reset mid-reply", serve: resetMidReply, status: gown.StatusUnknown, reason: "mid-exchange",
-		prefix: map[string][]byte{"redis": []byte("$900\r\n# Server\r\nredis_version:7.0"), "mysql": mysqlGreetingHalf}},
+		prefix: map[string][]byte{"redis": []byte("$900\r\n# Server\r\nredis_version:7.0"), "mysql": mysqlGreetingHalf,
+			"postgres": []byte("NR\x00\x00\x00\x0c\x00\x00"), "memcached": []byte("STAT pid 1\r\nSTAT upt")}},
 }
 
 func serveHostile(t *testing.T, h hostile, prefix []byte, written *atomic.Int64) netip.AddrPort {
@@ -137,7 +147,7 @@ func TestHostileServers(t *testing.T) {
 		ioTimeout = time.Second
 		maxRead   = 64 << 10
 	)
-	probers := []probe.Prober{redis.New(), mysql.New()}
+	probers := []probe.Prober{redis.New(), mysql.New(), postgres.New(), memcached.New()}
 	var report strings.Builder
 	fmt.Fprintf(&report, "\n%-20s %-6s %-10s %-8s %-10s %-11s %s\n", "SERVER", "PROBER", "STATUS", "TIME", "SRV-WROTE", "GOWN-ALLOC", "REASON")
 	for _, h := range hostiles {

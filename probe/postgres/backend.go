@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -73,9 +74,15 @@ func (t *trackReader) Read(p []byte) (int, error) {
 // garbled first message means the peer is not PostgreSQL; a garbled later
 // one breaks the protocol.
 func (w *wire) frameError(i int, err error) error {
+	var tooLong *pgproto3.ExceededMaxBodyLenErr
 	switch {
 	case w.in.err != nil:
 		return err
+	case i > 0 && errors.As(err, &tooLong):
+		// Past the first message the peer has shown it speaks the protocol,
+		// so a length past the cap is an oversized reply, not another
+		// service (a first "message" of megabytes is HTTP or the like).
+		return fmt.Errorf("%w: message announces %d bytes, cap %d", gown.ErrReplyTooLarge, tooLong.ActualBodyLen, tooLong.MaxExpectedBodyLen)
 	case i == 0:
 		return fmt.Errorf("%w: %v", errNotPG, err)
 	}
@@ -222,7 +229,7 @@ func readStartup(w *wire) (startupReply, error) {
 			return rep, fmt.Errorf("%w: unexpected %T during startup", gown.ErrProtocol, m)
 		}
 	}
-	return rep, fmt.Errorf("%w: more than %d messages during startup", gown.ErrProtocol, maxMessages)
+	return rep, fmt.Errorf("%w: more than %d messages during startup", gown.ErrReplyTooLarge, maxMessages)
 }
 
 // queryResult is what a simple Query returned.
@@ -268,5 +275,5 @@ func readQuery(w *wire) (queryResult, error) {
 			return res, fmt.Errorf("%w: unexpected %T in a query reply", gown.ErrProtocol, m)
 		}
 	}
-	return res, fmt.Errorf("%w: query reply too long", gown.ErrProtocol)
+	return res, fmt.Errorf("%w: query reply too long", gown.ErrReplyTooLarge)
 }
