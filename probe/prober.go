@@ -101,10 +101,13 @@ func (r *Registry) Select(names ...string) (*Registry, error) {
 	return NewRegistry(ps...), nil
 }
 
-// split divides the probers into server-first and client-first ones, each in
-// registration order.
+// split divides the probers that detection may try into server-first and
+// client-first ones, each in registration order.
 func (r *Registry) split() (serverFirst, clientFirst []Prober) {
 	for _, p := range r.list {
+		if len(p.Ports()) == 0 {
+			continue // reached only through a hint (Firebase): never guessed
+		}
 		if sf, ok := p.(ServerFirst); ok && sf.ServerFirst() {
 			serverFirst = append(serverFirst, p)
 		} else {

@@ -1,6 +1,3 @@
-// Package report writes results in the formats users read: a table for a
-// terminal and JSON Lines for machines. Each writer streams: it holds one
-// result at a time, plus a few counters for the summary.
 package report
 
 import (
@@ -52,3 +49,13 @@ func (j *JSONL) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 
 // Close flushes the writer.
 func (j *JSONL) Close() error { return j.w.Flush() }
+
+// Begin starts a report. JSONL carries no header, so that a report and the
+// live --json stream are the same lines.
+func (j *JSONL) Begin(ScanMeta) error { return nil }
+
+// Add writes one line, as ReportFindings does.
+func (j *JSONL) Add(r *gown.Result, fs []gown.Finding) error { return j.ReportFindings(r, fs) }
+
+// End flushes, as Close does.
+func (j *JSONL) End() error { return j.Close() }

@@ -146,3 +146,13 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Begin starts a report. The table prints its header with the first row, as
+// in a live scan.
+func (t *Table) Begin(ScanMeta) error { return nil }
+
+// Add writes one row, as ReportFindings does.
+func (t *Table) Add(r *gown.Result, fs []gown.Finding) error { return t.ReportFindings(r, fs) }
+
+// End writes the summary, as Close does.
+func (t *Table) End() error { return t.Close() }

@@ -43,6 +43,9 @@ var schemes = map[string]struct {
 	"memcached":     {"memcached", 11211, false},
 	"elasticsearch": {"elasticsearch", 9200, false},
 	"couchdb":       {"couchdb", 5984, false},
+	"couchbase":     {"couchbase", 8091, false},
+	"couchbases":    {"couchbase", 18091, true},
+	"firebase":      {"firebase", 443, true},
 	"http":          {"", 80, false},
 	"https":         {"", 443, true},
 	"ws":            {"", 80, false},
@@ -89,6 +92,10 @@ func parseURL(s string) (Spec, error) {
 	}
 	sc := schemes[strings.ToLower(u.Scheme)]
 	sp.Hint, sp.TLS, sp.Port = sc.hint, sc.tls, sc.port
+	if h := strings.ToLower(u.Hostname()); sp.TLS && isFirebase(h) {
+		// A Realtime Database URL: the name, not the port, says what it is.
+		sp.Hint = "firebase"
+	}
 	if p := u.Port(); p != "" {
 		if sp.Port, err = parsePort(p); err != nil {
 			return sp, err
@@ -126,4 +133,9 @@ func (sp Spec) String() string {
 		return net.JoinHostPort(sp.Host, strconv.Itoa(sp.Port))
 	}
 	return sp.Host
+}
+
+// isFirebase reports whether a host is a Firebase Realtime Database instance.
+func isFirebase(host string) bool {
+	return strings.HasSuffix(host, ".firebaseio.com") || strings.HasSuffix(host, ".firebasedatabase.app")
 }

@@ -45,6 +45,13 @@ answer without authentication, read-only, and says what they expose.
 
 Usage:
   gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
+  gown app FILE|DIR... [flags]     read apps, list their back ends, probe the first-party ones
+  gown report [SCAN] --from FILE [--format table|jsonl|sarif|html|csv|md] [-o FILE]
+                                   write a scan's results in a report format
+  gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
+  gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
+  gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
+  gown db prune --keep N           delete all but the newest N scans
   gown demo                        start real servers on loopback, scan them, stop them
   gown version                     print the version
 
@@ -61,6 +68,16 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	switch args[0] {
 	case "scan":
 		err = cmdScan(ctx, args[1:], io)
+	case "scans":
+		err = cmdScans(ctx, args[1:], io)
+	case "diff":
+		err = cmdDiff(ctx, args[1:], io)
+	case "db":
+		err = cmdDB(ctx, args[1:], io)
+	case "app":
+		err = cmdApp(ctx, args[1:], io)
+	case "report":
+		err = cmdReport(ctx, args[1:], io)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], io)
 	case "version", "--version":

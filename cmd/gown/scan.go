@@ -14,6 +14,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/report"
+	"github.com/gownscan/gown/store"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
 )
@@ -40,6 +41,9 @@ type scanFlags struct {
 	source    string
 	failOn    string
 	noDNS     bool
+	db        string
+	noStore   bool
+	resume    string
 }
 
 func (f *scanFlags) register(fs *pflag.FlagSet) {
@@ -62,6 +66,10 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.source, "source", "", "local source `ADDR` for connections")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 3 when a finding at or above `SEVERITY` exists (info, low, medium, high, critical)")
 	fs.BoolVar(&f.noDNS, "no-dns", false, "never use DNS: names need a --resolve mapping")
+	fs.StringVar(&f.db, "db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
+	fs.BoolVar(&f.noStore, "no-store", false, "do not store results; only print them")
+	fs.StringVar(&f.resume, "resume", "", "continue an unfinished scan (the newest, or `ID` as --resume=ID or --resume ID), skipping finished targets")
+	fs.Lookup("resume").NoOptDefVal = resumeLatest
 }
 
 // scanJob is a validated scan, ready to run.
@@ -72,7 +80,14 @@ type scanJob struct {
 	pcfg   probe.Config
 	reg    *probe.Registry
 	json   bool
+	all    bool
 	failOn *gown.Severity
+	// args are the scan's own arguments as stored for --resume.
+	args []string
+	// db and noStore choose the store; resume is the stored scan continued.
+	db      string
+	noStore bool
+	resume  *gown.ScanMeta
 }
 
 func cmdScan(ctx context.Context, args []string, io stdio) error {
@@ -89,10 +104,14 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 		}
 		return usageError{err}
 	}
+	if fs.Changed("resume") {
+		return resumeScan(ctx, &f, fs.Args(), io)
+	}
 	job, err := f.job(fs.Args(), io)
 	if err != nil {
 		return usageError{err}
 	}
+	job.args = storedArgs(args)
 	return job.run(ctx, io)
 }
 
@@ -104,7 +123,7 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 			return nil, err
 		}
 	}
-	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json}
+	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json, all: f.all, db: f.db, noStore: f.noStore}
 	if len(specs) == 0 && len(f.lists) == 0 {
 		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
 	}
@@ -133,7 +152,9 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	if err := job.tcfg.Validate(); err != nil {
 		return nil, err
 	}
-	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect, All: f.all,
+	// All is on so that closed ports reach the store as finished targets
+	// (resume skips them); whether they are printed is decided per result.
+	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect, All: true,
 		Dialer: probe.DialerConfig{ConnectTimeout: f.connect, IOTimeout: f.ioTimeout, MaxRead: f.maxRead, Rate: f.rate}}
 	if f.source != "" {
 		a, err := netip.ParseAddr(f.source)
@@ -167,13 +188,21 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 	if job.json {
 		rep = report.NewJSONL(io.out)
 	}
+	// A store that fails stops the scan: results it cannot keep would be
+	// neither stored nor printed.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sink, err := job.openSink(ctx, cancel, rep, io)
+	if err != nil {
+		return err
+	}
 	targets := make(chan gown.Target, job.pcfg.Workers)
 	prodErr := make(chan error, 1)
 	go func() {
 		defer close(targets)
-		prodErr <- job.produce(ctx, io, targets)
+		prodErr <- job.produceNew(ctx, io, sink.done, targets)
 	}()
-	gated, writeErr := 0, error(nil)
+	gated := sink.gated
 	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
 		fs := assess.Findings(r)
 		for _, f := range fs {
@@ -181,26 +210,49 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 				gated++
 			}
 		}
-		if err := rep.ReportFindings(r, fs); err != nil && writeErr == nil {
-			writeErr = err
-		}
+		sink.add(gown.Record{Target: r.Target, Result: r, Findings: fs}, r.Status.Answered() || job.all)
 	})
+	pErr := <-prodErr
+	sinkErr := sink.close(ctx, runErr == nil && pErr == nil)
 	closeErr := rep.Close()
 	switch {
+	case sinkErr != nil:
+		return sinkErr
 	case runErr != nil:
 		return runErr
-	case writeErr != nil:
-		return fmt.Errorf("write results: %w", writeErr)
 	case closeErr != nil:
 		return fmt.Errorf("write results: %w", closeErr)
-	}
-	if err := <-prodErr; err != nil {
-		return err
+	case pErr != nil:
+		return pErr
 	}
 	if gated > 0 {
 		return findingsError{gated}
 	}
 	return nil
+}
+
+// produceNew streams the targets a resumed scan has not finished yet (all of
+// them for a new scan). Skipped targets are never dialled.
+func (job *scanJob) produceNew(ctx context.Context, io stdio, done *store.DoneSet, out chan<- gown.Target) error {
+	if done == nil || done.Len() == 0 {
+		return job.produce(ctx, io, out)
+	}
+	raw := make(chan gown.Target, cap(out))
+	errc := make(chan error, 1)
+	go func() {
+		defer close(raw)
+		errc <- job.produce(ctx, io, raw)
+	}()
+	for t := range raw {
+		if done.Has(t) {
+			continue
+		}
+		select {
+		case out <- t:
+		case <-ctx.Done():
+		}
+	}
+	return <-errc
 }
 
 // produce streams every target of the command line and the lists.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -24,37 +26,101 @@ var aptUpdated bool
 // install of something that is already there.
 var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin"}
 
-// LookBin returns the path of an installed program, looking in PATH and then
-// in the sbin folders.
+// versionedDirs are searched last: Debian keeps PostgreSQL's server programs
+// (initdb, postgres) off PATH in one folder per major version. The newest
+// version wins.
+var versionedDirs = []string{"/usr/lib/postgresql/*/bin"}
+
+// LookBin returns the path of an installed program, looking in PATH, in the
+// sbin folders, then in the newest of Debian's versioned PostgreSQL folders.
 func LookBin(name string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
 	for _, d := range sbinDirs {
 		p := filepath.Join(d, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if isProgram(p) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("testbed: %s not found in PATH or %s", name, strings.Join(sbinDirs, ", "))
+	for _, g := range versionedDirs {
+		found, _ := filepath.Glob(filepath.Join(g, name))
+		slices.SortFunc(found, newerFirst)
+		for _, p := range found {
+			if isProgram(p) {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("testbed: %s not found in PATH, %s or %s", name,
+		strings.Join(sbinDirs, ", "), strings.Join(versionedDirs, ", "))
 }
 
-// missing lists the programs of bins that are not installed.
+func isProgram(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// newerFirst orders paths that differ in a version folder
+// (/usr/lib/postgresql/9.6/bin, .../15/bin) by that version, newest first,
+// comparing the numbers as numbers.
+func newerFirst(a, b string) int {
+	va, vb := versionOf(a), versionOf(b)
+	for i := 0; i < len(va) && i < len(vb); i++ {
+		if va[i] != vb[i] {
+			return vb[i] - va[i]
+		}
+	}
+	return len(vb) - len(va)
+}
+
+// versionOf returns the dotted numbers of the first path element that is a
+// version.
+func versionOf(p string) []int {
+	for _, el := range strings.Split(p, "/") {
+		var v []int
+		for _, f := range strings.Split(el, ".") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				v = nil
+				break
+			}
+			v = append(v, n)
+		}
+		if v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// missing lists the programs of bins that are not installed, and the
+// entries with a slash (file globs) that match nothing.
 func missing(bins []string) []string {
 	var out []string
 	for _, b := range bins {
-		if _, err := LookBin(b); err != nil {
+		if strings.Contains(b, "/") {
+			if m, _ := filepath.Glob(b); len(m) == 0 {
+				out = append(out, b)
+			}
+		} else if _, err := LookBin(b); err != nil {
 			out = append(out, b)
 		}
 	}
 	return out
 }
 
-// Ensure makes sure the Debian package pkg is installed, judged by the
-// programs bins it provides. When one is missing and the process runs as
-// root, it installs pkg with apt-get and says so on log; otherwise it returns
+// Ensure makes sure the Debian package name is installed, judged by the
+// programs bins it provides (or file globs: entries with a slash). When one is missing and the process runs as
+// root, it installs the package with apt-get and says so on log; otherwise it returns
 // an error naming the package to install. Calls are serialised.
-func Ensure(ctx context.Context, log io.Writer, pkg string, bins ...string) error {
+func Ensure(ctx context.Context, log io.Writer, name string, bins ...string) error {
+	return ensure(ctx, log, pkg{name: name, bins: bins})
+}
+
+// ensure is Ensure for one of the configs' packages.
+func ensure(ctx context.Context, log io.Writer, p pkg) error {
+	pkg, bins := p.name, p.bins
 	if len(missing(bins)) == 0 {
 		return nil
 	}

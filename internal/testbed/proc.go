@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,19 +30,21 @@ const readyTimeout = 20 * time.Second
 
 // proc is one server process the test bed started and alone may stop.
 type proc struct {
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{} // closed once Wait has returned
-	waitErr error         // Wait's result, valid after done
+	cmd      *exec.Cmd
+	logPath  string
+	logStart int64         // size of logPath when this process started
+	done     chan struct{} // closed once Wait has returned
+	waitErr  error         // Wait's result, valid after done
 }
 
 // startProc starts bin with its output in logPath, in its own process group
 // so Stop can kill exactly what it started, and with SIGKILL as the
 // parent-death signal so a crashed or killed test binary leaves no server
-// behind. cred, when set, runs the process as another user; Go sets the
-// death signal after switching credentials, so the switch does not clear it
-// (a server that drops privileges itself, like mariadbd --user, would).
-func startProc(bin string, args []string, logPath string, cred *syscall.Credential) (*proc, error) {
+// behind. env is added to this process's environment. cred, when set, runs
+// the process as another user; Go sets the death signal after switching
+// credentials, so the switch does not clear it (a server that drops
+// privileges itself, like mariadbd --user or memcached -u, would).
+func startProc(bin string, args, env []string, logPath string, cred *syscall.Credential) (*proc, error) {
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: server log: %w", err)
@@ -50,12 +53,23 @@ func startProc(bin string, args []string, logPath string, cred *syscall.Credenti
 	// only in Stop.
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	// The server's own folder, not ours: a server running as another user
+	// (postgres) may fail to resolve a working folder it cannot read.
+	cmd.Dir = filepath.Dir(logPath)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:    true,
 		Pdeathsig:  syscall.SIGKILL,
 		Credential: cred,
 	}
 	p := &proc{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	// A retry appends to the same log: readiness proofs read only this
+	// attempt's part.
+	if st, err := out.Stat(); err == nil {
+		p.logStart = st.Size()
+	}
 	started := make(chan error, 1)
 	go func() {
 		// The death signal fires when the forking *thread* exits, not the
@@ -136,11 +150,11 @@ func freePort(ip netip.Addr) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip, ap.Port()), nil
 }
 
-// waitReady waits until the server has created its unix socket and accepts
-// TCP on addr. Both servers bind TCP before the socket and exit if TCP bind
-// fails, so a socket in our own folder proves the TCP port is ours and not
-// some other process's that grabbed it.
-func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) error {
+// waitReady waits until owned proves the server holds addr and addr accepts
+// TCP. The proof matters: between freePort and the server's bind another
+// process may take the port, and a connect alone would then succeed to the
+// wrong server while ours exits.
+func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, owned func(context.Context) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -150,9 +164,7 @@ func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) e
 		if p.exited() {
 			return fmt.Errorf("%w (%v): %s", errExited, p.waitErr, p.logTail())
 		}
-		// The socket file appears at bind, before listen: only a connect
-		// shows the server is accepting.
-		if ready(ctx, &d, "unix", sock) && ready(ctx, &d, "tcp", addr.String()) {
+		if owned(ctx) && ready(ctx, &d, "tcp", addr.String()) {
 			return nil
 		}
 		select {
@@ -160,6 +172,18 @@ func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, sock string) e
 			return fmt.Errorf("testbed: waiting for %s: %w: %s", addr, ctx.Err(), p.logTail())
 		case <-tick.C:
 		}
+	}
+}
+
+// socketOwned is the proof for servers that bind TCP before their unix
+// socket and exit if the TCP bind fails (redis-server, mariadbd, postgres):
+// a socket in our own folder that accepts shows the TCP port is ours. The
+// socket file appears at bind, before listen: only a connect shows the
+// server is accepting.
+func socketOwned(sock string) func(context.Context) bool {
+	return func(ctx context.Context) bool {
+		var d net.Dialer
+		return ready(ctx, &d, "unix", sock)
 	}
 }
 
@@ -173,21 +197,48 @@ func ready(ctx context.Context, d *net.Dialer, network, addr string) bool {
 	return true
 }
 
+// logSays reports whether the server's output since p started contains
+// text.
+func logSays(p *proc, text string) bool {
+	b, err := os.ReadFile(p.logPath)
+	return err == nil && int64(len(b)) > p.logStart && strings.Contains(string(b[p.logStart:]), text)
+}
+
 // launch starts a server on a fresh port of ip, retrying when the port was
-// lost to another process. args builds the command line for a port.
+// lost to another process. args builds the command line for a port; the
+// server must create the unix socket sock once it listens on TCP.
 func launch(ctx context.Context, ip netip.Addr, sock, logPath, bin string, cred *syscall.Credential,
 	args func(port uint16) []string) (*proc, netip.AddrPort, error) {
+	return launchSpec{ip: ip, logPath: logPath, bin: bin, cred: cred, args: args,
+		owned: func(*proc, netip.AddrPort) func(context.Context) bool { return socketOwned(sock) }}.run(ctx)
+}
+
+// launchSpec is how to start one server for launch's general form.
+type launchSpec struct {
+	ip      netip.Addr
+	logPath string
+	bin     string
+	cred    *syscall.Credential
+	env     []string // added to the environment
+	args    func(port uint16) []string
+	// owned returns the proof that process p, not another, listens on
+	// addr (see waitReady).
+	owned func(p *proc, addr netip.AddrPort) func(context.Context) bool
+}
+
+// run starts the server on a fresh port, retrying when the port was lost.
+func (l launchSpec) run(ctx context.Context) (*proc, netip.AddrPort, error) {
 	var last error
 	for attempt := 0; attempt < 4; attempt++ {
-		addr, err := freePort(ip)
+		addr, err := freePort(l.ip)
 		if err != nil {
 			return nil, addr, err
 		}
-		p, err := startProc(bin, args(addr.Port()), logPath, cred)
+		p, err := startProc(l.bin, l.args(addr.Port()), l.env, l.logPath, l.cred)
 		if err != nil {
 			return nil, addr, err
 		}
-		err = waitReady(ctx, p, addr, sock)
+		err = waitReady(ctx, p, addr, l.owned(p, addr))
 		if err == nil {
 			return p, addr, nil
 		}
@@ -197,7 +248,7 @@ func launch(ctx context.Context, ip netip.Addr, sock, logPath, bin string, cred 
 		}
 		last = err
 	}
-	return nil, netip.AddrPort{}, fmt.Errorf("testbed: %s would not start: %w", filepath.Base(bin), last)
+	return nil, netip.AddrPort{}, fmt.Errorf("testbed: %s would not start: %w", filepath.Base(l.bin), last)
 }
 
 // tempDir makes a folder for one server. Its mode is 0755 because mariadbd

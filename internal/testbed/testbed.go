@@ -35,16 +35,22 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis" or "mysql"
+	Kind string         // prober name: "redis", "mysql", "postgres" or "memcached"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
-	// redis-acl, "root" for mariadb-password. For tests only; gown never
-	// prints them.
+	// redis-acl, "root" for mariadb-password, "postgres" for
+	// postgres-scram and postgres-tls, the -Y or SASL user for
+	// memcached-auth and memcached-sasl. For tests only; gown never prints
+	// them.
 	User     string
 	Password string
-	Want     Truth  // ground truth planted
-	LogPath  string // the server's own command log, where one exists (MariaDB general_log)
+	Want     Truth // ground truth planted
+	// LogPath is the server's own log of what it received: MariaDB's
+	// general_log (read with GeneralLog, ScanLog), PostgreSQL's stderr with
+	// log_statement=all (PostgresLog, PostgresStatements), memcached's -vv
+	// stderr (MemcachedCommands).
+	LogPath string
 
 	dir  string // temp folder holding data, socket and logs
 	sock string // unix socket the test bed uses for setup and control
@@ -58,9 +64,15 @@ type Server struct {
 type Truth struct {
 	Status gown.Status // the verdict gown must give
 	// Databases counts planted items per non-system database: Redis "db0"
-	// → keys, MariaDB schema → rows.
+	// → keys, MariaDB schema → rows, PostgreSQL database → live rows of
+	// its user tables, memcached "cache" → items.
 	Databases map[string]uint64
 	Items     uint64 // sum of Databases
+	// TLS is the TLS mode a correct scan reports, where the test bed
+	// asserts one (PostgreSQL, memcached); TLSUnknown elsewhere.
+	// postgres-tls offers TLS with a self-signed certificate for
+	// CN=gown-testbed-postgres.
+	TLS gown.TLSMode
 }
 
 // Bed is a set of running servers.
@@ -80,6 +92,10 @@ type config struct {
 	start func(ctx context.Context, log io.Writer, s *Server) error
 }
 
+// pkg is a Debian package and how to tell it is installed: the programs it
+// provides. An entry with a slash is a glob of a file instead, for packages
+// of libraries only (SASL plugins), as exec.LookPath takes a name with a
+// slash for a path.
 type pkg struct {
 	name string
 	bins []string
@@ -87,7 +103,7 @@ type pkg struct {
 
 // configs is the one list of configurations; adding a store adds its
 // entries here.
-var configs = slices.Concat(redisConfigs(), mariadbConfigs())
+var configs = slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs())
 
 // Names returns every known configuration name.
 func Names() []string {
@@ -186,7 +202,7 @@ func ensureConfigs(ctx context.Context, log io.Writer, cfgs []config) error {
 				continue
 			}
 			seen[p.name] = true
-			if err := Ensure(ctx, log, p.name, p.bins...); err != nil {
+			if err := ensure(ctx, log, p); err != nil {
 				return err
 			}
 		}
@@ -244,6 +260,10 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkRedis(ctx)
 	case "mysql":
 		return s.checkMariaDB(ctx)
+	case "postgres":
+		return s.checkPostgres(ctx)
+	case "memcached":
+		return s.checkMemcached(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

@@ -42,7 +42,8 @@ func TestBed(t *testing.T) {
 		t.Fatalf("%d servers, want %d", got, len(Names()))
 	}
 	for _, s := range b.Servers {
-		if !s.Addr.Addr().Is4() || s.Addr.Addr().As4()[0] != 127 || s.Addr.Port() == 6379 || s.Addr.Port() == 3306 {
+		if p := s.Addr.Port(); !s.Addr.Addr().Is4() || s.Addr.Addr().As4()[0] != 127 ||
+			p == 6379 || p == 3306 || p == 5432 || p == 11211 {
 			t.Errorf("%s listens on %s", s.Name, s.Addr)
 		}
 	}
@@ -52,6 +53,10 @@ func TestBed(t *testing.T) {
 	t.Run("Monitor", func(t *testing.T) { testMonitor(t, b.Get("redis-open")) })
 	t.Run("MonitorUnauthenticated", func(t *testing.T) { testMonitorNoAuth(t, b.Get("redis-password")) })
 	t.Run("GeneralLog", func(t *testing.T) { testGeneralLog(t, b.Get("mariadb-open")) })
+	t.Run("PostgresLog", func(t *testing.T) { testPostgresLog(t, b.Get("postgres-trust")) })
+	t.Run("PostgresTLS", func(t *testing.T) { testPostgresTLS(t, b.Get("postgres-tls")) })
+	t.Run("MemcachedLog", func(t *testing.T) { testMemcachedLog(t, b.Get("memcached-open")) })
+	t.Run("MemcachedAuth", func(t *testing.T) { testMemcachedAuth(t, b) })
 
 	var pids []int
 	var dirs []string
@@ -81,14 +86,22 @@ func TestBed(t *testing.T) {
 }
 
 func testTruth(t *testing.T, b *Bed) {
+	pg12 := map[string]uint64{"postgres": 12}
 	want := map[string]Truth{
-		"redis-open":         {gown.StatusOpen, map[string]uint64{"db0": 120, "db1": 30}, 150},
-		"redis-password":     {gown.StatusAuthRequired, map[string]uint64{"db0": 6}, 6},
-		"redis-acl":          {gown.StatusRestricted, map[string]uint64{"db0": 6}, 6},
-		"redis-protected":    {gown.StatusProtected, map[string]uint64{"db0": 6}, 6},
-		"mariadb-open":       {gown.StatusOpen, map[string]uint64{"shop": 850, "analytics": 400}, 1250},
-		"mariadb-password":   {gown.StatusAuthRequired, map[string]uint64{"app": 12}, 12},
-		"mariadb-restricted": {gown.StatusRestricted, map[string]uint64{"crm": 40}, 40},
+		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30}, Items: 150},
+		"redis-password":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-acl":          {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-protected":    {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"mariadb-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400}, Items: 1250},
+		"mariadb-password":   {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
+		"mariadb-restricted": {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
+		"postgres-trust":     {gown.StatusOpen, map[string]uint64{"shop": 300, "app": 150}, 450, gown.TLSNone},
+		"postgres-scram":     {gown.StatusAuthRequired, pg12, 12, gown.TLSNone},
+		"postgres-reject":    {gown.StatusRestricted, pg12, 12, gown.TLSNone},
+		"postgres-tls":       {gown.StatusAuthRequired, pg12, 12, gown.TLSOffered},
+		"memcached-open":     {gown.StatusOpen, map[string]uint64{"cache": 40}, 40, gown.TLSNone},
+		"memcached-auth":     {gown.StatusAuthRequired, map[string]uint64{"cache": 6}, 6, gown.TLSNone},
+		"memcached-sasl":     {gown.StatusAuthRequired, map[string]uint64{"cache": 6}, 6, gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -96,12 +109,15 @@ func testTruth(t *testing.T, b *Bed) {
 			t.Errorf("no server %s", name)
 			continue
 		}
-		if s.Want.Status != w.Status || s.Want.Items != w.Items || !maps.Equal(s.Want.Databases, w.Databases) {
+		if s.Want.Status != w.Status || s.Want.Items != w.Items || !maps.Equal(s.Want.Databases, w.Databases) ||
+			s.Want.TLS != w.TLS {
 			t.Errorf("%s truth = %+v, want %+v", name, s.Want, w)
 		}
 	}
-	if s := b.Get("redis-password"); s.Password == "" {
-		t.Error("redis-password has no password")
+	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl"} {
+		if s := b.Get(name); s.Password == "" {
+			t.Errorf("%s has no password", name)
+		}
 	}
 }
 
@@ -298,7 +314,9 @@ func TestStartRejects(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-protected",
-		"mariadb-open", "mariadb-password", "mariadb-restricted"} {
+		"mariadb-open", "mariadb-password", "mariadb-restricted",
+		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
+		"memcached-open", "memcached-auth", "memcached-sasl"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

@@ -4,7 +4,13 @@ package all
 
 import (
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/couchbase"
+	"github.com/gownscan/gown/probe/couchdb"
+	"github.com/gownscan/gown/probe/elasticsearch"
+	"github.com/gownscan/gown/probe/firebase"
+	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
+	"github.com/gownscan/gown/probe/mongodb"
 	"github.com/gownscan/gown/probe/mysql"
 	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
@@ -18,5 +24,11 @@ func Registry() *probe.Registry {
 		redis.New(),
 		postgres.New(),
 		memcached.New(),
+		mongodb.New(),
+		elasticsearch.New(),
+		kibana.New(),
+		couchdb.New(),
+		couchbase.New(),
+		firebase.New(), // no ports: reached through a firebase URL's hint only
 	)
 }

@@ -94,3 +94,70 @@ func TestReadOnlyFromServerLogs(t *testing.T) {
 		}
 	}
 }
+
+// memcachedReads are the text commands gown may send memcached.
+var memcachedReads = map[string]bool{"stats": true, "stats settings": true}
+
+// TestReadOnlyPostgresMemcached scans an open PostgreSQL and an open
+// memcached with the whole engine and reads, in each server's own log
+// (log_statement=all, -vv), what the scan sent: SELECTs only, and stats
+// and stats settings only.
+func TestReadOnlyPostgresMemcached(t *testing.T) {
+	bed := testbed.Require(t, "postgres-trust", "memcached-open")
+	eng, err := probe.New(probe.Config{Workers: 2, Timeout: 20 * time.Second,
+		Dialer: probe.DialerConfig{Source: testbed.Source}}, all.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan gown.Target, len(bed.Servers))
+	for _, s := range bed.Servers {
+		tg := TargetOf(s)
+		tg.Hint = s.Kind
+		in <- tg
+	}
+	close(in)
+	seen := map[gown.Status]int{}
+	if err := eng.Run(t.Context(), in, func(r *gown.Result) { seen[r.Status]++ }); err != nil {
+		t.Fatal(err)
+	}
+	if seen[gown.StatusOpen] != 2 {
+		t.Fatalf("verdicts %v: want both servers open, or the logs prove nothing", seen)
+	}
+
+	stmts, err := bed.Get("postgres-trust").PostgresStatements()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stmts {
+		if q := strings.ToUpper(strings.TrimSpace(st.SQL)); !strings.HasPrefix(q, "SELECT ") {
+			t.Errorf("postgres log: a statement that is not a SELECT: %q (db %s, app %q)", st.SQL, st.DB, st.App)
+		}
+		t.Logf("postgres-trust log: db=%s app=%s: %s", st.DB, st.App, st.SQL)
+	}
+	if len(stmts) == 0 {
+		t.Error("postgres log shows no statement from the scan: the check proves nothing")
+	}
+
+	// memcached logs a request as it parses it, from a worker thread; the
+	// scan has its answers, but the log line may trail by a moment.
+	var cmds []testbed.MemcachedCommand
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cmds, err = bed.Get("memcached-open").MemcachedCommands(); err != nil {
+			t.Fatal(err)
+		}
+		if len(cmds) >= 2 {
+			break
+		}
+	}
+	var texts []string
+	for _, c := range cmds {
+		texts = append(texts, c.Text)
+		if !memcachedReads[c.Text] {
+			t.Errorf("memcached -vv log: a request that is not a read: %q", c.Text)
+		}
+	}
+	if len(cmds) == 0 {
+		t.Error("memcached log shows nothing from the scan: the check proves nothing")
+	}
+	t.Logf("memcached-open -vv log, requests from the scan: %q", texts)
+}

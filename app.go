@@ -1,0 +1,128 @@
+package gown
+
+import "slices"
+
+// Platform names the operating system an app is built for.
+type Platform string
+
+// Platforms gown reads.
+const (
+	PlatformAndroid Platform = "android"
+	PlatformIOS     Platform = "ios"
+)
+
+// App is what extraction learned about one app file: who it is, the back ends
+// it names, and the problems found in its own code.
+type App struct {
+	File      string   `json:"file"`
+	Platform  Platform `json:"platform,omitempty"`
+	Format    string   `json:"format,omitempty"` // apk, xapk, apks, aab, ipa
+	ID        string   `json:"id,omitempty"`     // package name or bundle id
+	Version   string   `json:"version,omitempty"`
+	TargetSDK int      `json:"target_sdk,omitempty"` // Android only
+	// Signer is the SHA-256 of the first signing certificate, hex.
+	Signer string `json:"signer_sha256,omitempty"`
+	// Encrypted is set when a binary is FairPlay-encrypted: its strings could
+	// not be read, so the app must be reported as unreadable, never as clean.
+	Encrypted   bool         `json:"encrypted,omitempty"`
+	Endpoints   []Endpoint   `json:"endpoints,omitempty"`
+	Credentials []Credential `json:"credentials,omitempty"`
+	Cleartext   []Cleartext  `json:"cleartext,omitempty"`
+	// Errors lists what could not be read; the rest of the app still was.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// EndpointKind types an endpoint candidate.
+type EndpointKind string
+
+// Endpoint kinds. API keys are not endpoints: they are Credentials.
+const (
+	KindURL        EndpointKind = "url"           // http(s)://, ws(s)://
+	KindHost       EndpointKind = "host"          // a bare host:port on a store port
+	KindIPPort     EndpointKind = "ip-port"       // a bare address:port
+	KindConnString EndpointKind = "conn-string"   // mongodb://, redis://, jdbc:mysql://...
+	KindFirebase   EndpointKind = "firebase-rtdb" // *.firebaseio.com, *.firebasedatabase.app
+	KindBucket     EndpointKind = "bucket"        // *.appspot.com, S3 buckets
+)
+
+// Source says where in an app a string was read, precisely enough to find it
+// again with a hex editor.
+type Source struct {
+	// Container is the archive path down to the entry's archive: "app.xapk",
+	// or "app.xapk!config.arm64_v8a.apk" for a split.
+	Container string `json:"container"`
+	Entry     string `json:"entry"`             // path inside the container
+	Section   string `json:"section,omitempty"` // dex string table, __cstring, a resource name, an XML element
+	Offset    int64  `json:"offset"`            // byte offset in the entry's uncompressed data
+	Encoding  string `json:"encoding,omitempty"`
+}
+
+// Endpoint is one back-end candidate found in an app. Value never holds a
+// credential: user information in a URL is cut out and reported as a
+// Credential.
+type Endpoint struct {
+	Kind   EndpointKind `json:"kind"`
+	Value  string       `json:"value"`
+	Scheme string       `json:"scheme,omitempty"`
+	Host   string       `json:"host,omitempty"`
+	Port   int          `json:"port,omitempty"` // explicit or the scheme's default
+	// Store names the prober the endpoint points at ("redis", "firebase"),
+	// when the scheme or port says so.
+	Store string `json:"store,omitempty"`
+	// FirstParty is false for SDK, analytics and CDN hosts and for example
+	// or documentation hosts.
+	FirstParty bool `json:"first_party"`
+	// Confidence is 0..1: how sure extraction is that this is a back end the
+	// app talks to (a conn string in a config beats a URL in a help text).
+	Confidence float64  `json:"confidence"`
+	Sources    []Source `json:"sources"`
+}
+
+// Targets expands a first-party endpoint into the targets to probe: the
+// store it names, or else its own port plus each of storePorts. Third-party
+// endpoints, buckets and endpoints without a host give none. Targets are
+// unresolved and carry Origin "app".
+func (e Endpoint) Targets(storePorts []int) []Target {
+	if !e.FirstParty || e.Host == "" || e.Kind == KindBucket {
+		return nil
+	}
+	tls := e.Scheme == "https" || e.Scheme == "wss" || e.Scheme == "rediss" || e.Scheme == "mongodb+srv"
+	if e.Store != "" && e.Port != 0 {
+		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: tls, Origin: "app"}}
+	}
+	var out []Target
+	if e.Port != 0 {
+		out = append(out, Target{Host: e.Host, Port: e.Port, TLS: tls, Origin: "app"})
+	}
+	for _, p := range storePorts {
+		if p != e.Port {
+			out = append(out, Target{Host: e.Host, Port: p, Origin: "app"})
+		}
+	}
+	return out
+}
+
+// Credential is a secret hard-coded in an app: a store password in a conn
+// string, an API key. Value is always redacted.
+type Credential struct {
+	Rule    string   `json:"rule"`  // e.g. "google-api-key", "conn-string-password"
+	Value   string   `json:"value"` // redacted
+	Host    string   `json:"host,omitempty"`
+	Sources []Source `json:"sources"`
+}
+
+// Cleartext is the join of an app's transport policy with the plain-text
+// endpoints it holds: the policy lets clear text through and the app names
+// these http:// or ws:// endpoints.
+type Cleartext struct {
+	Policy    string   `json:"policy"` // e.g. "network security config res/xml/nsc.xml: base cleartextTrafficPermitted=true"
+	Endpoints []string `json:"endpoints"`
+}
+
+// AddSource records another place an endpoint was seen, keeping at most max
+// sources so a string repeated in every locale does not grow without bound.
+func (e *Endpoint) AddSource(s Source, max int) {
+	if len(e.Sources) < max && !slices.Contains(e.Sources, s) {
+		e.Sources = append(e.Sources, s)
+	}
+}

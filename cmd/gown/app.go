@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract"
+	"github.com/spf13/pflag"
+)
+
+// appFlags are gown app's own flags; the probing flags are gown scan's.
+type appFlags struct {
+	extractOnly  bool
+	allowPrivate bool
+	scan         scanFlags
+}
+
+// appExts are the file names a directory walk picks up.
+var appExts = map[string]bool{".apk": true, ".xapk": true, ".apks": true, ".aab": true, ".ipa": true}
+
+// privateNets are never probed for an app's endpoints without
+// --allow-private: a leftover 10.0.0.5:27017 in an app must not turn gown
+// on the user's own network. They go into the scan's exclusion scope, which
+// is checked after the name is resolved (so --resolve host=127.0.0.1 counts).
+var privateNets = []string{"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+	"172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8"}
+
+func cmdApp(ctx context.Context, args []string, io stdio) error {
+	fset := pflag.NewFlagSet("gown app", pflag.ContinueOnError)
+	fset.SetOutput(io.err)
+	var f appFlags
+	fset.BoolVar(&f.extractOnly, "extract-only", false, "list what the apps name; probe nothing")
+	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe app endpoints that resolve to private, loopback or link-local addresses")
+	f.scan.register(fset)
+	_ = fset.MarkHidden("list") // targets come from the apps
+	fset.Usage = func() {
+		fmt.Fprintf(io.err, "Usage: gown app FILE|DIR... [flags]\n\nReads APK, XAPK, APKS, AAB and IPA files, lists the back ends they name,\nthen probes the first-party hosts for open data stores.\n\nFlags:\n%s", fset.FlagUsages())
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	files, err := appFiles(fset.Args())
+	if err != nil {
+		return usageError{err}
+	}
+	// Validate the probing flags before reading any app: a typo must not
+	// cost a long extraction first.
+	job, err := f.scan.job(files, io)
+	if err != nil {
+		return usageError{err}
+	}
+	if !f.allowPrivate {
+		for _, n := range privateNets {
+			if err := job.tcfg.Scope.Exclude(n); err != nil {
+				return err
+			}
+		}
+	}
+	x, err := extract.New(extract.Config{})
+	if err != nil {
+		return err
+	}
+	specs, err := extractAll(ctx, x, files, f.scan.json, job.tcfg.Ports, io)
+	if err != nil || f.extractOnly {
+		return err
+	}
+	if len(specs) == 0 {
+		fmt.Fprintln(io.err, "gown: no first-party back-end hosts to probe")
+		return nil
+	}
+	job.specs, job.lists = specs, nil
+	job.tcfg.Origin = "app"
+	return job.run(ctx, io)
+}
+
+// appFiles expands directories into the app files they hold.
+func appFiles(args []string) ([]string, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no apps: give APK, XAPK, APKS, AAB or IPA files or directories")
+	}
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() && appExts[strings.ToLower(filepath.Ext(p))] {
+				out = append(out, p)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// extractAll reads each app, writes what it found, and returns the target
+// specs of every first-party endpoint, without repeats. An app that cannot
+// be read is reported and the batch goes on; the run fails only when no app
+// could be read at all.
+func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSON bool, ports []int, io stdio) ([]string, error) {
+	var specs []string
+	seen := map[string]bool{}
+	read := 0
+	enc := json.NewEncoder(io.out)
+	for _, file := range files {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		app, err := x.File(ctx, file)
+		if err != nil {
+			fmt.Fprintf(io.err, "gown: %v\n", err)
+			continue
+		}
+		if app.Platform != "" {
+			read++
+		}
+		if asJSON {
+			if err := enc.Encode(app); err != nil {
+				return nil, fmt.Errorf("write results: %w", err)
+			}
+		} else {
+			printApp(io, app)
+		}
+		for _, e := range app.Endpoints {
+			for _, t := range e.Targets(ports) {
+				if s := targetSpec(t); !seen[s] {
+					seen[s] = true
+					specs = append(specs, s)
+				}
+			}
+		}
+	}
+	if read == 0 {
+		return nil, errors.New("no app could be read")
+	}
+	return specs, nil
+}
+
+// targetSpec writes a target as a spec gown scan reads back: a URL when a
+// store is named, so the scheme carries the prober hint; host:port else.
+func targetSpec(t gown.Target) string {
+	hp := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	switch {
+	case t.Hint == "redis" && t.TLS:
+		return "rediss://" + hp
+	case t.Hint != "" && t.Hint != "firebase":
+		return t.Hint + "://" + hp
+	}
+	return hp
+}
+
+// printApp writes one app as text: identity, first-party endpoints first,
+// then the clear-text and credential findings and the errors.
+func printApp(io stdio, a *gown.App) {
+	w := io.out
+	fmt.Fprintf(w, "app %s\n", a.File)
+	if a.Platform != "" {
+		fmt.Fprintf(w, "  %s %s  id=%s version=%s", a.Platform, a.Format, a.ID, a.Version)
+		if a.TargetSDK > 0 {
+			fmt.Fprintf(w, " targetSdk=%d", a.TargetSDK)
+		}
+		if len(a.Signer) >= 16 {
+			fmt.Fprintf(w, " signer=%s…", a.Signer[:16])
+		}
+		fmt.Fprintln(w)
+	}
+	if a.Encrypted {
+		fmt.Fprintln(w, "  ENCRYPTED: binary is FairPlay-encrypted; results are incomplete (unreadable, not clean)")
+	}
+	eps := slices.Clone(a.Endpoints)
+	slices.SortStableFunc(eps, func(x, y gown.Endpoint) int {
+		if x.FirstParty != y.FirstParty {
+			if x.FirstParty {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	fmt.Fprintf(w, "  endpoints: %d\n", len(eps))
+	for _, e := range eps {
+		party := "third"
+		if e.FirstParty {
+			party = "first"
+		}
+		s := e.Sources[0]
+		fmt.Fprintf(w, "    %-13s %-5s %.2f  %s  (%s %s", e.Kind, party, e.Confidence, e.Value, s.Entry, s.Section)
+		if len(e.Sources) > 1 {
+			fmt.Fprintf(w, ", +%d more", len(e.Sources)-1)
+		}
+		fmt.Fprintln(w, ")")
+	}
+	for _, c := range a.Cleartext {
+		fmt.Fprintf(w, "  CLEARTEXT allowed by %s:\n", c.Policy)
+		for _, e := range c.Endpoints {
+			fmt.Fprintf(w, "    %s\n", e)
+		}
+	}
+	for _, c := range a.Credentials {
+		fmt.Fprintf(w, "  CREDENTIAL %s %s", c.Rule, c.Value)
+		if c.Host != "" {
+			fmt.Fprintf(w, " for %s", c.Host)
+		}
+		fmt.Fprintf(w, "  (%s %s @%d)\n", c.Sources[0].Entry, c.Sources[0].Section, c.Sources[0].Offset)
+	}
+	for _, e := range a.Errors {
+		fmt.Fprintf(w, "  error: %s\n", e)
+	}
+}

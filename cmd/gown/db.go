@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store"
+	"github.com/spf13/pflag"
+)
+
+// resumeLatest is --resume's value when no id is given.
+const resumeLatest = "latest"
+
+// scanSink stores a scan's records as they arrive and prints each only once
+// its batch is committed; with --no-store it prints at once.
+type scanSink struct {
+	rep    findingsReporter
+	st     gown.Store // nil with --no-store
+	id     gown.ScanID
+	b      *store.Batcher
+	cancel context.CancelFunc
+	done   *store.DoneSet // targets a resumed scan already finished
+	gated  int            // stored findings at or above --fail-on (resume)
+	err    error
+}
+
+// openSink opens the store and begins (or continues) the scan in it.
+func (job *scanJob) openSink(ctx context.Context, cancel context.CancelFunc, rep findingsReporter, io stdio) (*scanSink, error) {
+	sk := &scanSink{rep: rep, cancel: cancel}
+	if job.noStore {
+		return sk, nil
+	}
+	st, err := store.Open(ctx, job.db)
+	if err != nil {
+		return nil, err
+	}
+	sk.st = st
+	if err := sk.begin(ctx, job, io); err != nil {
+		st.Close()
+		return nil, err
+	}
+	sk.b, err = store.NewBatcher(ctx, st, sk.id, store.BatchConfig{}, sk.print)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return sk, nil
+}
+
+func (sk *scanSink) begin(ctx context.Context, job *scanJob, io stdio) error {
+	where, _ := store.Where(job.db)
+	if job.resume == nil {
+		id, err := sk.st.BeginScan(ctx, gown.ScanMeta{Args: job.args, Version: version})
+		sk.id = id
+		if err == nil {
+			fmt.Fprintf(io.err, "gown: scan %d, stored in %s\n", id, where)
+		}
+		return err
+	}
+	sk.id = job.resume.ID
+	done, err := store.LoadDone(ctx, sk.st, sk.id)
+	if err != nil {
+		return err
+	}
+	sk.done = done
+	if job.failOn != nil {
+		err = sk.st.Results(ctx, sk.id, func(_ *gown.Result, fs []gown.Finding) error {
+			for _, f := range fs {
+				if f.Severity >= *job.failOn {
+					sk.gated++
+				}
+			}
+			return nil
+		})
+	}
+	fmt.Fprintf(io.err, "gown: resuming scan %d in %s: %d targets already done\n", sk.id, where, done.Len())
+	return err
+}
+
+// add takes one record from the engine; show says whether it is printed
+// (closed ports only with --all) and kept as a result.
+func (sk *scanSink) add(rec gown.Record, show bool) {
+	if !show {
+		rec.Result, rec.Findings = nil, nil
+	}
+	if sk.err != nil {
+		return
+	}
+	if sk.st == nil {
+		sk.err = sk.print([]gown.Record{rec})
+	} else {
+		sk.err = sk.b.Add(rec)
+	}
+	if sk.err != nil {
+		sk.cancel()
+	}
+}
+
+// print reports committed records; a record without a result only marks
+// its target done.
+func (sk *scanSink) print(batch []gown.Record) error {
+	for _, rec := range batch {
+		if rec.Result == nil {
+			continue
+		}
+		if err := sk.rep.ReportFindings(rec.Result, rec.Findings); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+	}
+	return nil
+}
+
+// close commits what is buffered and records how the scan ended. It runs
+// after Ctrl-C too, so it must not use the cancelled ctx for writing.
+func (sk *scanSink) close(ctx context.Context, complete bool) error {
+	if sk.st == nil {
+		return sk.err
+	}
+	ctx = context.WithoutCancel(ctx)
+	err := errors.Join(sk.err, sk.b.Close())
+	state := gown.ScanDone
+	if !complete || err != nil {
+		state = gown.ScanInterrupted
+	}
+	return errors.Join(err, sk.st.FinishScan(ctx, sk.id, state), sk.st.Close())
+}
+
+// storedArgs drops the flags that choose where and whether to store from a
+// scan's arguments: a resumed scan takes its store from its own command line.
+func storedArgs(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--db":
+			i++
+		case strings.HasPrefix(a, "--db="), a == "--no-store":
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// resumeScan continues a stored scan with its own stored arguments.
+func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error {
+	ref := f.resume
+	if ref == resumeLatest && len(pos) == 1 {
+		ref, pos = pos[0], nil // --resume 12: pflag leaves the id positional
+	}
+	if len(pos) > 0 || f.noStore {
+		return usageError{errors.New("--resume takes targets and flags from the stored scan; give only --resume [ID] and --db")}
+	}
+	st, err := store.Open(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	meta, err := findResumable(ctx, st, ref)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	fs := pflag.NewFlagSet("gown scan", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	var sf scanFlags
+	sf.register(fs)
+	if err := fs.Parse(meta.Args); err != nil {
+		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
+	}
+	job, err := sf.job(fs.Args(), io)
+	if err != nil {
+		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
+	}
+	if job.reads("-") {
+		return fmt.Errorf("scan %d read targets from stdin, which cannot be read again", meta.ID)
+	}
+	job.db, job.args, job.resume = f.db, meta.Args, &meta
+	return job.run(ctx, io)
+}
+
+func (job *scanJob) reads(name string) bool {
+	for _, s := range append(append([]string{}, job.specs...), job.lists...) {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func findResumable(ctx context.Context, st gown.Store, ref string) (gown.ScanMeta, error) {
+	if ref == resumeLatest {
+		m, ok, err := store.Latest(ctx, st)
+		if err == nil && !ok {
+			err = errors.New("no unfinished scan to resume")
+		}
+		return m, err
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		return gown.ScanMeta{}, usageError{fmt.Errorf("--resume %q: want a scan id", ref)}
+	}
+	m, err := st.Scan(ctx, gown.ScanID(id))
+	if err == nil && m.State == gown.ScanDone {
+		err = fmt.Errorf("scan %d is finished; nothing to resume", id)
+	}
+	return m, err
+}
+
+// openFlags registers --db on fs and returns a function that opens the store.
+func openFlags(fs *pflag.FlagSet) (*string, func(context.Context) (gown.Store, error)) {
+	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
+	return dsn, func(ctx context.Context) (gown.Store, error) { return store.Open(ctx, *dsn) }
+}
+
+const dbUsage = `Usage: gown db COMMAND [--db DSN]
+
+Commands:
+  path             print where the results store is
+  migrate          bring the schema to this gown's version and print it
+  prune --keep N   delete all but the newest N scans
+  vacuum           give freed space back to the system
+`
+
+func cmdDB(ctx context.Context, args []string, io stdio) error {
+	fs := pflag.NewFlagSet("gown db", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	fs.Usage = func() { fmt.Fprintf(io.err, "%s\nFlags:\n%s", dbUsage, fs.FlagUsages()) }
+	dsn, open := openFlags(fs)
+	keep := fs.Int("keep", -1, "scans to keep, newest first (prune)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 {
+		return usageError{errors.New("gown db: give one of path, migrate, prune, vacuum")}
+	}
+	cmd := fs.Arg(0)
+	switch cmd {
+	case "path":
+		where, err := store.Where(*dsn)
+		if err == nil {
+			fmt.Fprintln(io.out, where)
+		}
+		return err
+	case "migrate", "prune", "vacuum":
+	default:
+		return usageError{fmt.Errorf("gown db: unknown command %q", cmd)}
+	}
+	if cmd == "prune" && *keep < 0 {
+		return usageError{errors.New("gown db prune: --keep N is required")}
+	}
+	st, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return dbMaintain(ctx, st, cmd, *keep, io)
+}
+
+func dbMaintain(ctx context.Context, st gown.Store, cmd string, keep int, io stdio) error {
+	switch cmd {
+	case "migrate":
+		// Open has migrated; this reports where the schema now stands.
+		if v, ok := st.(interface {
+			SchemaVersion(context.Context) (int, error)
+		}); ok {
+			n, err := v.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(io.out, "schema version %d\n", n)
+		}
+		return nil
+	case "prune":
+		n, err := st.Prune(ctx, keep)
+		if err == nil {
+			fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", n, keep)
+		}
+		return err
+	}
+	v, ok := st.(gown.Vacuumer)
+	if !ok {
+		return errors.New("gown db vacuum: this store cannot vacuum")
+	}
+	return v.Vacuum(ctx)
+}
+
+// cmdScans lists the stored scans, newest first.
+func cmdScans(ctx context.Context, args []string, io stdio) error {
+	fs := pflag.NewFlagSet("gown scans", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	_, open := openFlags(fs)
+	asJSON := fs.Bool("json", false, "one JSON object per scan")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	st, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	enc := json.NewEncoder(io.out)
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tARGS")
+	}
+	err = st.Scans(ctx, func(m gown.ScanMeta) error {
+		if *asJSON {
+			return enc.Encode(m)
+		}
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.Started.Local().Format(time.DateTime),
+			m.State, m.Targets, m.Results, m.Findings, strings.Join(m.Args, " "))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store"
+	"github.com/spf13/pflag"
+)
+
+// diffKinds is the order the summary lists kinds in.
+var diffKinds = []store.DiffKind{store.DiffNew, store.DiffGrown, store.DiffWiped, store.DiffStillOpen, store.DiffShrunk, store.DiffFixed}
+
+// cmdDiff compares two stored scans finding by finding.
+func cmdDiff(ctx context.Context, args []string, io stdio) error {
+	fs := pflag.NewFlagSet("gown diff", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	_, open := openFlags(fs)
+	asJSON := fs.Bool("json", false, "one JSON object per finding (kind, finding, items and bytes before and after)")
+	fs.Usage = func() {
+		fmt.Fprintf(io.err, "Usage: gown diff SCAN_A SCAN_B [flags]\n\nCompares findings of scan A (before) with scan B (after): new, fixed, still-open, grown, shrunk, wiped.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 2 {
+		return usageError{errors.New("gown diff: give two scan ids (see gown scans)")}
+	}
+	var ids [2]gown.ScanID
+	for i, a := range fs.Args() {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return usageError{fmt.Errorf("gown diff: %q is not a scan id", a)}
+		}
+		ids[i] = gown.ScanID(n)
+	}
+	st, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *asJSON {
+		enc := json.NewEncoder(io.out)
+		return store.Diff(ctx, st, ids[0], ids[1], func(e store.DiffEntry) error { return enc.Encode(e) })
+	}
+	return diffTable(ctx, st, ids, io)
+}
+
+func diffTable(ctx context.Context, st gown.Store, ids [2]gown.ScanID, io stdio) error {
+	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANGE\tSEVERITY\tTARGET\tSTORE\tITEMS\tBYTES\tTITLE")
+	counts := map[store.DiffKind]int{}
+	err := store.Diff(ctx, st, ids[0], ids[1], func(e store.DiffEntry) error {
+		counts[e.Kind]++
+		f := e.Finding
+		title := f.Title
+		if len(e.Notes) > 0 {
+			title += fmt.Sprintf(" (ransom-like: %v)", e.Notes)
+		}
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, f.Target.String(), f.Store,
+			change(e.Kind, e.ItemsBefore, e.ItemsAfter), change(e.Kind, e.BytesBefore, e.BytesAfter), title)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.out, "\nscan %d → %d:", ids[0], ids[1])
+	for _, k := range diffKinds {
+		fmt.Fprintf(io.out, " %d %s", counts[k], k)
+	}
+	fmt.Fprintln(io.out)
+	return nil
+}
+
+// change prints a count as before → after where both sides exist.
+func change(k store.DiffKind, before, after uint64) string {
+	switch k {
+	case store.DiffNew:
+		return strconv.FormatUint(after, 10)
+	case store.DiffFixed:
+		return strconv.FormatUint(before, 10)
+	}
+	if before == after {
+		return strconv.FormatUint(after, 10)
+	}
+	return fmt.Sprintf("%d → %d", before, after)
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/report"
+	"github.com/spf13/pflag"
+)
+
+// maxLine caps one JSON line read back: a result with its evidence and
+// inventory is a few KiB, a capped listing well under this.
+const maxLine = 16 << 20
+
+// cmdReport writes a finished scan's results in one report format:
+// gown report [SCAN] --format table|jsonl|sarif|html|csv|md [-o FILE].
+// For now the results come from a JSON Lines file written by gown scan --json
+// (--from FILE, - for stdin); reading SCAN from the results store is the seam
+// in openSource.
+func cmdReport(ctx context.Context, args []string, std stdio) error {
+	fs := pflag.NewFlagSet("gown report", pflag.ContinueOnError)
+	fs.SetOutput(std.err)
+	format := fs.String("format", "table", "report format: "+strings.Join(report.Formats(), ", "))
+	out := fs.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
+	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
+	fs.Usage = func() {
+		fmt.Fprintf(std.err, "Usage: gown report [SCAN] --from FILE [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 1 {
+		return usageError{fmt.Errorf("one scan at most, got %q", fs.Args())}
+	}
+	// Check the format before reading anything or creating the output file.
+	if _, err := report.New(*format, std.out); err != nil {
+		return usageError{err}
+	}
+	src, err := openSource(ctx, fs.Arg(0), *from, std)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	return writeOutput(*out, std.out, func(w io.Writer) error {
+		rw, _ := report.New(*format, w)
+		meta := src.Meta()
+		meta.Version = version
+		if err := rw.Begin(meta); err != nil {
+			return err
+		}
+		if err := src.Walk(ctx, rw.Add); err != nil {
+			return err
+		}
+		return rw.End()
+	})
+}
+
+// resultSource walks one scan's results with their findings, in the results
+// store's order (host, port, store).
+type resultSource interface {
+	Meta() report.ScanMeta
+	Walk(ctx context.Context, fn func(*gown.Result, []gown.Finding) error) error
+	Close() error
+}
+
+// openSource picks where the results come from.
+//
+// STORE SEAM: when the results store lands, "gown report [SCAN]" without
+// --from opens it here: a source whose Meta comes from gown.Store.Scan (id,
+// started, finished, Args joined into Command) and whose Walk is
+// gown.Store.Results(ctx, id, fn), with SCAN empty meaning the newest scan.
+// Nothing else in this file needs to change.
+func openSource(ctx context.Context, scan, from string, std stdio) (resultSource, error) {
+	if from == "" {
+		what := "the newest scan"
+		if scan != "" {
+			what = "scan " + scan
+		}
+		return nil, usageError{fmt.Errorf("reading %s from the results store is not available yet: give --from FILE, a JSON Lines file from gown scan --json", what)}
+	}
+	if scan != "" {
+		return nil, usageError{errors.New("give a SCAN or --from FILE, not both")}
+	}
+	return openJSONL(ctx, from, std)
+}
+
+// jsonlSource reads results back from gown scan --json output.
+type jsonlSource struct {
+	r     io.Reader
+	close func() error
+	meta  report.ScanMeta
+}
+
+// openJSONL opens a JSONL file. A regular file is read twice: once for the
+// scan's start and end times (the reports print them before any result),
+// once for the results; memory stays flat either way. Standard input is read
+// once and the report goes without times.
+func openJSONL(ctx context.Context, name string, std stdio) (*jsonlSource, error) {
+	if name == "-" {
+		return &jsonlSource{r: std.in, close: func() error { return nil }, meta: report.ScanMeta{ID: "stdin"}}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("results file: %w", err)
+	}
+	s := &jsonlSource{r: f, close: f.Close, meta: report.ScanMeta{ID: filepath.Base(name)}}
+	err = s.Walk(ctx, func(r *gown.Result, _ []gown.Finding) error {
+		if r.Start.IsZero() {
+			return nil
+		}
+		if s.meta.Started.IsZero() || r.Start.Before(s.meta.Started) {
+			s.meta.Started = r.Start
+		}
+		if end := r.Start.Add(r.Duration); end.After(s.meta.Finished) {
+			s.meta.Finished = end
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *jsonlSource) Meta() report.ScanMeta { return s.meta }
+func (s *jsonlSource) Close() error          { return s.close() }
+
+// Walk decodes one line at a time; a line that is not a result stops the
+// walk with its line number.
+func (s *jsonlSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Finding) error) error {
+	sc := bufio.NewScanner(s.r)
+	sc.Buffer(nil, maxLine)
+	for n := 1; sc.Scan(); n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line := sc.Bytes()
+		if len(strings.TrimSpace(string(line))) == 0 {
+			continue
+		}
+		var l report.Line
+		if err := json.Unmarshal(line, &l); err != nil || l.Result == nil {
+			if err == nil {
+				err = errors.New("not a result")
+			}
+			return fmt.Errorf("%s line %d: %w", s.meta.ID, n, err)
+		}
+		if err := fn(l.Result, l.Findings); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", s.meta.ID, err)
+	}
+	return nil
+}
+
+// writeOutput runs write against standard output, or against a temporary
+// file renamed over FILE only when the whole report was written, so that a
+// failed or interrupted report never leaves a truncated file behind.
+func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) error {
+	if name == "" || name == "-" {
+		return write(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return fmt.Errorf("report output: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	werr := write(tmp)
+	cerr := tmp.Close()
+	switch {
+	case werr != nil:
+		return werr
+	case cerr != nil:
+		return fmt.Errorf("report output: %w", cerr)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("report output: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("report output: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// goldenJSONL is the report package's fixture scan as gown scan --json writes
+// it: the input a user would give to gown report --from.
+var goldenJSONL = filepath.Join("..", "..", "report", "testdata", "golden", "report.jsonl")
+
+func reportCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := cmdReport(t.Context(), args, stdio{out: &out, err: &errb})
+	return out.String(), err
+}
+
+// TestReportFromJSONL writes every format from a scan's JSON Lines.
+func TestReportFromJSONL(t *testing.T) {
+	want, err := os.ReadFile(goldenJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// JSONL in, JSONL out: the report is the live stream, byte for byte.
+	got, err := reportCmd(t, "--from", goldenJSONL, "--format", "jsonl")
+	if err != nil || got != string(want) {
+		t.Fatalf("jsonl round trip differs (err %v)", err)
+	}
+
+	dir := t.TempDir()
+	sarifPath := filepath.Join(dir, "gown.sarif")
+	if _, err := reportCmd(t, "--from", goldenJSONL, "--format", "sarif", "-o", sarifPath); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Results     []json.RawMessage `json:"results"`
+			Invocations []struct {
+				Start string `json:"startTimeUtc"`
+				End   string `json:"endTimeUtc"`
+			} `json:"invocations"`
+		} `json:"runs"`
+	}
+	b, _ := os.ReadFile(sarifPath)
+	if err := json.Unmarshal(b, &log); err != nil || len(log.Runs) != 1 {
+		t.Fatalf("SARIF file: %v\n%s", err, b)
+	}
+	if n := len(log.Runs[0].Results); n != 6 {
+		t.Errorf("%d SARIF results, want the fixture's 6 findings", n)
+	}
+	if inv := log.Runs[0].Invocations[0]; inv.Start != "2026-03-14T09:26:53Z" || inv.End == "" {
+		t.Errorf("scan times from the file: %+v", inv)
+	}
+
+	got, err = reportCmd(t, "--from", goldenJSONL, "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(got)).ReadAll()
+	if err != nil || len(recs) != 7 || recs[1][0] != "report.jsonl" {
+		t.Errorf("csv: %v, %d records, first %v", err, len(recs), recs)
+	}
+	for _, f := range []string{"html", "md", "table"} {
+		if got, err := reportCmd(t, "--from", goldenJSONL, "--format", f); err != nil || !strings.Contains(got, "Elasticsearch") {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestReportUsage covers the errors a user can make.
+func TestReportUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--from", goldenJSONL, "--format", "pdf"},
+		{"--format", "html"}, // no --from: the results store is not wired yet
+		{"7", "--from", goldenJSONL},
+	} {
+		_, err := reportCmd(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"status\":\"open\"}\nnot json\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "r.html")
+	if _, err := reportCmd(t, "--from", bad, "--format", "html", "-o", out); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("bad line: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Error("a failed report left its output file behind")
+	}
+}
+
+// TestReportStdin reads results from standard input.
+func TestReportStdin(t *testing.T) {
+	in, _ := os.ReadFile(goldenJSONL)
+	var out bytes.Buffer
+	err := cmdReport(t.Context(), []string{"--from", "-", "--format", "md"}, stdio{in: bytes.NewReader(in), out: &out, err: &bytes.Buffer{}})
+	if err != nil || !strings.Contains(out.String(), "# gown report: scan stdin") {
+		t.Errorf("%v\n%s", err, out.String())
+	}
+}

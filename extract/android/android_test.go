@@ -1,0 +1,219 @@
+package android
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"math/big"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gownscan/gown/extract/android/androidtest"
+)
+
+func dexAll(t *testing.T, b []byte) []string {
+	t.Helper()
+	var out []string
+	if err := DexStrings(b, func(_ int, s string) bool { out = append(out, s); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDexStrings(t *testing.T) {
+	want := []string{"Lcom/example/Api;", "https://api.example.net/v1", "héllo wörld", "日本語"}
+	if got := dexAll(t, androidtest.Dex(want)); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestDexMUTF8(t *testing.T) {
+	// U+1F600 as a CESU-8 surrogate pair, and NUL as C0 80.
+	raw := []byte{0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, 'a', 0xc0, 0x80, 'b'}
+	if got := mutf8(raw); got != "😀a\x00b" {
+		t.Fatalf("mutf8 = %q", got)
+	}
+}
+
+func TestDexHostile(t *testing.T) {
+	good := androidtest.Dex([]string{"x"})
+	huge := slices.Clone(good)
+	binary.LittleEndian.PutUint32(huge[56:], 0xffffffff) // four billion strings
+	outside := slices.Clone(good)
+	binary.LittleEndian.PutUint32(outside[0x70:], 0x7fffffff) // string data past the end
+	noNUL := androidtest.Dex([]string{"abc"})
+	noNUL = noNUL[:len(noNUL)-1]
+	for name, b := range map[string][]byte{"huge count": huge, "offset outside": outside, "no NUL": noNUL,
+		"short": good[:20], "not dex": []byte("PK\x03\x04 and more bytes than a header needs..........................................................................................")} {
+		err := DexStrings(b, func(int, string) bool { return true })
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+	}
+}
+
+func manifestDoc() []byte {
+	return androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{
+		{Name: "package", Str: "com.example.shop"},
+		{Name: "versionName", Str: "2.1", ResID: 0x0101021c},
+	}, Children: []androidtest.Node{
+		{Name: "uses-sdk", Attrs: []androidtest.Attr{{Name: "targetSdkVersion", Type: TypeIntDec, Data: 26, ResID: 0x01010270}}},
+		{Name: "application", Attrs: []androidtest.Attr{
+			{Name: "usesCleartextTraffic", Type: TypeBool, Data: 0xffffffff, ResID: 0x010104ec},
+			{Name: "networkSecurityConfig", Type: TypeReference, Data: 0x7f020000, ResID: 0x01010527},
+		}, Children: []androidtest.Node{
+			{Name: "meta-data", Attrs: []androidtest.Attr{{Name: "name", Str: "api.base", ResID: 0x01010003}, {Name: "value", Str: "https://api.shop.example.net", ResID: 0x01010024}}},
+		}},
+	}})
+}
+
+func TestManifest(t *testing.T) {
+	x, err := ParseXML(manifestDoc())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ReadManifest(x)
+	if m.Package != "com.example.shop" || m.VersionName != "2.1" || m.TargetSDK != 26 {
+		t.Errorf("identity: %+v", m)
+	}
+	if m.Cleartext == nil || !*m.Cleartext || m.NetworkSecurityConfig != 0x7f020000 {
+		t.Errorf("cleartext: %v, nsc %#x", m.Cleartext, m.NetworkSecurityConfig)
+	}
+	if len(m.MetaData) != 1 || m.MetaData[0].Name != "api.base" || m.MetaData[0].Value != "https://api.shop.example.net" {
+		t.Errorf("meta-data: %+v", m.MetaData)
+	}
+}
+
+func TestNetworkSecurity(t *testing.T) {
+	tr := androidtest.Attr{Name: "cleartextTrafficPermitted", Type: TypeBool, Data: 1}
+	doc := androidtest.XML(androidtest.Node{Name: "network-security-config", Children: []androidtest.Node{
+		{Name: "base-config", Attrs: []androidtest.Attr{{Name: "cleartextTrafficPermitted", Type: TypeBool, Data: 0}}},
+		{Name: "domain-config", Attrs: []androidtest.Attr{tr}, Children: []androidtest.Node{
+			{Name: "domain", Attrs: []androidtest.Attr{{Name: "includeSubdomains", Type: TypeBool, Data: 1}}, Text: "Legacy.example.net"},
+		}},
+	}})
+	x, err := ParseXML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := ReadNetworkSecurity(x)
+	if ns.Base == nil || *ns.Base {
+		t.Errorf("base = %v, want false", ns.Base)
+	}
+	want := []DomainRule{{Domain: "legacy.example.net", Subdomains: true, Cleartext: true}}
+	if !slices.Equal(ns.Domains, want) {
+		t.Errorf("domains = %+v, want %+v", ns.Domains, want)
+	}
+}
+
+func TestTable(t *testing.T) {
+	b := androidtest.Table([]androidtest.Entry{
+		{Type: "string", Name: "firebase_database_url", Str: "https://shop-1.firebaseio.com"},
+		{Type: "xml", Name: "network_security_config", Str: "res/xml/network_security_config.xml"},
+		{Type: "string", Name: "alias", Ref: 0x7f010000},
+	})
+	tb, err := ParseTable(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := tb.String(0x7f020000); !ok || s != "res/xml/network_security_config.xml" {
+		t.Errorf("xml/0 = %q %v", s, ok)
+	}
+	if s, ok := tb.String(0x7f010001); !ok || s != "https://shop-1.firebaseio.com" {
+		t.Errorf("reference = %q %v", s, ok)
+	}
+	if tb.Names[0] != "string/firebase_database_url" {
+		t.Errorf("names = %v", tb.Names)
+	}
+	if _, ok := tb.String(0x7f990000); ok {
+		t.Error("unknown id resolved")
+	}
+}
+
+func TestHostileResources(t *testing.T) {
+	doc := manifestDoc()
+	for i := 8; i < len(doc); i += 7 { // a size field cut at every point
+		if _, err := ParseXML(doc[:i]); err == nil && i < len(doc) {
+			_ = err // a prefix may still parse if it ends on a chunk boundary; what matters is no panic
+		}
+	}
+	bad := slices.Clone(doc)
+	binary.LittleEndian.PutUint32(bad[4:], 0xfffffff0)
+	if _, err := ParseXML(bad); !errors.Is(err, ErrFormat) {
+		t.Errorf("huge chunk size: err = %v", err)
+	}
+	if _, err := ParseTable([]byte{2, 0, 12, 0, 0xff, 0xff, 0xff, 0xff, 1, 0, 0, 0}); !errors.Is(err, ErrFormat) {
+		t.Errorf("huge table: err = %v", err)
+	}
+}
+
+func TestSignerDigest(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gown test"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := pkcs7(t, der)
+	got, err := SignerDigest(block)
+	sum := sha256.Sum256(der)
+	if err != nil || got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("digest = %s, %v", got, err)
+	}
+	if _, err := SignerDigest([]byte("garbage")); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+// pkcs7 wraps a certificate in the SignedData shape of a v1 signature block.
+func pkcs7(t *testing.T, cert []byte) []byte {
+	t.Helper()
+	type signedData struct {
+		Version int
+		Digests asn1.RawValue
+		Content struct{ Type asn1.ObjectIdentifier }
+		Certs   asn1.RawValue `asn1:"tag:0"`
+		Signers asn1.RawValue
+	}
+	empty := asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true}
+	sd := signedData{Version: 1, Digests: empty, Signers: empty,
+		Certs: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: cert}}
+	sd.Content.Type = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
+	inner, err := asn1.Marshal(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestProtoManifest(t *testing.T) {
+	b := protoManifestDoc()
+	x, err := ParseProtoXML(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ReadManifest(x)
+	if m.Package != "com.example.bundle" || m.VersionName != "7.0" || m.TargetSDK != 34 || m.NetworkSecurityConfig != 0x7f150001 ||
+		m.Cleartext == nil || !*m.Cleartext || len(m.MetaData) != 1 || m.MetaData[0].Value != "https://meta.bundle.example.net" {
+		t.Errorf("manifest = %+v", m)
+	}
+	if _, err := ParseProtoXML([]byte{0x0a, 0xff}); err == nil {
+		t.Error("truncated message accepted")
+	}
+}

@@ -1,0 +1,108 @@
+// Package extract reads Android and iOS apps (APK, XAPK, APKS, AAB, IPA)
+// straight from their archives, in memory, and returns the back ends they
+// name: typed endpoint candidates with every place each was found, the
+// credentials hard-coded beside them, and the clear-text transport the app's
+// policy allows. It never decompiles, never writes the app to disk and never
+// opens a socket.
+//
+// An app is hostile input: every archive and format reader works under caps
+// (entries, sizes, ratio, nesting depth) and bounds checks, and a broken part
+// becomes an error on the app while the rest is still read.
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/rules"
+)
+
+// Config holds the safety caps of extraction. Zero fields take defaults.
+type Config struct {
+	// MaxEntries caps the entries of one archive.
+	MaxEntries int
+	// MaxEntrySize caps one entry's uncompressed size (entries are read into
+	// memory whole).
+	MaxEntrySize int64
+	// MaxTotal caps the uncompressed bytes read from one app, nested
+	// archives included.
+	MaxTotal int64
+	// MaxRatio caps the compression ratio of entries above 1 MiB: a zip
+	// bomb's ratio runs to thousands, real app entries to tens.
+	MaxRatio int64
+	// MaxDepth caps archive nesting: 1 lets an XAPK hold APKs, 2 lets those
+	// hold a jar.
+	MaxDepth int
+	// MaxEndpoints caps the distinct endpoints kept per app.
+	MaxEndpoints int
+}
+
+// Validate fills in defaults and rejects negative caps.
+func (c *Config) Validate() error {
+	if c.MaxEntries < 0 || c.MaxEntrySize < 0 || c.MaxTotal < 0 || c.MaxRatio < 0 || c.MaxDepth < 0 || c.MaxEndpoints < 0 {
+		return errors.New("extract: caps must not be negative")
+	}
+	def := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxEntrySize, 256<<20)
+	def(&c.MaxTotal, 2<<30)
+	def(&c.MaxRatio, 200)
+	if c.MaxEntries == 0 {
+		c.MaxEntries = 100000
+	}
+	if c.MaxDepth == 0 {
+		c.MaxDepth = 2
+	}
+	if c.MaxEndpoints == 0 {
+		c.MaxEndpoints = 20000
+	}
+	return nil
+}
+
+// Extractor reads apps. It is safe for concurrent use: each call has its
+// own state.
+type Extractor struct {
+	cfg     Config
+	rules   []*rules.Rule
+	parties *Parties
+}
+
+// New builds an extractor with the embedded rules and party lists.
+func New(cfg Config) (*Extractor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Extractor{cfg: cfg, rules: rules.All(), parties: NewParties()}, nil
+}
+
+// File reads the app at path. Problems with the app land in App.Errors; the
+// error return is for a file that cannot be opened at all.
+func (x *Extractor) File(ctx context.Context, path string) (*gown.App, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	return x.Read(ctx, f, st.Size(), path), nil
+}
+
+// Read reads an app from r. name labels the app and its sources.
+func (x *Extractor) Read(ctx context.Context, r io.ReaderAt, size int64, name string) *gown.App {
+	s := newAppScan(x, name)
+	s.run(ctx, r, size)
+	return s.finish()
+}

@@ -1,0 +1,143 @@
+package extract
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/android/androidtest"
+)
+
+// Hostile apps: each must give a clear error on the app, keep what could be
+// read, and return quickly.
+
+func errorsOf(t *testing.T, b []byte, cfg Config, name string) []string {
+	t.Helper()
+	x, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	app := x.Read(context.Background(), bytes.NewReader(b), int64(len(b)), name)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("%s took %v", name, d)
+	}
+	return app.Errors
+}
+
+func wantError(t *testing.T, errs []string, substr string) {
+	t.Helper()
+	for _, e := range errs {
+		if strings.Contains(e, substr) {
+			t.Logf("error: %s", e)
+			return
+		}
+	}
+	t.Errorf("no error containing %q in %q", substr, errs)
+}
+
+func TestZipBomb(t *testing.T) {
+	zeros := make([]byte, 64<<20) // deflates about 1000:1
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.bomb", false), false},
+		entry{"assets/bomb.bin", zeros, false})
+	wantError(t, errorsOf(t, b, Config{}, "bomb.apk"), "zip bomb")
+}
+
+func TestTotalCap(t *testing.T) {
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, low ratio
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.big", false), false},
+		entry{"assets/a", chunk, true}, entry{"assets/b", chunk, true}, entry{"assets/c", chunk, true})
+	wantError(t, errorsOf(t, b, Config{MaxTotal: 2 << 20}, "big.apk"), "uncompressed bytes")
+}
+
+func TestEntrySizeAndCountCaps(t *testing.T) {
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.x", false), false},
+		entry{"assets/a", make([]byte, 4096), false}, entry{"assets/b", nil, false})
+	wantError(t, errorsOf(t, b, Config{MaxEntrySize: 1024}, "x.apk"), "max entry size")
+	wantError(t, errorsOf(t, b, Config{MaxEntries: 2}, "x.apk"), "3 entries")
+}
+
+func TestTruncatedZip(t *testing.T) {
+	b, _ := plantedAPK(t, true)
+	for _, cut := range []int{len(b) / 3, len(b) - 10} {
+		wantError(t, errorsOf(t, b[:cut], Config{}, "cut.apk"), "not an app archive")
+	}
+}
+
+func TestNestedTooDeep(t *testing.T) {
+	inner := zipOf(t, entry{"deep.txt", []byte("https://deep.example-nest.net"), false})
+	for range 5 {
+		inner = zipOf(t, entry{"inner.zip", inner, true})
+	}
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.nest", false), false}, entry{"assets/n.zip", inner, true})
+	wantError(t, errorsOf(t, b, Config{}, "nest.apk"), "deep")
+}
+
+func TestDuplicateNames(t *testing.T) {
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.dup", false), false},
+		entry{"classes.dex", androidtest.Dex([]string{"https://one.dup-planted.net"}), false},
+		entry{"classes.dex", androidtest.Dex([]string{"https://two.dup-planted.net"}), false})
+	app := readApp(t, b, "dup.apk")
+	wantError(t, app.Errors, `duplicate entry name "classes.dex"`)
+	n := 0
+	for _, e := range app.Endpoints {
+		if strings.HasSuffix(e.Host, ".dup-planted.net") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("both copies must be read: %+v", app.Endpoints)
+	}
+}
+
+func TestHostileEntries(t *testing.T) {
+	dex := androidtest.Dex([]string{"https://ok.hostile-planted.net"})
+	bad := bytes.Clone(dex)
+	copy(bad[56:], []byte{0xff, 0xff, 0xff, 0x0f}) // a quarter billion strings
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.hostile", false), false},
+		entry{"classes.dex", bad, false},
+		entry{"classes2.dex", dex, false},
+		entry{"resources.arsc", []byte("\x02\x00\x0c\x00\xff\xff\xff\x7f\x01\x00\x00\x00"), false},
+		entry{"res/xml/bad.xml", []byte("\x03\x00\x08\x00\xff\xff\xff\xff"), false},
+		entry{"Payload/evil", append([]byte("\xcf\xfa\xed\xfe\x0c\x00\x00\x01\x00\x00\x00\x00\x02\x00\x00\x00\xff\xff\x00\x00\xff\xff\xff\x7f"), make([]byte, 64)...), false})
+	app := readApp(t, b, "hostile.apk")
+	for _, w := range []string{"classes.dex: dex:", "resources.arsc: resource table", "bad.xml: binary XML", "evil: mach-o"} {
+		wantError(t, app.Errors, w)
+	}
+	if !slices.ContainsFunc(app.Endpoints, func(e gown.Endpoint) bool { return e.Host == "ok.hostile-planted.net" }) {
+		t.Errorf("the good dex must still be read: %+v", app.Endpoints)
+	}
+}
+
+func TestNotAnApp(t *testing.T) {
+	wantError(t, errorsOf(t, []byte("just some text, not a zip"), Config{}, "x.apk"), "not an app archive")
+	b := zipOf(t, entry{"readme.txt", []byte("hi"), false})
+	wantError(t, errorsOf(t, b, Config{}, "x.zip"), "no AndroidManifest.xml")
+}
+
+func TestCancelStops(t *testing.T) {
+	b, _ := plantedAPK(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	x, _ := New(Config{})
+	app := x.Read(ctx, bytes.NewReader(b), int64(len(b)), "c.apk")
+	wantError(t, app.Errors, "context canceled")
+}
+
+// A lying header: the central directory says 10 bytes, the data inflates
+// to far more. archive/zip must stop at the declared size.
+func TestLyingSize(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("AndroidManifest.xml")
+	w.Write(plantedManifest("com.lie", false))
+	w, _ = zw.CreateRaw(&zip.FileHeader{Name: "assets/lie", Method: zip.Store, CompressedSize64: 4096, UncompressedSize64: 10})
+	w.Write(bytes.Repeat([]byte("A"), 4096))
+	zw.Close()
+	wantError(t, errorsOf(t, buf.Bytes(), Config{}, "lie.apk"), "lie.apk!assets/lie: "+zip.ErrFormat.Error())
+}

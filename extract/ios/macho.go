@@ -1,0 +1,103 @@
+package ios
+
+import (
+	"bytes"
+	"debug/macho"
+	"encoding/binary"
+	"fmt"
+)
+
+// Section is a Mach-O section worth scanning for strings.
+type Section struct {
+	Name  string // "__TEXT,__cstring"; "arm64:" is prefixed in a fat file
+	Off   int64  // offset of Data in the file
+	Data  []byte // shares the caller's buffer
+	UTF16 bool   // __ustring holds UTF-16LE strings
+}
+
+// Binary is what a Mach-O file yields.
+type Binary struct {
+	Sections []Section
+	// Encrypted is set when any architecture has LC_ENCRYPTION_INFO(_64)
+	// with a non-zero cryptid: FairPlay hides its text, so strings found
+	// elsewhere in the app are all that can be known.
+	Encrypted bool
+}
+
+// stringSections are the sections that hold string literals: C strings
+// (which CFString constants in __cfstring point into), UTF-16 strings, and
+// the read-only data where Swift and Go keep theirs. __cfstring itself holds
+// only pointers, so it is not read.
+var stringSections = map[string]bool{"__cstring": true, "__ustring": true, "__rodata": true, "__const": true, "__oslogstring": true}
+
+// Load command numbers debug/macho does not name.
+const (
+	lcEncryptionInfo   = 0x21
+	lcEncryptionInfo64 = 0x2c
+)
+
+// ReadMachO reads a thin or fat Mach-O from memory. Sections that claim to
+// lie outside the file are skipped, not read.
+func ReadMachO(b []byte) (bin *Binary, err error) {
+	defer func() { // debug/macho is fuzzed upstream; this is a last line for one bad app
+		if r := recover(); r != nil {
+			bin, err = nil, fmt.Errorf("mach-o: reader panic: %v", r)
+		}
+	}()
+	bin = &Binary{}
+	if ff, ferr := macho.NewFatFile(bytes.NewReader(b)); ferr == nil {
+		defer ff.Close()
+		for _, a := range ff.Arches {
+			bin.add(a.File, b, int64(a.Offset), a.Cpu.String()+":")
+		}
+		return bin, nil
+	}
+	f, err := macho.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("mach-o: %w", err)
+	}
+	defer f.Close()
+	bin.add(f, b, 0, "")
+	return bin, nil
+}
+
+// add collects an architecture's string sections. Section headers may all
+// point at the same bytes; the total kept is capped at twice the file, so a
+// crafted binary cannot multiply the scanning work.
+func (bin *Binary) add(f *macho.File, b []byte, base int64, prefix string) {
+	budget := 2 * int64(len(b))
+	for _, s := range bin.Sections {
+		budget -= int64(len(s.Data))
+	}
+	for _, l := range f.Loads {
+		raw := l.Raw()
+		if len(raw) < 20 {
+			continue
+		}
+		cmd := f.ByteOrder.Uint32(raw)
+		if (cmd == lcEncryptionInfo || cmd == lcEncryptionInfo64) && cryptID(raw, f.ByteOrder) != 0 {
+			bin.Encrypted = true
+		}
+	}
+	for _, s := range f.Sections {
+		if !stringSections[s.Name] || s.Seg != "__TEXT" && s.Name != "__cstring" {
+			continue
+		}
+		start, size := base+int64(s.Offset), int64(s.Size)
+		if s.Offset == 0 || size <= 0 || start < 0 || start > int64(len(b)) || size > int64(len(b))-start || size > budget {
+			continue
+		}
+		budget -= size
+		bin.Sections = append(bin.Sections, Section{Name: prefix + s.Seg + "," + s.Name, Off: start,
+			Data: b[start : start+size], UTF16: s.Name == "__ustring"})
+	}
+}
+
+// cryptID reads the cryptid of an encryption_info_command: cmd, cmdsize,
+// cryptoff, cryptsize, cryptid.
+func cryptID(raw []byte, order binary.ByteOrder) uint32 {
+	if len(raw) < 20 {
+		return 0
+	}
+	return order.Uint32(raw[16:])
+}

@@ -1,0 +1,147 @@
+package extract
+
+import (
+	"archive/zip"
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/ios"
+)
+
+// infoPlist finds the main bundle's Info.plist: Payload/X.app/Info.plist,
+// not a framework's or a plug-in's, which lie deeper.
+func infoPlist(files []*zip.File) string {
+	for _, f := range files {
+		parts := strings.Split(f.Name, "/")
+		if len(parts) == 3 && parts[0] == "Payload" && strings.HasSuffix(parts[1], ".app") && parts[2] == "Info.plist" {
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// infoPlist reads the app's identity and its ATS
+// settings, and scans its strings.
+func (s *appScan) infoPlist(b []byte, src gown.Source) error {
+	p, err := ios.ParsePlist(b)
+	if err != nil {
+		return err
+	}
+	if !s.infoSeen {
+		s.infoSeen = true
+		s.app.ID = p.String("CFBundleIdentifier")
+		s.app.Version = p.String("CFBundleShortVersionString")
+		if s.app.Version == "" {
+			s.app.Version = p.String("CFBundleVersion")
+		}
+		s.ats = ios.ReadATS(p)
+	}
+	s.plistStrings(p, src)
+	return nil
+}
+
+// plist scans any property list (GoogleService-Info.plist among them),
+// labelling each string with its key path.
+func (s *appScan) plist(b []byte, src gown.Source) error {
+	p, err := ios.ParsePlist(b)
+	if err != nil {
+		return err
+	}
+	s.plistStrings(p, src)
+	return nil
+}
+
+func (s *appScan) plistStrings(p *ios.Plist, src gown.Source) {
+	src.Encoding = "plist"
+	p.Strings(func(key, str string) bool {
+		r := src
+		r.Section = key
+		s.col.scan(str, r)
+		return true
+	})
+}
+
+// macho scans a Mach-O's string sections. An encrypted binary marks the
+// app unreadable: what it hides cannot be called clean.
+func (s *appScan) macho(b []byte, src gown.Source) error {
+	bin, err := ios.ReadMachO(b)
+	if err != nil {
+		return err
+	}
+	if bin.Encrypted {
+		s.app.Encrypted = true
+		s.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
+	}
+	for _, sec := range bin.Sections {
+		r := src
+		r.Section = sec.Name
+		if sec.UTF16 {
+			r.Encoding = "utf-16le"
+			utf16Strings(sec.Data, func(off int, str string) {
+				r.Offset = sec.Off + int64(off)
+				s.col.scan(str, r)
+			})
+			continue
+		}
+		r.Encoding = "ascii"
+		runs(sec.Data, 6, func(off int, str string) {
+			r.Offset = sec.Off + int64(off)
+			s.col.scan(str, r)
+		})
+	}
+	return nil
+}
+
+// utf16Strings splits NUL-terminated UTF-16LE strings.
+func utf16Strings(b []byte, fn func(off int, s string)) {
+	start := 0
+	var u []uint16
+	for i := 0; i+1 < len(b); i += 2 {
+		c := uint16(b[i]) | uint16(b[i+1])<<8
+		if c == 0 {
+			if len(u) >= 4 {
+				fn(start, string(utf16.Decode(u)))
+			}
+			u, start = u[:0], i+2
+			continue
+		}
+		u = append(u, c)
+	}
+}
+
+// elf scans an ELF's read-only data (Flutter's libapp.so keeps the Dart
+// strings there, NDK code its C strings), or the whole file as printable
+// runs when the section table cannot be read.
+func (s *appScan) elf(b []byte, src gown.Source) error {
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		s.blob(b, src)
+		return nil
+	}
+	defer f.Close()
+	read, budget := 0, uint64(2*len(b)) // sections may overlap: scan at most twice the file
+	for _, sec := range f.Sections {
+		if sec.Type == elf.SHT_NOBITS || (sec.Name != ".rodata" && sec.Name != ".data.rel.ro" && sec.Name != ".data") {
+			continue
+		}
+		end := sec.Offset + sec.Size
+		if sec.Offset > uint64(len(b)) || end > uint64(len(b)) || end < sec.Offset || sec.Size > budget {
+			continue
+		}
+		read, budget = read+1, budget-sec.Size
+		r := src
+		r.Section, r.Encoding = sec.Name, "ascii"
+		runs(b[sec.Offset:end], 6, func(off int, str string) {
+			r.Offset = int64(sec.Offset) + int64(off)
+			s.col.scan(str, r)
+		})
+	}
+	if read == 0 { // stripped section headers: fall back to the whole file
+		s.blob(b, src)
+	}
+	return nil
+}

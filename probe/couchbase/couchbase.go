@@ -1,0 +1,112 @@
+// Package couchbase checks whether a Couchbase Server cluster manager (REST
+// port 8091; TLS on 18091) lists its buckets without credentials.
+//
+// It follows the Couchbase Server REST API
+// (https://docs.couchbase.com/server/current/rest-api/rest-intro.html) and
+// sends at most two requests, each on its own connection with
+// Connection: close, over TLS on 18091 or for a target from an https URL:
+//
+//	GET /pools HTTP/1.1                    cluster identity and version
+//	GET /pools/default/buckets HTTP/1.1    the bucket list, only once /pools
+//	                                       showed a Couchbase Server
+//
+// with Host, User-Agent: gown and Accept: application/json headers and no
+// credentials. gown never writes. The data port (11210, memcached binary
+// protocol with SASL) is out of scope.
+//
+// Verdicts: a /pools reply carrying implementationVersion or
+// componentsVersion.ns_server identifies Couchbase Server (Version is
+// implementationVersion). A 401 with Couchbase's realm on /pools or on the
+// bucket list means auth-required; a 403 on the bucket list means
+// restricted; a 200 list of buckets means open, and the inventory holds one
+// entry per bucket (at most 100) with basicStats.itemCount as Items and
+// basicStats.diskUsed as Bytes. An empty list is open only when /pools said
+// the anonymous caller holds admin rights; otherwise it cannot tell
+// "nothing readable" from "nothing there" and says unknown. A node that was
+// never initialised (no pool) holds no data and is unknown, with
+// initialized=false. Anything that is not Couchbase's answer is not-service.
+//
+// Result.Details keys: http_status (of the bucket list), admin_creds,
+// enterprise, ns_server, initialized, error (a redacted server message).
+package couchbase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
+)
+
+var _ probe.Prober = (*Prober)(nil)
+
+// The requests, in the order they are sent.
+const (
+	poolsPath   = "/pools"
+	bucketsPath = "/pools/default/buckets"
+)
+
+const (
+	restPort = 8091
+	tlsPort  = 18091
+)
+
+// product names what answered once /pools identified it.
+const product = "Couchbase Server"
+
+// Prober checks Couchbase Server. The zero value is ready to use.
+type Prober struct{}
+
+// New returns a Couchbase prober.
+func New() *Prober { return &Prober{} }
+
+// Name returns "couchbase".
+func (*Prober) Name() string { return "couchbase" }
+
+// Ports returns 8091 and 18091, the REST port and its TLS twin.
+func (*Prober) Ports() []int { return []int{restPort, tlsPort} }
+
+// Probe identifies the cluster from /pools and, when it is Couchbase, asks
+// for the bucket list without credentials.
+func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
+	useTLS := t.TLS || t.Port == tlsPort
+	x, err := get(ctx, t, d, useTLS, poolsPath)
+	if err != nil {
+		return failed(ctx, t, poolsPath, x, err)
+	}
+	r := &gown.Result{Target: t, Store: "couchbase", Evidence: x.evidence}
+	r.TLS.Mode = gown.TLSNone
+	if x.tls != nil {
+		r.TLS = *x.tls
+		// Couchbase serves TLS and plaintext on separate ports.
+		r.TLS.Mode = gown.TLSRequired
+	}
+	info, known := judgePools(r, x.resp)
+	if !known {
+		return r, nil
+	}
+	y, err := get(ctx, t, d, useTLS, bucketsPath)
+	r.Evidence = append(r.Evidence, y.evidence...)
+	if err != nil {
+		// Identified, but the verdict needs the bucket list.
+		err = fmt.Errorf("couchbase GET %s on %s: %w", bucketsPath, t, err)
+		r.Status, r.Reason = gown.StatusUnknown, "Couchbase Server, but the bucket list did not answer"
+		r.Error = err.Error()
+		return r, nil
+	}
+	judgeBuckets(r, y.resp, info)
+	return r, nil
+}
+
+// failed turns a failed /pools exchange into Probe's return values: a
+// not-service result when something other than HTTP answered, else no
+// verdict.
+func failed(ctx context.Context, t gown.Target, path string, x exchange, err error) (*gown.Result, error) {
+	err = fmt.Errorf("couchbase GET %s on %s: %w", path, t, err)
+	if errors.Is(err, gown.ErrNotService) && ctx.Err() == nil {
+		return &gown.Result{Target: t, Store: "couchbase", Status: gown.StatusNotService,
+			Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.evidence}, nil
+	}
+	return nil, err
+}

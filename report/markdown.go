@@ -1,0 +1,179 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// Markdown writes a summary and a findings table for tickets and chat
+// (GitHub-flavoured Markdown). It keeps the summary counters and at most
+// MaxRows rows, the most severe, and writes everything at End so that the
+// summary comes first.
+type Markdown struct {
+	w    *bufio.Writer
+	meta ScanMeta
+	sum  *Summary
+	rows rows
+}
+
+// NewMarkdown writes to w.
+func NewMarkdown(w io.Writer) *Markdown {
+	return &Markdown{w: bufio.NewWriter(w), sum: newSummary(), rows: rows{max: MaxRows}}
+}
+
+// Begin keeps the scan's description for the heading.
+func (m *Markdown) Begin(meta ScanMeta) error { m.meta = meta; return nil }
+
+// Add counts a result and keeps its findings' rows.
+func (m *Markdown) Add(r *gown.Result, fs []gown.Finding) error {
+	m.sum.add(r, fs)
+	for _, f := range fs {
+		m.rows.add(r, f)
+	}
+	return nil
+}
+
+// End writes the report.
+func (m *Markdown) End() error {
+	w := m.w
+	fmt.Fprintf(w, "# gown report%s\n\n", mdOpt(": scan ", m.meta.ID))
+	if line := metaLine(m.meta); line != "" {
+		fmt.Fprintf(w, "%s\n\n", mdText(line))
+	}
+	if m.meta.Command != "" {
+		fmt.Fprintf(w, "Command: %s\n\n", mdText(m.meta.Command))
+	}
+	m.writeSummary()
+	fmt.Fprintf(w, "## Findings\n\n")
+	rs := m.rows.sorted()
+	if len(rs) == 0 {
+		fmt.Fprintf(w, "No findings.\n")
+	} else {
+		fmt.Fprintf(w, "| Severity | Finding | Target | Store | Records | Bytes | Why | ID |\n")
+		fmt.Fprintf(w, "|---|---|---|---|--:|--:|---|---|\n")
+	}
+	for _, x := range rs {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			strings.ToUpper(x.f.Severity.String()), mdText(x.f.Title), mdText(x.f.Target.String()),
+			mdText(x.f.Store), thousands(x.f.Items), HumanBytes(x.f.Bytes), mdText(x.r.Reason), mdText(x.f.ID))
+	}
+	if m.rows.dropped > 0 {
+		fmt.Fprintf(w, "\n_%s less severe findings are not listed: the table keeps the %s most severe._\n",
+			thousands(uint64(m.rows.dropped)), thousands(MaxRows))
+	}
+	return w.Flush()
+}
+
+func (m *Markdown) writeSummary() {
+	w, s := m.w, m.sum
+	fmt.Fprintf(w, "## Summary\n\n| | |\n|---|--:|\n")
+	fmt.Fprintf(w, "| Apps | not part of this scan (targets given directly) |\n")
+	fmt.Fprintf(w, "| Services answered | %s on %s %s |\n", thousands(uint64(s.Services)), hostCount(s), plural(s.Hosts, "host", "hosts"))
+	fmt.Fprintf(w, "| **Open stores (no authentication)** | **%s** |\n", thousands(uint64(s.Open)))
+	fmt.Fprintf(w, "| Records exposed | %s |\n", thousands(s.Items))
+	fmt.Fprintf(w, "| Bytes exposed | %s |\n", HumanBytes(s.Bytes))
+	fmt.Fprintf(w, "| Sensitive data classes | not assessed |\n")
+	fmt.Fprintf(w, "| Compromised (ransom notes, wipes) | not assessed |\n\n")
+	fmt.Fprintf(w, "Findings: %s.\n\n", severityLine(s))
+	if len(s.ByStore) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "| Store | Services | Open | Records exposed | Bytes exposed |\n|---|--:|--:|--:|--:|\n")
+	for _, n := range s.StoreNames() {
+		c := s.ByStore[n]
+		fmt.Fprintf(w, "| %s | %d | %d | %s | %s |\n", mdText(n), c.Services, c.Open, thousands(c.Items), HumanBytes(c.Bytes))
+	}
+	fmt.Fprintln(w)
+}
+
+// mdEscaped are the characters that make Markdown markup or split a table
+// cell. Server text is hostile: a title may hold a pipe to break the table, a
+// tag, or a link to someone's tracker.
+const mdEscaped = "\\`*_[]<>|~&"
+
+// mdText makes text inert in a Markdown table cell: one line, no control
+// bytes, markup characters backslash-escaped.
+func mdText(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '\n' || c == '\r' || c == '\t':
+			b.WriteByte(' ')
+		case c < 0x20 || c == 0x7f:
+		case strings.ContainsRune(mdEscaped, c):
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func mdOpt(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + mdText(s)
+}
+
+// metaLine describes the scan in one line: times and version.
+func metaLine(m ScanMeta) string {
+	var parts []string
+	if !m.Started.IsZero() {
+		parts = append(parts, "started "+m.Started.UTC().Format(time.RFC3339))
+	}
+	if !m.Finished.IsZero() {
+		parts = append(parts, "finished "+m.Finished.UTC().Format(time.RFC3339))
+		if !m.Started.IsZero() {
+			parts = append(parts, "took "+m.Finished.Sub(m.Started).Round(time.Second).String())
+		}
+	}
+	if m.Version != "" {
+		parts = append(parts, "gown "+m.Version)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// severityLine lists finding counts, most severe first: "1 critical, 2 high".
+func severityLine(s *Summary) string {
+	var parts []string
+	for sev := gown.SeverityCritical; sev >= gown.SeverityInfo; sev-- {
+		if n := s.BySeverity[sev]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func hostCount(s *Summary) string {
+	if s.HostsCapped {
+		return "at least " + thousands(uint64(s.Hosts))
+	}
+	return thousands(uint64(s.Hosts))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// thousands groups digits: 1,234,567.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

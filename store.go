@@ -1,0 +1,107 @@
+package gown
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+)
+
+// ScanID names one scan in a Store. Ids grow with time, so the newest scan
+// has the highest id.
+type ScanID int64
+
+// ScanState says how far a scan got.
+type ScanState string
+
+// Scan states. A scan killed outright (SIGKILL, power loss) stays running;
+// both running and interrupted scans can be resumed.
+const (
+	ScanRunning     ScanState = "running"
+	ScanInterrupted ScanState = "interrupted"
+	ScanDone        ScanState = "done"
+)
+
+// ScanMeta describes one scan.
+type ScanMeta struct {
+	ID       ScanID    `json:"id"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	State    ScanState `json:"state"`
+	// Args are the scan's own arguments (targets and flags), kept so that a
+	// resumed scan expands exactly the same targets.
+	Args    []string `json:"args"`
+	Version string   `json:"version,omitempty"`
+	// Targets, Results and Findings count what was stored; readers fill them.
+	Targets  int64 `json:"targets"`
+	Results  int64 `json:"results"`
+	Findings int64 `json:"findings"`
+}
+
+// Record is what a scan stores for one finished target. Result is nil when
+// nothing worth keeping answered (a closed port without --all): the target is
+// still marked done so that a resumed scan skips it.
+type Record struct {
+	Target   Target
+	Result   *Result
+	Findings []Finding
+}
+
+// TargetKey identifies a target within a scan, for resume: the same spec
+// expanded twice gives the same keys.
+func TargetKey(t Target) string {
+	k := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if t.Addr.IsValid() && t.Addr.String() != t.Host {
+		k += "@" + t.Addr.String()
+	}
+	if t.Hint != "" {
+		k += "/" + t.Hint
+	}
+	return k
+}
+
+// Store keeps scans, their results and findings. Writes of one AddResults
+// call are one transaction: all of the batch is stored or none of it.
+// Readers stream through callbacks and never load a whole scan; a callback
+// error stops the walk and is returned.
+type Store interface {
+	// BeginScan records a new running scan and returns its id.
+	BeginScan(ctx context.Context, meta ScanMeta) (ScanID, error)
+	// AddResults stores a batch atomically. A target already stored for the
+	// scan is skipped, so replaying a batch after a crash is harmless.
+	AddResults(ctx context.Context, scan ScanID, batch []Record) error
+	// FinishScan sets the scan's final state and end time.
+	FinishScan(ctx context.Context, scan ScanID, state ScanState) error
+	// Scan returns one scan's description with its counts.
+	Scan(ctx context.Context, scan ScanID) (ScanMeta, error)
+	// Scans walks every scan, newest first.
+	Scans(ctx context.Context, fn func(ScanMeta) error) error
+	// Results walks a scan's results with their findings, ordered by host
+	// (byte-wise), port, store, then TargetKey: the order reports and diffs
+	// rely on.
+	Results(ctx context.Context, scan ScanID, fn func(*Result, []Finding) error) error
+	// DoneTargets walks the TargetKey of every target the scan finished.
+	DoneTargets(ctx context.Context, scan ScanID, fn func(key string) error) error
+	// Prune deletes all but the newest keep scans with everything they hold
+	// and returns how many scans went.
+	Prune(ctx context.Context, keep int) (int, error)
+	Close() error
+}
+
+// StoredFinding is a finding as the store tracks it across scans.
+type StoredFinding struct {
+	Finding
+	FirstSeen ScanID `json:"first_seen"`
+	LastSeen  ScanID `json:"last_seen"`
+}
+
+// FindingHistory is the optional ability to walk the findings a store has
+// ever seen, ordered by id, with the scans that first and last saw each.
+type FindingHistory interface {
+	Findings(ctx context.Context, fn func(StoredFinding) error) error
+}
+
+// Vacuumer is the optional ability to give freed space back to the system.
+type Vacuumer interface {
+	Vacuum(ctx context.Context) error
+}

@@ -1,0 +1,238 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// pageSize bounds how many services a reader holds at once.
+const pageSize = 500
+
+const serviceCols = `id, target_key, store, host, ip, port, hint, tls_hint, origin, product, version, status, reason,
+	tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after, tls_self_signed, has_inventory, items, bytes,
+	truncated, details, error, started_at, duration_ns`
+
+// service is a result being assembled from its rows.
+type service struct {
+	id       int64
+	key      string
+	r        *gown.Result
+	findings []gown.Finding
+}
+
+// Results walks a scan's results ordered by host, port, store and target
+// key, a page of services at a time: each page costs four queries whatever
+// its size, and no query is open while fn runs.
+func (s *Store) Results(ctx context.Context, scan gown.ScanID, fn func(*gown.Result, []gown.Finding) error) error {
+	var after *service
+	for {
+		page, err := s.servicePage(ctx, int64(scan), after)
+		if err != nil {
+			return fmt.Errorf("%s: read scan %d: %w", s.d.Name, scan, err)
+		}
+		for _, sv := range page {
+			if err := fn(sv.r, sv.findings); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1]
+	}
+}
+
+// servicePage reads the services that follow after in result order.
+func (s *Store) servicePage(ctx context.Context, scan int64, after *service) ([]*service, error) {
+	q, args := `SELECT `+serviceCols+` FROM services WHERE scan_id = ?`, []any{scan}
+	if after != nil {
+		q += ` AND (host, port, store, target_key) > (?, ?, ?, ?)`
+		args = append(args, after.r.Target.Host, after.r.Target.Port, after.r.Store, after.key)
+	}
+	q += ` ORDER BY host, port, store, target_key LIMIT ` + fmt.Sprint(pageSize)
+	page, err := collect(ctx, s.db, s.q(q), args, scanService)
+	if err != nil || len(page) == 0 {
+		return page, err
+	}
+	byID := make(map[int64]*service, len(page))
+	ids := make([]any, len(page))
+	for i, sv := range page {
+		byID[sv.id], ids[i] = sv, sv.id
+	}
+	in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	if err := s.children(ctx, in, ids, byID); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// children fills the databases, evidence and findings of a page's services.
+func (s *Store) children(ctx context.Context, in string, ids []any, byID map[int64]*service) error {
+	err := each(ctx, s.db, s.q(`SELECT service_id, name, items, bytes, system FROM databases WHERE service_id IN `+in+` ORDER BY service_id, seq`), ids,
+		func(r *sql.Rows) error {
+			var id int64
+			var d gown.Database
+			if err := r.Scan(&id, &d.Name, &d.Items, &d.Bytes, &d.System); err != nil {
+				return err
+			}
+			inv := byID[id].r.Inventory
+			inv.Databases = append(inv.Databases, d)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	err = each(ctx, s.db, s.q(`SELECT service_id, step, sent, received FROM evidence WHERE service_id IN `+in+` ORDER BY service_id, seq`), ids,
+		func(r *sql.Rows) error {
+			var id int64
+			var e gown.Evidence
+			if err := r.Scan(&id, &e.Step, &e.Sent, &e.Received); err != nil {
+				return err
+			}
+			byID[id].r.Evidence = append(byID[id].r.Evidence, e)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	return each(ctx, s.db, s.q(`SELECT o.service_id, f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title, o.items, o.bytes
+		FROM occurrences o JOIN findings f ON f.id = o.finding_id WHERE o.service_id IN `+in+` ORDER BY o.service_id, o.seq`), ids,
+		func(r *sql.Rows) error {
+			var id int64
+			f, err := scanFinding(r, &id)
+			if err != nil {
+				return err
+			}
+			sv := byID[id]
+			f.Target.Hint, f.Target.TLS, f.Target.Origin = sv.r.Target.Hint, sv.r.Target.TLS, sv.r.Target.Origin
+			sv.findings = append(sv.findings, f)
+			return nil
+		})
+}
+
+func scanFinding(r rowScanner, serviceID *int64) (gown.Finding, error) {
+	var f gown.Finding
+	var ip string
+	var sev int
+	if err := r.Scan(serviceID, &f.ID, &f.Rule, &f.Store, &f.Target.Host, &ip, &f.Target.Port, &sev, &f.Title, &f.Items, &f.Bytes); err != nil {
+		return f, err
+	}
+	f.Severity, f.Target.Addr = gown.Severity(sev), parseAddr(ip)
+	return f, nil
+}
+
+func scanService(r rowScanner) (*service, error) {
+	sv := &service{r: &gown.Result{}}
+	res, t := sv.r, &sv.r.Target
+	var ip, status, mode, notAfter, details, started string
+	var hasInv, truncated bool
+	var items, bytes, dur int64
+	err := r.Scan(&sv.id, &sv.key, &res.Store, &t.Host, &ip, &t.Port, &t.Hint, &t.TLS, &t.Origin, &res.Product,
+		&res.Version, &status, &res.Reason, &mode, &res.TLS.Version, &res.TLS.Subject, &res.TLS.Issuer, &notAfter,
+		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur)
+	if err != nil {
+		return nil, err
+	}
+	t.Addr, res.Status, res.TLS.Mode = parseAddr(ip), gown.Status(status), gown.TLSMode(mode)
+	res.TLS.NotAfter, res.Start, res.Duration = parseTime(notAfter), parseTime(started), time.Duration(dur)
+	if hasInv {
+		res.Inventory = &gown.Inventory{Items: uint64(items), Bytes: uint64(bytes), Truncated: truncated}
+	}
+	if details != "" {
+		if err := json.Unmarshal([]byte(details), &res.Details); err != nil {
+			return nil, fmt.Errorf("details of %s: %w", sv.key, err)
+		}
+	}
+	return sv, nil
+}
+
+// each runs a query and calls fn per row; fn must not call the store.
+func each(ctx context.Context, db *sql.DB, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func parseAddr(s string) netip.Addr {
+	a, _ := netip.ParseAddr(s)
+	return a
+}
+
+// keyPage is how many target keys DoneTargets reads per query.
+const keyPage = 5000
+
+// DoneTargets walks the keys of the scan's finished targets in key order.
+func (s *Store) DoneTargets(ctx context.Context, scan gown.ScanID, fn func(string) error) error {
+	last := ""
+	for {
+		keys, err := collect(ctx, s.db, s.q(`SELECT key FROM targets WHERE scan_id = ? AND key > ? ORDER BY key LIMIT `+fmt.Sprint(keyPage)),
+			[]any{int64(scan), last}, func(r rowScanner) (string, error) {
+				var k string
+				return k, r.Scan(&k)
+			})
+		if err != nil {
+			return fmt.Errorf("%s: done targets of scan %d: %w", s.d.Name, scan, err)
+		}
+		for _, k := range keys {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		if len(keys) < keyPage {
+			return nil
+		}
+		last = keys[len(keys)-1]
+	}
+}
+
+// Findings walks every finding the store tracks, ordered by id.
+func (s *Store) Findings(ctx context.Context, fn func(gown.StoredFinding) error) error {
+	last := ""
+	for {
+		page, err := collect(ctx, s.db, s.q(`SELECT first_seen, id, rule, store, host, ip, port, severity, title, items, bytes, last_seen
+			FROM findings WHERE id > ? ORDER BY id LIMIT `+fmt.Sprint(pageSize)), []any{last},
+			func(r rowScanner) (gown.StoredFinding, error) {
+				var sf gown.StoredFinding
+				var first int64
+				f, err := scanFinding(&tail{r, &sf.LastSeen}, &first)
+				sf.Finding, sf.FirstSeen = f, gown.ScanID(first)
+				return sf, err
+			})
+		if err != nil {
+			return fmt.Errorf("%s: findings: %w", s.d.Name, err)
+		}
+		for _, f := range page {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		last = page[len(page)-1].ID
+	}
+}
+
+// tail appends one destination to a Scan, so scanFinding serves queries
+// with an extra trailing column.
+type tail struct {
+	r    rowScanner
+	last *gown.ScanID
+}
+
+func (t *tail) Scan(dest ...any) error { return t.r.Scan(append(dest, t.last)...) }

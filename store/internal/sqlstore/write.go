@@ -1,0 +1,169 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gownscan/gown"
+)
+
+// The statements one batch runs, prepared once per transaction.
+const (
+	insTarget = `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insService = `INSERT INTO services (scan_id, target_key, store, host, ip, port, hint, tls_hint, origin,
+		product, version, status, reason, tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after,
+		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	insDatabase = `INSERT INTO databases (service_id, seq, name, items, bytes, system) VALUES (?, ?, ?, ?, ?, ?)`
+	insEvidence = `INSERT INTO evidence (service_id, seq, step, sent, received) VALUES (?, ?, ?, ?, ?)`
+	// A re-scan updates the finding in place; an older scan written late
+	// (a resumed one) does not overwrite a newer scan's view.
+	upsFinding = `INSERT INTO findings (id, rule, store, host, ip, port, severity, title, items, bytes, first_seen, last_seen)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET ip = excluded.ip, severity = excluded.severity, title = excluded.title,
+			items = excluded.items, bytes = excluded.bytes, last_seen = excluded.last_seen
+		WHERE excluded.last_seen >= findings.last_seen`
+	insOccurrence = `INSERT INTO occurrences (scan_id, finding_id, service_id, seq, severity, title, items, bytes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+)
+
+// batchStmts are the prepared statements of one transaction.
+type batchStmts struct {
+	target, service, database, evidence, finding, occurrence *sql.Stmt
+}
+
+func (s *Store) prepare(ctx context.Context, tx *sql.Tx) (*batchStmts, error) {
+	var b batchStmts
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&b.target, insTarget}, {&b.service, insService}, {&b.database, insDatabase},
+		{&b.evidence, insEvidence}, {&b.finding, upsFinding}, {&b.occurrence, insOccurrence}} {
+		st, err := tx.PrepareContext(ctx, s.q(p.q))
+		if err != nil {
+			return nil, err
+		}
+		*p.dst = st
+	}
+	return &b, nil
+}
+
+// AddResults stores a batch in one transaction. A target the scan already
+// holds is skipped whole, so a replayed batch changes nothing.
+func (s *Store) AddResults(ctx context.Context, scan gown.ScanID, batch []gown.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin batch: %w", s.d.Name, err)
+	}
+	defer tx.Rollback()
+	st, err := s.prepare(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("%s: prepare batch: %w", s.d.Name, err)
+	}
+	for i := range batch {
+		if err := st.add(ctx, int64(scan), &batch[i]); err != nil {
+			return fmt.Errorf("%s: store %s: %w", s.d.Name, batch[i].Target, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit batch of %d: %w", s.d.Name, len(batch), err)
+	}
+	return nil
+}
+
+func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) error {
+	t := rec.Target
+	status := gown.StatusError
+	if rec.Result != nil {
+		status = rec.Result.Status
+	}
+	res, err := b.target.ExecContext(ctx, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(status))...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 || rec.Result == nil {
+		return err
+	}
+	sid, err := b.addService(ctx, scan, rec.Result, gown.TargetKey(rec.Result.Target))
+	if err != nil {
+		return err
+	}
+	for i, f := range rec.Findings {
+		if _, err := b.finding.ExecContext(ctx, clean(f.ID, f.Rule, f.Store, f.Target.Host, addr(f.Target), f.Target.Port,
+			int(f.Severity), f.Title, clamp(f.Items), clamp(f.Bytes), scan, scan)...); err != nil {
+			return err
+		}
+		if _, err := b.occurrence.ExecContext(ctx, clean(scan, f.ID, sid, i, int(f.Severity), f.Title,
+			clamp(f.Items), clamp(f.Bytes))...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result, key string) (int64, error) {
+	var details string
+	if len(r.Details) > 0 {
+		j, err := json.Marshal(r.Details)
+		if err != nil {
+			return 0, err
+		}
+		details = string(j)
+	}
+	inv := r.Inventory
+	hasInv := inv != nil
+	if inv == nil {
+		inv = &gown.Inventory{}
+	}
+	t := r.Target
+	var id int64
+	err := b.service.QueryRowContext(ctx, clean(scan, key, r.Store, t.Host, addr(t), t.Port, t.Hint, t.TLS, t.Origin,
+		r.Product, r.Version, string(r.Status), r.Reason, string(r.TLS.Mode), r.TLS.Version, r.TLS.Subject,
+		r.TLS.Issuer, fmtTime(r.TLS.NotAfter), r.TLS.SelfSigned, hasInv, clamp(inv.Items), clamp(inv.Bytes),
+		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration))...).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	for i, d := range inv.Databases {
+		if _, err := b.database.ExecContext(ctx, clean(id, i, d.Name, clamp(d.Items), clamp(d.Bytes), d.System)...); err != nil {
+			return 0, err
+		}
+	}
+	for i, e := range r.Evidence {
+		if _, err := b.evidence.ExecContext(ctx, clean(id, i, e.Step, e.Sent, e.Received)...); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func addr(t gown.Target) string {
+	if !t.Addr.IsValid() {
+		return ""
+	}
+	return t.Addr.String()
+}
+
+// clean makes strings a hostile server chose storable in both databases:
+// PostgreSQL text refuses NUL and invalid UTF-8, so both backends store the
+// same escaped form and read back alike.
+func clean(args ...any) []any {
+	for i, a := range args {
+		if s, ok := a.(string); ok && !cleanText(s) {
+			args[i] = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\x00`)
+		}
+	}
+	return args
+}
+
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}

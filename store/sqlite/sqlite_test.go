@@ -1,0 +1,55 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store/sqlite"
+	"github.com/gownscan/gown/store/storetest"
+)
+
+func open(t *testing.T) gown.Store {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sub", "gown.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+// TestReopen checks that a second open of a migrated file runs no migration
+// and sees what the first wrote.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gown.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
+		t.Errorf("schema version %d, %v", v, err)
+	}
+	if m, err := s.Scan(t.Context(), id); err != nil || m.State != gown.ScanRunning {
+		t.Errorf("scan after reopen: %+v, %v", m, err)
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "gown.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWrite(b, s)
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store"
+)
+
+// testDiff plants one finding of each kind across two scans.
+func testDiff(t *testing.T, s gown.Store) {
+	db := func(n uint64) gown.Database { return gown.Database{Name: "db0", Items: n, Bytes: n * 10} }
+	tg := func(port int) gown.Target { return Target("10.0.0.9", port) }
+	a := begin(t, s)
+	add(t, s, a, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(50)), Open(tg(3), "redis", db(10)),
+		Auth(tg(4), "mysql"), Open(tg(5), "redis", db(200)))
+	b := begin(t, s)
+	add(t, s, b, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(80)), Open(tg(3), "redis", db(5)),
+		Open(tg(5), "redis", gown.Database{Name: "READ_ME_TO_RECOVER_YOUR_DATA", Items: 1}),
+		Open(tg(6), "redis", db(7)), Closed(tg(4)))
+	var got []string
+	err := store.Diff(t.Context(), s, a, b, func(e store.DiffEntry) error {
+		got = append(got, fmt.Sprintf("%d %s %d>%d", e.Finding.Target.Port, e.Kind, e.ItemsBefore, e.ItemsAfter))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 still-open 100>100", "2 grown 50>80", "3 shrunk 10>5", "4 fixed 0>0", "5 wiped 200>1", "6 new 0>7"}
+	if !slices.Equal(got, want) {
+		t.Errorf("diff:\n got %q\nwant %q", got, want)
+	}
+	if err := store.Diff(t.Context(), s, a, b+100, func(store.DiffEntry) error { return nil }); err == nil {
+		t.Error("diff against a missing scan succeeded")
+	}
+}
+
+// testPaging writes more results and targets than one read page holds and
+// checks the documented order: host bytes, then port as a number.
+func testPaging(t *testing.T, s gown.Store) {
+	id := begin(t, s)
+	var recs []gown.Record
+	for i := range 1200 {
+		tg := Target(fmt.Sprintf("h%d", i%7), 1+i)
+		recs = append(recs, Open(tg, "redis", gown.Database{Name: "db0", Items: 1}))
+	}
+	for i := range 5200 {
+		recs = append(recs, Closed(Target("closed", 1+i)))
+	}
+	for c := range slices.Chunk(recs, 1000) {
+		add(t, s, id, c...)
+	}
+	got := readAll(t, s, id)
+	if len(got) != 1200 {
+		t.Fatalf("%d results, want 1200", len(got))
+	}
+	sorted := slices.IsSortedFunc(got, func(x, y stored) int {
+		if x.r.Target.Host != y.r.Target.Host {
+			return map[bool]int{true: -1, false: 1}[x.r.Target.Host < y.r.Target.Host]
+		}
+		return x.r.Target.Port - y.r.Target.Port
+	})
+	if !sorted {
+		t.Error("results not in (host, port) order")
+	}
+	if n := len(countDone(t, s, id)); n != 6400 {
+		t.Errorf("%d done targets, want 6400", n)
+	}
+}
+
+func testPrune(t *testing.T, s gown.Store) {
+	var ids []gown.ScanID
+	for i := range 3 {
+		id := begin(t, s)
+		add(t, s, id, Open(Target("only-in-scan", 100+i), "redis", gown.Database{Name: "db0", Items: 3}),
+			Auth(Target("always", 3306), "mysql"))
+		ids = append(ids, id)
+	}
+	n, err := s.Prune(t.Context(), 1)
+	if err != nil || n != 2 {
+		t.Fatalf("Prune(1) = %d, %v; want 2", n, err)
+	}
+	var left []gown.ScanID
+	if err := s.Scans(t.Context(), func(m gown.ScanMeta) error { left = append(left, m.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, ids[2:]) {
+		t.Errorf("scans after prune %v, want %v", left, ids[2:])
+	}
+	if h := history(t, s); len(h) != 2 || h[0].FirstSeen != ids[0] && h[1].FirstSeen != ids[0] {
+		t.Errorf("findings after prune %+v: want the kept scan's two, one first seen in scan %d", h, ids[0])
+	}
+	if _, err := s.Scan(t.Context(), ids[0]); err == nil {
+		t.Error("pruned scan still readable")
+	}
+	if _, err := s.Prune(t.Context(), -1); err == nil {
+		t.Error("Prune(-1) accepted")
+	}
+}
+
+// testHostileText stores names a hostile server chose: NUL bytes and invalid
+// UTF-8 must not fail the batch (PostgreSQL text refuses both).
+func testHostileText(t *testing.T, s gown.Store) {
+	id := begin(t, s)
+	rec := Open(Target("evil", 6379), "redis", gown.Database{Name: "a\x00b\xff", Items: 1})
+	rec.Result.Product = "Redis\x00"
+	rec.Result.Details["k"] = "\xfe"
+	add(t, s, id, rec)
+	got := readAll(t, s, id)
+	if len(got) != 1 || got[0].r.Inventory.Databases[0].Name != `a\x00b`+"\uFFFD" || got[0].r.Product != `Redis\x00` {
+		t.Errorf("hostile text read back as %+v", got[0].r)
+	}
+}
