@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/gown
 PKGS := ./...
 # Packages with concurrency run under the race detector as part of `make test`.
-RACE_PKGS := ./probe/... ./target/... ./cmd/... ./report/...
+RACE_PKGS := ./probe/... ./target/... ./cmd/... ./report/... ./store/...
 FUZZTIME ?= 30s
 
 .PHONY: all build test test-race deps demo fuzz lint bench clean
@@ -15,6 +15,7 @@ build:
 
 # Installs the real servers the tests need (apt-get as root, says what it does).
 deps:
+	./scripts/install-deps.sh
 	$(GO) run ./internal/testbed/cmd/bedinstall
 
 # Every test, including the ones against real servers, then the race detector

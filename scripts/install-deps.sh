@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use beyond the test bed's own servers
+# (those are installed by internal/testbed/cmd/bedinstall): nginx in front of
+# OpenSearch, Chromium for the HTML report screenshot, apktool and friends to
+# build test APKs, Java and Maven for the OpenSearch node. Only when root and
+# only what is missing; it says what it installs.
+set -euo pipefail
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v chromium >/dev/null || need+=(chromium)
+command -v apktool >/dev/null || need+=(apktool)
+command -v zipalign >/dev/null || need+=(zipalign)
+command -v apksigner >/dev/null || need+=(apksigner)
+command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need+=(maven)
+command -v npm >/dev/null || need+=(npm)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
+	exit 0
+fi
+echo "install-deps: apt-get install -y ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q "${need[@]}" >/dev/null
