@@ -28,7 +28,7 @@ func NewTable(w io.Writer) *Table {
 	return &Table{w: w, byStatus: map[gown.Status]int{}, findings: map[gown.Severity]int{}}
 }
 
-const rowFormat = "%-26s %-6s %-22s %-13s %-8s %9s %10s  %s\n"
+const rowFormat = "%-26s %-13s %-22s %-13s %-8s %9s %10s  %s\n"
 
 // Report writes one row.
 func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
@@ -60,7 +60,7 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if r.Error != "" && r.Status.Answered() && r.Status != gown.StatusUnknown {
 		why += " (then: " + r.Error + ")"
 	}
-	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 6), clip(orDash(product), 22),
+	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 13), clip(orDash(product), 22),
 		r.Status, tlsMode, items, bytes, why)
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 			if db.System {
 				continue
 			}
-			if _, err := fmt.Fprintf(t.w, "%28s %-40s %9d %10s\n", "└", clip(db.Name, 40), db.Items, HumanBytes(db.Bytes)); err != nil {
+			if _, err := fmt.Fprintf(t.w, "%28s %-47s %9d %10s\n", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes)); err != nil {
 				return err
 			}
 		}
