@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/report"
+	"github.com/gownscan/gown/store"
 	"github.com/spf13/pflag"
 )
 
@@ -30,9 +32,10 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	fs.SetOutput(std.err)
 	format := fs.String("format", "table", "report format: "+strings.Join(report.Formats(), ", "))
 	out := fs.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
+	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
 	fs.Usage = func() {
-		fmt.Fprintf(std.err, "Usage: gown report [SCAN] --from FILE [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(std.err, "Usage: gown report [SCAN | --from FILE] [--db DSN] [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -47,7 +50,7 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	if _, err := report.New(*format, std.out); err != nil {
 		return usageError{err}
 	}
-	src, err := openSource(ctx, fs.Arg(0), *from, std)
+	src, err := openSource(ctx, fs.Arg(0), *from, *dsn, std)
 	if err != nil {
 		return err
 	}
@@ -76,23 +79,63 @@ type resultSource interface {
 
 // openSource picks where the results come from.
 //
-// STORE SEAM: when the results store lands, "gown report [SCAN]" without
-// --from opens it here: a source whose Meta comes from gown.Store.Scan (id,
-// started, finished, Args joined into Command) and whose Walk is
-// gown.Store.Results(ctx, id, fn), with SCAN empty meaning the newest scan.
-// Nothing else in this file needs to change.
-func openSource(ctx context.Context, scan, from string, std stdio) (resultSource, error) {
-	if from == "" {
-		what := "the newest scan"
+// openSource picks where the results come from: a JSON Lines file (--from)
+// or the results store (SCAN, or the newest scan when none is named).
+func openSource(ctx context.Context, scan, from, dsn string, std stdio) (resultSource, error) {
+	if from != "" {
 		if scan != "" {
-			what = "scan " + scan
+			return nil, usageError{errors.New("give a SCAN or --from FILE, not both")}
 		}
-		return nil, usageError{fmt.Errorf("reading %s from the results store is not available yet: give --from FILE, a JSON Lines file from gown scan --json", what)}
+		return openJSONL(ctx, from, std)
 	}
+	return openStoreSource(ctx, scan, dsn)
+}
+
+// storeSource reads one scan back from the results store.
+type storeSource struct {
+	st   gown.Store
+	id   gown.ScanID
+	meta report.ScanMeta
+}
+
+func openStoreSource(ctx context.Context, scan, dsn string) (resultSource, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	var m gown.ScanMeta
 	if scan != "" {
-		return nil, usageError{errors.New("give a SCAN or --from FILE, not both")}
+		id, perr := strconv.ParseInt(scan, 10, 64)
+		if perr != nil {
+			st.Close()
+			return nil, usageError{fmt.Errorf("scan %q: want a scan id (see gown scans)", scan)}
+		}
+		m, err = st.Scan(ctx, gown.ScanID(id))
+	} else {
+		found := false
+		err = st.Scans(ctx, func(sm gown.ScanMeta) error {
+			if !found {
+				m, found = sm, true
+			}
+			return nil
+		})
+		if err == nil && !found {
+			err = errors.New("the results store holds no scan yet: run gown scan first")
+		}
 	}
-	return openJSONL(ctx, from, std)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	meta := report.ScanMeta{ID: strconv.FormatInt(int64(m.ID), 10), Started: m.Started, Finished: m.Finished,
+		Command: "gown scan " + strings.Join(m.Args, " ")}
+	return &storeSource{st: st, id: m.ID, meta: meta}, nil
+}
+
+func (s *storeSource) Meta() report.ScanMeta { return s.meta }
+func (s *storeSource) Close() error          { return s.st.Close() }
+func (s *storeSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Finding) error) error {
+	return s.st.Results(ctx, s.id, fn)
 }
 
 // jsonlSource reads results back from gown scan --json output.

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"github.com/gownscan/gown/internal/testbed"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,7 +79,7 @@ func TestReportFromJSONL(t *testing.T) {
 func TestReportUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--from", goldenJSONL, "--format", "pdf"},
-		{"--format", "html"}, // no --from: the results store is not wired yet
+		{"seven", "--db", filepath.Join(os.TempDir(), "gown-report-usage.db")},
 		{"7", "--from", goldenJSONL},
 	} {
 		_, err := reportCmd(t, args...)
@@ -105,5 +106,30 @@ func TestReportStdin(t *testing.T) {
 	err := cmdReport(t.Context(), []string{"--from", "-", "--format", "md"}, stdio{in: bytes.NewReader(in), out: &out, err: &bytes.Buffer{}})
 	if err != nil || !strings.Contains(out.String(), "# gown report: scan stdin") {
 		t.Errorf("%v\n%s", err, out.String())
+	}
+}
+
+// TestReportFromStore scans a real server into a fresh SQLite store, then
+// reports that scan from the store as SARIF and Markdown.
+func TestReportFromStore(t *testing.T) {
+	bed := testbed.Require(t, "redis-open")
+	db := filepath.Join(t.TempDir(), "gown.db")
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"scan", bed.Get("redis-open").Addr.String(), "--db", db, "--source", testbed.Source.String()}, nil, &out, &errb); code != exitOK {
+		t.Fatalf("scan exit %d: %s", code, errb.String())
+	}
+	for _, f := range []string{"sarif", "md"} {
+		out.Reset()
+		errb.Reset()
+		if code := run(t.Context(), []string{"report", "--db", db, "--format", f}, nil, &out, &errb); code != exitOK {
+			t.Fatalf("report %s exit %d: %s", f, code, errb.String())
+		}
+		if !strings.Contains(out.String(), "Redis answers without authentication and holds 150 items") {
+			t.Errorf("report %s from the store lacks the open Redis finding:\n%s", f, out.String())
+		}
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"report", "1", "--db", db, "--format", "csv"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String(), "open-store") {
+		t.Errorf("report 1: exit %d, %s", code, out.String())
 	}
 }
