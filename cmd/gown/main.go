@@ -46,7 +46,7 @@ answer without authentication, read-only, and says what they expose.
 Usage:
   gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
   gown app FILE|DIR... [flags]     read apps, list their back ends, probe the first-party ones
-  gown report [SCAN] --from FILE [--format table|jsonl|sarif|html|csv|md] [-o FILE]
+  gown report [SCAN | --from FILE] [--format table|jsonl|sarif|html|csv|md] [-o FILE]
                                    write a scan's results in a report format
   gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
   gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
