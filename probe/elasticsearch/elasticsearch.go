@@ -33,6 +33,7 @@
 package elasticsearch
 
 import (
+	"github.com/gownscan/gown/probe/httpget"
 	"context"
 	"errors"
 	"fmt"
@@ -77,20 +78,20 @@ type session struct {
 }
 
 // get sends one request on the session's transport and keeps its evidence.
-func (s *session) get(ctx context.Context, path string) (*reply, error) {
-	ex, err := get(ctx, s.d, s.t, s.useTLS, path)
+func (s *session) get(ctx context.Context, path string) (*httpget.Reply, error) {
+	ex, err := httpget.Get(ctx, s.d, s.t, s.useTLS, path)
 	if ex != nil {
-		s.r.Evidence = append(s.r.Evidence, ex.evidence...)
-		if ex.tls != nil {
+		s.r.Evidence = append(s.r.Evidence, ex.Evidence...)
+		if ex.TLS != nil {
 			mode := s.r.TLS.Mode
-			s.r.TLS = *ex.tls
+			s.r.TLS = *ex.TLS
 			s.r.TLS.Mode = mode
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch GET %s on %s: %w", path, s.t, err)
 	}
-	return ex.reply, nil
+	return ex.Reply, nil
 }
 
 // Probe asks GET /, then the index listing, and says whether the data is
@@ -130,7 +131,7 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 // open sends GET / and settles the transport: TLS first on 9243 or when the
 // target asked for it, plaintext elsewhere, switching when the first choice
 // is refused in the way the other transport's listener refuses.
-func open(ctx context.Context, t gown.Target, d probe.Dialer) (*session, *reply, error) {
+func open(ctx context.Context, t gown.Target, d probe.Dialer) (*session, *httpget.Reply, error) {
 	hinted := t.TLS || t.Port == tlsPort
 	s := &session{d: d, t: t, useTLS: hinted, r: &gown.Result{Target: t, Store: "elasticsearch"}}
 	root, err := s.get(ctx, pathRoot)
@@ -157,9 +158,9 @@ func open(ctx context.Context, t gown.Target, d probe.Dialer) (*session, *reply,
 func switchTransport(err error, triedTLS bool) bool {
 	if triedTLS {
 		return !errors.Is(err, gown.ErrReplyTooLarge) && !errors.Is(err, gown.ErrNotService) &&
-			!errors.Is(err, errTLSAnswer) && !errors.As(err, new(*probe.DialError))
+			!errors.Is(err, httpget.ErrTLSAnswer) && !errors.As(err, new(*probe.DialError))
 	}
-	return errors.Is(err, errSilent) || errors.Is(err, errTLSAnswer)
+	return errors.Is(err, httpget.ErrSilent) || errors.Is(err, httpget.ErrTLSAnswer)
 }
 
 // detailBanner records the identifying facts of GET /.
@@ -176,7 +177,7 @@ func detailBanner(r *gown.Result, b *banner) {
 }
 
 // refused sets the verdict for a 401 or 403 on the request named by what.
-func refused(r *gown.Result, rp *reply, what string) {
+func refused(r *gown.Result, rp *httpget.Reply, what string) {
 	e, isES := parseError(rp.Body)
 	if isES && e.Type != "" {
 		r.Detail("error_type", e.Type)

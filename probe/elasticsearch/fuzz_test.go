@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"github.com/gownscan/gown/probe/httpget"
 	"testing"
 )
 
@@ -11,12 +12,12 @@ import (
 func FuzzResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		rp, err := readReply(bytes.NewReader(raw))
+		rp, err := httpget.ReadReply(bytes.NewReader(raw))
 		if err != nil && rp == nil {
 			return
 		}
-		if len(rp.Body) > maxBody {
-			t.Fatalf("body %d bytes, cap %d", len(rp.Body), maxBody)
+		if len(rp.Body) > httpget.MaxBody {
+			t.Fatalf("body %d bytes, cap %d", len(rp.Body), httpget.MaxBody)
 		}
 		if b, err := parseBanner(rp.Body); err == nil {
 			if len(b.Version.Number) > maxField || len(b.ClusterName) > maxField {

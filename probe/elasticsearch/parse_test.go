@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"strings"
 	"testing"
 
@@ -121,20 +122,20 @@ func TestReadReply(t *testing.T) {
 	}{
 		{"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", 200, nil, false},
 		{"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 200, nil, false},
-		{"HTTP/1.1 200 OK\r\n\r\n" + strings.Repeat("a", maxBody+10), 200, nil, true},
-		{"\x15\x03\x01\x00\x02\x02\x46", 0, errTLSAnswer, false},
-		{"HTTP/1.1 400 Bad Request\r\ncontent-length: 48\r\n\r\nClient sent an HTTP request to an HTTPS server.\n", 400, errTLSAnswer, false},
+		{"HTTP/1.1 200 OK\r\n\r\n" + strings.Repeat("a", httpget.MaxBody+10), 200, nil, true},
+		{"\x15\x03\x01\x00\x02\x02\x46", 0, httpget.ErrTLSAnswer, false},
+		{"HTTP/1.1 400 Bad Request\r\ncontent-length: 48\r\n\r\nClient sent an HTTP request to an HTTPS server.\n", 400, httpget.ErrTLSAnswer, false},
 		{"-ERR unknown command\r\n", 0, gown.ErrNotService, false},
 		{"SSH-2.0-OpenSSH_9.2\r\n", 0, gown.ErrNotService, false},
 	}
 	for _, c := range cases {
-		rp, err := readReply(strings.NewReader(c.raw))
+		rp, err := httpget.ReadReply(strings.NewReader(c.raw))
 		if !errors.Is(err, c.err) && !(c.err == nil && err == nil) {
-			t.Errorf("readReply(%.30q) err = %v, want %v", c.raw, err, c.err)
+			t.Errorf("httpget.ReadReply(%.30q) err = %v, want %v", c.raw, err, c.err)
 			continue
 		}
-		if c.status != 0 && (rp == nil || rp.Status != c.status || rp.Truncated != c.trunc || len(rp.Body) > maxBody) {
-			t.Errorf("readReply(%.30q) = %+v", c.raw, rp)
+		if c.status != 0 && (rp == nil || rp.Status != c.status || rp.Truncated != c.trunc || len(rp.Body) > httpget.MaxBody) {
+			t.Errorf("httpget.ReadReply(%.30q) = %+v", c.raw, rp)
 		}
 	}
 }

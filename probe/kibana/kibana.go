@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"net/http"
 	"strings"
 
@@ -56,18 +57,18 @@ func (*Prober) Ports() []int { return []int{port} }
 func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	r := &gown.Result{Target: t, Store: "kibana"}
 	useTLS := t.TLS
-	ex, err := get(ctx, d, t, useTLS, pathStatus)
-	if err != nil && !useTLS && ctx.Err() == nil && (errors.Is(err, errSilent) || errors.Is(err, errTLSAnswer)) {
+	ex, err := httpget.Get(ctx, d, t, useTLS, pathStatus)
+	if err != nil && !useTLS && ctx.Err() == nil && (errors.Is(err, httpget.ErrSilent) || errors.Is(err, httpget.ErrTLSAnswer)) {
 		if ex != nil {
-			r.Evidence = append(r.Evidence, ex.evidence...)
+			r.Evidence = append(r.Evidence, ex.Evidence...)
 		}
 		useTLS = true
-		ex, err = get(ctx, d, t, true, pathStatus)
+		ex, err = httpget.Get(ctx, d, t, true, pathStatus)
 	}
 	if ex != nil {
-		r.Evidence = append(r.Evidence, ex.evidence...)
-		if ex.tls != nil {
-			r.TLS = *ex.tls
+		r.Evidence = append(r.Evidence, ex.Evidence...)
+		if ex.TLS != nil {
+			r.TLS = *ex.TLS
 		}
 	}
 	if err != nil {
@@ -78,7 +79,7 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 	if useTLS {
 		r.TLS.Mode = gown.TLSRequired
 	}
-	verdict(r, ex.reply)
+	verdict(r, ex.Reply)
 	return r, nil
 }
 
@@ -97,7 +98,7 @@ type status struct {
 }
 
 // verdict reads the reply to GET /api/status.
-func verdict(r *gown.Result, rp *reply) {
+func verdict(r *gown.Result, rp *httpget.Reply) {
 	name := clip(rp.Header.Get("kbn-name"))
 	switch {
 	case rp.Status == http.StatusOK:

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"net"
 	"net/http"
 	"sync"
@@ -86,7 +87,7 @@ func FuzzStatus(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		rp, err := readReply(bytes.NewReader(raw))
+		rp, err := httpget.ReadReply(bytes.NewReader(raw))
 		if rp == nil || err != nil {
 			return
 		}
