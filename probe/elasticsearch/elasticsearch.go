@@ -33,10 +33,10 @@
 package elasticsearch
 
 import (
-	"github.com/gownscan/gown/probe/httpget"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"net/http"
 
 	"github.com/gownscan/gown"
