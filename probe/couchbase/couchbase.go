@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
@@ -71,23 +72,23 @@ func (*Prober) Ports() []int { return []int{restPort, tlsPort} }
 // for the bucket list without credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	useTLS := t.TLS || t.Port == tlsPort
-	x, err := get(ctx, t, d, useTLS, poolsPath)
+	x, err := httpget.Fetch(ctx, t, d, useTLS, poolsPath)
 	if err != nil {
 		return failed(ctx, t, poolsPath, x, err)
 	}
-	r := &gown.Result{Target: t, Store: "couchbase", Evidence: x.evidence}
+	r := &gown.Result{Target: t, Store: "couchbase", Evidence: x.Evidence}
 	r.TLS.Mode = gown.TLSNone
-	if x.tls != nil {
-		r.TLS = *x.tls
+	if x.TLS != nil {
+		r.TLS = *x.TLS
 		// Couchbase serves TLS and plaintext on separate ports.
 		r.TLS.Mode = gown.TLSRequired
 	}
-	info, known := judgePools(r, x.resp)
+	info, known := judgePools(r, x.Resp)
 	if !known {
 		return r, nil
 	}
-	y, err := get(ctx, t, d, useTLS, bucketsPath)
-	r.Evidence = append(r.Evidence, y.evidence...)
+	y, err := httpget.Fetch(ctx, t, d, useTLS, bucketsPath)
+	r.Evidence = append(r.Evidence, y.Evidence...)
 	if err != nil {
 		// Identified, but the verdict needs the bucket list.
 		err = fmt.Errorf("couchbase GET %s on %s: %w", bucketsPath, t, err)
@@ -95,18 +96,18 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 		r.Error = err.Error()
 		return r, nil
 	}
-	judgeBuckets(r, y.resp, info)
+	judgeBuckets(r, y.Resp, info)
 	return r, nil
 }
 
 // failed turns a failed /pools exchange into Probe's return values: a
 // not-service result when something other than HTTP answered, else no
 // verdict.
-func failed(ctx context.Context, t gown.Target, path string, x exchange, err error) (*gown.Result, error) {
+func failed(ctx context.Context, t gown.Target, path string, x httpget.Fetched, err error) (*gown.Result, error) {
 	err = fmt.Errorf("couchbase GET %s on %s: %w", path, t, err)
 	if errors.Is(err, gown.ErrNotService) && ctx.Err() == nil {
 		return &gown.Result{Target: t, Store: "couchbase", Status: gown.StatusNotService,
-			Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.evidence}, nil
+			Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.Evidence}, nil
 	}
 	return nil, err
 }

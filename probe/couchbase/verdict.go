@@ -3,6 +3,7 @@ package couchbase
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"net/http"
 	"strconv"
 	"strings"
@@ -47,21 +48,21 @@ func couchbaseRealm(h http.Header) bool {
 // judgePools reads GET /pools. It returns the parsed reply and whether the
 // peer is Couchbase and the bucket list is worth asking for; when not, the
 // result already holds the verdict.
-func judgePools(r *gown.Result, resp *response) (poolsInfo, bool) {
+func judgePools(r *gown.Result, resp *httpget.Response) (poolsInfo, bool) {
 	var info poolsInfo
 	switch {
-	case resp.code == http.StatusUnauthorized && couchbaseRealm(resp.head):
+	case resp.Code == http.StatusUnauthorized && couchbaseRealm(resp.Head):
 		r.Product = product
 		r.Status, r.Reason = gown.StatusAuthRequired, "asks for credentials on /pools (401)"
 		return info, false
-	case resp.code == http.StatusUnauthorized:
+	case resp.Code == http.StatusUnauthorized:
 		r.Status, r.Reason = gown.StatusUnknown, "asks for credentials on /pools (401), but does not say it is Couchbase"
 		return info, false
-	case resp.code != http.StatusOK:
-		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("/pools answered HTTP %d: not a Couchbase cluster manager", resp.code)
+	case resp.Code != http.StatusOK:
+		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("/pools answered HTTP %d: not a Couchbase cluster manager", resp.Code)
 		return info, false
 	}
-	if err := json.Unmarshal(resp.body, &info); err != nil || (info.ImplementationVersion == "" && info.ComponentsVersion["ns_server"] == "") {
+	if err := json.Unmarshal(resp.Body, &info); err != nil || (info.ImplementationVersion == "" && info.ComponentsVersion["ns_server"] == "") {
 		r.Status, r.Reason = gown.StatusNotService, "/pools answered without implementationVersion: not a Couchbase cluster manager"
 		return info, false
 	}
@@ -81,16 +82,16 @@ func judgePools(r *gown.Result, resp *response) (poolsInfo, bool) {
 }
 
 // judgeBuckets reads GET /pools/default/buckets and sets the verdict.
-func judgeBuckets(r *gown.Result, resp *response, info poolsInfo) {
-	r.Detail("http_status", strconv.Itoa(resp.code))
+func judgeBuckets(r *gown.Result, resp *httpget.Response, info poolsInfo) {
+	r.Detail("http_status", strconv.Itoa(resp.Code))
 	admin := info.IsAdminCreds != nil && *info.IsAdminCreds
-	switch resp.code {
+	switch resp.Code {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
 		r.Status, r.Reason = gown.StatusAuthRequired, "the bucket list asks for credentials (401)"
 		return
 	case http.StatusForbidden:
-		r.Detail("error", clip(redact.String(string(resp.body))))
+		r.Detail("error", clip(redact.String(string(resp.Body))))
 		r.Status, r.Reason = gown.StatusRestricted, "the bucket list is refused to this client (403)"
 		return
 	case http.StatusNotFound:
@@ -100,11 +101,11 @@ func judgeBuckets(r *gown.Result, resp *response, info poolsInfo) {
 		}
 		fallthrough
 	default:
-		r.Detail("error", clip(redact.String(string(resp.body))))
-		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("the bucket list answered HTTP %d", resp.code)
+		r.Detail("error", clip(redact.String(string(resp.Body))))
+		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("the bucket list answered HTTP %d", resp.Code)
 		return
 	}
-	inv, err := readBuckets(resp.body, resp.cut)
+	inv, err := readBuckets(resp.Body, resp.Cut)
 	if err != nil && inv == nil {
 		r.Status, r.Reason = gown.StatusUnknown, "the bucket list is not a JSON array"
 		r.Error = fmt.Sprintf("couchbase GET %s on %s: %v", bucketsPath, r.Target, err)

@@ -41,6 +41,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
@@ -71,23 +72,23 @@ func (*Prober) Ports() []int { return nil }
 // readable without credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	useTLS := t.TLS || t.Port == 443
-	x, err := get(ctx, t, d, useTLS, rootPath)
+	x, err := httpget.Fetch(ctx, t, d, useTLS, rootPath)
 	if err != nil {
 		err = fmt.Errorf("firebase GET %s on %s: %w", rootPath, t, err)
 		if errors.Is(err, gown.ErrNotService) && ctx.Err() == nil {
 			return &gown.Result{Target: t, Store: "firebase", Status: gown.StatusNotService,
-				Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.evidence}, nil
+				Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.Evidence}, nil
 		}
 		// Nothing answered, the scan ended or the reply broke off: no
 		// verdict to give.
 		return nil, err
 	}
-	r := &gown.Result{Target: t, Store: "firebase", Evidence: x.evidence}
+	r := &gown.Result{Target: t, Store: "firebase", Evidence: x.Evidence}
 	r.TLS.Mode = gown.TLSNone
-	if x.tls != nil {
-		r.TLS = *x.tls
+	if x.TLS != nil {
+		r.TLS = *x.TLS
 		r.TLS.Mode = gown.TLSRequired // Firebase serves HTTPS only
 	}
-	judge(r, x.resp)
+	judge(r, x.Resp)
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/probe/httpget"
 	"net"
 	"net/netip"
 	"strings"
@@ -160,9 +161,9 @@ func TestHostHeader(t *testing.T) {
 		{"a\r\nX-Evil: 1", 443, true, ""},
 	}
 	for _, c := range cases {
-		got, err := hostHeader(gown.Target{Host: c.host, Port: c.port}, c.tls)
+		got, err := httpget.FetchHost(gown.Target{Host: c.host, Port: c.port}, c.tls)
 		if got != c.want || (c.want == "") != (err != nil) {
-			t.Errorf("hostHeader(%q, %d) = %q, %v; want %q", c.host, c.port, got, err, c.want)
+			t.Errorf("httpget.FetchHost(%q, %d) = %q, %v; want %q", c.host, c.port, got, err, c.want)
 		}
 	}
 }

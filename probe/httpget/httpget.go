@@ -1,5 +1,7 @@
 // Package httpget is the small HTTP/1.1 client the HTTP-JSON probers share
-// (Elasticsearch, Kibana): one GET per connection over a probe.Conn, the
+// (Elasticsearch and Kibana through Get; Couchbase and Firebase through Fetch,
+// which names the target by its host name in the Host header and refuses a
+// name unfit for it): one GET per connection over a probe.Conn, the
 // Reply read with net/http.ReadResponse and its body capped. Written over
 // probe.Conn rather than net/http.Client so that every byte passes the
 // dialer's caps, deadlines and evidence recorder.

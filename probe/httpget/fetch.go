@@ -1,4 +1,4 @@
-package firebase
+package httpget
 
 import (
 	"bufio"
@@ -14,33 +14,33 @@ import (
 	"github.com/gownscan/gown/probe"
 )
 
-// maxBody caps the bytes of a reply body gown reads; the rest is dropped.
-const maxBody = 1 << 20
+// MaxFetchBody caps the bytes of a reply body gown reads; the rest is dropped.
+const MaxFetchBody = 1 << 20
 
-// errNotHTTP marks a reply that does not start like an HTTP response.
-var errNotHTTP = fmt.Errorf("%w: the reply is not HTTP", gown.ErrNotService)
+// ErrNotHTTP marks a reply that does not start like an HTTP response.
+var ErrNotHTTP = fmt.Errorf("%w: the reply is not HTTP", gown.ErrNotService)
 
-// response is one HTTP answer, with the body capped at maxBody.
-type response struct {
-	code int
-	head http.Header
-	body []byte
-	cut  bool // the body was longer than maxBody or ended early
+// Response is one HTTP answer, with the body capped at MaxFetchBody.
+type Response struct {
+	Code int
+	Head http.Header
+	Body []byte
+	Cut  bool // the body was longer than MaxFetchBody or ended early
 }
 
-// exchange is one connection's request and reply; evidence is kept even when
+// Fetched is one connection's request and reply; evidence is kept even when
 // the exchange failed.
-type exchange struct {
-	resp     *response
-	tls      *gown.TLS
-	evidence []gown.Evidence
+type Fetched struct {
+	Resp     *Response
+	TLS      *gown.TLS
+	Evidence []gown.Evidence
 }
 
-// get sends one GET over a fresh connection and reads the reply. The request
+// Fetch sends one GET over a fresh connection and reads the reply. The request
 // is written by hand and says Connection: close, so nothing else travels on
 // the connection and the reply ends where the server closes it.
-func get(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path string) (x exchange, err error) {
-	host, err := hostHeader(t, useTLS)
+func Fetch(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path string) (x Fetched, err error) {
+	host, err := FetchHost(t, useTLS)
 	if err != nil {
 		return x, err
 	}
@@ -50,12 +50,12 @@ func get(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path s
 	}
 	defer c.Close()
 	// Runs before Close (defers are last in, first out).
-	defer func() { x.evidence = c.Evidence() }()
+	defer func() { x.Evidence = c.Evidence() }()
 	if useTLS {
 		if err := c.UpgradeTLS(probe.ServerName(t)); err != nil {
 			return x, err
 		}
-		x.tls = c.TLS()
+		x.TLS = c.TLS()
 	}
 	c.Step("GET " + path)
 	req := "GET " + path + " HTTP/1.1\r\nHost: " + host +
@@ -67,24 +67,24 @@ func get(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path s
 	if head, err := br.Peek(5); err != nil {
 		return x, err
 	} else if string(head) != "HTTP/" {
-		return x, errNotHTTP
+		return x, ErrNotHTTP
 	}
 	hr, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return x, fmt.Errorf("%w: %w", gown.ErrProtocol, err)
 	}
 	defer hr.Body.Close()
-	body, rerr := io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
-	x.resp = &response{code: hr.StatusCode, head: hr.Header, body: body, cut: rerr != nil || len(body) > maxBody}
-	if len(body) > maxBody {
-		x.resp.body = body[:maxBody]
+	body, rerr := io.ReadAll(io.LimitReader(hr.Body, MaxFetchBody+1))
+	x.Resp = &Response{Code: hr.StatusCode, Head: hr.Header, Body: body, Cut: rerr != nil || len(body) > MaxFetchBody}
+	if len(body) > MaxFetchBody {
+		x.Resp.Body = body[:MaxFetchBody]
 	}
 	return x, nil
 }
 
-// hostHeader names the target as the Host header must: the name the app
-// gave (Firebase routes on it), with the port unless it is the scheme's.
-func hostHeader(t gown.Target, useTLS bool) (string, error) {
+// FetchHost names the target as the Host header must: the name the app
+// gave (virtual hosts, Firebase among them, route on it), with the port unless it is the scheme's.
+func FetchHost(t gown.Target, useTLS bool) (string, error) {
 	if t.Host == "" || strings.ContainsFunc(t.Host, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", fmt.Errorf("%w: host %q cannot go in a Host header", gown.ErrBadTarget, t.Host)
 	}
