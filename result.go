@@ -102,6 +102,11 @@ type Result struct {
 	// redis_mode, protocol version); keys are stable per store.
 	Details  map[string]string `json:"details,omitempty"`
 	Evidence []Evidence        `json:"evidence,omitempty"`
+	// Exposure is what sampling read (set only when the store was open and
+	// sampling was on); Signs are compromise or honeypot signs drawn from
+	// the inventory, the details and the samples.
+	Exposure *Exposure `json:"exposure,omitempty"`
+	Signs    []Sign    `json:"signs,omitempty"`
 	// Error is set when a step failed; with a Status other than error it means
 	// the verdict stands but a later step (inventory, TLS) could not finish.
 	Error    string        `json:"error,omitempty"`

@@ -33,6 +33,14 @@ type Config struct {
 	// All emits results for closed and filtered ports too.
 	All    bool
 	Dialer DialerConfig
+	// Sample bounds the records read from each open store whose prober can
+	// sample (off when Sample.PerCollection is 0).
+	Sample SampleLimits
+	// Analyze, when set, is called once for every identified result, with
+	// the samples read from it (none when sampling is off or not possible):
+	// it draws the exposure and compromise signs (assess.Analyze). Samples
+	// are dropped after it returns.
+	Analyze func(r *gown.Result, samples []gown.Sample, truncated bool)
 }
 
 // Validate checks the config and fills in defaults.
@@ -49,6 +57,7 @@ func (c *Config) Validate() error {
 	if c.BannerWait <= 0 {
 		c.BannerWait = 1500 * time.Millisecond
 	}
+	c.Sample.validate()
 	return c.Dialer.Validate()
 }
 
@@ -118,6 +127,7 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 	}
 	defer e.hosts.release(t.Dial())
 
+	scanCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 
@@ -146,6 +156,7 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 		case !r.Status.Answered():
 			return r // nothing listens: no other prober will do better
 		case r.Status != gown.StatusNotService && r.Status != gown.StatusUnknown:
+			e.analyze(scanCtx, p, t, r)
 			return r // identified: never send another store's request here
 		}
 		if best == nil || (best.Status == gown.StatusNotService && r.Status == gown.StatusUnknown) {
@@ -159,6 +170,23 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 		best.Store = "" // no single prober identified it
 	}
 	return best
+}
+
+// analyze samples an open store (when the prober can and sampling is on)
+// and hands the result with its samples to Config.Analyze. Sampling has its
+// own deadline (SampleLimits.Timeout), derived from the scan's ctx rather
+// than the target's, so a
+// slow probe does not leave it no time. A sampling error is noted on the
+// result; the verdict stands.
+func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.Result) {
+	if e.cfg.Analyze == nil {
+		return
+	}
+	samples, truncated, err := SampleStore(ctx, p, t, e.dialer, r, e.cfg.Sample)
+	if err != nil && r.Error == "" {
+		r.Error = "sampling: " + err.Error()
+	}
+	e.cfg.Analyze(r, samples, truncated)
 }
 
 // candidates lists the probers to try on t. When detection had to connect
