@@ -73,6 +73,14 @@ type Truth struct {
 	// postgres-tls offers TLS with a self-signed certificate for
 	// CN=gown-testbed-postgres.
 	TLS gown.TLSMode
+	// Classes are the sensitive-data classes sampling must find (the
+	// planted corpus, PIIClasses, in the database named PIIDatabase);
+	// Signs the compromise sign kinds ("ransom-note", "redis-cron") it
+	// must report. Empty where nothing was planted or the store is closed
+	// to gown.
+	Classes     []string
+	PIIDatabase string
+	Signs       []string
 }
 
 // Bed is a set of running servers.
