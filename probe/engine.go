@@ -175,9 +175,8 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 // analyze samples an open store (when the prober can and sampling is on)
 // and hands the result with its samples to Config.Analyze. Sampling has its
 // own deadline (SampleLimits.Timeout), derived from the scan's ctx rather
-// than the target's, so a
-// slow probe does not leave it no time. A sampling error is noted on the
-// result; the verdict stands.
+// than the target's, so a slow probe does not leave it no time. A sampling
+// error is noted on the result; the verdict stands.
 func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.Result) {
 	if e.cfg.Analyze == nil {
 		return
