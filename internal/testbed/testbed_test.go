@@ -95,13 +95,13 @@ func testTruth(t *testing.T, b *Bed) {
 		"mariadb-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400}, Items: 1250},
 		"mariadb-password":   {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
 		"mariadb-restricted": {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
-		"postgres-trust":     {gown.StatusOpen, map[string]uint64{"shop": 300, "app": 150}, 450, gown.TLSNone},
-		"postgres-scram":     {gown.StatusAuthRequired, pg12, 12, gown.TLSNone},
-		"postgres-reject":    {gown.StatusRestricted, pg12, 12, gown.TLSNone},
-		"postgres-tls":       {gown.StatusAuthRequired, pg12, 12, gown.TLSOffered},
-		"memcached-open":     {gown.StatusOpen, map[string]uint64{"cache": 40}, 40, gown.TLSNone},
-		"memcached-auth":     {gown.StatusAuthRequired, map[string]uint64{"cache": 6}, 6, gown.TLSNone},
-		"memcached-sasl":     {gown.StatusAuthRequired, map[string]uint64{"cache": 6}, 6, gown.TLSNone},
+		"postgres-trust":     {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 300, "app": 150}, Items: 450, TLS: gown.TLSNone},
+		"postgres-scram":     {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-reject":    {Status: gown.StatusRestricted, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-tls":       {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSOffered},
+		"memcached-open":     {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 40}, Items: 40, TLS: gown.TLSNone},
+		"memcached-auth":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"memcached-sasl":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
