@@ -60,7 +60,7 @@ func (sk *scanSink) begin(ctx context.Context, job *scanJob, io stdio) error {
 		id, err := sk.st.BeginScan(ctx, gown.ScanMeta{Args: job.args, Version: version})
 		sk.id = id
 		if err == nil {
-			fmt.Fprintf(io.err, "gown: scan %d, stored in %s\n", id, where)
+			io.notef("gown: scan %d, stored in %s\n", id, where)
 		}
 		return err
 	}
@@ -80,7 +80,7 @@ func (sk *scanSink) begin(ctx context.Context, job *scanJob, io stdio) error {
 			return nil
 		})
 	}
-	fmt.Fprintf(io.err, "gown: resuming scan %d in %s: %d targets already done\n", sk.id, where, done.Len())
+	io.notef("gown: resuming scan %d in %s: %d targets already done\n", sk.id, where, done.Len())
 	return err
 }
 

@@ -38,6 +38,16 @@ func main() {
 type stdio struct {
 	in       io.Reader
 	out, err io.Writer
+	// quiet (-q) drops notes: what was stored where, what was resumed.
+	// Results and errors are always written.
+	quiet bool
+}
+
+// notef writes a note on stderr unless -q.
+func (s stdio) notef(format string, args ...any) {
+	if !s.quiet {
+		fmt.Fprintf(s.err, format, args...)
+	}
 }
 
 const usage = `gown checks that an app's back end is covered: it finds data stores that

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/assess"
+	"github.com/gownscan/gown/internal/progress"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/report"
@@ -44,6 +46,8 @@ type scanFlags struct {
 	db        string
 	noStore   bool
 	resume    string
+	quiet     bool
+	verbose   bool
 }
 
 func (f *scanFlags) register(fs *pflag.FlagSet) {
@@ -70,6 +74,8 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noStore, "no-store", false, "do not store results; only print them")
 	fs.StringVar(&f.resume, "resume", "", "continue an unfinished scan (the newest, or `ID` as --resume=ID or --resume ID), skipping finished targets")
 	fs.Lookup("resume").NoOptDefVal = resumeLatest
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only results and errors: no progress line, no notes")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print each closed, filtered or failed target with its time on stderr")
 }
 
 // scanJob is a validated scan, ready to run.
@@ -88,6 +94,9 @@ type scanJob struct {
 	db      string
 	noStore bool
 	resume  *gown.ScanMeta
+	// quiet drops notes and the progress line; verbose adds a stderr line
+	// per target that found nothing.
+	quiet, verbose bool
 }
 
 func cmdScan(ctx context.Context, args []string, io stdio) error {
@@ -123,7 +132,8 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 			return nil, err
 		}
 	}
-	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json, all: f.all, db: f.db, noStore: f.noStore}
+	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json, all: f.all, db: f.db, noStore: f.noStore,
+		quiet: f.quiet, verbose: f.verbose}
 	if len(specs) == 0 && len(f.lists) == 0 {
 		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
 	}
@@ -184,9 +194,17 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 	if err != nil {
 		return err
 	}
-	var rep findingsReporter = report.NewTable(io.out)
+	// The progress line goes to stderr when it is a terminal; results
+	// written to the same terminal blank it first.
+	var bar *progress.Bar
+	if !job.quiet {
+		bar = progress.New(io.err, "scan")
+	}
+	io.quiet = job.quiet
+	out := bar.Writer(io.out)
+	var rep findingsReporter = report.NewTable(out)
 	if job.json {
-		rep = report.NewJSONL(io.out)
+		rep = report.NewJSONL(out)
 	}
 	// A store that fails stops the scan: results it cannot keep would be
 	// neither stored nor printed.
@@ -203,7 +221,17 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 		prodErr <- job.produceNew(ctx, io, sink.done, targets)
 	}()
 	gated := sink.gated
+	if bar != nil {
+		go func() { bar.SetTotal(job.count(ctx, sink.done)) }()
+		bar.Start()
+		defer bar.Stop()
+	}
+	errOut := bar.Writer(io.err)
 	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
+		bar.Done(r.Status == gown.StatusOpen)
+		if job.verbose && (!r.Status.Answered() || r.Error != "") {
+			fmt.Fprintf(errOut, "gown: %s %s: %s (%s)\n", r.Target, r.Status, verboseReason(r), r.Duration.Round(time.Millisecond))
+		}
 		fs := assess.Findings(r)
 		for _, f := range fs {
 			if job.failOn != nil && f.Severity >= *job.failOn {
@@ -229,6 +257,51 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 		return findingsError{gated}
 	}
 	return nil
+}
+
+// verboseReason is the -v line's reason: the verdict's reason, with the
+// error when it says more than "connection refused" does.
+func verboseReason(r *gown.Result) string {
+	switch {
+	case r.Reason == "":
+		return r.Error
+	case r.Status == gown.StatusClosed || r.Status == gown.StatusFiltered,
+		r.Error == "" || strings.Contains(r.Reason, r.Error):
+		return r.Reason
+	}
+	return r.Reason + ": " + r.Error
+}
+
+// count expands the targets a second time, discarding them, to give the
+// progress line its total. Lists on stdin cannot be read twice: with one the
+// total stays unknown (0). Finished targets of a resumed scan are left out.
+func (job *scanJob) count(ctx context.Context, done *store.DoneSet) int64 {
+	for _, s := range job.specs {
+		if s == "-" {
+			return 0
+		}
+	}
+	if slices.Contains(job.lists, "-") {
+		return 0
+	}
+	ch := make(chan gown.Target, 1024)
+	var n int64
+	go func() {
+		defer close(ch)
+		cfg := job.tcfg
+		cfg.OnError = func(string, error) {}
+		c := &scanJob{specs: job.specs, lists: job.lists, tcfg: cfg}
+		_ = c.produce(ctx, stdio{}, ch)
+	}()
+	for t := range ch {
+		if done == nil || !done.Has(t) {
+			n++
+		}
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	return n
 }
 
 // produceNew streams the targets a resumed scan has not finished yet (all of
