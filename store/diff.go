@@ -208,6 +208,8 @@ func classify(a sided, inA bool, b sided, inB bool) DiffEntry {
 		e.Kind = DiffStillOpen
 		if notes, ok := Wiped(a.f.Items, b.r.Inventory); ok {
 			e.Kind, e.Notes = DiffWiped, notes
+		} else if notes := wipedSigns(b.r); a.f.Items > 0 && len(notes) > 0 {
+			e.Kind, e.Notes = DiffWiped, notes
 		} else if c := growth(a.f, b.f); c != 0 {
 			e.Kind = map[bool]DiffKind{true: DiffGrown, false: DiffShrunk}[c > 0]
 		}
@@ -228,4 +230,20 @@ func growth(a, b gown.Finding) int {
 		return cmp.Compare(b.Bytes, a.Bytes)
 	}
 	return cmp.Compare(b.Items, a.Items)
+}
+
+// wipedSigns returns where assess saw the store wiped ("wiped" signs: the
+// store holds nothing but a ransom note); the names stay as assess masked
+// them.
+func wipedSigns(r *gown.Result) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range r.Signs {
+		if s.Kind == "wiped" {
+			out = append(out, s.Where)
+		}
+	}
+	return out
 }

@@ -34,6 +34,7 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	out := fs.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
+	failOnFlag := fs.String("fail-on", "", "exit 3 when the report holds a finding at or above `SEVERITY` (info, low, medium, high, critical)")
 	fs.Usage = func() {
 		fmt.Fprintf(std.err, "Usage: gown report [SCAN | --from FILE] [--db DSN] [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -46,27 +47,49 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	if fs.NArg() > 1 {
 		return usageError{fmt.Errorf("one scan at most, got %q", fs.Args())}
 	}
-	// Check the format before reading anything or creating the output file.
+	// Check the format and the gate before reading anything or creating
+	// the output file.
 	if _, err := report.New(*format, std.out); err != nil {
 		return usageError{err}
 	}
+	var failOn *gown.Severity
+	if *failOnFlag != "" {
+		sev, err := gown.ParseSeverity(*failOnFlag)
+		if err != nil {
+			return usageError{fmt.Errorf("--fail-on: %w", err)}
+		}
+		failOn = &sev
+	}
+	gated := 0
 	src, err := openSource(ctx, fs.Arg(0), *from, *dsn, std)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	return writeOutput(*out, std.out, func(w io.Writer) error {
+	err = writeOutput(*out, std.out, func(w io.Writer) error {
 		rw, _ := report.New(*format, w)
 		meta := src.Meta()
 		meta.Version = version
 		if err := rw.Begin(meta); err != nil {
 			return err
 		}
-		if err := src.Walk(ctx, rw.Add); err != nil {
+		err := src.Walk(ctx, func(r *gown.Result, fs []gown.Finding) error {
+			for _, f := range fs {
+				if failOn != nil && f.Severity >= *failOn {
+					gated++
+				}
+			}
+			return rw.Add(r, fs)
+		})
+		if err != nil {
 			return err
 		}
 		return rw.End()
 	})
+	if err == nil && gated > 0 {
+		return findingsError{gated}
+	}
+	return err
 }
 
 // resultSource walks one scan's results with their findings, in the results

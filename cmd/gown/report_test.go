@@ -133,3 +133,23 @@ func TestReportFromStore(t *testing.T) {
 		t.Errorf("report 1: exit %d, %s", code, out.String())
 	}
 }
+
+// TestReportFailOn gates on stored results as gown scan gates on live ones:
+// exit 3 when a finding at or above the level is in the report, 0 when not,
+// 2 for a level that does not exist. The report is written either way.
+func TestReportFailOn(t *testing.T) {
+	for _, c := range []struct {
+		level string
+		want  int
+	}{{"critical", exitOK}, {"high", exitFindings}, {"info", exitFindings}, {"severe", exitUsage}} {
+		var out, errb bytes.Buffer
+		code := run(t.Context(), []string{"report", "--from", goldenJSONL, "--format", "csv", "--fail-on", c.level}, nil, &out, &errb)
+		t.Logf("gown report --from report.jsonl --fail-on %s → exit %d", c.level, code)
+		if code != c.want {
+			t.Errorf("--fail-on %s: exit %d, want %d (stderr %s)", c.level, code, c.want, errb.String())
+		}
+		if c.want != exitUsage && !strings.Contains(out.String(), "severity") {
+			t.Errorf("--fail-on %s: no report written:\n%s", c.level, out.String())
+		}
+	}
+}

@@ -63,7 +63,7 @@ func TestStoreCommands(t *testing.T) {
 	if p := runOK(t, "db", "path", "--db", db); strings.TrimSpace(p) != db {
 		t.Errorf("db path = %q, want %s", p, db)
 	}
-	if v := runOK(t, "db", "migrate", "--db", db); !strings.Contains(v, "schema version 1") {
+	if v := runOK(t, "db", "migrate", "--db", db); !strings.Contains(v, "schema version 2") {
 		t.Errorf("db migrate: %q", v)
 	}
 	if p := runOK(t, "db", "prune", "--keep", "1", "--db", db); !strings.Contains(p, "pruned 1 scans") {

@@ -37,7 +37,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 2 { // 0001_init, 0002_assessment
 		t.Errorf("schema version %d, %v", v, err)
 	}
 	if m, err := s.Scan(t.Context(), id); err != nil || m.State != gown.ScanRunning {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -15,11 +16,11 @@ func testDiff(t *testing.T, s gown.Store) {
 	tg := func(port int) gown.Target { return Target("10.0.0.9", port) }
 	a := begin(t, s)
 	add(t, s, a, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(50)), Open(tg(3), "redis", db(10)),
-		Auth(tg(4), "mysql"), Open(tg(5), "redis", db(200)))
+		Auth(tg(4), "mysql"), Open(tg(5), "redis", db(200)), Open(tg(7), "redis", db(300)))
 	b := begin(t, s)
 	add(t, s, b, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(80)), Open(tg(3), "redis", db(5)),
 		Open(tg(5), "redis", gown.Database{Name: "READ_ME_TO_RECOVER_YOUR_DATA", Items: 1}),
-		Open(tg(6), "redis", db(7)), Closed(tg(4)))
+		Open(tg(6), "redis", db(7)), Closed(tg(4)), wipedBySign(tg(7)))
 	var got []string
 	err := store.Diff(t.Context(), s, a, b, func(e store.DiffEntry) error {
 		got = append(got, fmt.Sprintf("%d %s %d>%d", e.Finding.Target.Port, e.Kind, e.ItemsBefore, e.ItemsAfter))
@@ -28,7 +29,7 @@ func testDiff(t *testing.T, s gown.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"1 still-open 100>100", "2 grown 50>80", "3 shrunk 10>5", "4 fixed 0>0", "5 wiped 200>1", "6 new 0>7"}
+	want := []string{"1 still-open 100>100", "2 grown 50>80", "3 shrunk 10>5", "4 fixed 0>0", "5 wiped 200>1", "6 new 0>7", "7 wiped 300>2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("diff:\n got %q\nwant %q", got, want)
 	}
@@ -111,5 +112,47 @@ func testHostileText(t *testing.T, s gown.Store) {
 	got := readAll(t, s, id)
 	if len(got) != 1 || got[0].r.Inventory.Databases[0].Name != `a\x00b`+"\uFFFD" || got[0].r.Product != `Redis\x00` {
 		t.Errorf("hostile text read back as %+v", got[0].r)
+	}
+}
+
+// wipedBySign is a store assess judged wiped although its note's name says
+// nothing a name check would catch: the sign decides.
+func wipedBySign(t gown.Target) gown.Record {
+	rec := Open(t, "redis", gown.Database{Name: "db0", Items: 2})
+	rec.Result.Signs = []gown.Sign{{Kind: "wiped", Where: "db0", Detail: "2 keys left, one a ransom note"}}
+	return rec
+}
+
+// testAssessment round-trips what assessment adds to a result: exposure
+// (classes with masked examples), signs, and the classes a finding carries.
+func testAssessment(t *testing.T, s gown.Store) {
+	rec := Open(Target("10.0.0.8", 6379), "redis", gown.Database{Name: "db0", Items: 3})
+	rec.Result.Exposure = &gown.Exposure{Sampled: 3, Bytes: 900, Truncated: true, Classes: []gown.ClassCount{
+		{Class: "email", Database: "db0", Records: 3, Fields: []string{"email"}, Examples: []string{"a***@e***.test"}},
+		{Class: "payment-card", Database: "db0", Records: 2, Fields: []string{"card_number"}, Examples: []string{"**** 1111"}},
+	}}
+	rec.Result.Signs = []gown.Sign{{Kind: "ransom-note", Where: "db0/READ_ME", Detail: "bitcoin address, contact e-mail"}}
+	rec.Findings[0].Classes = []string{"payment-card", "email"}
+	id := begin(t, s)
+	add(t, s, id, rec)
+	got := readAll(t, s, id)
+	if len(got) != 1 {
+		t.Fatalf("%d results, want 1", len(got))
+	}
+	r, fs := got[0].r, got[0].fs
+	if !reflect.DeepEqual(r.Exposure, rec.Result.Exposure) {
+		t.Errorf("exposure:\n got %+v\nwant %+v", r.Exposure, rec.Result.Exposure)
+	}
+	if !reflect.DeepEqual(r.Signs, rec.Result.Signs) {
+		t.Errorf("signs: got %+v, want %+v", r.Signs, rec.Result.Signs)
+	}
+	if len(fs) != 1 || !slices.Equal(fs[0].Classes, rec.Findings[0].Classes) {
+		t.Errorf("finding classes: got %+v", fs)
+	}
+	// A result without assessment reads back without one.
+	id2 := begin(t, s)
+	add(t, s, id2, Open(Target("10.0.0.8", 6380), "redis"))
+	if g := readAll(t, s, id2); len(g) != 1 || g[0].r.Exposure != nil || g[0].r.Signs != nil || g[0].fs[0].Classes != nil {
+		t.Errorf("empty assessment read back as %+v", g)
 	}
 }

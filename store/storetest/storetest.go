@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		{"StableFindingIDs", testStableIDs},
 		{"Resume", testResume},
 		{"Diff", testDiff},
+		{"Assessment", testAssessment},
 		{"Paging", testPaging},
 		{"Prune", testPrune},
 		{"HostileText", testHostileText},

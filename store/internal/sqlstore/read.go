@@ -17,7 +17,7 @@ const pageSize = 500
 
 const serviceCols = `id, target_key, store, host, ip, port, hint, tls_hint, origin, product, version, status, reason,
 	tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after, tls_self_signed, has_inventory, items, bytes,
-	truncated, details, error, started_at, duration_ns`
+	truncated, details, error, started_at, duration_ns, exposure, signs`
 
 // service is a result being assembled from its rows.
 type service struct {
@@ -102,13 +102,19 @@ func (s *Store) children(ctx context.Context, in string, ids []any, byID map[int
 	if err != nil {
 		return err
 	}
-	return each(ctx, s.db, s.q(`SELECT o.service_id, f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title, o.items, o.bytes
+	return each(ctx, s.db, s.q(`SELECT o.service_id, f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title, o.items, o.bytes, o.classes
 		FROM occurrences o JOIN findings f ON f.id = o.finding_id WHERE o.service_id IN `+in+` ORDER BY o.service_id, o.seq`), ids,
 		func(r *sql.Rows) error {
 			var id int64
-			f, err := scanFinding(r, &id)
+			var classes string
+			f, err := scanFinding(&tail{r, &classes}, &id)
 			if err != nil {
 				return err
+			}
+			if classes != "" {
+				if err := json.Unmarshal([]byte(classes), &f.Classes); err != nil {
+					return fmt.Errorf("classes of finding %s: %w", f.ID, err)
+				}
 			}
 			sv := byID[id]
 			f.Target.Hint, f.Target.TLS, f.Target.Origin = sv.r.Target.Hint, sv.r.Target.TLS, sv.r.Target.Origin
@@ -131,12 +137,12 @@ func scanFinding(r rowScanner, serviceID *int64) (gown.Finding, error) {
 func scanService(r rowScanner) (*service, error) {
 	sv := &service{r: &gown.Result{}}
 	res, t := sv.r, &sv.r.Target
-	var ip, status, mode, notAfter, details, started string
+	var ip, status, mode, notAfter, details, started, exposure, signs string
 	var hasInv, truncated bool
 	var items, bytes, dur int64
 	err := r.Scan(&sv.id, &sv.key, &res.Store, &t.Host, &ip, &t.Port, &t.Hint, &t.TLS, &t.Origin, &res.Product,
 		&res.Version, &status, &res.Reason, &mode, &res.TLS.Version, &res.TLS.Subject, &res.TLS.Issuer, &notAfter,
-		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur)
+		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur, &exposure, &signs)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,17 @@ func scanService(r rowScanner) (*service, error) {
 	if details != "" {
 		if err := json.Unmarshal([]byte(details), &res.Details); err != nil {
 			return nil, fmt.Errorf("details of %s: %w", sv.key, err)
+		}
+	}
+	if exposure != "" {
+		res.Exposure = &gown.Exposure{}
+		if err := json.Unmarshal([]byte(exposure), res.Exposure); err != nil {
+			return nil, fmt.Errorf("exposure of %s: %w", sv.key, err)
+		}
+	}
+	if signs != "" {
+		if err := json.Unmarshal([]byte(signs), &res.Signs); err != nil {
+			return nil, fmt.Errorf("signs of %s: %w", sv.key, err)
 		}
 	}
 	return sv, nil
@@ -232,7 +249,7 @@ func (s *Store) Findings(ctx context.Context, fn func(gown.StoredFinding) error)
 // with an extra trailing column.
 type tail struct {
 	r    rowScanner
-	last *gown.ScanID
+	last any
 }
 
 func (t *tail) Scan(dest ...any) error { return t.r.Scan(append(dest, t.last)...) }

@@ -17,8 +17,8 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	insService = `INSERT INTO services (scan_id, target_key, store, host, ip, port, hint, tls_hint, origin,
 		product, version, status, reason, tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after,
-		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns, exposure, signs)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	insDatabase = `INSERT INTO databases (service_id, seq, name, items, bytes, system) VALUES (?, ?, ?, ?, ?, ?)`
 	insEvidence = `INSERT INTO evidence (service_id, seq, step, sent, received) VALUES (?, ?, ?, ?, ?)`
 	// A re-scan updates the finding in place; an older scan written late
@@ -28,8 +28,8 @@ const (
 		ON CONFLICT (id) DO UPDATE SET ip = excluded.ip, severity = excluded.severity, title = excluded.title,
 			items = excluded.items, bytes = excluded.bytes, last_seen = excluded.last_seen
 		WHERE excluded.last_seen >= findings.last_seen`
-	insOccurrence = `INSERT INTO occurrences (scan_id, finding_id, service_id, seq, severity, title, items, bytes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insOccurrence = `INSERT INTO occurrences (scan_id, finding_id, service_id, seq, severity, title, items, bytes, classes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 )
 
 // batchStmts are the prepared statements of one transaction.
@@ -101,8 +101,12 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 			int(f.Severity), f.Title, clamp(f.Items), clamp(f.Bytes), scan, scan)...); err != nil {
 			return err
 		}
+		classes, err := jsonText(f.Classes, len(f.Classes) > 0)
+		if err != nil {
+			return err
+		}
 		if _, err := b.occurrence.ExecContext(ctx, clean(scan, f.ID, sid, i, int(f.Severity), f.Title,
-			clamp(f.Items), clamp(f.Bytes))...); err != nil {
+			clamp(f.Items), clamp(f.Bytes), classes)...); err != nil {
 			return err
 		}
 	}
@@ -110,13 +114,17 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 }
 
 func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result, key string) (int64, error) {
-	var details string
-	if len(r.Details) > 0 {
-		j, err := json.Marshal(r.Details)
-		if err != nil {
-			return 0, err
-		}
-		details = string(j)
+	details, err := jsonText(r.Details, len(r.Details) > 0)
+	if err != nil {
+		return 0, err
+	}
+	exposure, err := jsonText(r.Exposure, r.Exposure != nil)
+	if err != nil {
+		return 0, err
+	}
+	signs, err := jsonText(r.Signs, len(r.Signs) > 0)
+	if err != nil {
+		return 0, err
 	}
 	inv := r.Inventory
 	hasInv := inv != nil
@@ -125,10 +133,10 @@ func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result,
 	}
 	t := r.Target
 	var id int64
-	err := b.service.QueryRowContext(ctx, clean(scan, key, r.Store, t.Host, addr(t), t.Port, t.Hint, t.TLS, t.Origin,
+	err = b.service.QueryRowContext(ctx, clean(scan, key, r.Store, t.Host, addr(t), t.Port, t.Hint, t.TLS, t.Origin,
 		r.Product, r.Version, string(r.Status), r.Reason, string(r.TLS.Mode), r.TLS.Version, r.TLS.Subject,
 		r.TLS.Issuer, fmtTime(r.TLS.NotAfter), r.TLS.SelfSigned, hasInv, clamp(inv.Items), clamp(inv.Bytes),
-		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration))...).Scan(&id)
+		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration), exposure, signs)...).Scan(&id)
 	if err != nil {
 		return 0, err
 	}
@@ -143,6 +151,16 @@ func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result,
 		}
 	}
 	return id, nil
+}
+
+// jsonText encodes v as JSON text for a TEXT column, or "" when there is
+// nothing to keep.
+func jsonText(v any, present bool) (string, error) {
+	if !present {
+		return "", nil
+	}
+	j, err := json.Marshal(v)
+	return string(j), err
 }
 
 func addr(t gown.Target) string {
