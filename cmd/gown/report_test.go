@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+
+	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/testbed"
 	"os"
 	"path/filepath"
@@ -135,21 +137,40 @@ func TestReportFromStore(t *testing.T) {
 }
 
 // TestReportFailOn gates on stored results as gown scan gates on live ones:
-// exit 3 when a finding at or above the level is in the report, 0 when not,
-// 2 for a level that does not exist. The report is written either way.
+// for each level, exit 3 when the fixture holds a finding at or above it, 0
+// when not, 2 for a level that does not exist. The report is written either
+// way.
 func TestReportFailOn(t *testing.T) {
-	for _, c := range []struct {
-		level string
-		want  int
-	}{{"critical", exitOK}, {"high", exitFindings}, {"info", exitFindings}, {"severe", exitUsage}} {
-		var out, errb bytes.Buffer
-		code := run(t.Context(), []string{"report", "--from", goldenJSONL, "--format", "csv", "--fail-on", c.level}, nil, &out, &errb)
-		t.Logf("gown report --from report.jsonl --fail-on %s → exit %d", c.level, code)
-		if code != c.want {
-			t.Errorf("--fail-on %s: exit %d, want %d (stderr %s)", c.level, code, c.want, errb.String())
+	b, err := os.ReadFile(goldenJSONL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := gown.SeverityInfo
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var l struct{ Findings []gown.Finding }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
 		}
-		if c.want != exitUsage && !strings.Contains(out.String(), "severity") {
-			t.Errorf("--fail-on %s: no report written:\n%s", c.level, out.String())
+		for _, f := range l.Findings {
+			top = max(top, f.Severity)
+		}
+	}
+	for _, level := range []string{"info", "low", "medium", "high", "critical", "severe"} {
+		want := exitUsage
+		if sev, err := gown.ParseSeverity(level); err == nil {
+			want = exitOK
+			if sev <= top {
+				want = exitFindings
+			}
+		}
+		var out, errb bytes.Buffer
+		code := run(t.Context(), []string{"report", "--from", goldenJSONL, "--format", "csv", "--fail-on", level}, nil, &out, &errb)
+		t.Logf("gown report --from report.jsonl --fail-on %s → exit %d (highest finding: %s)", level, code, top)
+		if code != want {
+			t.Errorf("--fail-on %s: exit %d, want %d (stderr %s)", level, code, want, errb.String())
+		}
+		if want != exitUsage && !strings.Contains(out.String(), "severity") {
+			t.Errorf("--fail-on %s: no report written:\n%s", level, out.String())
 		}
 	}
 }
