@@ -107,7 +107,18 @@ func startRedis(ctx context.Context, log io.Writer, s *Server, v redisVariant) e
 	if err != nil {
 		return err
 	}
+	if v.want == gown.StatusOpen {
+		n, err := s.plantRedisCorpus(ctx)
+		if err != nil {
+			return err
+		}
+		dbs["db"+strconv.Itoa(redisCorpusDB)] = n
+	}
 	s.Want = newTruth(v.want, dbs)
+	if v.want == gown.StatusOpen {
+		s.Want.Classes, s.Want.PIIDatabase = PIIClasses, "db"+strconv.Itoa(redisCorpusDB)
+		s.Want.Signs = []string{"ransom-note", "redis-cron"}
+	}
 	fmt.Fprintf(log, "testbed: %s on %s (pid %d) ready in %s\n", v.name, s.Addr, s.proc.pid(), time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -88,7 +88,7 @@ func TestBed(t *testing.T) {
 func testTruth(t *testing.T, b *Bed) {
 	pg12 := map[string]uint64{"postgres": 12}
 	want := map[string]Truth{
-		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30}, Items: 150},
+		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
 		"redis-password":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
 		"redis-acl":          {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
 		"redis-protected":    {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
@@ -294,7 +294,7 @@ func TestParseMonitorLine(t *testing.T) {
 
 func TestRequire(t *testing.T) {
 	b := Require(t, "redis-open")
-	if s := b.Get("redis-open"); s == nil || s.Want.Items != 150 {
+	if s := b.Get("redis-open"); s == nil || s.Want.Items != 155 {
 		t.Fatalf("Get(redis-open) = %+v", s)
 	}
 	if b.Get("mariadb-open") != nil {
