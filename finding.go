@@ -65,6 +65,9 @@ type Finding struct {
 	// Items and Bytes are the data at risk.
 	Items uint64 `json:"items,omitempty"`
 	Bytes uint64 `json:"bytes,omitempty"`
+	// Classes names the sensitive-data classes sampling found in the store
+	// ("email", "payment-card"), most harmful first.
+	Classes []string `json:"classes,omitempty"`
 }
 
 // FindingID derives a stable id from the rule and where it applies.

@@ -27,6 +27,20 @@ var rules = []rule{
 	// JSON Web Tokens.
 	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}`),
 		func(m []string) string { return "eyJ[REDACTED-JWT]" }},
+	// Password hashes in modular crypt format (bcrypt, argon2, sha-crypt,
+	// md5-crypt, phpass): keep the scheme.
+	{regexp.MustCompile(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
+		func(m []string) string { return maskHash(m[0]) }},
+	// IBAN-shaped strings: country, check digits and 11 to 30 letters and
+	// digits. Masking a look-alike in evidence costs nothing; missing an
+	// IBAN would leak one.
+	{regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
+		func(m []string) string {
+			if len(digits(m[0])) < 8 {
+				return m[0]
+			}
+			return maskIBAN(m[0])
+		}},
 	// E-mail addresses: keep the first letter and the top-level domain.
 	{regexp.MustCompile(`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.([A-Za-z]{2,})`),
 		func(m []string) string { return m[1] + "***@***." + m[2] }},

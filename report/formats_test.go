@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown/assess"
+	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/report"
 )
 
@@ -27,12 +28,19 @@ func TestNew(t *testing.T) {
 // TestRulesCoverAssess makes sure every rule assess emits has its texts here.
 func TestRulesCoverAssess(t *testing.T) {
 	seen := map[string]bool{}
+	fs := assess.AppFindings(fixtureApp())
 	for _, e := range fixture() {
-		for _, f := range assess.Findings(e.r) {
-			seen[f.Rule] = true
-			if _, _, ok := report.RuleByID(f.Rule); !ok {
-				t.Errorf("rule %q from assess is missing from report.Rules", f.Rule)
-			}
+		fs = append(fs, assess.Findings(e.r)...)
+	}
+	for _, f := range fs {
+		seen[f.Rule] = true
+		if _, _, ok := report.RuleByID(f.Rule); !ok {
+			t.Errorf("rule %q from assess is missing from report.Rules", f.Rule)
+		}
+	}
+	for _, r := range assess.Rules {
+		if rr, _, ok := report.RuleByID(r.ID); !ok || rr.Severity != r.Severity {
+			t.Errorf("assess rule %s (%s) has no text in report.Rules or another severity", r.ID, r.Severity)
 		}
 	}
 	for _, r := range report.Rules {
@@ -118,8 +126,8 @@ func TestMarkdownInert(t *testing.T) {
 			inFindings = true
 		}
 		if inFindings && strings.HasPrefix(line, "| ") {
-			if n := len(unescapedPipe.FindAllString(line, -1)); n != 9 {
-				t.Errorf("row has %d cell separators, want 9: %s", n, line)
+			if n := len(unescapedPipe.FindAllString(line, -1)); n != 10 {
+				t.Errorf("row has %d cell separators, want 10: %s", n, line)
 			}
 		}
 	}
@@ -131,5 +139,25 @@ func TestMarkdownInert(t *testing.T) {
 	}
 	if !strings.Contains(md, `\<script\>`) {
 		t.Error("the fixture's hostile reason did not reach the Markdown")
+	}
+}
+
+// TestNoSecretInAnyFormat renders the fixture scan, whose stores were
+// sampled from the test bed's planted people and ransom note, in every
+// format and checks that no planted secret and not the note's contact
+// address comes out whole, while the masked forms do.
+func TestNoSecretInAnyFormat(t *testing.T) {
+	for _, format := range report.Formats() {
+		out := string(render(t, format, fixtureMeta(), fixture()))
+		for _, s := range append(testbed.Secrets(), testbed.RansomContact) {
+			if strings.Contains(out, s) {
+				t.Errorf("%s report holds %q", format, s)
+			}
+		}
+		for _, want := range []string{"payment-card", "redis-cron"} {
+			if format != "table" && !strings.Contains(out, want) {
+				t.Errorf("%s report lacks %q", format, want)
+			}
+		}
 	}
 }

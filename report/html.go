@@ -68,8 +68,10 @@ var pageJS string
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"bytes":     HumanBytes,
+	"ibytes":    func(n int64) string { return HumanBytes(uint64(max(n, 0))) },
 	"thousands": thousands,
 	"upper":     strings.ToUpper,
+	"join":      func(l []string) string { return strings.Join(l, ", ") },
 }).Parse(pageSource))
 
 // csp allows the page's own style and script, by hash, and nothing else.
@@ -117,6 +119,9 @@ type htmlRow struct {
 	MoreDBs    bool
 	RuleKnown  bool
 	EvidenceNo int
+	// Kinds are the compromise sign kinds on the result ("honeypot?" when
+	// it may be staged).
+	Kinds []string
 }
 
 func (h *HTML) view() htmlView {
@@ -129,10 +134,13 @@ func (h *HTML) view() htmlView {
 		{Label: "Services answered", Value: thousands(uint64(s.Services)), Note: "on " + hostCount(s) + " " + plural(s.Hosts, "host", "hosts")},
 		{Label: "Open stores", Value: thousands(uint64(s.Open)), Note: "answer without authentication", Class: alertIf(s.Open > 0)},
 		{Label: "Exposed", Value: HumanBytes(s.Bytes), Note: thousands(s.Items) + " records", Class: alertIf(s.Items > 0 || s.Bytes > 0)},
-		{Label: "Sensitive data", Value: "not assessed", Note: "sampling of records is not part of this scan yet", Class: "muted"},
-		{Label: "Compromised", Value: "not assessed", Note: "ransom-note and wipe checks are not part of this scan yet", Class: "muted"},
+		sensitiveStep(s),
+		compromisedStep(s),
 	}
-	v.Charts = []chart{storeChart(s), severityChart(s), {Title: "Exposed data by class", Empty: "Not assessed: gown has not sampled records in this scan, so it cannot say which classes of data (e-mail, phone, password, card, token…) are exposed."}}
+	v.Charts = []chart{storeChart(s), severityChart(s), classChart(s)}
+	for i, lw := range []int{chartLabels, chartLabels, chartLabels + 25} {
+		v.Charts[i].place(lw)
+	}
 	used := map[string]bool{}
 	for _, x := range h.rows.sorted() {
 		_, _, known := RuleByID(x.f.Rule)
@@ -140,6 +148,11 @@ func (h *HTML) view() htmlView {
 			Target: x.f.Target.String(), HostPort: net.JoinHostPort(x.f.Target.Host, strconv.Itoa(x.f.Target.Port)),
 			IP: targetIP(x.f.Target), Product: strings.TrimSpace(x.r.Product + " " + x.r.Version),
 			MoreDBs: x.r.Inventory != nil && x.r.Inventory.Truncated, RuleKnown: known, EvidenceNo: len(x.r.Evidence)}
+		kinds, hp := compromiseKinds(x.r)
+		if hp {
+			kinds = append(kinds, "honeypot?")
+		}
+		hr.Kinds = kinds
 		v.Rows = append(v.Rows, hr)
 		if known && !used[x.f.Rule] {
 			used[x.f.Rule] = true
@@ -176,8 +189,79 @@ func headline(s *Summary) string {
 		return fmt.Sprintf("%s data %s answered; none gave out data without authentication.",
 			thousands(uint64(s.Services)), plural(s.Services, "store", "stores"))
 	}
-	return fmt.Sprintf("%s of %s data stores answer without authentication, exposing %s records (%s).",
+	h := fmt.Sprintf("%s of %s data stores answer without authentication, exposing %s records (%s)",
 		thousands(uint64(s.Open)), thousands(uint64(s.Services)), thousands(s.Items), HumanBytes(s.Bytes))
+	var more []string
+	if s.Sensitive > 0 {
+		more = append(more, fmt.Sprintf("%d %s personal data or secrets", s.Sensitive, plural(s.Sensitive, "holds", "hold")))
+	}
+	if s.Compromised > 0 {
+		more = append(more, fmt.Sprintf("%d %s already compromised", s.Compromised, plural(s.Compromised, "was", "were")))
+	}
+	if len(more) > 0 {
+		h += "; " + strings.Join(more, ", ")
+	}
+	return h + "."
+}
+
+// sensitiveStep is the funnel's "sensitive data" step.
+func sensitiveStep(s *Summary) funnelStep {
+	st := funnelStep{Label: "Sensitive data"}
+	switch {
+	case !s.Assessed:
+		st.Value, st.Note, st.Class = "not assessed", "sampling was off: gown read no records", "muted"
+	case len(s.ByClass) == 0:
+		st.Value, st.Note = "0", "none found in "+thousands(s.Sampled)+" sampled records"
+	default:
+		st.Value = thousands(uint64(s.Sensitive))
+		st.Note = plural(s.Sensitive, "store holds ", "stores hold ") + strings.Join(ShortClasses(s.ClassNames(), 4), ", ")
+		st.Class = alertIf(s.Sensitive > 0)
+	}
+	return st
+}
+
+// compromisedStep is the funnel's "compromised" step.
+func compromisedStep(s *Summary) funnelStep {
+	st := funnelStep{Label: "Compromised"}
+	switch {
+	case !s.Assessed:
+		st.Value, st.Note, st.Class = "not assessed", "compromise checks did not run", "muted"
+	case s.Compromised == 0:
+		st.Value, st.Note = "0", "no ransom note, wipe or takeover seen"
+	default:
+		st.Value, st.Class = thousands(uint64(s.Compromised)), "alert"
+		st.Note = "already attacked: " + strings.Join(ShortClasses(s.KindNames(), 3), ", ")
+	}
+	if s.Honeypots > 0 {
+		st.Note += fmt.Sprintf("; %d may be %s", s.Honeypots, plural(s.Honeypots, "a honeypot", "honeypots"))
+	}
+	return st
+}
+
+// classChart draws the sensitive classes: stores holding each, and the
+// sampled records that did.
+func classChart(s *Summary) chart {
+	c := chart{Title: "Sensitive data by class: stores holding it"}
+	switch {
+	case !s.Assessed:
+		c.Empty = "Not assessed: sampling was off, so gown cannot say which classes of data (e-mail, phone, password, card, token…) are exposed."
+		return c
+	case len(s.ByClass) == 0:
+		c.Empty = "Sampling found no sensitive data in " + thousands(s.Sampled) + " records."
+		return c
+	}
+	names := s.ClassNames()
+	if len(names) > 12 {
+		names = names[:12]
+	}
+	maxv := uint64(s.ByClass[names[0]].Stores)
+	for i, n := range names {
+		cc := s.ByClass[n]
+		c.Bars = append(c.Bars, bar{Label: n, Value: fmt.Sprintf("%d %s · %d records", cc.Stores, plural(cc.Stores, "store", "stores"), cc.Records),
+			Y: i*chartRow + 6, TextY: i*chartRow + 21, Part: scale(uint64(cc.Stores), maxv), Class: "open", TrackWidth: chartBarArea})
+	}
+	c.Height = len(names)*chartRow + 6
+	return c
 }
 
 // chart is a horizontal bar chart drawn as inline SVG by the template.
@@ -191,6 +275,9 @@ type chart struct {
 // bar is one row of a chart: a full-width track, a background bar (Total)
 // and a foreground bar (Part) in Class's colour.
 type bar struct {
+	// X is where the bars start (after the labels), VX where the value
+	// text does.
+	X, VX      int
 	Label      string
 	Value      string
 	Y, TextY   int
@@ -204,7 +291,15 @@ type bar struct {
 const (
 	chartBarArea = 150
 	chartRow     = 30
+	chartLabels  = 95 // label column; the class chart's names are longer
 )
+
+// place sets where a chart's bars and values start after labels lw wide.
+func (c *chart) place(lw int) {
+	for i := range c.Bars {
+		c.Bars[i].X, c.Bars[i].VX = lw, lw+chartBarArea+8
+	}
+}
 
 func scale(v, maxv uint64) int {
 	if v == 0 || maxv == 0 {

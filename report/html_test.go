@@ -35,8 +35,8 @@ func TestHTMLInert(t *testing.T) {
 	if !strings.Contains(page, `http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;`) {
 		t.Error("page lacks its Content-Security-Policy")
 	}
-	for _, want := range []string{"Open stores", "not assessed", "read_me", "Findings by severity", "Services by store",
-		"Exposed data by class", `<details>`, `id="findings"`} {
+	for _, want := range []string{"Open stores", "Compromised", "read_me", "Findings by severity", "Services by store", "Masked examples", "redis-cron",
+		"Sensitive data by class", `<details>`, `id="findings"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}

@@ -55,13 +55,13 @@ func (m *Markdown) End() error {
 	if len(rs) == 0 {
 		fmt.Fprintf(w, "No findings.\n")
 	} else {
-		fmt.Fprintf(w, "| Severity | Finding | Target | Store | Records | Bytes | Why | ID |\n")
-		fmt.Fprintf(w, "|---|---|---|---|--:|--:|---|---|\n")
+		fmt.Fprintf(w, "| Severity | Finding | Target | Store | Records | Bytes | Data | Why | ID |\n")
+		fmt.Fprintf(w, "|---|---|---|---|--:|--:|---|---|---|\n")
 	}
 	for _, x := range rs {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			strings.ToUpper(x.f.Severity.String()), mdText(x.f.Title), mdText(x.f.Target.String()),
-			mdText(x.f.Store), thousands(x.f.Items), HumanBytes(x.f.Bytes), mdText(x.r.Reason), mdText(x.f.ID))
+			mdText(x.f.Store), thousands(x.f.Items), HumanBytes(x.f.Bytes), mdText(dataText(x.r, x.f)), mdText(x.r.Reason), mdText(x.f.ID))
 	}
 	if m.rows.dropped > 0 {
 		fmt.Fprintf(w, "\n_%s less severe findings are not listed: the table keeps the %s most severe._\n",
@@ -78,9 +78,12 @@ func (m *Markdown) writeSummary() {
 	fmt.Fprintf(w, "| **Open stores (no authentication)** | **%s** |\n", thousands(uint64(s.Open)))
 	fmt.Fprintf(w, "| Records exposed | %s |\n", thousands(s.Items))
 	fmt.Fprintf(w, "| Bytes exposed | %s |\n", HumanBytes(s.Bytes))
-	fmt.Fprintf(w, "| Sensitive data classes | not assessed |\n")
-	fmt.Fprintf(w, "| Compromised (ransom notes, wipes) | not assessed |\n\n")
-	fmt.Fprintf(w, "Findings: %s.\n\n", severityLine(s))
+	fmt.Fprintf(w, "| **Sensitive data (sampled)** | %s |\n", mdText(sensitiveLine(s)))
+	fmt.Fprintf(w, "| **Compromised (ransom notes, wipes, takeovers)** | %s |\n", mdText(compromisedLine(s)))
+	if s.Honeypots > 0 {
+		fmt.Fprintf(w, "| Possible honeypots | %d |\n", s.Honeypots)
+	}
+	fmt.Fprintf(w, "\nFindings: %s.\n\n", severityLine(s))
 	if len(s.ByStore) == 0 {
 		return
 	}
@@ -90,6 +93,66 @@ func (m *Markdown) writeSummary() {
 		fmt.Fprintf(w, "| %s | %d | %d | %s | %s |\n", mdText(n), c.Services, c.Open, thousands(c.Items), HumanBytes(c.Bytes))
 	}
 	fmt.Fprintln(w)
+	if len(s.ByClass) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "| Sensitive class | Stores | Sampled records holding it |\n|---|--:|--:|\n")
+	for _, n := range s.ClassNames() {
+		c := s.ByClass[n]
+		fmt.Fprintf(w, "| %s | %d | %d |\n", mdText(n), c.Stores, c.Records)
+	}
+	fmt.Fprintln(w)
+}
+
+// sensitiveLine sums up sampling: how many open stores hold sensitive
+// data and which classes are most spread.
+func sensitiveLine(s *Summary) string {
+	if !s.Assessed {
+		return "not assessed (sampling off)"
+	}
+	if len(s.ByClass) == 0 {
+		return fmt.Sprintf("none found in %s sampled records", thousands(s.Sampled))
+	}
+	return fmt.Sprintf("%d %s: %s (%s records sampled)", s.Sensitive, plural(s.Sensitive, "store", "stores"),
+		strings.Join(ShortClasses(s.ClassNames(), 6), ", "), thousands(s.Sampled))
+}
+
+// compromisedLine sums up the compromise signs.
+func compromisedLine(s *Summary) string {
+	if !s.Assessed {
+		return "not assessed"
+	}
+	if s.Compromised == 0 {
+		return "none seen"
+	}
+	var kinds []string
+	for _, k := range s.KindNames() {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, s.ByKind[k]))
+	}
+	return fmt.Sprintf("%d %s (%s)", s.Compromised, plural(s.Compromised, "store", "stores"), strings.Join(kinds, ", "))
+}
+
+// ShortClasses keeps the first n names and says how many more there were.
+func ShortClasses(l []string, n int) []string {
+	if len(l) <= n {
+		return l
+	}
+	return append(append([]string(nil), l[:n]...), fmt.Sprintf("+%d", len(l)-n))
+}
+
+// dataText is a finding's data cell: its classes and the result's
+// compromise sign kinds.
+func dataText(r *gown.Result, f gown.Finding) string {
+	parts := []string{}
+	if len(f.Classes) > 0 {
+		parts = append(parts, strings.Join(f.Classes, ", "))
+	}
+	if kinds, hp := compromiseKinds(r); len(kinds) > 0 {
+		parts = append(parts, "compromised: "+strings.Join(kinds, ", "))
+	} else if hp {
+		parts = append(parts, "possible honeypot")
+	}
+	return strings.Join(parts, " · ")
 }
 
 // mdEscaped are the characters that make Markdown markup or split a table

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gownscan/gown"
@@ -118,6 +119,23 @@ func (s *SARIF) result(r *gown.Result, f gown.Finding) map[string]any {
 	}
 	if r.Inventory != nil && len(r.Inventory.Databases) > 0 {
 		props["databases"] = r.Inventory.Databases
+	}
+	if len(f.Classes) > 0 {
+		msg += " Sensitive data found by sampling: " + strings.Join(f.Classes, ", ") + "."
+		props["classes"] = f.Classes
+	}
+	if e := r.Exposure; e != nil {
+		// Counts and field names only: masked examples stay out of a file
+		// meant for upload.
+		per := make([]map[string]any, 0, len(e.Classes))
+		for _, c := range e.Classes {
+			per = append(per, map[string]any{"database": c.Database, "class": c.Class, "records": c.Records, "fields": c.Fields})
+		}
+		props["exposure"] = map[string]any{"sampled": e.Sampled, "bytes": e.Bytes, "truncated": e.Truncated, "classes": per}
+	}
+	if len(r.Signs) > 0 {
+		msg += " Signs: " + signsText(r) + "."
+		props["signs"] = r.Signs
 	}
 	return map[string]any{
 		"ruleId":    f.Rule,

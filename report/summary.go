@@ -29,7 +29,26 @@ type Summary struct {
 	ByStore     map[string]*StoreCount
 	BySeverity  [gown.SeverityCritical + 1]int
 	Findings    int
+	// Assessed is set once a result carries an exposure or signs: sampling
+	// and compromise checks were part of the scan.
+	Assessed bool
+	// Sensitive counts open stores holding sensitive classes; Sampled the
+	// records read from them; ByClass, per class, the stores holding it and
+	// the sampled records that do.
+	Sensitive int
+	Sampled   uint64
+	ByClass   map[string]*ClassCount
+	// Compromised counts stores with a compromise sign, ByKind the stores
+	// per sign kind; Honeypots the stores that may be staged.
+	Compromised int
+	ByKind      map[string]int
+	Honeypots   int
 	hosts       map[string]struct{}
+}
+
+// ClassCount counts one sensitive-data class over a scan.
+type ClassCount struct {
+	Stores, Records int
 }
 
 // StoreCount counts one store kind's services.
@@ -39,7 +58,8 @@ type StoreCount struct {
 }
 
 func newSummary() *Summary {
-	return &Summary{ByStatus: map[gown.Status]int{}, ByStore: map[string]*StoreCount{}, hosts: map[string]struct{}{}}
+	return &Summary{ByStatus: map[gown.Status]int{}, ByStore: map[string]*StoreCount{}, ByClass: map[string]*ClassCount{},
+		ByKind: map[string]int{}, hosts: map[string]struct{}{}}
 }
 
 // add counts one result and its findings.
@@ -82,6 +102,81 @@ func (s *Summary) add(r *gown.Result, fs []gown.Finding) {
 			sc.Items, sc.Bytes = addSat(sc.Items, r.Inventory.Items), addSat(sc.Bytes, r.Inventory.Bytes)
 		}
 	}
+	s.addExposure(r, fs)
+}
+
+// addExposure counts what sampling and the compromise checks said.
+func (s *Summary) addExposure(r *gown.Result, fs []gown.Finding) {
+	if r.Exposure != nil || r.Signs != nil {
+		s.Assessed = true
+	}
+	if e := r.Exposure; e != nil {
+		s.Sampled = addSat(s.Sampled, uint64(max(e.Sampled, 0)))
+		perClass := map[string]int{}
+		for _, c := range e.Classes {
+			perClass[c.Class] += c.Records
+		}
+		for class, n := range perClass {
+			cc := s.ByClass[class]
+			if cc == nil {
+				if len(s.ByClass) >= maxClasses {
+					continue
+				}
+				cc = &ClassCount{}
+				s.ByClass[class] = cc
+			}
+			cc.Stores++
+			cc.Records += n
+		}
+	}
+	if sensitive(resultClasses(r, fs)) {
+		s.Sensitive++
+	}
+	kinds, honeypot := compromiseKinds(r)
+	if len(kinds) > 0 {
+		s.Compromised++
+	}
+	for _, k := range kinds {
+		if _, ok := s.ByKind[k]; ok || len(s.ByKind) < maxClasses {
+			s.ByKind[k]++
+		}
+	}
+	if honeypot {
+		s.Honeypots++
+	}
+}
+
+// maxClasses caps the distinct class and sign-kind names a summary counts:
+// a hostile results file must not grow them without bound.
+const maxClasses = 64
+
+// ClassNames lists the classes seen, held by the most stores first.
+func (s *Summary) ClassNames() []string {
+	names := make([]string, 0, len(s.ByClass))
+	for n := range s.ByClass {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := s.ByClass[names[i]], s.ByClass[names[j]]
+		if a.Stores != b.Stores {
+			return a.Stores > b.Stores
+		}
+		if a.Records != b.Records {
+			return a.Records > b.Records
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+// KindNames lists the compromise sign kinds seen, sorted.
+func (s *Summary) KindNames() []string {
+	names := make([]string, 0, len(s.ByKind))
+	for n := range s.ByKind {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // StoreNames lists the store kinds seen, most open first, then by name.
@@ -151,6 +246,8 @@ type rows struct {
 const (
 	rowEvidence  = 8
 	rowDatabases = 12
+	rowClasses   = 24
+	rowSigns     = 8
 )
 
 func (rs *rows) add(r *gown.Result, f gown.Finding) {
@@ -204,5 +301,11 @@ func trimResult(r *gown.Result) *gown.Result {
 		inv.Databases = dbs
 		c.Inventory = &inv
 	}
+	if r.Exposure != nil {
+		e := *r.Exposure
+		e.Classes = append([]gown.ClassCount(nil), e.Classes[:min(len(e.Classes), rowClasses)]...)
+		c.Exposure = &e
+	}
+	c.Signs = append([]gown.Sign(nil), r.Signs[:min(len(r.Signs), rowSigns)]...)
 	return &c
 }

@@ -19,6 +19,9 @@ type Table struct {
 	items    uint64
 	bytes    uint64
 	rows     int
+	// sensitive and compromised count open stores holding sensitive
+	// classes and stores with compromise signs.
+	sensitive, compromised int
 }
 
 var _ gown.Reporter = (*Table)(nil)
@@ -28,7 +31,7 @@ func NewTable(w io.Writer) *Table {
 	return &Table{w: w, byStatus: map[gown.Status]int{}, findings: map[gown.Severity]int{}}
 }
 
-const rowFormat = "%-26s %-13s %-22s %-13s %-8s %9s %10s  %s\n"
+const rowFormat = "%-26s %-13s %-22s %-13s %-8s %9s %10s  %-20s %s\n"
 
 // Report writes one row.
 func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
@@ -37,7 +40,7 @@ func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
 func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if !t.header {
 		t.header = true
-		if _, err := fmt.Fprintf(t.w, rowFormat, "TARGET", "STORE", "PRODUCT", "STATUS", "TLS", "ITEMS", "BYTES", "WHY"); err != nil {
+		if _, err := fmt.Fprintf(t.w, rowFormat, "TARGET", "STORE", "PRODUCT", "STATUS", "TLS", "ITEMS", "BYTES", "DATA", "WHY"); err != nil {
 			return err
 		}
 	}
@@ -60,8 +63,14 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if r.Error != "" && r.Status.Answered() && r.Status != gown.StatusUnknown {
 		why += " (then: " + r.Error + ")"
 	}
+	if sensitive(resultClasses(r, fs)) {
+		t.sensitive++
+	}
+	if kinds, _ := compromiseKinds(r); len(kinds) > 0 {
+		t.compromised++
+	}
 	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 13), clip(orDash(product), 22),
-		r.Status, tlsMode, items, bytes, why)
+		r.Status, tlsMode, items, bytes, clip(dataCell(r, fs), 20), why)
 	if err != nil {
 		return err
 	}
@@ -70,7 +79,8 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 			if db.System {
 				continue
 			}
-			if _, err := fmt.Fprintf(t.w, "%28s %-47s %9d %10s\n", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes)); err != nil {
+			line := fmt.Sprintf("%28s %-47s %9d %10s  %s", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), dbClasses(r, db.Name))
+			if _, err := fmt.Fprintln(t.w, strings.TrimRight(line, " ")); err != nil {
 				return err
 			}
 		}
@@ -99,8 +109,17 @@ func (t *Table) Close() error {
 	}
 	_, err := fmt.Fprintf(t.w, "\n%d services: %s. Exposed without authentication: %d items, %s.\n",
 		t.rows, strings.Join(parts, ", "), t.items, HumanBytes(t.bytes))
-	if err != nil || len(t.findings) == 0 {
+	if err != nil {
 		return err
+	}
+	if t.sensitive > 0 || t.compromised > 0 {
+		_, err = fmt.Fprintf(t.w, "Sensitive data in %d %s; already compromised: %d.\n", t.sensitive, plural(t.sensitive, "store", "stores"), t.compromised)
+		if err != nil {
+			return err
+		}
+	}
+	if len(t.findings) == 0 {
+		return nil
 	}
 	parts = parts[:0]
 	for s := gown.SeverityCritical; s >= gown.SeverityInfo; s-- {

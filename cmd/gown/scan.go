@@ -48,6 +48,12 @@ type scanFlags struct {
 	resume    string
 	quiet     bool
 	verbose   bool
+
+	// Sampling: records read per collection (0 or --no-sample: off) and
+	// the bytes read per host.
+	noSample    bool
+	sampleK     int
+	sampleBytes int64
 }
 
 func (f *scanFlags) register(fs *pflag.FlagSet) {
@@ -74,6 +80,9 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noStore, "no-store", false, "do not store results; only print them")
 	fs.StringVar(&f.resume, "resume", "", "continue an unfinished scan (the newest, or `ID` as --resume=ID or --resume ID), skipping finished targets")
 	fs.Lookup("resume").NoOptDefVal = resumeLatest
+	fs.BoolVar(&f.noSample, "no-sample", false, "read no records from open stores: no sensitive-data classes (compromise signs from names and details still run)")
+	fs.IntVar(&f.sampleK, "sample-k", probe.DefaultSample.PerCollection, "records read from each collection, table, index or key prefix of an open store, to classify (docs/severity.md)")
+	fs.Int64Var(&f.sampleBytes, "sample-bytes", probe.DefaultSample.Bytes, "bytes of records read from one host's store at most")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only results and errors: no progress line, no notes")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print each closed, filtered or failed target with its time on stderr")
 }
@@ -166,6 +175,15 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	// (resume skips them); whether they are printed is decided per result.
 	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect, All: true,
 		Dialer: probe.DialerConfig{ConnectTimeout: f.connect, IOTimeout: f.ioTimeout, MaxRead: f.maxRead, Rate: f.rate}}
+	if f.sampleK < 0 || f.sampleBytes < 0 {
+		return nil, errors.New("--sample-k and --sample-bytes cannot be negative")
+	}
+	job.pcfg.Analyze = assess.Analyze
+	job.pcfg.Sample = probe.DefaultSample
+	job.pcfg.Sample.PerCollection, job.pcfg.Sample.Bytes = f.sampleK, f.sampleBytes
+	if f.noSample {
+		job.pcfg.Sample = probe.SampleLimits{}
+	}
 	if f.source != "" {
 		a, err := netip.ParseAddr(f.source)
 		if err != nil {
