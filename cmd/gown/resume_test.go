@@ -76,7 +76,7 @@ func TestKillResume(t *testing.T) {
 	}
 	want, got := findingSet(t, ref), findingSet(t, killed)
 	t.Logf("findings: uninterrupted %v\nkilled+resumed %v", want, got)
-	if !slices.Equal(got, want) || len(want) != 3 {
+	if !slices.Equal(got, want) || len(want) < 3 {
 		t.Errorf("findings after kill and resume differ from an uninterrupted run:\n got %v\nwant %v", got, want)
 	}
 }
