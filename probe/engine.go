@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 )
 
 // Config sets how the engine runs probers over targets.
@@ -183,7 +184,7 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 	}
 	samples, truncated, err := SampleStore(ctx, p, t, e.dialer, r, e.cfg.Sample)
 	if err != nil && r.Error == "" {
-		r.Error = "sampling: " + err.Error()
+		r.Error = "sampling: " + redact.String(err.Error())
 	}
 	e.cfg.Analyze(r, samples, truncated)
 }

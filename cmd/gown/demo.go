@@ -58,7 +58,8 @@ func cmdDemo(ctx context.Context, args []string, io stdio) error {
 	fmt.Fprintf(io.err, "Scanning as: gown scan %s --source %s\n\n", strings.Join(specs, " "), testbed.Source)
 
 	eng, err := probe.New(probe.Config{Workers: 16, Timeout: 10 * time.Second,
-		Dialer: probe.DialerConfig{Source: testbed.Source}}, all.Registry())
+		Dialer: probe.DialerConfig{Source: testbed.Source},
+		Sample: probe.DefaultSample, Analyze: assess.Analyze}, all.Registry())
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,8 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 	sort.Slice(results, func(i, j int) bool {
 		return byAddr[results[i].Target.Dial()].Name < byAddr[results[j].Target.Dial()].Name
 	})
-	fmt.Fprintf(io.out, "\n%-20s %-22s %-14s %-14s %10s %10s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS", "PLANTED#", "GOWN#")
+	fmt.Fprintf(io.out, "\n%-20s %-22s %-14s %-14s %10s %10s  %-22s %-22s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS",
+		"PLANTED#", "GOWN#", "PII CLASSES FOUND", "SIGNS FOUND/PLANTED")
 	wrong := 0
 	for _, r := range results {
 		s := byAddr[r.Target.Dial()]
@@ -108,11 +110,52 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 		if r.Status != s.Want.Status || (s.Want.Status == gown.StatusOpen && got != s.Want.Items) {
 			mark, wrong = "WRONG", wrong+1
 		}
-		fmt.Fprintf(io.out, "%-20s %-22s %-14s %-14s %10d %10d  %s\n", s.Name, s.Addr, s.Want.Status, r.Status, s.Want.Items, got, mark)
+		classes, signs, missed := plantedFound(r, s)
+		if missed {
+			mark, wrong = "WRONG", wrong+1
+		}
+		fmt.Fprintf(io.out, "%-20s %-22s %-14s %-14s %10d %10d  %-22s %-22s %s\n", s.Name, s.Addr, s.Want.Status, r.Status,
+			s.Want.Items, got, classes, signs, mark)
 	}
 	if wrong > 0 {
 		return fmt.Errorf("demo: %d verdicts differ from what the test bed planted", wrong)
 	}
-	fmt.Fprintf(io.out, "\nAll %d verdicts match what the test bed planted.\n", len(results))
+	fmt.Fprintf(io.out, "\nAll %d verdicts, inventories, data classes and compromise signs match what the test bed planted.\n", len(results))
 	return nil
+}
+
+// plantedFound compares the sensitive-data classes gown found in the
+// database holding the planted people, and the compromise signs, with what
+// was planted. Extra signs are shown, not counted as wrong: the test bed's
+// other data may carry them.
+func plantedFound(r *gown.Result, s *testbed.Server) (classes, signs string, missed bool) {
+	if len(s.Want.Classes) == 0 && len(s.Want.Signs) == 0 {
+		return "-", "-", false
+	}
+	found := map[string]bool{}
+	if r.Exposure != nil {
+		for _, c := range r.Exposure.Classes {
+			if c.Database == s.Want.PIIDatabase {
+				found[c.Class] = true
+			}
+		}
+	}
+	n := 0
+	for _, c := range s.Want.Classes {
+		if found[c] {
+			n++
+		}
+	}
+	kinds := map[string]bool{}
+	for _, g := range r.Signs {
+		kinds[g.Kind] = true
+	}
+	m := 0
+	for _, k := range s.Want.Signs {
+		if kinds[k] {
+			m++
+		}
+	}
+	missed = n < len(s.Want.Classes) || m < len(s.Want.Signs)
+	return fmt.Sprintf("%d/%d in %s", n, len(s.Want.Classes), s.Want.PIIDatabase), fmt.Sprintf("%d/%d", m, len(s.Want.Signs)), missed
 }
