@@ -245,8 +245,10 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 		defer bar.Stop()
 	}
 	errOut := bar.Writer(io.err)
+	var hp assess.MultiStore // one address answering as many stores: a honeypot sign
 	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
 		bar.Done(r.Status == gown.StatusOpen)
+		hp.Add(r)
 		if job.verbose && (!r.Status.Answered() || r.Error != "") {
 			fmt.Fprintf(errOut, "gown: %s %s: %s (%s)\n", r.Target, r.Status, verboseReason(r), r.Duration.Round(time.Millisecond))
 		}
@@ -259,6 +261,10 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 		sink.add(gown.Record{Target: r.Target, Result: r, Findings: fs}, r.Status.Answered() || job.all)
 	})
 	pErr := <-prodErr
+	bar.Stop()
+	for _, f := range hp.Findings() {
+		fmt.Fprintf(io.err, "gown: %s: %s\n", f.Severity, f.Title)
+	}
 	sinkErr := sink.close(ctx, runErr == nil && pErr == nil)
 	closeErr := rep.Close()
 	switch {
