@@ -42,8 +42,12 @@ lint:
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	staticcheck $(PKGS)
 
+# gown against zgrab2, nmap and the raw connect ceiling on a loopback farm of
+# real servers (root; BENCHMARKS.md has the figures), e.g.
+# make bench BENCHFLAGS='-sizes 10000 -scale 0'. The Go micro-benchmarks:
+# go test -run='^$$' -bench=. -benchmem ./probe/ ./target/
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	./scripts/bench.sh $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

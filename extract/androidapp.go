@@ -2,6 +2,7 @@ package extract
 
 import (
 	"archive/zip"
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,130 +11,210 @@ import (
 	"github.com/gownscan/gown/extract/android"
 )
 
-// prepare reads the facts the rest of the walk needs, before the walk:
-// Android's resource table and manifest (identity, clear-text settings,
-// the network security config found through the table), iOS's Info.plist.
-// Entries read here are marked so the walk does not read them twice.
-func (s *appScan) prepare(a *archive) {
-	var rest []*zip.File
-	byName := map[string]*zip.File{}
-	for _, f := range a.files {
-		byName[f.Name] = f
-	}
+// prepare reads the facts the rest of the walk needs: Android's resource
+// table and manifest (identity, clear-text settings, the path of the
+// network security config found through the table), iOS's Info.plist. An
+// app bundle keeps the same facts in protobuf: base/resources.pb and
+// base/manifest/AndroidManifest.xml, with resource paths relative to the
+// module folder. Each entry read is merged at once, so the next one sees its
+// effects. It runs while the walk's workers inflate the other entries (they
+// dispatch nothing before it returns) and returns the entries it read whole,
+// which the walk must not read again; a table's strings are left to its
+// entry's unit.
+func (s *appScan) prepare(a *archive, byName map[string]*zip.File) map[*zip.File]bool {
 	done := map[*zip.File]bool{}
-	load := func(name string) ([]byte, gown.Source, bool) {
+	load := func(name string, read func(u *unit, b []byte, src gown.Source) error) {
 		f := byName[name]
 		if f == nil || done[f] {
-			return nil, gown.Source{}, false
+			return
 		}
 		done[f] = true
-		b, err := s.read(a, f)
+		b, _, err := s.read(a, f, nil, false, nil)
 		if err != nil {
 			s.fail(err)
-			return nil, gown.Source{}, false
+			return
 		}
-		return b, gown.Source{Container: a.name, Entry: name}, true
+		u := &unit{s: s}
+		src := gown.Source{Container: a.name, Entry: name}
+		if err := read(u, b, src); err != nil {
+			u.fail(fmt.Errorf("%s!%s: %w", a.name, name, err))
+		}
+		s.merge(u)
 	}
-	if b, src, ok := load("resources.arsc"); ok {
-		s.report(src, s.arsc(b, src))
-	}
-	if b, src, ok := load("AndroidManifest.xml"); ok {
+	s.loadTable(a, byName["resources.arsc"], android.ParseTable, done)
+	s.loadTable(a, byName["base/resources.pb"], android.ParseProtoTable, done)
+	load("AndroidManifest.xml", func(u *unit, b []byte, src gown.Source) error {
 		x, err := android.ParseXML(b)
-		s.report(src, err)
-		s.manifest1(x, src)
-	}
-	if b, src, ok := load("base/manifest/AndroidManifest.xml"); ok { // an app bundle's, in protobuf
+		u.manifest(x, src)
+		return err
+	})
+	load("base/manifest/AndroidManifest.xml", func(u *unit, b []byte, src gown.Source) error {
 		x, err := android.ParseProtoXML(b)
-		s.report(src, err)
-		s.manifest1(x, src)
-	}
-	if s.nsc == nil && s.manifest != nil && s.manifest.NetworkSecurityConfig != 0 && s.table != nil {
+		u.manifest(x, src)
+		return err
+	})
+	if s.nscPath == "" && s.manifest != nil && s.manifest.NetworkSecurityConfig != 0 && s.table != nil {
 		if p, ok := s.table.String(s.manifest.NetworkSecurityConfig); ok {
-			s.nscPath = p
-			if b, src, ok := load(p); ok {
-				s.report(src, s.axml(b, src))
+			if s.app.Format == "aab" && byName[p] == nil {
+				p = "base/" + p // a bundle module's paths are relative to its folder
 			}
+			s.nscPath = p // read by its unit in the walk (see dispatch)
 		}
 	}
 	if info := infoPlist(a.files); info != "" {
-		if b, src, ok := load(info); ok {
-			s.report(src, s.infoPlist(b, src))
-		}
+		load(info, func(u *unit, b []byte, src gown.Source) error { return u.infoPlist(b, src) })
 	}
-	for _, f := range a.files {
-		if !done[f] {
-			rest = append(rest, f)
-		}
-	}
-	a.files = rest
+	return done
 }
 
-func (s *appScan) report(src gown.Source, err error) {
+// prepared names the entries prepare reads whole, by name alone, so the
+// walk can leave them out before prepare has run.
+func prepared(files []*zip.File) map[string]bool {
+	m := map[string]bool{"AndroidManifest.xml": true, "base/manifest/AndroidManifest.xml": true}
+	if info := infoPlist(files); info != "" {
+		m[info] = true
+	}
+	return m
+}
+
+// loadTable parses an archive's resource table before the walk, for the
+// manifest's references; its strings are scanned later, in the walk, by
+// the unit of its entry (see readEntry), alongside the other entries.
+func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*android.Table, error), done map[*zip.File]bool) {
+	if f == nil || a.table != nil {
+		return
+	}
+	b, _, err := s.read(a, f, nil, false, nil) // a fresh buffer: the table keeps it
 	if err != nil {
-		s.fail(fmt.Errorf("%s!%s: %w", src.Container, src.Entry, err))
+		s.fail(err)
+		done[f] = true
+		return
+	}
+	t, err := parse(b)
+	if err != nil {
+		s.fail(fmt.Errorf("%s!%s: %w", a.name, f.Name, err))
+	}
+	if t == nil {
+		done[f] = true
+		return
+	}
+	a.table, a.tableFile = t, f
+	if s.table == nil {
+		s.table = t
 	}
 }
 
-// dex scans every string of a dex string table.
-func (s *appScan) dex(b []byte, src gown.Source) error {
+// dexStreamMin is the dex size past which the dex is scanned while it
+// inflates (see readEntry): a big app's classes.dex is the longest single
+// piece of work in it.
+const dexStreamMin = 1 << 20
+
+// dex scans every string of a dex string table but Kotlin's SMAP
+// strings, the source maps of inlined functions (file names and line
+// tables, a tenth of a Kotlin app's string bytes).
+func (u *unit) dex(b []byte, src gown.Source) error {
 	src.Section, src.Encoding = "dex string table", "mutf-8"
-	return android.DexStrings(b, func(off int, str string) bool {
-		r := src
-		r.Offset = int64(off)
-		s.col.scan(str, r)
-		return true
-	})
+	return android.DexStrings(b, u.dexString(src))
 }
 
-// arsc scans the global string pool, which holds every string value of
-// every configuration (all locales), labelling each with the first resource
-// that uses it.
-func (s *appScan) arsc(b []byte, src gown.Source) error {
+func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {
+	return func(off int, str []byte) bool {
+		if !bytes.HasPrefix(str, []byte("SMAP\n")) {
+			r := src
+			r.Offset = int64(off)
+			u.scan(str, r)
+		}
+		return true
+	}
+}
+
+// dexAsWritten scans a dex that the worker is still inflating into b.
+func (u *unit) dexAsWritten(b []byte, st *stream, src gown.Source) error {
+	src.Section, src.Encoding = "dex string table", "mutf-8"
+	known := 0 // bytes known to be in, to skip the lock on most strings
+	ready := func(end int) bool {
+		if end > known {
+			known = st.wait(end)
+		}
+		return end <= known
+	}
+	return android.DexStringsAsWritten(b, ready, u.dexString(src))
+}
+
+// arsc scans the global string pool of a resources.arsc, which holds every
+// string value of every configuration (all locales), labelling each with
+// the first resource that uses it. (The app's own table is parsed before
+// the walk; this reads any other, such as a duplicate entry.)
+func (u *unit) arsc(b []byte, src gown.Source) error {
 	t, err := android.ParseTable(b)
 	if t == nil {
 		return err
 	}
-	if s.table == nil {
-		s.table = t
+	u.tableStrings(t, src)
+	return err
+}
+
+// protoTable reads an app bundle module's resource table (aapt2
+// protobuf), the AAB's resources.arsc.
+func (u *unit) protoTable(b []byte, src gown.Source) error {
+	t, err := android.ParseProtoTable(b)
+	if t == nil {
+		return err
 	}
-	src.Encoding = "utf-16le"
-	if t.Strings != nil && t.Strings.UTF8() {
+	u.tableStrings(t, src)
+	return err
+}
+
+// tableStrings scans every string of a table. The table must be this
+// unit's alone while it runs (its pool's Get is not safe for concurrent
+// use): the archive's table is read by its own entry's unit only.
+func (u *unit) tableStrings(t *android.Table, src gown.Source) {
+	switch {
+	case t.Strings == nil:
+		src.Encoding = "protobuf"
+	case t.Strings.UTF8():
 		src.Encoding = "utf-8"
+	default:
+		src.Encoding = "utf-16le"
 	}
-	for i := range t.Strings.Len() {
-		str, off := t.Strings.Get(uint32(i))
+	for i := range t.Len() {
+		str, off := t.Get(i)
 		r := src
 		r.Offset, r.Section = int64(off), "string pool"
 		if n := t.Names[uint32(i)]; n != "" {
 			r.Section = n
 		}
-		s.col.scan(str, r)
+		u.scanString(str, r)
 	}
-	return err
 }
 
-// manifest1 reads identity and clear-text settings from a decoded
+// manifest reads identity and clear-text settings from a decoded
 // manifest (binary or protobuf) and scans its strings. A split's manifest
-// (split="config.x86") does not set the app's identity.
-func (s *appScan) manifest1(x *android.XML, src gown.Source) {
+// (split="config.x86") does not set the app's identity. It runs before
+// the walk only (prepare), so it may read the table an earlier unit kept.
+func (u *unit) manifest(x *android.XML, src gown.Source) {
 	if x == nil {
 		return
 	}
 	m := android.ReadManifest(x)
-	if s.manifest == nil && !isSplit(x) {
-		s.manifest = m
-		s.app.ID, s.app.Version, s.app.TargetSDK = m.Package, m.VersionName, m.TargetSDK
+	if !isSplit(x) {
+		u.effect(func(s *appScan) {
+			if s.manifest == nil {
+				s.manifest = m
+				s.app.ID, s.app.Version, s.app.TargetSDK = m.Package, m.VersionName, m.TargetSDK
+			}
+		})
 	}
 	for _, md := range m.MetaData {
 		v := md.Value
-		if md.Type == android.TypeReference && s.table != nil {
-			v, _ = s.table.String(md.Data)
+		if md.Type == android.TypeReference && u.s.table != nil {
+			v, _ = u.s.table.String(md.Data)
 		}
 		r := src
 		r.Section, r.Offset, r.Encoding = "meta-data "+md.Name, int64(md.Offset), "binary xml"
-		s.col.scan(v, r)
+		u.scanString(v, r)
 	}
-	s.xmlStrings(x, src)
+	u.xmlStrings(x, src)
 }
 
 func isSplit(x *android.XML) bool {
@@ -148,21 +229,40 @@ func isSplit(x *android.XML) bool {
 
 // axml reads a binary XML file from res/: the network security config when
 // it is the one the manifest names, and its strings in any case.
-func (s *appScan) axml(b []byte, src gown.Source) error {
+func (u *unit) axml(b []byte, src gown.Source) error {
 	x, err := android.ParseXML(b)
 	if x == nil {
 		return err
 	}
-	if src.Entry == s.nscPath && s.nsc == nil {
-		s.nsc = android.ReadNetworkSecurity(x)
-	}
-	s.xmlStrings(x, src)
+	u.xmlDoc(x, src)
 	return err
+}
+
+// protoXML reads an app bundle's XML resource (aapt2 protobuf).
+func (u *unit) protoXML(b []byte, src gown.Source) error {
+	x, err := android.ParseProtoXML(b)
+	if x == nil {
+		return err
+	}
+	u.xmlDoc(x, src)
+	return err
+}
+
+func (u *unit) xmlDoc(x *android.XML, src gown.Source) {
+	if src.Entry == u.s.nscPath {
+		nsc := android.ReadNetworkSecurity(x)
+		u.effect(func(s *appScan) {
+			if s.nsc == nil {
+				s.nsc = nsc
+			}
+		})
+	}
+	u.xmlStrings(x, src)
 }
 
 // xmlStrings scans a document's string pool, or, for a protobuf document
 // that has none, its attribute values and text.
-func (s *appScan) xmlStrings(x *android.XML, src gown.Source) {
+func (u *unit) xmlStrings(x *android.XML, src gown.Source) {
 	src.Section, src.Encoding = "binary xml strings", "binary xml"
 	if x.Strings == nil {
 		src.Encoding = "protobuf"
@@ -170,9 +270,9 @@ func (s *appScan) xmlStrings(x *android.XML, src gown.Source) {
 			r := src
 			r.Section, r.Offset = e.Name, 0
 			for _, a := range e.Attrs {
-				s.col.scan(a.Value, r)
+				u.scanString(a.Value, r)
 			}
-			s.col.scan(e.Text, r)
+			u.scanString(e.Text, r)
 		}
 		return
 	}
@@ -180,18 +280,19 @@ func (s *appScan) xmlStrings(x *android.XML, src gown.Source) {
 		str, off := x.Strings.Get(uint32(i))
 		r := src
 		r.Offset = int64(off)
-		s.col.scan(str, r)
+		u.scanString(str, r)
 	}
 }
 
 // signer records the first signing certificate's digest.
-func (s *appScan) signer(b []byte) error {
-	if s.app.Signer != "" {
-		return nil
-	}
+func (u *unit) signer(b []byte) error {
 	d, err := android.SignerDigest(b)
 	if err == nil {
-		s.app.Signer = d
+		u.effect(func(s *appScan) {
+			if s.app.Signer == "" {
+				s.app.Signer = d
+			}
+		})
 	}
 	return err
 }
@@ -221,8 +322,8 @@ func (s *appScan) androidPolicy(host string) (bool, string) {
 		return def, "network security config " + s.nscPath + " sets no base: " + defWhy
 	}
 	if m := s.manifest; m != nil && m.NetworkSecurityConfig != 0 {
-		// Named but not found (an AAB, whose resources.pb is not read yet): a
-		// missed clear-text finding is worse than a flagged one to check.
+		// Named but not found or not readable: a missed clear-text finding
+		// is worse than a flagged one to check.
 		return true, fmt.Sprintf("network security config %#x could not be read; clear text may be allowed", m.NetworkSecurityConfig)
 	}
 	if m := s.manifest; m != nil && m.Cleartext != nil {

@@ -2,13 +2,14 @@ package extract
 
 import (
 	"archive/zip"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/gownscan/gown/extract/android"
 )
 
 // Errors of the archive walker; each names the cap that stopped it.
@@ -28,6 +29,12 @@ type archive struct {
 	depth int
 	files []*zip.File // in reading order
 	dups  []string    // names that occur more than once
+	// table is the archive's resource table, parsed before the walk, and
+	// tableFile its entry, whose unit scans it.
+	table     *android.Table
+	tableFile *zip.File
+	// done holds the entries prepare read whole or failed to read.
+	done map[*zip.File]bool
 }
 
 // openArchive opens a zip from memory or a file, checks the entry count and
@@ -58,36 +65,100 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 
 // read returns an entry's bytes, enforcing the per-entry size, the app's
 // total and the compression ratio before reading, and the declared size
-// while reading (archive/zip also fails an entry whose data runs past its
-// declared size, so a lying header cannot smuggle more bytes in).
-func (s *appScan) read(a *archive, f *zip.File) ([]byte, error) {
+// while reading (archive/zip fails an entry whose data runs past its
+// declared size or misses its CRC, so a lying header cannot smuggle more
+// bytes in). The bytes go into a buffer from alloc (nil: a new slice),
+// taken only once the caps are checked; it is returned, even on error, for
+// the caller to give back. With sniff, an entry whose first bytes show a
+// format without text (noText) is not inflated further and skipped is
+// true. watch, when not nil, is shown the buffer once its first bytes are
+// in; if it returns a stream, the stream is told of each chunk written (see
+// stream).
+func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error), sniff bool, watch func(b []byte) *stream) (b []byte, skipped bool, err error) {
 	n := f.UncompressedSize64
 	where := a.name + "!" + f.Name
 	switch {
 	case f.Mode().IsDir():
-		return nil, nil
+		return nil, false, nil
 	case n > uint64(s.cfg.MaxEntrySize):
-		return nil, fmt.Errorf("%s: %d bytes: %w (max entry size %d)", where, n, ErrCap, s.cfg.MaxEntrySize)
-	case n > uint64(s.cfg.MaxTotal-s.total):
-		return nil, fmt.Errorf("%s: app over %d uncompressed bytes: %w", where, s.cfg.MaxTotal, ErrCap)
+		return nil, false, fmt.Errorf("%s: %d bytes: %w (max entry size %d)", where, n, ErrCap, s.cfg.MaxEntrySize)
 	case n > 1<<20 && n/max(f.CompressedSize64, 1) > uint64(s.cfg.MaxRatio):
-		return nil, fmt.Errorf("%s: compression ratio %d:1: %w (zip bomb? max %d:1)", where, n/max(f.CompressedSize64, 1), ErrCap, s.cfg.MaxRatio)
+		return nil, false, fmt.Errorf("%s: compression ratio %d:1: %w (zip bomb? max %d:1)", where, n/max(f.CompressedSize64, 1), ErrCap, s.cfg.MaxRatio)
+	}
+	// Reserve the declared size against the app's total before reading, so
+	// parallel readers cannot together overrun it.
+	if s.total.Add(int64(n)) > s.cfg.MaxTotal {
+		s.total.Add(-int64(n))
+		return nil, false, fmt.Errorf("%s: app over %d uncompressed bytes: %w", where, s.cfg.MaxTotal, ErrCap)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	defer rc.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, int(n)))
-	m, err := io.Copy(buf, io.LimitReader(rc, int64(n)+1))
-	s.total += m
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+	if alloc == nil {
+		b = make([]byte, n)
+	} else if b, err = alloc(int(n)); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
-	if uint64(m) != n {
-		return nil, fmt.Errorf("%s: %d bytes where the header says %d: %w", where, m, n, zip.ErrFormat)
+	head := min(int(n), 16)
+	if _, err := io.ReadFull(rc, b[:head]); err != nil {
+		return b, false, short(where, err, n)
 	}
-	return buf.Bytes(), nil
+	if sniff && noText(b[:head]) {
+		s.total.Add(-int64(int(n) - head))
+		return b, true, nil
+	}
+	var st *stream
+	if watch != nil {
+		st = watch(b)
+	}
+	if err := fill(rc, b, head, st); err != nil {
+		st.finish(false)
+		return b, false, short(where, err, n)
+	}
+	// One more read must meet the end: it lets archive/zip check the CRC
+	// and fail data longer than declared.
+	var one [1]byte
+	switch m, err := io.ReadFull(rc, one[:]); {
+	case m > 0:
+		st.finish(false)
+		return b, false, fmt.Errorf("%s: more bytes than the header's %d: %w", where, n, zip.ErrFormat)
+	case err != io.EOF:
+		st.finish(false)
+		return b, false, fmt.Errorf("%s: %w", where, err)
+	}
+	st.finish(true)
+	return b, false, nil
+}
+
+// streamChunk is how many bytes are inflated between two reports to a
+// stream's reader.
+const streamChunk = 256 << 10
+
+// fill reads b[from:] whole, telling st (if any) of each chunk.
+func fill(rc io.Reader, b []byte, from int, st *stream) error {
+	if st == nil {
+		_, err := io.ReadFull(rc, b[from:])
+		return err
+	}
+	for from < len(b) {
+		m, err := io.ReadFull(rc, b[from:min(len(b), from+streamChunk)])
+		from += m
+		if err != nil {
+			return err
+		}
+		st.advance(from)
+	}
+	return nil
+}
+
+// short words the error of an entry that ended early.
+func short(where string, err error, n uint64) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%s: fewer bytes than the header's %d: %w", where, n, zip.ErrFormat)
+	}
+	return fmt.Errorf("%s: %w", where, err)
 }
 
 // nested reports whether an entry is itself an archive to walk: a split APK

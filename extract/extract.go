@@ -100,7 +100,10 @@ func (x *Extractor) File(ctx context.Context, path string) (*gown.App, error) {
 	return x.Read(ctx, f, st.Size(), path), nil
 }
 
-// Read reads an app from r. name labels the app and its sources.
+// Read reads an app from r. name labels the app and its sources. The
+// entries of each archive are read in parallel, on up to GOMAXPROCS
+// goroutines, with the bytes held in memory at once bounded by the largest
+// entry (see readAll); the result does not depend on the parallelism.
 func (x *Extractor) Read(ctx context.Context, r io.ReaderAt, size int64, name string) *gown.App {
 	s := newAppScan(x, name)
 	s.run(ctx, r, size)

@@ -60,13 +60,13 @@ func plantedAPK(t testing.TB, libSplit bool) ([]byte, []planted) {
 		{"assets", "assets/config.json", "search.shop-planted.net:9200"},
 		{"assets", "assets/config.json", "jdbc:mysql://db.shop-planted.net:3306/shop"},
 		{"res/raw", "res/raw/servers.txt", "10.20.30.40:27017"},
-		{"react native js", "assets/index.android.bundle", "wss://rn.shop-planted.net/socket"},
-		{"hermes", "assets/app.hbc", "https://hermes.shop-planted.net/graphql"},
-		{"cordova www", "assets/www/index.html", "http://cordova.shop-planted.net/api"},
+		{"RN bundle JS", "assets/index.android.bundle", "wss://rn.shop-planted.net/socket"},
+		{"RN Hermes bytecode", "assets/app.hbc", "https://hermes.shop-planted.net/graphql"},
+		{"Cordova www", "assets/www/index.html", "http://cordova.shop-planted.net/api"},
 	}
 	if !libSplit {
 		es = append(es, entry{"lib/arm64-v8a/libapp.so", goBinary(t, "linux", "https://elf.shop-planted.net/rpc"), false})
-		want = append(want, planted{"ELF .so", "lib/arm64-v8a/libapp.so", "https://elf.shop-planted.net/rpc"})
+		want = append(want, planted{"Flutter libapp.so (ELF)", "lib/arm64-v8a/libapp.so", "https://elf.shop-planted.net/rpc"})
 	}
 	return zipOf(t, es...), want
 }
@@ -214,28 +214,79 @@ func TestEndpointTargets(t *testing.T) {
 	}
 }
 
-func TestAAB(t *testing.T) {
+// plantedAAB assembles an app bundle as bundletool lays it out, every
+// part in aapt2's protobuf form: the manifest, base/resources.pb and the
+// network security config under base/res/xml. (No aapt2 or bundletool runs
+// here, so the protobuf is written by androidtest, from the same field
+// numbers the reader follows.)
+func plantedAAB(t testing.TB) ([]byte, []planted) {
 	man := androidtest.ProtoXML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{
 		{Name: "package", Str: "com.shop.bundle"}, {Name: "versionName", Str: "9.1"}},
 		Children: []androidtest.Node{
-			{Name: "uses-sdk", Attrs: []androidtest.Attr{{Name: "targetSdkVersion", Type: typeInt, Data: 27}}},
-			{Name: "application", Children: []androidtest.Node{{Name: "meta-data", Attrs: []androidtest.Attr{
-				{Name: "name", Str: "api"}, {Name: "value", Str: "http://meta.bundle-planted.net/api"}}}}}}})
+			{Name: "uses-sdk", Attrs: []androidtest.Attr{{Name: "targetSdkVersion", Type: typeInt, Data: 33}}},
+			{Name: "application", Attrs: []androidtest.Attr{{Name: "networkSecurityConfig", Type: typeRef, Data: 0x7f020000, ResID: attrNSC}},
+				Children: []androidtest.Node{
+					{Name: "meta-data", Attrs: []androidtest.Attr{{Name: "name", Str: "api"}, {Name: "value", Str: "http://meta.bundle-planted.net/api"}}},
+					{Name: "meta-data", Attrs: []androidtest.Attr{{Name: "name", Str: "search"}, {Name: "value", Type: typeRef, Data: 0x7f010002}}},
+				}}}})
+	table := androidtest.ProtoTable([]androidtest.ProtoEntry{
+		{Type: "string", Name: "firebase_database_url", Str: "https://bundle-planted-1.firebaseio.com"},
+		{Type: "string", Name: "google_api_key", Str: "AIzaSyB-1c2d3e4f5g6h7i8j9k0LmNoPqRsTuVw"},
+		{Type: "string", Name: "search_url", Str: "http://search.bundle-planted.net:9200", Configs: []string{"http://search-fr.bundle-planted.net:9200"}},
+		{Type: "xml", Name: "network_security_config", Str: "res/xml/network_security_config.xml"},
+		{Type: "array", Name: "mirrors", Array: []string{"https://mirror.bundle-planted.net/v2"}},
+	})
+	nsc := androidtest.ProtoXML(androidtest.Node{Name: "network-security-config", Children: []androidtest.Node{
+		{Name: "base-config", Attrs: []androidtest.Attr{{Name: "cleartextTrafficPermitted", Type: typeBool, Data: 0}}},
+		{Name: "domain-config", Attrs: []androidtest.Attr{{Name: "cleartextTrafficPermitted", Type: typeBool, Data: 1}},
+			Children: []androidtest.Node{{Name: "domain", Attrs: []androidtest.Attr{{Name: "includeSubdomains", Type: typeBool, Data: 1}}, Text: "search.bundle-planted.net"}}},
+	}})
 	b := zipOf(t, entry{"BundleConfig.pb", []byte{0x0a, 0x00}, false},
 		entry{"base/manifest/AndroidManifest.xml", man, false},
+		entry{"base/resources.pb", table, false},
+		entry{"base/res/xml/network_security_config.xml", nsc, false},
+		entry{"base/res/xml/endpoints.xml", androidtest.ProtoXML(androidtest.Node{Name: "endpoints", Attrs: []androidtest.Attr{{Name: "url", Str: "https://xml.bundle-planted.net/v1"}}}), false},
 		entry{"base/dex/classes.dex", androidtest.Dex([]string{"rediss://cache.bundle-planted.net:6380"}), false},
-		entry{"base/assets/c.json", []byte(`{"u":"https://assets.bundle-planted.net"}`), false})
-	app := readApp(t, b, "shop.aab")
-	if app.Format != "aab" || app.ID != "com.shop.bundle" || app.Version != "9.1" || app.TargetSDK != 27 || len(app.Errors) > 0 {
-		t.Errorf("metadata: %+v", app)
-	}
-	rows, extra := recall(t, app, []planted{
-		{"aab manifest", "base/manifest/AndroidManifest.xml", "http://meta.bundle-planted.net/api"},
+		entry{"base/assets/c.json", []byte(`{"u":"https://assets.bundle-planted.net"}`), false},
+		entry{"feature/resources.pb", androidtest.ProtoTable([]androidtest.ProtoEntry{{Type: "string", Name: "f", Str: "https://feature.bundle-planted.net"}}), false})
+	return b, []planted{
+		{"aab manifest meta-data", "base/manifest/AndroidManifest.xml", "http://meta.bundle-planted.net/api"},
+		{"aab manifest meta-data", "base/manifest/AndroidManifest.xml", "http://search.bundle-planted.net:9200"}, // @string/search_url, through the table
+		{"aab resources.pb", "base/resources.pb", "https://bundle-planted-1.firebaseio.com"},
+		{"aab resources.pb", "base/resources.pb", "http://search.bundle-planted.net:9200"},
+		{"aab resources.pb", "base/resources.pb", "http://search-fr.bundle-planted.net:9200"},
+		{"aab resources.pb", "base/resources.pb", "https://mirror.bundle-planted.net/v2"},
+		{"aab resources.pb", "feature/resources.pb", "https://feature.bundle-planted.net"},
+		{"aab res/xml", "base/res/xml/endpoints.xml", "https://xml.bundle-planted.net/v1"},
 		{"aab dex", "base/dex/classes.dex", "rediss://cache.bundle-planted.net:6380"},
 		{"aab assets", "base/assets/c.json", "https://assets.bundle-planted.net"},
-	})
+	}
+}
+
+func TestAAB(t *testing.T) {
+	b, want := plantedAAB(t)
+	app := readApp(t, b, "shop.aab")
+	if app.Format != "aab" || app.ID != "com.shop.bundle" || app.Version != "9.1" || app.TargetSDK != 33 || len(app.Errors) > 0 {
+		t.Errorf("metadata: %+v", app)
+	}
+	rows, extra := recall(t, app, want)
 	logRecall(t, rows, extra, len(app.Endpoints))
-	if len(app.Cleartext) != 1 || !strings.Contains(app.Cleartext[0].Policy, "targetSdk 27") {
-		t.Errorf("cleartext = %+v", app.Cleartext)
+	for _, e := range app.Endpoints {
+		if e.Value == "https://bundle-planted-1.firebaseio.com" && e.Sources[0].Section != "string/firebase_database_url" {
+			t.Errorf("firebase source %+v: want the resource's name", e.Sources[0])
+		}
+	}
+	if len(app.Credentials) != 1 || app.Credentials[0].Rule != "google-api-key" || app.Credentials[0].Sources[0].Section != "string/google_api_key" {
+		t.Errorf("credentials = %+v", app.Credentials)
+	}
+	// The network security config, found through the protobuf manifest and
+	// resources.pb: clear text only to search.bundle-planted.net.
+	var policies []string
+	for _, c := range app.Cleartext {
+		policies = append(policies, c.Policy+" "+strings.Join(c.Endpoints, ","))
+	}
+	if len(app.Cleartext) != 1 || app.Cleartext[0].Policy != "network security config base/res/xml/network_security_config.xml: domain-config search.bundle-planted.net cleartextTrafficPermitted=true" ||
+		!slices.Equal(app.Cleartext[0].Endpoints, []string{"http://search.bundle-planted.net:9200"}) {
+		t.Errorf("cleartext = %q", policies)
 	}
 }

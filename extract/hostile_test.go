@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -140,4 +141,61 @@ func TestLyingSize(t *testing.T) {
 	w.Write(bytes.Repeat([]byte("A"), 4096))
 	zw.Close()
 	wantError(t, errorsOf(t, buf.Bytes(), Config{}, "lie.apk"), "lie.apk!assets/lie: "+zip.ErrFormat.Error())
+}
+
+// bigDex returns a dex past dexStreamMin holding planted among filler
+// strings, so that it is scanned while it inflates.
+func bigDex(planted string) []byte {
+	strs := []string{planted}
+	for i := 0; len(strs) < 40000; i++ {
+		strs = append(strs, fmt.Sprintf("Lcom/shop/filler/Class%05d;", i))
+	}
+	return androidtest.Dex(strs)
+}
+
+func TestBigDexScannedWhileInflating(t *testing.T) {
+	dex := bigDex("https://big.dex-planted.net/v1")
+	if len(dex) < dexStreamMin {
+		t.Fatalf("dex of %d bytes does not reach the streaming size %d", len(dex), dexStreamMin)
+	}
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.big", false), false}, entry{"classes.dex", dex, false})
+	app := readApp(t, b, "big.apk")
+	if len(app.Errors) > 0 {
+		t.Errorf("errors: %q", app.Errors)
+	}
+	i := slices.IndexFunc(app.Endpoints, func(e gown.Endpoint) bool { return e.Value == "https://big.dex-planted.net/v1" })
+	if i < 0 {
+		t.Fatalf("planted endpoint not found: %+v", app.Endpoints)
+	}
+	if s := app.Endpoints[i].Sources[0]; s.Entry != "classes.dex" || s.Section != "dex string table" ||
+		string(dex[s.Offset:s.Offset+int64(len("https://big.dex-planted.net/v1"))]) != "https://big.dex-planted.net/v1" {
+		t.Errorf("source %+v does not point at the string", s)
+	}
+}
+
+// A big dex whose data fails its CRC, or is cut short, while its strings
+// are being scanned: the entry is an error, its strings are dropped, and
+// nothing waits forever.
+func TestBigDexBrokenWhileInflating(t *testing.T) {
+	dex := bigDex("https://broken.dex-planted.net/v1")
+	good := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.broken", false), false}, entry{"classes.dex", dex, false})
+	badCRC := bytes.Clone(good)
+	cd := bytes.LastIndex(badCRC, []byte("PK\x01\x02")) // the last central directory record: classes.dex
+	badCRC[cd+16] ^= 0xff
+	var short bytes.Buffer
+	zw := zip.NewWriter(&short)
+	w, _ := zw.Create("AndroidManifest.xml")
+	w.Write(plantedManifest("com.broken", false))
+	w, _ = zw.CreateRaw(&zip.FileHeader{Name: "classes.dex", Method: zip.Store, CompressedSize64: uint64(len(dex) / 2), UncompressedSize64: uint64(len(dex))})
+	w.Write(dex[:len(dex)/2])
+	zw.Close()
+	for name, b := range map[string][]byte{"bad CRC": badCRC, "short": short.Bytes()} {
+		app := readApp(t, b, "broken.apk")
+		wantError(t, app.Errors, "broken.apk!classes.dex")
+		for _, e := range app.Endpoints {
+			if strings.Contains(e.Host, "dex-planted") {
+				t.Errorf("%s: endpoint kept from a broken entry: %s", name, e.Value)
+			}
+		}
+	}
 }

@@ -26,55 +26,57 @@ func infoPlist(files []*zip.File) string {
 
 // infoPlist reads the app's identity and its ATS
 // settings, and scans its strings.
-func (s *appScan) infoPlist(b []byte, src gown.Source) error {
+func (u *unit) infoPlist(b []byte, src gown.Source) error {
 	p, err := ios.ParsePlist(b)
 	if err != nil {
 		return err
 	}
-	if !s.infoSeen {
-		s.infoSeen = true
-		s.app.ID = p.String("CFBundleIdentifier")
-		s.app.Version = p.String("CFBundleShortVersionString")
-		if s.app.Version == "" {
-			s.app.Version = p.String("CFBundleVersion")
-		}
-		s.ats = ios.ReadATS(p)
+	id, version := p.String("CFBundleIdentifier"), p.String("CFBundleShortVersionString")
+	if version == "" {
+		version = p.String("CFBundleVersion")
 	}
-	s.plistStrings(p, src)
+	ats := ios.ReadATS(p)
+	u.effect(func(s *appScan) {
+		if !s.infoSeen {
+			s.infoSeen = true
+			s.app.ID, s.app.Version, s.ats = id, version, ats
+		}
+	})
+	u.plistStrings(p, src)
 	return nil
 }
 
 // plist scans any property list (GoogleService-Info.plist among them),
 // labelling each string with its key path.
-func (s *appScan) plist(b []byte, src gown.Source) error {
+func (u *unit) plist(b []byte, src gown.Source) error {
 	p, err := ios.ParsePlist(b)
 	if err != nil {
 		return err
 	}
-	s.plistStrings(p, src)
+	u.plistStrings(p, src)
 	return nil
 }
 
-func (s *appScan) plistStrings(p *ios.Plist, src gown.Source) {
+func (u *unit) plistStrings(p *ios.Plist, src gown.Source) {
 	src.Encoding = "plist"
 	p.Strings(func(key, str string) bool {
 		r := src
 		r.Section = key
-		s.col.scan(str, r)
+		u.scanString(str, r)
 		return true
 	})
 }
 
 // macho scans a Mach-O's string sections. An encrypted binary marks the
 // app unreadable: what it hides cannot be called clean.
-func (s *appScan) macho(b []byte, src gown.Source) error {
+func (u *unit) macho(b []byte, src gown.Source) error {
 	bin, err := ios.ReadMachO(b)
 	if err != nil {
 		return err
 	}
 	if bin.Encrypted {
-		s.app.Encrypted = true
-		s.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
+		u.effect(func(s *appScan) { s.app.Encrypted = true })
+		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
 	for _, sec := range bin.Sections {
 		r := src
@@ -83,14 +85,14 @@ func (s *appScan) macho(b []byte, src gown.Source) error {
 			r.Encoding = "utf-16le"
 			utf16Strings(sec.Data, func(off int, str string) {
 				r.Offset = sec.Off + int64(off)
-				s.col.scan(str, r)
+				u.scanString(str, r)
 			})
 			continue
 		}
 		r.Encoding = "ascii"
-		runs(sec.Data, 6, func(off int, str string) {
+		runs(sec.Data, 6, func(off int, str []byte) {
 			r.Offset = sec.Off + int64(off)
-			s.col.scan(str, r)
+			u.scan(str, r)
 		})
 	}
 	return nil
@@ -116,10 +118,10 @@ func utf16Strings(b []byte, fn func(off int, s string)) {
 // elf scans an ELF's read-only data (Flutter's libapp.so keeps the Dart
 // strings there, NDK code its C strings), or the whole file as printable
 // runs when the section table cannot be read.
-func (s *appScan) elf(b []byte, src gown.Source) error {
+func (u *unit) elf(b []byte, src gown.Source) error {
 	f, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {
-		s.blob(b, src)
+		u.blob(b, src)
 		return nil
 	}
 	defer f.Close()
@@ -135,13 +137,13 @@ func (s *appScan) elf(b []byte, src gown.Source) error {
 		read, budget = read+1, budget-sec.Size
 		r := src
 		r.Section, r.Encoding = sec.Name, "ascii"
-		runs(b[sec.Offset:end], 6, func(off int, str string) {
+		runs(b[sec.Offset:end], 6, func(off int, str []byte) {
 			r.Offset = int64(sec.Offset) + int64(off)
-			s.col.scan(str, r)
+			u.scan(str, r)
 		})
 	}
 	if read == 0 { // stripped section headers: fall back to the whole file
-		s.blob(b, src)
+		u.blob(b, src)
 	}
 	return nil
 }

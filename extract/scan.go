@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/rules"
@@ -22,9 +23,8 @@ const maxSources = 16
 const maxValue = 512
 
 // collector gathers one app's endpoints and credentials, merging repeats.
+// Only the walk's merging goroutine touches it.
 type collector struct {
-	rules   []*rules.Rule
-	parties *Parties
 	eps     map[string]*gown.Endpoint
 	creds   map[[32]byte]*gown.Credential
 	order   []string // endpoint keys in first-seen order, for stable output
@@ -33,27 +33,134 @@ type collector struct {
 	dropped int // endpoints past maxEps
 }
 
-func newCollector(rs []*rules.Rule, p *Parties, maxEps int) *collector {
-	return &collector{rules: rs, parties: p, eps: map[string]*gown.Endpoint{},
-		creds: map[[32]byte]*gown.Credential{}, maxEps: maxEps}
+func newCollector(maxEps int) *collector {
+	return &collector{eps: map[string]*gown.Endpoint{}, creds: map[[32]byte]*gown.Credential{}, maxEps: maxEps}
 }
 
+// hit is one usable match, already typed: an endpoint, a credential or both
+// (a conn string with a password). Each carries the one source it was seen at.
+type hit struct {
+	ep      *gown.Endpoint
+	cred    *gown.Credential
+	credKey [32]byte
+}
+
+// record merges a hit into the app's results.
+func (c *collector) record(h hit) {
+	if h.cred != nil {
+		if old, ok := c.creds[h.credKey]; ok {
+			if len(old.Sources) < maxSources && !slices.Contains(old.Sources, h.cred.Sources[0]) {
+				old.Sources = append(old.Sources, h.cred.Sources[0])
+			}
+		} else {
+			c.creds[h.credKey] = h.cred
+			c.corder = append(c.corder, h.credKey)
+		}
+	}
+	if h.ep == nil {
+		return
+	}
+	key := string(h.ep.Kind) + "\x00" + h.ep.Value
+	if old, ok := c.eps[key]; ok {
+		old.AddSource(h.ep.Sources[0], maxSources)
+		return
+	}
+	if len(c.eps) >= c.maxEps {
+		c.dropped++
+		return
+	}
+	c.eps[key] = h.ep
+	c.order = append(c.order, key)
+}
+
+// unit is the reading of one entry: the hits it found in order, its errors,
+// and the changes it makes to the app's state. Units of one archive are read
+// in parallel and merged in entry order, so the app comes out as a
+// sequential read would give it. While units run, they only read the
+// appScan (caps, rules, the resource table and manifest found before the
+// walk); every write goes through an effect, run at merge time.
+type unit struct {
+	s       *appScan
+	hits    []hit
+	errs    []error
+	effects []func(*appScan)
+}
+
+func (u *unit) fail(err error) {
+	if err != nil && len(u.errs) < 100 {
+		u.errs = append(u.errs, err)
+	}
+}
+
+func (u *unit) effect(f func(*appScan)) { u.effects = append(u.effects, f) }
+
+// pieceMin is the shortest piece of text that can hold a match
+// ("a.io:9200", "redis://x"), and splitMin the length past which a text is
+// split into pieces at delimiters before matching.
+const (
+	pieceMin = 6
+	splitMin = 256
+)
+
 // scan runs every rule over one text. src.Offset is the text's own offset;
-// each match's source carries the match's offset. A span taken by an
-// earlier rule is not matched again by a later one.
-func (c *collector) scan(text string, src gown.Source) {
+// each match's source carries the match's offset. A long text (a JS bundle,
+// a JSON config) is searched piece by piece between delimiters (see
+// rules.Delimiter), which gives the same matches far faster. text may be a
+// view into a reused buffer: every value kept is a copy.
+func (u *unit) scan(text []byte, src gown.Source) {
+	if len(text) <= splitMin {
+		u.match(text, src, u.s.rules)
+		return
+	}
+	for i := 0; i < len(text); {
+		for i < len(text) && rules.Delimiter(text[i]) {
+			i++
+		}
+		j := i
+		for j < len(text) && !rules.Delimiter(text[j]) {
+			j++
+		}
+		if j-i >= pieceMin {
+			r := src
+			r.Offset += int64(i)
+			u.match(text[i:j], r, u.s.pieceRules)
+		}
+		i = j
+	}
+	u.match(text, src, u.s.wholeRules)
+}
+
+// match runs rules over one text. A span taken by an earlier rule is not
+// matched again by a later one. The text's byte set, taken first, lets most
+// rules skip a short text without a substring search.
+func (u *unit) match(text []byte, src gown.Source, rs []*rules.Rule) {
+	var set rules.Bytes
+	if len(text) <= 4*splitMin {
+		set = rules.ByteSet(text)
+	} else {
+		set = rules.AllBytes
+	}
 	var taken [][2]int
-	for _, r := range c.rules {
-		for _, m := range r.Find(text) {
+	for _, r := range rs {
+		for _, m := range r.FindBytes(text, &set) {
 			if overlaps(taken, m.Start, m.End) {
 				continue
 			}
 			s := src
 			s.Offset += int64(m.Start)
-			if c.add(r, m.Value, s) {
+			if u.add(r, m.Value, s) {
 				taken = append(taken, [2]int{m.Start, m.End})
 			}
 		}
+	}
+}
+
+// scanString scans a string through a read-only byte view of it: the
+// rules only read their text, and copying every string of a resource table
+// would double what extraction allocates.
+func (u *unit) scanString(text string, src gown.Source) {
+	if text != "" {
+		u.scan(unsafe.Slice(unsafe.StringData(text), len(text)), src)
 	}
 }
 
@@ -68,53 +175,36 @@ func overlaps(spans [][2]int, s, e int) bool {
 
 // add turns a match into an endpoint or a credential; false when the match
 // was not a usable value (an invalid host, a noise domain).
-func (c *collector) add(r *rules.Rule, v string, src gown.Source) bool {
+func (u *unit) add(r *rules.Rule, v string, src gown.Source) bool {
 	if len(v) > maxValue {
 		v = v[:maxValue]
 	}
 	if r.Kind == rules.Secret {
-		c.credential(r.ID, v[:min(4, len(v))]+"…"+redact.Secret(v), v, "", src)
+		u.credential(r.ID, v[:min(4, len(v))]+"…"+redact.Secret(v), v, "", src)
 		return true
 	}
-	ep, user := c.endpoint(r, v)
+	ep, user := u.s.endpoint(r, v)
 	if ep == nil {
 		return false
 	}
 	if user != nil {
 		if _, has := user.Password(); has {
-			c.credential("conn-string-password", redact.String(v), v, ep.Host, src)
+			u.credential("conn-string-password", redact.String(v), v, ep.Host, src)
 		}
 	}
-	key := string(ep.Kind) + "\x00" + ep.Value
-	if old, ok := c.eps[key]; ok {
-		old.AddSource(src, maxSources)
-		return true
-	}
-	if len(c.eps) >= c.maxEps {
-		c.dropped++
-		return true
-	}
 	ep.Sources = []gown.Source{src}
-	c.eps[key] = ep
-	c.order = append(c.order, key)
+	u.hits = append(u.hits, hit{ep: ep})
 	return true
 }
 
-func (c *collector) credential(rule, shown, raw, host string, src gown.Source) {
+func (u *unit) credential(rule, shown, raw, host string, src gown.Source) {
 	k := sha256.Sum256([]byte(rule + "\x00" + raw)) // the raw secret is hashed, never kept
-	if old, ok := c.creds[k]; ok {
-		if len(old.Sources) < maxSources && !slices.Contains(old.Sources, src) {
-			old.Sources = append(old.Sources, src)
-		}
-		return
-	}
-	c.creds[k] = &gown.Credential{Rule: rule, Value: shown, Host: host, Sources: []gown.Source{src}}
-	c.corder = append(c.corder, k)
+	u.hits = append(u.hits, hit{cred: &gown.Credential{Rule: rule, Value: shown, Host: host, Sources: []gown.Source{src}}, credKey: k})
 }
 
 // endpoint builds a typed endpoint from a match, with user information cut
 // out of the value and returned apart.
-func (c *collector) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userinfo) {
+func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userinfo) {
 	ep := &gown.Endpoint{Kind: gown.EndpointKind(r.Kind), Confidence: r.Confidence, Store: r.Store}
 	var user *url.Userinfo
 	switch ep.Kind {
@@ -123,7 +213,14 @@ func (c *collector) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.User
 			return nil, nil
 		}
 	case gown.KindFirebase:
-		ep.Host, ep.Scheme, ep.Port, ep.Value = strings.ToLower(v), "https", 443, "https://"+strings.ToLower(v)
+		// The REST API is HTTPS only; a port is kept when the app names one.
+		h, p, _ := strings.Cut(strings.ToLower(v), ":")
+		ep.Host, ep.Scheme, ep.Port, ep.Value = h, "https", 443, "https://"+strings.ToLower(v)
+		if p != "" {
+			if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
+				return nil, nil
+			}
+		}
 	case gown.KindBucket:
 		ep.Host, ep.Value = strings.ToLower(v), strings.ToLower(v)
 	case gown.KindIPPort, gown.KindHost:
@@ -137,7 +234,7 @@ func (c *collector) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.User
 	if ep.Host == "" || !ValidHost(ep.Host) {
 		return nil, nil
 	}
-	cat := c.parties.Category(ep.Host)
+	cat := s.parties.Category(ep.Host)
 	if cat == "noise" {
 		return nil, nil
 	}
@@ -224,8 +321,9 @@ func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 
 // runs calls fn with each run of at least minRun printable ASCII bytes in b
 // and its offset: how strings are found in binaries (ELF, Mach-O, Hermes
-// bytecode, databases) whose string layout is not decoded.
-func runs(b []byte, minRun int, fn func(off int, s string)) {
+// bytecode, databases) whose string layout is not decoded. Each run is a
+// view into b, valid during the call.
+func runs(b []byte, minRun int, fn func(off int, s []byte)) {
 	start := -1
 	for i, ch := range b {
 		if ch >= 0x20 && ch < 0x7f {
@@ -235,11 +333,11 @@ func runs(b []byte, minRun int, fn func(off int, s string)) {
 			continue
 		}
 		if start >= 0 && i-start >= minRun {
-			fn(start, string(b[start:i]))
+			fn(start, b[start:i])
 		}
 		start = -1
 	}
 	if start >= 0 && len(b)-start >= minRun {
-		fn(start, string(b[start:]))
+		fn(start, b[start:])
 	}
 }

@@ -10,20 +10,27 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android"
 	"github.com/gownscan/gown/extract/ios"
+	"github.com/gownscan/gown/extract/rules"
 )
 
 // appScan is the state of reading one app.
 type appScan struct {
-	cfg   Config
-	app   *gown.App
-	col   *collector
-	total int64 // uncompressed bytes read so far
+	cfg        Config
+	rules      []*rules.Rule // all, in priority order
+	pieceRules []*rules.Rule // those run over pieces of long texts
+	wholeRules []*rules.Rule // those run over whole texts (rules.Rule.Whole)
+	parties    *Parties
+	app        *gown.App
+	col        *collector
+	total      atomic.Int64 // uncompressed bytes reserved so far, for MaxTotal
 
-	// Android facts gathered before the walk, for the policy join.
+	// Android facts gathered before the walk, for the policy join. Set
+	// only while no unit runs (prepare), read by units.
 	manifest *android.Manifest
 	table    *android.Table
 	nscPath  string
@@ -34,13 +41,34 @@ type appScan struct {
 }
 
 func newAppScan(x *Extractor, name string) *appScan {
-	return &appScan{cfg: x.cfg, app: &gown.App{File: name}, col: newCollector(x.rules, x.parties, x.cfg.MaxEndpoints)}
+	s := &appScan{cfg: x.cfg, rules: x.rules, parties: x.parties, app: &gown.App{File: name}, col: newCollector(x.cfg.MaxEndpoints)}
+	for _, r := range x.rules {
+		if r.Whole {
+			s.wholeRules = append(s.wholeRules, r)
+		} else {
+			s.pieceRules = append(s.pieceRules, r)
+		}
+	}
+	return s
 }
 
 // fail records a problem with the app; reading goes on.
 func (s *appScan) fail(err error) {
 	if len(s.app.Errors) < 100 {
 		s.app.Errors = append(s.app.Errors, err.Error())
+	}
+}
+
+// merge applies a unit: its hits, its errors, then its effects.
+func (s *appScan) merge(u *unit) {
+	for _, h := range u.hits {
+		s.col.record(h)
+	}
+	for _, err := range u.errs {
+		s.fail(err)
+	}
+	for _, f := range u.effects {
+		f(s)
 	}
 }
 
@@ -88,23 +116,47 @@ func format(zr *zip.Reader, name string) string {
 	return ""
 }
 
-// walk reads one archive: the app's identity and policy first (manifest,
-// resource table, Info.plist), then every entry.
+// walk reads one archive: its entries on the worker pool, which inflates
+// from the start while prepare reads the app's identity and policy
+// (manifest, resource table, Info.plist) and dispatches nothing before
+// prepare is done; then the archives nested in it (splits of an XAPK,
+// jars), one at a time, so that an outer archive's entries and an inner
+// one's are never in memory together.
 func (s *appScan) walk(ctx context.Context, a *archive) {
 	for _, d := range a.dups {
 		s.fail(fmt.Errorf("%s: duplicate entry name %q (each copy is read)", a.name, d))
 	}
 	splitOrder(a.files)
-	s.prepare(a)
+	byName := map[string]*zip.File{}
 	for _, f := range a.files {
+		byName[f.Name] = f
+	}
+	byPrepare := prepared(a.files)
+	var plain, inner []*zip.File
+	for _, f := range a.files {
+		switch {
+		case f.Mode().IsDir() || s.skip(f.Name) || byPrepare[f.Name] && byName[f.Name] == f:
+		case nested(f.Name):
+			inner = append(inner, f)
+		default:
+			plain = append(plain, f)
+		}
+	}
+	ready := make(chan struct{})
+	merge := s.readAll(ctx, a, plain, ready)
+	done := s.prepare(a, byName)
+	a.done = done
+	close(ready)
+	merge()
+	for _, f := range inner {
 		if ctx.Err() != nil {
-			s.fail(fmt.Errorf("%s: %w", a.name, ctx.Err()))
-			return
+			break
 		}
-		if f.Mode().IsDir() || s.skip(f.Name) {
-			continue
-		}
-		s.entry(ctx, a, f)
+		s.nestedEntry(ctx, a, f)
+	}
+	if ctx.Err() != nil {
+		s.fail(fmt.Errorf("%s: %w", a.name, ctx.Err()))
+		return
 	}
 	if s.app.Signer == "" && a.zr != nil && format(a.zr, "") == "apk" {
 		d, err := android.SigningBlockDigest(a.r, a.size)
@@ -117,64 +169,106 @@ func (s *appScan) walk(ctx context.Context, a *archive) {
 	}
 }
 
-// entry reads and dispatches one entry; a reader's panic is caught and
-// recorded, so one crafted file costs its own entry and nothing more.
-func (s *appScan) entry(ctx context.Context, a *archive, f *zip.File) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.fail(fmt.Errorf("%s!%s: reader panic: %v", a.name, f.Name, r))
-		}
-	}()
-	b, err := s.read(a, f)
+// nestedEntry reads an entry named like an archive: a zip is walked in
+// turn, anything else is read as a plain entry.
+func (s *appScan) nestedEntry(ctx context.Context, a *archive, f *zip.File) {
+	b, _, err := s.read(a, f, nil, false, nil)
 	if err != nil {
 		s.fail(err)
 		return
 	}
-	src := gown.Source{Container: a.name, Entry: f.Name}
-	if nested(f.Name) && bytes.HasPrefix(b, []byte("PK")) {
-		inner, err := s.openArchive(bytes.NewReader(b), int64(len(b)), a.name+"!"+f.Name, a.depth+1)
-		if err != nil {
-			s.fail(err)
-			return
-		}
-		s.walk(ctx, inner)
+	if !bytes.HasPrefix(b, []byte("PK")) {
+		s.merge(s.unitOf(a, f, b))
 		return
 	}
-	if err := s.dispatch(b, src); err != nil {
-		s.fail(fmt.Errorf("%s!%s: %w", a.name, f.Name, err))
+	innerA, err := s.openArchive(bytes.NewReader(b), int64(len(b)), a.name+"!"+f.Name, a.depth+1)
+	if err != nil {
+		s.fail(err)
+		return
 	}
+	s.walk(ctx, innerA)
 }
 
-// skipExt lists media and font types: they hold no strings worth the time.
-var skipExt = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".webp": true, ".gif": true,
-	".mp3": true, ".mp4": true, ".ogg": true, ".wav": true, ".m4a": true, ".ttf": true, ".otf": true,
-	".woff": true, ".woff2": true, ".9.png": true, ".car": true, ".nib": true, ".storyboardc": true,
-	".kotlin_builtins": true, ".kotlin_module": true, ".version": true, ".sf": true, ".mf": true}
+// unitOf dispatches one entry's bytes to its reader; a reader's panic is
+// caught and recorded, so one crafted file costs its own entry and nothing
+// more.
+func (s *appScan) unitOf(a *archive, f *zip.File, b []byte) *unit {
+	return s.unitWith(a, f, func(u *unit, src gown.Source) error { return u.dispatch(b, src) })
+}
+
+// unitWith runs one reader over an entry in a new unit, catching its panic.
+func (s *appScan) unitWith(a *archive, f *zip.File, read func(*unit, gown.Source) error) (u *unit) {
+	u = &unit{s: s}
+	defer func() {
+		if r := recover(); r != nil {
+			u.fail(fmt.Errorf("%s!%s: reader panic: %v", a.name, f.Name, r))
+		}
+	}()
+	if err := read(u, gown.Source{Container: a.name, Entry: f.Name}); err != nil {
+		u.fail(fmt.Errorf("%s!%s: %w", a.name, f.Name, err))
+	}
+	return u
+}
+
+// skipName lists entries that hold no back end by their name alone:
+// signature manifests (a digest per entry), Kotlin metadata, compiled iOS
+// interface files and asset catalogs. Media are recognised by their first
+// bytes instead (see noText), so a JSON config named logo.png is still read.
+var skipName = map[string]bool{".kotlin_builtins": true, ".kotlin_module": true, ".version": true,
+	".sf": true, ".mf": true, ".car": true, ".nib": true, ".storyboardc": true}
 
 func (s *appScan) skip(name string) bool {
-	return skipExt[strings.ToLower(path.Ext(name))]
+	return skipName[strings.ToLower(path.Ext(name))]
+}
+
+// noText reports whether an entry's first bytes are those of a format that
+// holds no string worth scanning: images, audio, video, fonts and ICU data
+// (big Java apps ship tens of megabytes of ICU tables). Such entries are
+// not inflated past their first bytes.
+func noText(h []byte) bool {
+	for _, magic := range []string{"\x89PNG", "\xff\xd8\xff", "GIF8", "RIFF", "OggS", "fLaC", "ID3", "OTTO",
+		"wOFF", "wOF2", "ttcf", "\x00\x01\x00\x00\x00"} {
+		if bytes.HasPrefix(h, []byte(magic)) {
+			return true
+		}
+	}
+	switch {
+	case len(h) >= 8 && string(h[4:8]) == "ftyp": // MP4, M4A, 3GP, HEIF
+		return true
+	case len(h) >= 16 && h[2] == 0xda && h[3] == 0x27: // ICU data header (udata.h)
+		return true
+	}
+	return false
 }
 
 // dispatch hands an entry to the reader for its kind.
-func (s *appScan) dispatch(b []byte, src gown.Source) error {
+func (u *unit) dispatch(b []byte, src gown.Source) error {
 	name, lower := src.Entry, strings.ToLower(src.Entry)
 	switch {
+	case name == u.s.nscPath && len(b) >= 8 && le16(b) == 0x0003: // whatever R8 named it
+		return u.axml(b, src)
+	case name == u.s.nscPath && u.s.app.Format == "aab":
+		return u.protoXML(b, src)
 	case bytes.HasPrefix(b, []byte("dex\n")):
-		return s.dex(b, src)
+		return u.dex(b, src)
 	case strings.HasPrefix(lower, "meta-inf/") && (strings.HasSuffix(lower, ".rsa") || strings.HasSuffix(lower, ".dsa") || strings.HasSuffix(lower, ".ec")):
-		return s.signer(b)
+		return u.signer(b)
 	case name == "resources.arsc":
-		return s.arsc(b, src)
+		return u.arsc(b, src)
+	case path.Base(name) == "resources.pb" && u.s.app.Format == "aab":
+		return u.protoTable(b, src)
 	case len(b) >= 8 && le16(b) == 0x0003 && strings.HasSuffix(lower, ".xml"):
-		return s.axml(b, src)
+		return u.axml(b, src)
+	case u.s.app.Format == "aab" && strings.HasSuffix(lower, ".xml") && (strings.Contains(name, "/res/") || strings.Contains(name, "/manifest/")):
+		return u.protoXML(b, src)
 	case strings.HasSuffix(lower, ".plist"), bytes.HasPrefix(b, []byte("bplist0")):
-		return s.plist(b, src)
+		return u.plist(b, src)
 	case isMachO(b):
-		return s.macho(b, src)
+		return u.macho(b, src)
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
-		return s.elf(b, src)
+		return u.elf(b, src)
 	}
-	s.blob(b, src)
+	u.blob(b, src)
 	return nil
 }
 
@@ -197,17 +291,17 @@ func isMachO(b []byte) bool {
 
 // blob scans an entry whose structure is not decoded: text files (configs,
 // JS bundles, HTML) whole, anything else as runs of printable bytes.
-func (s *appScan) blob(b []byte, src gown.Source) {
+func (u *unit) blob(b []byte, src gown.Source) {
 	if looksText(b) {
 		src.Encoding = "utf-8"
-		s.col.scan(string(b), src)
+		u.scan(b, src)
 		return
 	}
 	src.Encoding, src.Section = "ascii", sniff(b)
-	runs(b, 6, func(off int, str string) {
+	runs(b, 6, func(off int, str []byte) {
 		r := src
 		r.Offset = int64(off)
-		s.col.scan(str, r)
+		u.scan(str, r)
 	})
 }
 

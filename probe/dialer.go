@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"time"
 
@@ -80,7 +81,20 @@ type DialError struct {
 	Err    error
 }
 
-func (e *DialError) Error() string { return fmt.Sprintf("connect: %v", e.Err) }
+// Error says what the connect met. Closed ports are most of a scan and every
+// prober wraps this error, so the common cases are constant strings rather
+// than the net package's message, which formats both addresses each time
+// (the target is named by the prober's wrapping anyway).
+func (e *DialError) Error() string {
+	switch {
+	case e.Status == gown.StatusClosed && errors.Is(e.Err, syscall.ECONNREFUSED):
+		return "connect: connection refused"
+	case e.Status == gown.StatusFiltered && errors.Is(e.Err, os.ErrDeadlineExceeded):
+		return "connect: i/o timeout"
+	}
+	return fmt.Sprintf("connect: %v", e.Err)
+}
+
 func (e *DialError) Unwrap() error { return e.Err }
 
 // Dial connects to t within the connect timeout and the scan's rate limit.
@@ -90,7 +104,24 @@ func (nd *NetDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 			return nil, &DialError{Status: gown.StatusError, Err: err}
 		}
 	}
-	c, err := nd.d.DialContext(ctx, "tcp", t.Dial())
+	var c net.Conn
+	var err error
+	switch {
+	case t.Addr.IsValid() && t.Port > 0 && t.Port <= 0xffff && nd.cfg.Source.IsValid():
+		// An address and a source: no name to resolve, no string to parse.
+		var tc *net.TCPConn
+		tc, err = nd.d.DialTCP(ctx, "tcp", netip.AddrPortFrom(nd.cfg.Source, 0), netip.AddrPortFrom(t.Addr, uint16(t.Port)))
+		if tc != nil {
+			c = tc
+		}
+	case t.Addr.IsValid() && t.Port > 0 && t.Port <= 0xffff:
+		// DialTCP with no source would bind to 0.0.0.0:0 first (one more
+		// system call, and an ephemeral port held apart from connect's
+		// reuse); the address string is one allocation.
+		c, err = nd.d.DialContext(ctx, "tcp", netip.AddrPortFrom(t.Addr, uint16(t.Port)).String())
+	default:
+		c, err = nd.d.DialContext(ctx, "tcp", t.Dial())
+	}
 	if err != nil {
 		return nil, &DialError{Status: dialStatus(ctx, err), Err: err}
 	}

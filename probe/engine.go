@@ -79,7 +79,13 @@ func New(cfg Config, reg *Registry) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, reg: reg, dialer: d, hosts: newHostLimiter(cfg.PerHost)}, nil
+	e := &Engine{cfg: cfg, reg: reg, dialer: d}
+	if cfg.PerHost < cfg.Workers {
+		// With as many slots per host as workers the limit cannot bind:
+		// it then costs nothing.
+		e.hosts = newHostLimiter(cfg.PerHost)
+	}
+	return e, nil
 }
 
 // WithDialer replaces the dialer (tests use this to count or shape connections).
@@ -123,10 +129,13 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 // probeTarget runs the probers that apply to t and returns the one result
 // that says the most.
 func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
-	if err := e.hosts.acquire(ctx, t.Dial()); err != nil {
-		return nil
+	if e.hosts != nil {
+		slot, err := e.hosts.acquire(ctx, t)
+		if err != nil {
+			return nil
+		}
+		defer e.hosts.release(t, slot)
 	}
-	defer e.hosts.release(t.Dial())
 
 	scanCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)

@@ -94,7 +94,9 @@ func SampleStore(ctx context.Context, p Prober, t gown.Target, d Dialer, r *gown
 	}
 	err = s.Sample(ctx, t, d, r, lim, emit)
 	if errors.Is(err, ErrSampleFull) {
-		err = nil
+		// The sampler stopped on a budget of its own (commands, listing
+		// lines, an index cap): what it read is a part of the store.
+		truncated, err = true, nil
 	}
 	if ctx.Err() != nil {
 		truncated = true

@@ -21,10 +21,10 @@ type DiffKind string
 const (
 	DiffNew       DiffKind = "new"        // only the second scan has it
 	DiffFixed     DiffKind = "fixed"      // only the first scan has it
-	DiffStillOpen DiffKind = "still-open" // both, same data at risk
-	DiffGrown     DiffKind = "grown"      // both, more items (or bytes) now
-	DiffShrunk    DiffKind = "shrunk"     // both, fewer items now
-	DiffWiped     DiffKind = "wiped"      // had data; now (almost) only a ransom note
+	DiffStillOpen DiffKind = "still-open" // both (the store's exposure: with the same data at risk)
+	DiffGrown     DiffKind = "grown"      // the store's exposure, more items (or bytes) now
+	DiffShrunk    DiffKind = "shrunk"     // the store's exposure, fewer items now
+	DiffWiped     DiffKind = "wiped"      // the store's exposure: had data, now only a ransom note
 )
 
 // DiffEntry is one finding compared across two scans.
@@ -42,8 +42,10 @@ type DiffEntry struct {
 }
 
 // Diff compares scan a (before) with scan b (after) and calls fn per finding,
-// ordered by host, port and store, then finding id. It streams both scans in
-// step, holding one host:port:store group of each at a time.
+// ordered by host, port and store; within a store its exposure finding
+// (open-store or open-store-empty) comes first, then the others, most
+// severe first, then by rule, title and finding id. It streams both scans in step, holding one host:port:store group of
+// each at a time.
 func Diff(ctx context.Context, s gown.Store, a, b gown.ScanID, fn func(DiffEntry) error) error {
 	for _, id := range []gown.ScanID{a, b} {
 		if _, err := s.Scan(ctx, id); err != nil {
@@ -159,44 +161,87 @@ type sided struct {
 	r *gown.Result
 }
 
-func byID(g *group) map[string]sided {
+// The rules of a store's own exposure finding (assess.RuleOpen and
+// assess.RuleOpenEmpty; rule ids are stable output, and store does not
+// import assess). A store that went from holding items to holding none
+// changes rule, but it is the same exposure: the diff pairs the two.
+const (
+	ruleOpen      = "open-store"
+	ruleOpenEmpty = "open-store-empty"
+	primaryKey    = "open" // no finding id: ids are hex
+)
+
+// pairKey is what pairs a finding across two scans within one group.
+func pairKey(f gown.Finding) string {
+	if f.Rule == ruleOpen || f.Rule == ruleOpenEmpty {
+		return primaryKey
+	}
+	return f.ID
+}
+
+func byKey(g *group) map[string]sided {
 	m := map[string]sided{}
 	if g == nil {
 		return m
 	}
 	for _, it := range g.items {
 		for _, f := range it.fs {
-			if _, ok := m[f.ID]; !ok {
-				m[f.ID] = sided{f, it.r}
+			if k := pairKey(f); m[k].r == nil {
+				m[k] = sided{f, it.r}
 			}
 		}
 	}
 	return m
 }
 
+// compareGroups compares one host, port and store. The store's exposure
+// finding comes first and alone carries how the data changed (grown,
+// shrunk, wiped); the other findings of the store (sensitive data, admin
+// access, compromise) are new, fixed or still open, so that one store that
+// grew is one grown line, not one per finding.
 func compareGroups(a, b *group, fn func(DiffEntry) error) error {
-	ma, mb := byID(a), byID(b)
-	var ids []string
-	for id := range ma {
-		ids = append(ids, id)
+	ma, mb := byKey(a), byKey(b)
+	var keys []string
+	for k := range ma {
+		keys = append(keys, k)
 	}
-	for id := range mb {
-		if _, ok := ma[id]; !ok {
-			ids = append(ids, id)
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			keys = append(keys, k)
 		}
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		fa, inA := ma[id]
-		fb, inB := mb[id]
-		if err := fn(classify(fa, inA, fb, inB)); err != nil {
+	// The exposure first, then the worst, then by rule, title and id:
+	// stable, and the order a reader wants.
+	rank := func(k string) gown.Finding {
+		if f, ok := mb[k]; ok {
+			return f.f
+		}
+		return ma[k].f
+	}
+	slices.SortFunc(keys, func(x, y string) int {
+		fx, fy := rank(x), rank(y)
+		return cmp.Or(cmp.Compare(boolInt(y == primaryKey), boolInt(x == primaryKey)),
+			cmp.Compare(fy.Severity, fx.Severity), strings.Compare(fx.Rule, fy.Rule), strings.Compare(fx.Title, fy.Title),
+			strings.Compare(x, y))
+	})
+	for _, k := range keys {
+		fa, inA := ma[k]
+		fb, inB := mb[k]
+		if err := fn(classify(fa, inA, fb, inB, k == primaryKey)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func classify(a sided, inA bool, b sided, inB bool) DiffEntry {
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func classify(a sided, inA bool, b sided, inB bool, primary bool) DiffEntry {
 	e := DiffEntry{ItemsBefore: a.f.Items, BytesBefore: a.f.Bytes, ItemsAfter: b.f.Items, BytesAfter: b.f.Bytes}
 	switch {
 	case !inB:
@@ -206,9 +251,10 @@ func classify(a sided, inA bool, b sided, inB bool) DiffEntry {
 		e.Kind = DiffNew
 	default:
 		e.Kind = DiffStillOpen
-		if notes, ok := Wiped(a.f.Items, b.r.Inventory); ok {
-			e.Kind, e.Notes = DiffWiped, notes
-		} else if notes := wipedSigns(b.r); a.f.Items > 0 && len(notes) > 0 {
+		if !primary {
+			break
+		}
+		if notes, ok := wiped(a, b); ok {
 			e.Kind, e.Notes = DiffWiped, notes
 		} else if c := growth(a.f, b.f); c != 0 {
 			e.Kind = map[bool]DiffKind{true: DiffGrown, false: DiffShrunk}[c > 0]
@@ -216,6 +262,47 @@ func classify(a sided, inA bool, b sided, inB bool) DiffEntry {
 	}
 	e.Finding, e.Product = b.f, b.r.Product
 	return e
+}
+
+// wiped says a store that held data in the first scan was found wiped in
+// the second, and returns where the notes are. Assess's signs decide: a
+// "wiped" sign in the second scan and none in the first (a store wiped
+// before both scans is still open, not newly wiped). Results stored
+// without any assessment (no exposure, no signs: older scans) fall back
+// to the ransom-like database names of Wiped.
+func wiped(a, b sided) ([]string, bool) {
+	if a.f.Items == 0 || hasSign(a.r, SignWiped) {
+		return nil, false
+	}
+	if hasSign(b.r, SignWiped) {
+		var notes []string
+		for _, kind := range []string{SignRansomNote, SignMeow, SignWiped} {
+			for _, s := range b.r.Signs {
+				if s.Kind == kind && !slices.Contains(notes, s.Where) {
+					notes = append(notes, s.Where)
+				}
+			}
+			if len(notes) > 0 {
+				break
+			}
+		}
+		return notes, true
+	}
+	if b.r.Exposure != nil || len(b.r.Signs) > 0 {
+		return nil, false
+	}
+	return Wiped(a.f.Items, b.r.Inventory)
+}
+
+// Sign kinds the diff reads (assess.SignWiped and its kin).
+const (
+	SignWiped      = "wiped"
+	SignRansomNote = "ransom-note"
+	SignMeow       = "meow"
+)
+
+func hasSign(r *gown.Result, kind string) bool {
+	return r != nil && slices.ContainsFunc(r.Signs, func(s gown.Sign) bool { return s.Kind == kind })
 }
 
 // growth compares the data at risk by items. Bytes decide only when neither
@@ -230,20 +317,4 @@ func growth(a, b gown.Finding) int {
 		return cmp.Compare(b.Bytes, a.Bytes)
 	}
 	return cmp.Compare(b.Items, a.Items)
-}
-
-// wipedSigns returns where assess saw the store wiped ("wiped" signs: the
-// store holds nothing but a ransom note); the names stay as assess masked
-// them.
-func wipedSigns(r *gown.Result) []string {
-	if r == nil {
-		return nil
-	}
-	var out []string
-	for _, s := range r.Signs {
-		if s.Kind == "wiped" {
-			out = append(out, s.Where)
-		}
-	}
-	return out
 }

@@ -9,7 +9,8 @@ import (
 // ransomWords are fragments of the names ransom bots give the one database,
 // index or collection they leave behind in a wiped store ("README",
 // "READ_ME_TO_RECOVER_YOUR_DATA", "meow" of the 2020 Meow bot). Ransom
-// detection proper comes later; this stand-in is the one place to refine.
+// detection proper is assess's, whose signs the results carry; the diff
+// uses these names only for results stored without any assessment.
 var ransomWords = []string{"readme", "read_me", "read-me", "recover", "warning", "meow", "please_read", "please-read"}
 
 // RansomLike reports whether a database name looks like a ransom note.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/store/internal/sqlstore"
@@ -19,6 +20,15 @@ import (
 
 // ErrNoScan means a scan id names no scan in the store.
 var ErrNoScan = sqlstore.ErrNoScan
+
+// AgePruner is the optional ability to prune by age: PruneBefore deletes
+// the scans started before cutoff, with everything they hold, except the
+// newest keep of all scans, and returns how many went. Both backends have it.
+type AgePruner interface {
+	PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error)
+}
+
+var _ AgePruner = (*sqlstore.Store)(nil)
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
 // SQLite file.

@@ -158,13 +158,16 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 }
 
 // targetSpec writes a target as a spec gown scan reads back: a URL when a
-// store is named, so the scheme carries the prober hint; host:port else.
+// store is named, so the scheme carries the prober hint (target.Parse knows
+// each prober's name as a scheme, "firebase" included: a Realtime Database
+// has no port of its own, so without the hint no prober would take it);
+// host:port else.
 func targetSpec(t gown.Target) string {
 	hp := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	switch {
 	case t.Hint == "redis" && t.TLS:
 		return "rediss://" + hp
-	case t.Hint != "" && t.Hint != "firebase":
+	case t.Hint != "":
 		return t.Hint + "://" + hp
 	}
 	return hp

@@ -6,14 +6,27 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android/androidtest"
 	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/target"
 )
 
 // writeAPK writes a minimal APK whose dex holds the given strings.
@@ -132,5 +145,151 @@ func TestAppProbesPlantedRedis(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "excluded") || strings.Contains(out.String(), `"status":"open"`) {
 		t.Errorf("a private address was probed without --allow-private:\nout %s\nerr %s", out.String(), errb.String())
+	}
+}
+
+// TestTargetSpecKeepsHints: every hint an app endpoint gives survives the
+// round trip through the spec gown scan reads back, Firebase's included
+// (it has no port of its own, so without its hint no prober takes it).
+func TestTargetSpecKeepsHints(t *testing.T) {
+	for _, tg := range []gown.Target{
+		{Host: "shop-1.firebaseio.com", Port: 443, Hint: "firebase", TLS: true},
+		{Host: "shop-1.europe-west1.firebasedatabase.app", Port: 8443, Hint: "firebase", TLS: true},
+		{Host: "cache.shop.net", Port: 6380, Hint: "redis", TLS: true},
+		{Host: "db.shop.net", Port: 27017, Hint: "mongodb"},
+		{Host: "api.shop.net", Port: 9200},
+	} {
+		sp, err := target.Parse(targetSpec(tg))
+		if err != nil || sp.Host != tg.Host || sp.Port != tg.Port || sp.Hint != tg.Hint || sp.TLS != tg.TLS {
+			t.Errorf("%+v → %q → %+v, %v", tg, targetSpec(tg), sp, err)
+		}
+	}
+}
+
+// TestAppProbesPlantedFirebase is the whole flow for a Realtime Database:
+// an app whose string resources name https://gown-shop.firebaseio.com:PORT,
+// the name mapped by --resolve to loopback, where a real firebase-server
+// (npm) answers behind a TLS front (an app's database URL is https; the
+// prober speaks TLS to it as it would to Google), and gown app reports it
+// open, probed by the firebase prober with GETs only.
+func TestAppProbesPlantedFirebase(t *testing.T) {
+	backend, keys := firebaseBackend(t)
+	var mu sync.Mutex
+	var seen []string
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RequestURI())
+		mu.Unlock()
+		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backend.String()}).ServeHTTP(w, r)
+	}))
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	port := netip.MustParseAddrPort(front.Listener.Addr().String()).Port()
+
+	dir := t.TempDir()
+	p := writeAPK(t, dir, "fb.apk", fmt.Sprintf("https://gown-shop.firebaseio.com:%d", port), "https://www.google.com/policies")
+	var out, errb bytes.Buffer
+	err := cmdApp(t.Context(), []string{p, "--json", "--allow-private", "--no-dns", "--resolve", "gown-shop.firebaseio.com=127.0.0.1"},
+		stdio{out: &out, err: &errb})
+	if err != nil {
+		t.Fatalf("err %v; stderr %s", err, errb.String())
+	}
+	t.Logf("gown app --allow-private (firebase):\n%s", out.String())
+	var got *gown.Result
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r gown.Result
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Target.Port == int(port) {
+			got = &r
+		}
+	}
+	if got == nil || got.Store != "firebase" || got.Status != gown.StatusOpen || got.Target.Hint != "firebase" ||
+		got.Target.Host != "gown-shop.firebaseio.com" || got.Inventory == nil || got.Inventory.Items != keys {
+		t.Fatalf("result = %+v; stderr %s", got, errb.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The probe's one GET, then (sampling being on) bounded GETs of the
+	// top-level keys: reads only.
+	if len(seen) == 0 || seen[0] != "GET /.json?shallow=true" {
+		t.Errorf("requests through the front: %q, want the probe's GET first", seen)
+	}
+	for _, q := range seen {
+		if !strings.HasPrefix(q, "GET /") {
+			t.Errorf("a request that is not a read: %q", q)
+		}
+	}
+}
+
+// firebaseBackend returns the address of a real firebase-server and the
+// number of top-level keys it holds: the test bed's firebase-open when the
+// test bed has it, or else one started here the way probe/firebase's tests
+// start it.
+func firebaseBackend(t *testing.T) (netip.AddrPort, uint64) {
+	t.Helper()
+	if slices.Contains(testbed.Names(), "firebase-open") {
+		s := testbed.Require(t, "firebase-open").Get("firebase-open")
+		return s.Addr, s.Want.Items
+	}
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("firebase-server is required in CI: "+format, args...)
+		}
+		t.Skipf("firebase-server unavailable: "+format, args...)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		unavailable("%v", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		unavailable("%v", err)
+	}
+	dir := filepath.Join(cache, "gown-testbed", "firebase")
+	bin := filepath.Join(dir, "node_modules", "firebase-server", "bin", "firebase-server.js")
+	if _, err := os.Stat(bin); err != nil {
+		npm, lerr := exec.LookPath("npm")
+		if lerr != nil {
+			unavailable("%v", lerr)
+		}
+		os.MkdirAll(dir, 0o755)
+		cmd := exec.CommandContext(t.Context(), npm, "install", "--prefix", dir, "--ignore-scripts", "--no-audit", "--no-fund",
+			"firebase-server@1.1.0", "firebase@7.24.0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			unavailable("npm install: %v\n%s", err, msg)
+		}
+	}
+	data := filepath.Join(t.TempDir(), "data.json")
+	os.WriteFile(data, []byte(`{"users":{"u1":{"name":"Ann"}},"orders":{"o1":{"total":3}}}`), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	ln.Close()
+	cmd := exec.Command(node, bin, "-e", "-a", "127.0.0.1", "-p", strconv.Itoa(int(addr.Port())), "-f", data) // -e: the REST API
+	cmd.Env = append(os.Environ(), "NO_UPDATE_NOTIFIER=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		unavailable("start: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	c := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := c.Get("http://" + addr.String() + "/.json")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr, 2
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("firebase-server did not answer on %s: %v", addr, err)
+		}
 	}
 }

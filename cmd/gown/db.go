@@ -222,10 +222,16 @@ func openFlags(fs *pflag.FlagSet) (*string, func(context.Context) (gown.Store, e
 const dbUsage = `Usage: gown db COMMAND [--db DSN]
 
 Commands:
-  path             print where the results store is
-  migrate          bring the schema to this gown's version and print it
-  prune --keep N   delete all but the newest N scans
-  vacuum           give freed space back to the system
+  path                       print where the results store is
+  migrate                    bring the schema to this gown's version and print it
+  prune --older-than AGE     delete the scans started more than AGE ago (30d, 2w, 12h)
+  prune --keep N             delete all but the newest N scans
+  prune --older-than AGE --keep N
+                             delete the scans older than AGE, sparing the newest N
+  vacuum                     give the space pruned scans held back to the system
+
+Pruning deletes the scans with their results and findings, and the findings no
+remaining scan saw; gown diff against a pruned scan then fails.
 `
 
 func cmdDB(ctx context.Context, args []string, io stdio) error {
@@ -233,7 +239,8 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	fs.SetOutput(io.err)
 	fs.Usage = func() { fmt.Fprintf(io.err, "%s\nFlags:\n%s", dbUsage, fs.FlagUsages()) }
 	dsn, open := openFlags(fs)
-	keep := fs.Int("keep", -1, "scans to keep, newest first (prune)")
+	keep := fs.Int("keep", 0, "prune all but the newest `N` scans (with --older-than: spare them)")
+	olderThan := fs.String("older-than", "", "prune the scans started more than `AGE` ago: 30d, 2w, 36h, 90m")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -255,20 +262,81 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	default:
 		return usageError{fmt.Errorf("gown db: unknown command %q", cmd)}
 	}
-	if cmd == "prune" && *keep < 0 {
-		return usageError{errors.New("gown db prune: --keep N is required")}
+	var age time.Duration
+	if !fs.Changed("keep") {
+		*keep = -1
+	} else if *keep < 0 {
+		return usageError{fmt.Errorf("--keep %d: want 0 or more", *keep)}
+	}
+	if cmd == "prune" {
+		if *keep < 0 && *olderThan == "" {
+			return usageError{errors.New("gown db prune: give --older-than AGE, --keep N, or both")}
+		}
+		if *olderThan != "" {
+			var err error
+			if age, err = parseAge(*olderThan); err != nil {
+				return usageError{fmt.Errorf("--older-than: %w", err)}
+			}
+		}
 	}
 	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return dbMaintain(ctx, st, cmd, *keep, io)
+	if cmd == "prune" {
+		return dbPrune(ctx, st, *keep, age, io)
+	}
+	return dbMaintain(ctx, st, cmd, io)
 }
 
-func dbMaintain(ctx context.Context, st gown.Store, cmd string, keep int, io stdio) error {
-	switch cmd {
-	case "migrate":
+// parseAge reads an age as Go durations do (36h, 90m), plus days and weeks
+// (30d, 2w), which --older-than needs most and time.ParseDuration lacks.
+func parseAge(s string) (time.Duration, error) {
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if n := len(s); n > 1 && unit[s[n-1]] != 0 {
+		v, err := strconv.ParseFloat(s[:n-1], 64)
+		if err != nil || v <= 0 || v > 100*365 {
+			return 0, fmt.Errorf("%q: want a positive number of days or weeks, such as 30d", s)
+		}
+		return time.Duration(v * float64(unit[s[n-1]])), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want an age such as 30d, 2w, 36h or 90m", s)
+	}
+	return d, nil
+}
+
+// dbPrune deletes by count (keep >= 0), by age (age > 0), or both: with
+// both, the scans older than age go except the newest keep.
+func dbPrune(ctx context.Context, st gown.Store, keep int, age time.Duration, io stdio) error {
+	if age == 0 {
+		n, err := st.Prune(ctx, keep)
+		if err == nil {
+			fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", n, keep)
+		}
+		return err
+	}
+	p, ok := st.(store.AgePruner)
+	if !ok {
+		return errors.New("gown db prune: this store cannot prune by age")
+	}
+	cutoff := time.Now().Add(-age)
+	n, err := p.PruneBefore(ctx, cutoff, max(keep, 0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(io.out, "pruned %d scans started before %s", n, cutoff.Local().Format(time.DateTime))
+	if keep > 0 {
+		fmt.Fprintf(io.out, ", sparing the newest %d", keep)
+	}
+	fmt.Fprintln(io.out)
+	return nil
+}
+
+func dbMaintain(ctx context.Context, st gown.Store, cmd string, io stdio) error {
+	if cmd == "migrate" {
 		// Open has migrated; this reports where the schema now stands.
 		if v, ok := st.(interface {
 			SchemaVersion(context.Context) (int, error)
@@ -280,12 +348,6 @@ func dbMaintain(ctx context.Context, st gown.Store, cmd string, keep int, io std
 			fmt.Fprintf(io.out, "schema version %d\n", n)
 		}
 		return nil
-	case "prune":
-		n, err := st.Prune(ctx, keep)
-		if err == nil {
-			fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", n, keep)
-		}
-		return err
 	}
 	v, ok := st.(gown.Vacuumer)
 	if !ok {

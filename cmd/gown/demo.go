@@ -49,13 +49,23 @@ func cmdDemo(ctx context.Context, args []string, io stdio) error {
 	fmt.Fprintf(io.err, "gown demo: test bed ready in %s\n\n", time.Since(start).Round(time.Millisecond))
 
 	byAddr := map[string]*testbed.Server{}
-	var specs []string
+	var specs, hinted []string
 	for _, s := range bed.Servers {
 		byAddr[s.Addr.String()] = s
-		specs = append(specs, s.Addr.String())
+		if s.Kind == "firebase" {
+			hinted = append(hinted, s.Addr.String())
+			continue
+		}
+		specs = append(specs, s.Kind+"://"+s.Addr.String())
 	}
 	sort.Strings(specs)
-	fmt.Fprintf(io.err, "Scanning as: gown scan %s --source %s\n\n", strings.Join(specs, " "), testbed.Source)
+	fmt.Fprintf(io.err, "Scanning as: gown scan %s --source %s\n", strings.Join(specs, " "), testbed.Source)
+	if len(hinted) > 0 {
+		// firebase-server speaks plaintext HTTP, and only an https URL of
+		// a Firebase host gives a target the firebase hint.
+		fmt.Fprintf(io.err, "plus, as Firebase databases (named %s, hint firebase): %s\n", testbed.FirebaseHost, strings.Join(hinted, " "))
+	}
+	fmt.Fprintln(io.err)
 
 	eng, err := probe.New(probe.Config{Workers: 16, Timeout: 10 * time.Second,
 		Dialer: probe.DialerConfig{Source: testbed.Source},
@@ -66,7 +76,13 @@ func cmdDemo(ctx context.Context, args []string, io stdio) error {
 	targets := make(chan gown.Target, len(bed.Servers))
 	for _, s := range bed.Servers {
 		a := s.Addr.Addr()
-		targets <- gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Hint: s.Kind, Origin: "demo"}
+		t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Hint: s.Kind, Origin: "demo"}
+		if s.Kind == "firebase" {
+			// Named as an app names its database; the hint is what makes
+			// gown probe it, as the prober claims no port.
+			t.Host = testbed.FirebaseHost
+		}
+		targets <- t
 	}
 	close(targets)
 
@@ -94,8 +110,8 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 	sort.Slice(results, func(i, j int) bool {
 		return byAddr[results[i].Target.Dial()].Name < byAddr[results[j].Target.Dial()].Name
 	})
-	fmt.Fprintf(io.out, "\n%-20s %-22s %-14s %-14s %10s %10s  %-22s %-22s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS",
-		"PLANTED#", "GOWN#", "PII CLASSES FOUND", "SIGNS FOUND/PLANTED")
+	fmt.Fprintf(io.out, "\n%-20s %-22s %-14s %-14s %10s %10s  %-17s %-22s %-22s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS",
+		"PLANTED#", "GOWN#", "TLS PLANTED/GOWN", "PII CLASSES FOUND", "SIGNS FOUND/PLANTED")
 	wrong := 0
 	for _, r := range results {
 		s := byAddr[r.Target.Dial()]
@@ -107,20 +123,28 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 			got = r.Inventory.Items
 		}
 		mark := "ok"
-		if r.Status != s.Want.Status || (s.Want.Status == gown.StatusOpen && got != s.Want.Items) {
+		if r.Status != s.Want.Status || (s.Want.Status == gown.StatusOpen && got != s.Want.Items) ||
+			(s.Want.TLS != gown.TLSUnknown && r.TLS.Mode != s.Want.TLS) {
 			mark, wrong = "WRONG", wrong+1
+		}
+		tlsCol := "-"
+		if s.Want.TLS != gown.TLSUnknown {
+			tlsCol = string(s.Want.TLS) + "/" + string(r.TLS.Mode)
 		}
 		classes, signs, missed := plantedFound(r, s)
 		if missed {
 			mark, wrong = "WRONG", wrong+1
 		}
-		fmt.Fprintf(io.out, "%-20s %-22s %-14s %-14s %10d %10d  %-22s %-22s %s\n", s.Name, s.Addr, s.Want.Status, r.Status,
-			s.Want.Items, got, classes, signs, mark)
+		fmt.Fprintf(io.out, "%-20s %-22s %-14s %-14s %10d %10d  %-17s %-22s %-22s %s\n", s.Name, s.Addr, s.Want.Status, r.Status,
+			s.Want.Items, got, tlsCol, classes, signs, mark)
 	}
 	if wrong > 0 {
 		return fmt.Errorf("demo: %d verdicts differ from what the test bed planted", wrong)
 	}
-	fmt.Fprintf(io.out, "\nAll %d verdicts, inventories, data classes and compromise signs match what the test bed planted.\n", len(results))
+	if len(results) != len(byAddr) {
+		return fmt.Errorf("demo: %d results for %d test-bed servers", len(results), len(byAddr))
+	}
+	fmt.Fprintf(io.out, "\nAll %d verdicts, inventories, TLS modes, data classes and compromise signs match what the test bed planted.\n", len(results))
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/gownscan/gown"
@@ -16,6 +17,19 @@ import (
 // diffKinds is the order the summary lists kinds in.
 var diffKinds = []store.DiffKind{store.DiffNew, store.DiffGrown, store.DiffWiped, store.DiffStillOpen, store.DiffShrunk, store.DiffFixed}
 
+const diffUsage = `Usage: gown diff SCAN_A SCAN_B [--db DSN] [--json]
+
+Compares the findings of scan A (before) with scan B (after), store by store
+(ids from gown scans):
+  new         only scan B has the finding
+  fixed       only scan A has it: the store is gone, closed, or asks for a password
+  still-open  both scans have it
+  grown       the store is open in both and holds more items now (bytes when it counts none)
+  shrunk      the store is open in both and holds fewer items now
+  wiped       the store held data in scan A and holds nothing but a ransom note in scan B
+Grown, shrunk and wiped are told once per store, on its open-store finding.
+`
+
 // cmdDiff compares two stored scans finding by finding.
 func cmdDiff(ctx context.Context, args []string, io stdio) error {
 	fs := pflag.NewFlagSet("gown diff", pflag.ContinueOnError)
@@ -23,7 +37,7 @@ func cmdDiff(ctx context.Context, args []string, io stdio) error {
 	_, open := openFlags(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per finding (kind, finding, items and bytes before and after)")
 	fs.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown diff SCAN_A SCAN_B [flags]\n\nCompares findings of scan A (before) with scan B (after): new, fixed, still-open, grown, shrunk, wiped.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(io.err, "%s\nFlags:\n%s", diffUsage, fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -63,7 +77,7 @@ func diffTable(ctx context.Context, st gown.Store, ids [2]gown.ScanID, io stdio)
 		f := e.Finding
 		title := f.Title
 		if len(e.Notes) > 0 {
-			title += fmt.Sprintf(" (ransom-like: %v)", e.Notes)
+			title += " (wiped; left: " + strings.Join(e.Notes, ", ") + ")"
 		}
 		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, f.Target.String(), f.Store,
 			change(e.Kind, e.ItemsBefore, e.ItemsAfter), change(e.Kind, e.BytesBefore, e.BytesAfter), title)
@@ -83,16 +97,17 @@ func diffTable(ctx context.Context, st gown.Store, ids [2]gown.ScanID, io stdio)
 	return nil
 }
 
-// change prints a count as before → after where both sides exist.
+// change prints a count as before → after for the kinds that say the data
+// changed; new and still-open findings show the count now, fixed ones the
+// count then.
 func change(k store.DiffKind, before, after uint64) string {
 	switch k {
-	case store.DiffNew:
-		return strconv.FormatUint(after, 10)
+	case store.DiffGrown, store.DiffShrunk, store.DiffWiped:
+		if before != after {
+			return fmt.Sprintf("%d → %d", before, after)
+		}
 	case store.DiffFixed:
 		return strconv.FormatUint(before, 10)
 	}
-	if before == after {
-		return strconv.FormatUint(after, 10)
-	}
-	return fmt.Sprintf("%d → %d", before, after)
+	return strconv.FormatUint(after, 10)
 }

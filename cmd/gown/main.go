@@ -61,7 +61,7 @@ Usage:
   gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
   gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
   gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
-  gown db prune --keep N           delete all but the newest N scans
+  gown db prune --older-than 30d   delete scans started over 30 days ago (--keep N: all but the newest N)
   gown demo                        start real servers on loopback, scan them, stop them
   gown version                     print the version
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"slices"
@@ -84,7 +85,7 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.sampleK, "sample-k", probe.DefaultSample.PerCollection, "records read from each collection, table, index or key prefix of an open store, to classify (docs/severity.md)")
 	fs.Int64Var(&f.sampleBytes, "sample-bytes", probe.DefaultSample.Bytes, "bytes of records read from one host's store at most")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only results and errors: no progress line, no notes")
-	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print each closed, filtered or failed target with its time on stderr")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print each closed, filtered or failed target with its time, and the scan's timing, on stderr")
 }
 
 // scanJob is a validated scan, ready to run.
@@ -143,6 +144,9 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	}
 	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json, all: f.all, db: f.db, noStore: f.noStore,
 		quiet: f.quiet, verbose: f.verbose}
+	if f.quiet && f.verbose {
+		return nil, errors.New("-q and -v: choose one (quiet drops notes, verbose adds lines)")
+	}
 	if len(specs) == 0 && len(f.lists) == 0 {
 		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
 	}
@@ -246,11 +250,20 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 	}
 	errOut := bar.Writer(io.err)
 	var hp assess.MultiStore // one address answering as many stores: a honeypot sign
+	began, done, opened := time.Now(), 0, 0
 	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
 		bar.Done(r.Status == gown.StatusOpen)
+		done++
+		if r.Status == gown.StatusOpen {
+			opened++
+		}
 		hp.Add(r)
 		if job.verbose && (!r.Status.Answered() || r.Error != "") {
-			fmt.Fprintf(errOut, "gown: %s %s: %s (%s)\n", r.Target, r.Status, verboseReason(r), r.Duration.Round(time.Millisecond))
+			took := "" // unknown where the engine's detection answered alone
+			if r.Duration > 0 {
+				took = " (" + roundDur(r.Duration).String() + ")"
+			}
+			fmt.Fprintf(errOut, "gown: %s %s: %s%s\n", r.Target, r.Status, verboseReason(r), took)
 		}
 		fs := assess.Findings(r)
 		for _, f := range fs {
@@ -262,6 +275,11 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 	})
 	pErr := <-prodErr
 	bar.Stop()
+	if job.verbose {
+		took := time.Since(began)
+		fmt.Fprintf(io.err, "gown: %d targets in %s (%.0f/s), %d open\n", done, roundDur(took),
+			float64(done)/max(took.Seconds(), 1e-3), opened)
+	}
 	for _, f := range hp.Findings() {
 		fmt.Fprintf(io.err, "gown: %s: %s\n", f.Severity, f.Title)
 	}
@@ -283,6 +301,15 @@ func (job *scanJob) run(ctx context.Context, io stdio) error {
 	return nil
 }
 
+// roundDur keeps a duration readable: milliseconds, or microseconds
+// below one (a refused connect on loopback takes about a hundred).
+func roundDur(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
 // verboseReason is the -v line's reason: the verdict's reason, with the
 // error when it says more than "connection refused" does.
 func verboseReason(r *gown.Result) string {
@@ -296,36 +323,69 @@ func verboseReason(r *gown.Result) string {
 	return r.Reason + ": " + r.Error
 }
 
-// count expands the targets a second time, discarding them, to give the
-// progress line its total. Lists on stdin cannot be read twice: with one the
-// total stays unknown (0). Finished targets of a resumed scan are left out.
+// count gives the progress line its total without resolving or dialling:
+// a CIDR counts its addresses times the ports, a host or address the ports
+// (one when it names its own); list files are read a second time, line by
+// line. It overshoots by what expansion skips (excluded addresses, names
+// that do not resolve), which only ends a scan short of 100%. Lists on
+// stdin cannot be read twice: with one the total stays unknown (0). A
+// resumed scan counts what is left.
 func (job *scanJob) count(ctx context.Context, done *store.DoneSet) int64 {
+	if slices.Contains(job.specs, "-") || slices.Contains(job.lists, "-") {
+		return 0
+	}
+	var n uint64
+	add := func(spec string) { n = min(n+specSize(&job.tcfg, spec), math.MaxInt64) } // saturates, never wraps
 	for _, s := range job.specs {
-		if s == "-" {
+		add(s)
+	}
+	for _, name := range job.lists {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0
+		}
+		err = target.Lines(f, func(line string) bool {
+			add(line)
+			return ctx.Err() == nil
+		})
+		f.Close()
+		if err != nil || ctx.Err() != nil {
 			return 0
 		}
 	}
-	if slices.Contains(job.lists, "-") {
+	if done != nil {
+		n -= min(n, uint64(done.Len()))
+	}
+	return int64(n)
+}
+
+// specSize is how many targets one spec expands to, as far as the spec
+// alone tells.
+func specSize(cfg *target.Config, raw string) uint64 {
+	sp, err := target.Parse(raw)
+	if err != nil {
 		return 0
 	}
-	ch := make(chan gown.Target, 1024)
-	var n int64
-	go func() {
-		defer close(ch)
-		cfg := job.tcfg
-		cfg.OnError = func(string, error) {}
-		c := &scanJob{specs: job.specs, lists: job.lists, tcfg: cfg}
-		_ = c.produce(ctx, stdio{}, ch)
-	}()
-	for t := range ch {
-		if done == nil || !done.Has(t) {
-			n++
+	ports := uint64(len(cfg.Ports))
+	if sp.Port != 0 {
+		ports = 1
+	}
+	if sp.Prefix.IsValid() {
+		bits := sp.Prefix.Addr().BitLen() - sp.Prefix.Bits()
+		if bits >= 64 || uint64(1)<<bits > cfg.MaxCIDR {
+			return 0 // refused by expansion: above --max-cidr
 		}
+		size := uint64(1) << bits
+		if ports > 0 && size > math.MaxInt64/ports {
+			return math.MaxInt64 // so that sums of two cannot wrap
+		}
+		return size * ports
 	}
-	if ctx.Err() != nil {
+	a, _ := netip.ParseAddr(sp.Host) // an address literal is checked against excluded networks too
+	if cfg.Scope.Excluded(sp.Host, a) {
 		return 0
 	}
-	return n
+	return ports
 }
 
 // produceNew streams the targets a resumed scan has not finished yet (all of

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,25 +65,58 @@ func TestScanJSONAgainstTestBed(t *testing.T) {
 	}
 }
 
-// TestScanFailOnAndTable checks the table output and the --fail-on exit code.
+// TestScanFailOnAndTable checks the table output and the --fail-on exit
+// codes of gown scan against real servers, then of gown report on the same
+// scans read back from the store: 0 when no finding reaches the level, 3
+// when one does. The codes are logged.
 func TestScanFailOnAndTable(t *testing.T) {
 	bed := testbed.Require(t, "redis-open", "redis-password")
-	specs := []string{bed.Get("redis-open").Addr.String(), bed.Get("redis-password").Addr.String()}
+	open, pass := bed.Get("redis-open").Addr.String(), bed.Get("redis-password").Addr.String()
 	cases := []struct {
 		failOn string
+		specs  []string
 		want   int
 		// Without sampling redis-open shows no data classes and no signs:
 		// its worst finding is open-store, high.
 		noSample bool
-	}{{"critical", exitFindings, false}, {"critical", exitOK, true}, {"high", exitFindings, true}, {"low", exitFindings, true}}
-	for _, c := range cases {
+	}{
+		{"critical", []string{open, pass}, exitFindings, false},
+		{"critical", []string{open, pass}, exitOK, true},
+		{"high", []string{open, pass}, exitFindings, true},
+		{"low", []string{open, pass}, exitFindings, true},
+		// redis-password alone: one low finding (auth without TLS).
+		{"medium", []string{pass}, exitOK, true},
+		{"low", []string{pass}, exitFindings, true},
+		{"", []string{open, pass}, exitOK, false}, // no gate: findings never fail the run
+	}
+	for i, c := range cases {
 		var out, errb bytes.Buffer
-		args := append([]string{"scan", "--fail-on", c.failOn, "--source", testbed.Source.String(), "--no-sample=" + fmt.Sprint(c.noSample)}, specs...)
-		if code := run(t.Context(), args, nil, &out, &errb); code != c.want {
-			t.Errorf("--fail-on %s (no-sample %v): exit %d, want %d; stderr %s", c.failOn, c.noSample, code, c.want, errb.String())
+		db := filepath.Join(t.TempDir(), fmt.Sprintf("f%d.db", i))
+		args := append([]string{"scan", "--db", db, "--source", testbed.Source.String(), "--no-sample=" + fmt.Sprint(c.noSample)}, c.specs...)
+		if c.failOn != "" {
+			args = append(args, "--fail-on", c.failOn)
 		}
-		if !strings.Contains(out.String(), "open") || !strings.Contains(out.String(), "auth-required") {
+		code := run(t.Context(), args, nil, &out, &errb)
+		t.Logf("gown scan (%d targets, no-sample %v) --fail-on %q → exit %d", len(c.specs), c.noSample, c.failOn, code)
+		if code != c.want {
+			t.Errorf("--fail-on %q (no-sample %v): exit %d, want %d; stderr %s", c.failOn, c.noSample, code, c.want, errb.String())
+		}
+		if len(c.specs) == 2 && (!strings.Contains(out.String(), "open") || !strings.Contains(out.String(), "auth-required")) {
 			t.Errorf("table lacks the verdicts:\n%s", out.String())
+		}
+		if c.want == exitFindings && !strings.Contains(errb.String(), "at or above the --fail-on level") {
+			t.Errorf("exit 3 without saying why: %q", errb.String())
+		}
+		if c.failOn == "" {
+			continue
+		}
+		// The same gate on the stored scan gives the same code.
+		out.Reset()
+		errb.Reset()
+		code = run(t.Context(), []string{"report", "--db", db, "--format", "csv", "--fail-on", c.failOn}, nil, &out, &errb)
+		t.Logf("gown report (that scan, from the store) --fail-on %s → exit %d", c.failOn, code)
+		if code != c.want {
+			t.Errorf("report --fail-on %s: exit %d, want %d; stderr %s", c.failOn, code, c.want, errb.String())
 		}
 	}
 }

@@ -2,10 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // closedPort returns a loopback port nothing listens on.
@@ -42,11 +49,14 @@ func TestQuietAndVerbose(t *testing.T) {
 	defaultOut := out
 
 	out, errs = scan("-v")
-	if want := "gown: " + addr + " closed: connection refused ("; !strings.Contains(errs, want) {
+	if want := "gown: " + addr + " closed: connection refused"; !strings.Contains(errs, want) {
 		t.Fatalf("-v: stderr %q lacks %q", errs, want)
 	}
 	if out != defaultOut {
 		t.Fatalf("-v changed stdout: %q vs %q", out, defaultOut)
+	}
+	if !regexp.MustCompile(`gown: 1 targets in [0-9.]+(µ|m)?s \([0-9]+/s\), 0 open\n`).MatchString(errs) {
+		t.Fatalf("-v: no timing line in %q", errs)
 	}
 
 	out, errs = scan("-q")
@@ -56,6 +66,16 @@ func TestQuietAndVerbose(t *testing.T) {
 	if out != defaultOut {
 		t.Fatalf("-q changed stdout: %q vs %q", out, defaultOut)
 	}
+	// A port a prober was named for is timed.
+	if v := scanV(t, "redis://"+addr); !regexp.MustCompile(`closed: connection refused \([0-9.]+(µ|m)?s\)`).MatchString(v) {
+		t.Errorf("-v on redis://%s: no time in %q", addr, v)
+	} else {
+		t.Logf("-v line for a named prober: %s", strings.Split(v, "\n")[0])
+	}
+	var o, e bytes.Buffer
+	if code := run(t.Context(), []string{"scan", addr, "-q", "-v"}, nil, &o, &e); code != exitUsage {
+		t.Errorf("-q -v: exit %d, want %d", code, exitUsage)
+	}
 	t.Logf("-v line: %s", strings.TrimSpace(strings.Split(scanV(t, addr), "\n")[0]))
 }
 
@@ -63,4 +83,102 @@ func scanV(t *testing.T, addr string) string {
 	var out, errb bytes.Buffer
 	run(t.Context(), []string{"scan", addr, "--no-store", "-v"}, nil, &out, &errb)
 	return errb.String()
+}
+
+// TestProgressTotal checks the totals the progress line gets without any
+// resolving: CIDR size × ports, one per host:port, the ports per host,
+// lists read twice, nothing for stdin or an over-cap CIDR, and what a
+// resumed scan has left.
+func TestProgressTotal(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "targets.txt")
+	if err := os.WriteFile(list, []byte("# three lines\n10.1.0.0/29\nnames.example\n\nredis://cache.example:6380\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want int64
+	}{
+		{[]string{"10.0.0.0/30", "--ports", "1,2"}, 8},
+		{[]string{"10.0.0.0/30", "10.9.9.9:7", "db.example", "--ports", "1-3"}, 12 + 1 + 3},
+		{[]string{"-l", list, "--ports", "6379,3306"}, 8*2 + 2 + 1},
+		{[]string{"10.0.0.0/8", "--ports", "1"}, 0}, // above --max-cidr: expansion refuses it
+		{[]string{"-l", "-", "10.0.0.1"}, 0},        // stdin: unknown
+		{[]string{"db.example", "--exclude", "example", "--ports", "1"}, 0},
+		{[]string{"10.0.0.7", "10.0.1.7", "--exclude", "10.0.0.0/24", "--ports", "1"}, 1},
+	} {
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		var f scanFlags
+		f.register(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		job, err := f.job(fs.Args(), stdio{err: io.Discard})
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if got := job.count(t.Context(), nil); got != c.want {
+			t.Errorf("%v: total %d, want %d", c.args, got, c.want)
+		}
+	}
+}
+
+// TestProgressOnTerminal runs a scan whose stderr is a real pseudo-terminal:
+// the progress line is drawn there (done/total, open, rate), cleared at
+// the end, and never reaches stdout; with -q nothing is drawn.
+func TestProgressOnTerminal(t *testing.T) {
+	// 16 closed loopback ports at 20 connections a second: long enough for
+	// several redraws.
+	args := []string{"scan", "127.0.0.0/28", "--ports", "1", "--rate", "20", "--no-store"}
+	out, term := scanOnPTY(t, args)
+	t.Logf("terminal saw %q", term)
+	if strings.Contains(out, "\r") || strings.Contains(out, "scan ") {
+		t.Errorf("progress reached stdout: %q", out)
+	}
+	if !strings.Contains(term, "\rscan ") || !strings.Contains(term, "/16 ") || !strings.Contains(term, " open · ") {
+		t.Fatalf("no progress line with a total of 16 on the terminal: %q", term)
+	}
+	// The last thing written is the clearing: spaces over the line, then \r.
+	if !regexp.MustCompile(`\r +\r$`).MatchString(term) {
+		t.Errorf("line not cleared at the end: %q", term[max(0, len(term)-80):])
+	}
+	_, term = scanOnPTY(t, append(args, "-q"))
+	if term != "" {
+		t.Errorf("-q drew on the terminal: %q", term)
+	}
+}
+
+// scanOnPTY runs gown with stderr on the slave side of a new pty and
+// returns stdout and what the master read.
+func scanOnPTY(t *testing.T, args []string) (string, string) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Skipf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Skipf("pty number: %v", err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("open pty slave: %v", err)
+	}
+	var term bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		io.Copy(&term, master) // ends with EIO once the slave is closed
+	}()
+	var out bytes.Buffer
+	code := run(t.Context(), args, nil, &out, slave)
+	slave.Close()
+	<-read
+	if code != exitOK {
+		t.Fatalf("gown %v: exit %d; terminal %q", args, code, term.String())
+	}
+	return out.String(), term.String()
 }

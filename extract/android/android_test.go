@@ -22,7 +22,7 @@ import (
 func dexAll(t *testing.T, b []byte) []string {
 	t.Helper()
 	var out []string
-	if err := DexStrings(b, func(_ int, s string) bool { out = append(out, s); return true }); err != nil {
+	if err := DexStrings(b, func(_ int, s []byte) bool { out = append(out, string(s)); return true }); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -41,6 +41,12 @@ func TestDexMUTF8(t *testing.T) {
 	if got := mutf8(raw); got != "😀a\x00b" {
 		t.Fatalf("mutf8 = %q", got)
 	}
+	// A lone surrogate, high or low, and a cut sequence become U+FFFD.
+	for in, want := range map[string]string{"\xed\xa0\xbdx": "\ufffdx", "x\xed\xb8\x80": "x\ufffd", "a\xe2\x82": "a\ufffd\ufffd"} {
+		if got := mutf8([]byte(in)); got != want {
+			t.Errorf("mutf8(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestDexHostile(t *testing.T) {
@@ -53,7 +59,7 @@ func TestDexHostile(t *testing.T) {
 	noNUL = noNUL[:len(noNUL)-1]
 	for name, b := range map[string][]byte{"huge count": huge, "offset outside": outside, "no NUL": noNUL,
 		"short": good[:20], "not dex": []byte("PK\x03\x04 and more bytes than a header needs..........................................................................................")} {
-		err := DexStrings(b, func(int, string) bool { return true })
+		err := DexStrings(b, func(int, []byte) bool { return true })
 		if !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: err = %v, want ErrFormat", name, err)
 		}
@@ -215,5 +221,73 @@ func TestProtoManifest(t *testing.T) {
 	}
 	if _, err := ParseProtoXML([]byte{0x0a, 0xff}); err == nil {
 		t.Error("truncated message accepted")
+	}
+}
+
+func protoTableDoc() []byte {
+	return androidtest.ProtoTable([]androidtest.ProtoEntry{
+		{Type: "string", Name: "firebase_database_url", Str: "https://bundle-1.firebaseio.com", Configs: []string{"https://bundle-fr.firebaseio.com"}},
+		{Type: "string", Name: "api_alias", Ref: 0x7f010000},
+		{Type: "xml", Name: "network_security_config", Str: "res/xml/network_security_config.xml"},
+		{Type: "array", Name: "servers", Array: []string{"redis://a.bundle.example.net", "mongodb://b.bundle.example.net"}},
+		{Type: "plurals", Name: "items", Array: []string{"one item", "%d items"}},
+	})
+}
+
+func TestProtoTable(t *testing.T) {
+	tb, err := ParseProtoTable(protoTableDoc())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var strs []string
+	names := map[string]string{}
+	for i := range tb.Len() {
+		s, off := tb.Get(i)
+		if doc := protoTableDoc(); off <= 0 || string(doc[off:off+len(s)]) != s {
+			t.Errorf("string %q at offset %d", s, off)
+		}
+		strs = append(strs, s)
+		names[s] = tb.Names[uint32(i)]
+	}
+	want := []string{"https://bundle-1.firebaseio.com", "https://bundle-fr.firebaseio.com", "res/xml/network_security_config.xml",
+		"redis://a.bundle.example.net", "mongodb://b.bundle.example.net", "one item", "%d items"}
+	if !slices.Equal(strs, want) {
+		t.Errorf("strings %q, want %q", strs, want)
+	}
+	if names["https://bundle-fr.firebaseio.com"] != "string/firebase_database_url" || names["redis://a.bundle.example.net"] != "array/servers" {
+		t.Errorf("names %v", names)
+	}
+	for id, w := range map[uint32]string{
+		0x7f010000: "https://bundle-1.firebaseio.com",     // the first configuration's value
+		0x7f010001: "https://bundle-1.firebaseio.com",     // through the reference
+		0x7f020000: "res/xml/network_security_config.xml", // a file reference
+	} {
+		if got, ok := tb.String(id); !ok || got != w {
+			t.Errorf("String(%#x) = %q %v, want %q", id, got, ok, w)
+		}
+	}
+	if _, ok := tb.String(0x7f030000); ok {
+		t.Error("an array resolved as a string")
+	}
+}
+
+func TestProtoTableHostile(t *testing.T) {
+	good := protoTableDoc()
+	for name, b := range map[string][]byte{
+		"truncated":      good[:len(good)-3],
+		"bad tag":        append([]byte{0x07}, good...),
+		"length past":    {0x12, 0xff, 0xff, 0xff, 0x0f, 0x0a},
+		"self reference": androidtest.ProtoTable([]androidtest.ProtoEntry{{Type: "string", Name: "loop", Ref: 0x7f010000}}),
+	} {
+		tb, err := ParseProtoTable(b)
+		if tb == nil {
+			t.Fatalf("%s: nil table", name)
+		}
+		if name != "self reference" && !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: err = %v, want ErrFormat", name, err)
+		}
+		if _, ok := tb.String(0x7f010000); ok {
+			t.Errorf("%s: a reference cycle or broken table resolved", name)
+		}
 	}
 }

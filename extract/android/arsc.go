@@ -15,6 +15,30 @@ type Table struct {
 	// values maps a resource id to its value in the first configuration
 	// that defines it.
 	values map[uint32]Value
+	// strs and offs hold a protobuf table's strings and their offsets in
+	// its file, in place of the string pool.
+	strs []string
+	offs []int
+}
+
+// Len returns the number of strings in the table.
+func (t *Table) Len() int {
+	if t.Strings == nil {
+		return len(t.strs)
+	}
+	return t.Strings.Len()
+}
+
+// Get returns string i and its offset in the file; "" when out of range.
+// Like StringPool.Get, it is not safe for concurrent use.
+func (t *Table) Get(i int) (string, int) {
+	if t.Strings == nil {
+		if i < 0 || i >= len(t.strs) {
+			return "", 0
+		}
+		return t.strs[i], t.offs[i]
+	}
+	return t.Strings.Get(uint32(i))
 }
 
 // Value is one simple resource value.
@@ -185,7 +209,7 @@ func (t *Table) String(id uint32) (string, bool) {
 		}
 		switch v.Type {
 		case TypeString:
-			s, _ := t.Strings.Get(v.Data)
+			s, _ := t.Get(int(v.Data))
 			return s, true
 		case TypeReference:
 			id = v.Data

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -190,9 +191,20 @@ func (p *StringPool) utf16At(at int) string {
 	if n > (len(d)-at)/2 {
 		return ""
 	}
-	u := make([]uint16, n)
-	for i := range u {
-		u[i] = le.Uint16(d[at+2*i:])
+	var sb strings.Builder
+	sb.Grow(n)
+	for i := 0; i < n; i++ {
+		r := rune(le.Uint16(d[at+2*i:]))
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			if i+1 < n {
+				r2 = rune(le.Uint16(d[at+2*i+2:]))
+			}
+			if r = utf16.DecodeRune(r, r2); r != utf8.RuneError {
+				i++
+			}
+		}
+		sb.WriteRune(r)
 	}
-	return string(utf16.Decode(u))
+	return sb.String()
 }

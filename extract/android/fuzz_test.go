@@ -13,9 +13,18 @@ import (
 func FuzzDex(f *testing.F) {
 	f.Add(androidtest.Dex([]string{"https://api.example.net", "Lcom/x;", "日本"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = DexStrings(b, func(off int, s string) bool {
+		_ = DexStrings(b, func(off int, s []byte) bool {
 			if off < 0 || off > len(b) {
 				t.Fatalf("offset %d outside %d bytes", off, len(b))
+			}
+			return true
+		})
+		// As if inflation stopped half-way: the reader must stop too, and
+		// never look past what was written.
+		written := len(b) / 2
+		_ = DexStringsAsWritten(b, func(end int) bool { return end <= written }, func(off int, s []byte) bool {
+			if off < 0 || off+len(s) > written {
+				t.Fatalf("string at %d+%d read past the %d bytes written", off, len(s), written)
 			}
 			return true
 		})
@@ -62,5 +71,23 @@ func FuzzProtoXML(f *testing.F) {
 		if x, _ := ParseProtoXML(b); x != nil {
 			ReadManifest(x)
 		}
+	})
+}
+
+func FuzzProtoTable(f *testing.F) {
+	f.Add(protoTableDoc())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tb, _ := ParseProtoTable(b)
+		if tb == nil {
+			t.Fatal("nil table")
+		}
+		for i := range tb.Len() {
+			s, off := tb.Get(i)
+			if off >= 0 && string(b[off:off+len(s)]) != s {
+				t.Fatalf("string %d (%q) is not at its offset %d", i, s, off)
+			}
+		}
+		tb.String(0x7f010000)
+		tb.String(0x7f020000)
 	})
 }

@@ -1,6 +1,11 @@
 package rules
 
-import "testing"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
 
 // TestSelf checks every rule against its own examples: each tp must match
 // (the whole example, or the value group within it), each fp must not.
@@ -55,5 +60,63 @@ func TestValueGroup(t *testing.T) {
 	m := fb.Find(`"url":"https://demo-1.firebaseio.com/"`)
 	if len(m) != 1 || m[0].Value != "demo-1.firebaseio.com" {
 		t.Fatalf("got %+v", m)
+	}
+}
+
+// TestPiecesGiveSameMatches checks the premise of splitting long texts at
+// delimiters: for every rule that is not Whole, matching a text piece by
+// piece gives exactly the matches of the whole text.
+func TestPiecesGiveSameMatches(t *testing.T) {
+	var parts []string
+	for _, r := range All() {
+		parts = append(parts, r.TP...)
+		parts = append(parts, r.FP...)
+	}
+	seps := []string{" ", "\"", "'", "<", ">", "`", "\n", "\t", "=\"", "\">", "(\"", "','", " x.", ":", ",", ";", "/", "@"}
+	var sb strings.Builder
+	for i, p := range parts {
+		sb.WriteString(p)
+		sb.WriteString(seps[i%len(seps)])
+	}
+	text := []byte(sb.String() + sb.String()) // twice, with the separators shifted by nothing: same pieces, other neighbours
+	for _, r := range All() {
+		if r.Whole {
+			continue
+		}
+		var whole, pieces []string
+		for _, m := range r.FindBytes(text, nil) {
+			whole = append(whole, fmt.Sprintf("%d:%s", m.Start, m.Value))
+		}
+		for i := 0; i < len(text); {
+			for i < len(text) && Delimiter(text[i]) {
+				i++
+			}
+			j := i
+			for j < len(text) && !Delimiter(text[j]) {
+				j++
+			}
+			for _, m := range r.FindBytes(text[i:j], nil) {
+				pieces = append(pieces, fmt.Sprintf("%d:%s", i+m.Start, m.Value))
+			}
+			i = j
+		}
+		if !slices.Equal(whole, pieces) {
+			t.Errorf("rule %s: whole text %q, pieces %q", r.ID, whole, pieces)
+		}
+		if len(whole) == 0 {
+			t.Errorf("rule %s matched nothing: the test text lacks its examples", r.ID)
+		}
+	}
+}
+
+// TestGateKeepsMatches checks that the byte-set gate never drops a match.
+func TestGateKeepsMatches(t *testing.T) {
+	for _, r := range All() {
+		for _, tp := range r.TP {
+			set := ByteSet([]byte(tp))
+			if len(r.FindBytes([]byte(tp), &set)) == 0 {
+				t.Errorf("rule %s: %q not matched through the gate", r.ID, tp)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ package progress
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ func IsTerminal(w io.Writer) bool {
 type Bar struct {
 	w        io.Writer
 	label    string
+	noun     string // what the second counter counts: "open"
 	interval time.Duration
 	now      func() time.Time
 
@@ -59,8 +61,17 @@ func New(w io.Writer, label string) *Bar {
 // newBar builds a bar without the terminal check (tests draw on buffers with
 // a fake clock).
 func newBar(w io.Writer, label string, interval time.Duration, now func() time.Time) *Bar {
-	return &Bar{w: w, label: label, interval: interval, now: now, start: now(),
+	return &Bar{w: w, label: label, noun: "open", interval: interval, now: now, start: now(),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// Counting names what Done(true) counts, "open" unless set: a run over
+// apps counts "with back ends". Call it before Start; it returns b.
+func (b *Bar) Counting(noun string) *Bar {
+	if b != nil {
+		b.noun = noun
+	}
+	return b
 }
 
 // SetTotal sets the number of targets once it is known.
@@ -70,7 +81,8 @@ func (b *Bar) SetTotal(n int64) {
 	}
 }
 
-// Done counts one finished target; open says it was an open store.
+// Done counts one finished target (or app); open says it was an open
+// store (or what Counting named).
 func (b *Bar) Done(open bool) {
 	if b == nil {
 		return
@@ -152,7 +164,8 @@ func (b *Bar) Draw() {
 	b.width = len(line)
 }
 
-// Line renders the status: "scan 1,200/10,000 12% · 3 open · 850/s · ETA 10s".
+// Line renders the status: "scan 1,200/10,000 12% · 3 open · 850/s · ETA 11s";
+// without a total, "scan 1,200 · 3 open · 850/s".
 func (b *Bar) Line() string {
 	done, total, open := b.done.Load(), b.total.Load(), b.open.Load()
 	elapsed := b.now().Sub(b.start)
@@ -163,15 +176,23 @@ func (b *Bar) Line() string {
 	if total > 0 {
 		fmt.Fprintf(&sb, "/%s %d%%", group(total), done*100/max(total, 1))
 	}
-	fmt.Fprintf(&sb, " · %s open", group(open))
+	fmt.Fprintf(&sb, " · %s %s", group(open), b.noun)
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(done) / elapsed.Seconds()
 	}
-	fmt.Fprintf(&sb, " · %.0f/s", rate)
+	switch {
+	case rate == 0:
+		sb.WriteString(" · 0/s")
+	case rate < 10: // slow work (apps take seconds each) keeps a decimal
+		fmt.Fprintf(&sb, " · %.1f/s", rate)
+	default:
+		fmt.Fprintf(&sb, " · %s/s", group(int64(math.Round(rate))))
+	}
 	if total > 0 && rate > 0 && done < total {
-		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
-		fmt.Fprintf(&sb, " · ETA %s", eta.Round(time.Second))
+		// Whole seconds, rounded up: "ETA 0s" with work left would be a lie.
+		eta := time.Duration(math.Ceil(float64(total-done)/rate)) * time.Second
+		fmt.Fprintf(&sb, " · ETA %s", eta)
 	}
 	return sb.String()
 }

@@ -39,11 +39,34 @@ func TestLine(t *testing.T) {
 	if got, want := b.Line(), "scan 1,500/12,000 12% · 3 open · 750/s · ETA 14s"; got != want {
 		t.Fatalf("known total: %q, want %q", got, want)
 	}
-	for range 10_500 {
+	for range 10_499 {
 		b.Done(false)
 	}
+	// One left at 6,000/s: the ETA rounds up, never to "0s".
+	if got, want := b.Line(), "scan 11,999/12,000 99% · 3 open · 6,000/s · ETA 1s"; got != want {
+		t.Fatalf("almost done: %q, want %q", got, want)
+	}
+	b.Done(false)
 	if got := b.Line(); strings.Contains(got, "ETA") || !strings.Contains(got, "12,000/12,000 100%") {
 		t.Fatalf("finished: %q", got)
+	}
+}
+
+// TestCountingSlowWork: a bar over apps names its counter and keeps a
+// decimal of a rate below ten a second.
+func TestCountingSlowWork(t *testing.T) {
+	c := &clock{t: time.Unix(0, 0)}
+	b := newBar(&bytes.Buffer{}, "apps", time.Hour, c.now).Counting("with back ends")
+	b.SetTotal(10)
+	b.Done(true)
+	b.Done(false)
+	c.add(5 * time.Second)
+	if got, want := b.Line(), "apps 2/10 20% · 1 with back ends · 0.4/s · ETA 20s"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	var nilBar *Bar
+	if nilBar.Counting("x") != nil {
+		t.Fatal("Counting on a nil bar must stay nil")
 	}
 }
 

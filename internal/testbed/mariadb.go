@@ -145,6 +145,9 @@ func startMariaDB(ctx context.Context, log io.Writer, s *Server, v mariadbVarian
 		return err
 	}
 	s.Want = newTruth(v.want, dbs)
+	if v.want == gown.StatusOpen {
+		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, SQLCorpusDB, []string{"ransom-note"}
+	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	fmt.Fprintf(log, "testbed: %s on %s (pid %d) ready in %s (install-db %s, start %s, plant %s)\n",
 		v.name, s.Addr, s.proc.pid(), ms(time.Since(began)),
@@ -230,6 +233,16 @@ func (s *Server) plantMariaDB(ctx context.Context, v mariadbVariant) (map[string
 		}
 		want[t.schema] += uint64(t.rows)
 		writeTable(&b, t)
+	}
+	if v.want == gown.StatusOpen {
+		stmts, rows := corpusSQL(
+			func(db, table string) string { return "`" + db + "`.`" + table + "`" },
+			func(db string) string { return "CREATE DATABASE `" + db + "`;\n" },
+			func(db, table string) string { return "ANALYZE TABLE `" + db + "`.`" + table + "`;\n" })
+		for db, sql := range stmts {
+			b.WriteString(sql)
+			want[db] = rows[db]
+		}
 	}
 	if _, err := s.sql(ctx, b.String()); err != nil {
 		return nil, err

@@ -48,9 +48,10 @@ func (s *Server) mcDial(ctx context.Context, asScan bool) (net.Conn, *bufio.Read
 	return c, bufio.NewReader(c), func() { undo(); c.Close() }, nil
 }
 
-// plantMemcachedText writes n keys over the text protocol, authenticating
-// first for -Y, and reads curr_items back.
-func (s *Server) plantMemcachedText(ctx context.Context, n int) error {
+// plantMemcachedText writes the key/value pairs over the text protocol,
+// authenticating first for -Y, and reads curr_items back.
+func (s *Server) plantMemcachedText(ctx context.Context, kv [][2]string) error {
+	n := len(kv)
 	c, r, done, err := s.mcDial(ctx, false)
 	if err != nil {
 		return err
@@ -63,9 +64,8 @@ func (s *Server) plantMemcachedText(ctx context.Context, n int) error {
 		fmt.Fprintf(&b, "set %s 0 0 %d\r\n%s\r\n", mcSetupKey, len(cred), cred)
 	}
 	fmt.Fprintf(&b, "get %s\r\n", mcSetupKey)
-	for i := range n {
-		k, v := mcKey(i)
-		fmt.Fprintf(&b, "set %s 0 0 %d\r\n%s\r\n", k, len(v), v)
+	for _, x := range kv {
+		fmt.Fprintf(&b, "set %s 0 0 %d\r\n%s\r\n", x[0], len(x[1]), x[1])
 	}
 	b.WriteString("stats\r\n")
 	if _, err := io.WriteString(c, b.String()); err != nil {
@@ -94,6 +94,16 @@ func (s *Server) plantMemcachedText(ctx context.Context, n int) error {
 		return fmt.Errorf("memcached %s holds %s items, planted %d", s.Name, stats["curr_items"], n)
 	}
 	return nil
+}
+
+// mcKeys returns the first n planted keys with their values.
+func mcKeys(n int) [][2]string {
+	out := make([][2]string, n)
+	for i := range out {
+		k, v := mcKey(i)
+		out[i] = [2]string{k, v}
+	}
+	return out
 }
 
 // mcKey returns planted key i and its value.

@@ -107,16 +107,23 @@ func startMemcached(ctx context.Context, log io.Writer, s *Server, v memcachedVa
 		return err
 	}
 	listening := time.Now()
+	keys := mcKeys(v.keys)
+	if v.want == gown.StatusOpen {
+		keys = append(keys, memcachedCorpus()...)
+	}
 	if v.auth == mcSASL {
 		err = s.plantMemcachedBinary(ctx, v.keys)
 	} else {
-		err = s.plantMemcachedText(ctx, v.keys)
+		err = s.plantMemcachedText(ctx, keys)
 	}
 	if err != nil {
 		return err
 	}
-	s.Want = newTruth(v.want, map[string]uint64{"cache": uint64(v.keys)})
+	s.Want = newTruth(v.want, map[string]uint64{"cache": uint64(len(keys))})
 	s.Want.TLS = gown.TLSNone
+	if v.want == gown.StatusOpen {
+		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, "cache", []string{"ransom-note"}
+	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	fmt.Fprintf(log, "testbed: %s on %s (pid %d) ready in %s (start %s, plant %s)\n",
 		v.name, s.Addr, s.proc.pid(), ms(time.Since(began)), ms(listening.Sub(began)), ms(time.Since(listening)))

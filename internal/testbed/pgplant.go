@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,21 +82,28 @@ func (s *Server) plantPostgres(ctx context.Context, tables []plantTable) (map[st
 			return nil, err
 		}
 	}
+	return want, s.waitLiveRows(ctx, want)
+}
+
+// waitLiveRows waits until the statistics views of each database in want
+// show its planted rows.
+func (s *Server) waitLiveRows(ctx context.Context, want map[string]uint64) error {
+	dbs := slices.Sorted(maps.Keys(want))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got, err := s.pgLiveRows(ctx, dbs)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if maps.Equal(got, want) {
-			return want, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("postgres %s: n_live_tup %v after ANALYZE, planted %v", s.Name, got, want)
+			return fmt.Errorf("postgres %s: n_live_tup %v after ANALYZE, planted %v", s.Name, got, want)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -116,6 +117,13 @@ func startPostgres(ctx context.Context, log io.Writer, s *Server, v postgresVari
 	if err != nil {
 		return err
 	}
+	if v.want == gown.StatusOpen {
+		corpus, err := s.plantPostgresCorpus(ctx)
+		if err != nil {
+			return err
+		}
+		maps.Copy(dbs, corpus)
+	}
 	if v.password {
 		if err := s.setPGPassword(ctx); err != nil {
 			return err
@@ -123,6 +131,9 @@ func startPostgres(ctx context.Context, log io.Writer, s *Server, v postgresVari
 	}
 	s.Want = newTruth(v.want, dbs)
 	s.Want.TLS = v.tls
+	if v.want == gown.StatusOpen {
+		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, SQLCorpusDB, []string{"ransom-note"}
+	}
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	fmt.Fprintf(log, "testbed: %s on %s (pid %d) ready in %s (initdb %s, start %s, plant %s)\n",
 		v.name, s.Addr, s.proc.pid(), ms(time.Since(began)),

@@ -75,7 +75,12 @@ func startProc(bin string, args, env []string, logPath string, cred *syscall.Cre
 		// The death signal fires when the forking *thread* exits, not the
 		// process. Locking this goroutine to its thread and keeping it in
 		// Wait keeps that thread alive exactly as long as the server.
+		// Unlocking once the server is gone returns the thread to the
+		// runtime: a locked goroutine that ends takes its thread down, and
+		// with it, by the same death signal, any child another goroutine
+		// forked on that thread before the lock (an initdb, an npm).
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		defer out.Close()
 		if err := cmd.Start(); err != nil {
 			started <- err
@@ -154,8 +159,11 @@ func freePort(ip netip.Addr) (netip.AddrPort, error) {
 // TCP. The proof matters: between freePort and the server's bind another
 // process may take the port, and a connect alone would then succeed to the
 // wrong server while ours exits.
-func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, owned func(context.Context) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, timeout time.Duration, owned func(context.Context) bool) error {
+	if timeout == 0 {
+		timeout = readyTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -221,6 +229,7 @@ type launchSpec struct {
 	cred    *syscall.Credential
 	env     []string // added to the environment
 	args    func(port uint16) []string
+	timeout time.Duration // for the server to get ready; readyTimeout when 0
 	// owned returns the proof that process p, not another, listens on
 	// addr (see waitReady).
 	owned func(p *proc, addr netip.AddrPort) func(context.Context) bool
@@ -238,7 +247,7 @@ func (l launchSpec) run(ctx context.Context) (*proc, netip.AddrPort, error) {
 		if err != nil {
 			return nil, addr, err
 		}
-		err = waitReady(ctx, p, addr, l.owned(p, addr))
+		err = waitReady(ctx, p, addr, l.timeout, l.owned(p, addr))
 		if err == nil {
 			return p, addr, nil
 		}

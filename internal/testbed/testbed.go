@@ -35,26 +35,40 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres" or "memcached"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "couchdb" or "firebase"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
 	// redis-acl, "root" for mariadb-password, "postgres" for
 	// postgres-scram and postgres-tls, the -Y or SASL user for
-	// memcached-auth and memcached-sasl. For tests only; gown never prints
-	// them.
+	// memcached-auth and memcached-sasl, "admin" for mongodb-auth (the
+	// FerretDB setup user), the basic-auth user for opensearch-nginx, the
+	// CouchDB admin for couchdb-admin, couchdb-secured and couchdb-tls.
+	// For tests only; gown never prints them.
 	User     string
 	Password string
 	Want     Truth // ground truth planted
 	// LogPath is the server's own log of what it received: MariaDB's
 	// general_log (read with GeneralLog, ScanLog), PostgreSQL's stderr with
 	// log_statement=all (PostgresLog, PostgresStatements), memcached's -vv
-	// stderr (MemcachedCommands).
+	// stderr (MemcachedCommands), FerretDB's debug log (MongoCommands), and
+	// for the HTTP stores (HTTPLog) the OpenSearch or Elasticsearch HTTP
+	// tracer, nginx's access log in front of a store, PouchDB Server's
+	// request log, firebase-server's debug log. LogSize gives a mark to
+	// read from; LogName says which log it is.
 	LogPath string
+	// TLS is set where the server speaks only TLS (opensearch-tls,
+	// couchdb-tls, mongodb-tls): the test bed's own clients use it too.
+	TLS bool
 
-	dir  string // temp folder holding data, socket and logs
-	sock string // unix socket the test bed uses for setup and control
-	proc *proc
+	logFormat int    // how LogPath records HTTP requests (HTTPLog)
+	dir       string // temp folder holding data, socket and logs
+	sock      string // unix socket the test bed uses for setup and control
+	proc      *proc
+	res       *resources // the bed's shared processes
+	// stopMore stops what the server started beside proc (nginx's
+	// upstream for a front of its own); nil for most.
+	stopMore func() error
 
 	mu       sync.Mutex
 	setupIDs map[uint32]bool // MariaDB connection ids opened by the test bed over TCP
@@ -65,19 +79,32 @@ type Truth struct {
 	Status gown.Status // the verdict gown must give
 	// Databases counts planted items per non-system database: Redis "db0"
 	// → keys, MariaDB schema → rows, PostgreSQL database → live rows of
-	// its user tables, memcached "cache" → items.
+	// its user tables, memcached "cache" → items, MongoDB database →
+	// documents (dbStats objects), search index → documents, CouchDB
+	// database → doc_count (design documents included), Firebase
+	// top-level key → its children.
 	Databases map[string]uint64
-	Items     uint64 // sum of Databases
+	// Items is the sum of Databases, except for Firebase, which has no
+	// size API and whose inventory counts top-level keys: there it is the
+	// number of keys.
+	Items uint64
 	// TLS is the TLS mode a correct scan reports, where the test bed
-	// asserts one (PostgreSQL, memcached); TLSUnknown elsewhere.
-	// postgres-tls offers TLS with a self-signed certificate for
-	// CN=gown-testbed-postgres.
+	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
+	// TLSUnknown elsewhere. postgres-tls offers TLS with a self-signed
+	// certificate for CN=gown-testbed-postgres; mongodb-tls, opensearch-tls
+	// and couchdb-tls require it, each with a self-signed certificate for
+	// CN=gown-testbed-<config name> valid for a day.
 	TLS gown.TLSMode
 	// Classes are the sensitive-data classes sampling must find (the
 	// planted corpus, PIIClasses, in the database named PIIDatabase);
 	// Signs the compromise sign kinds ("ransom-note", "redis-cron") it
 	// must report. Empty where nothing was planted or the store is closed
-	// to gown.
+	// to gown. The open configurations holding the corpus: redis-open,
+	// mariadb-open, postgres-trust, memcached-open, mongodb-open
+	// (database appdata), opensearch-open, opensearch-tls and
+	// elasticsearch7-open (index users), couchdb-party (database users),
+	// firebase-open (key users). The ransom note is named RansomName, in
+	// lower case where the store wants it (search indices, CouchDB).
 	Classes     []string
 	PIIDatabase string
 	Signs       []string
@@ -87,6 +114,7 @@ type Truth struct {
 type Bed struct {
 	Servers []*Server
 
+	res      *resources // processes shared by several servers; nil in a view of a shared bed
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -96,7 +124,9 @@ type config struct {
 	name string
 	kind string
 	// pkgs lists the Debian packages and the programs each must provide.
-	pkgs  []pkg
+	pkgs []pkg
+	// tools lists what else the configuration needs (npm packages, builds).
+	tools []tool
 	start func(ctx context.Context, log io.Writer, s *Server) error
 }
 
@@ -111,7 +141,8 @@ type pkg struct {
 
 // configs is the one list of configurations; adding a store adds its
 // entries here.
-var configs = slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs())
+var configs = slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
+	mongoConfigs(), searchConfigs(), couchConfigs(), firebaseConfigs())
 
 // Names returns every known configuration name.
 func Names() []string {
@@ -136,6 +167,19 @@ func lookup(name string) (config, bool) {
 // ready. ctx bounds the startup only: the servers run until Stop. On error
 // every server already started is stopped.
 func Start(ctx context.Context, log io.Writer, names ...string) (*Bed, error) {
+	res := newResources()
+	b, err := start(ctx, log, res, names)
+	if err != nil {
+		return nil, errors.Join(err, res.stopAll())
+	}
+	b.res = res
+	return b, nil
+}
+
+// start is Start with the shared processes to use (a shared bed's, or a
+// new set). The bed it returns does not own res: on error it stops only
+// the servers.
+func start(ctx context.Context, log io.Writer, res *resources, names []string) (*Bed, error) {
 	began := time.Now()
 	if log == nil {
 		log = io.Discard
@@ -155,7 +199,7 @@ func Start(ctx context.Context, log io.Writer, names ...string) (*Bed, error) {
 	errs := make([]error, len(cfgs))
 	var wg sync.WaitGroup
 	for i, c := range cfgs {
-		s := &Server{Name: c.name, Kind: c.kind}
+		s := &Server{Name: c.name, Kind: c.kind, res: res}
 		b.Servers = append(b.Servers, s)
 		wg.Go(func() {
 			if err := c.start(ctx, log, s); err != nil {
@@ -164,7 +208,9 @@ func Start(ctx context.Context, log io.Writer, names ...string) (*Bed, error) {
 			}
 			if err := s.Check(ctx); err != nil {
 				errs[i] = fmt.Errorf("testbed: %s: %w", c.name, err)
+				return
 			}
+			s.settleLog(ctx)
 		})
 	}
 	wg.Wait()
@@ -201,7 +247,8 @@ func EnsureAll(ctx context.Context, log io.Writer) error {
 	return ensureConfigs(ctx, log, configs)
 }
 
-// ensureConfigs installs each package the configs need, once.
+// ensureConfigs installs each package the configs need, once, then each
+// tool (npm packages, builds), which may need those packages.
 func ensureConfigs(ctx context.Context, log io.Writer, cfgs []config) error {
 	seen := map[string]bool{}
 	for _, c := range cfgs {
@@ -211,6 +258,17 @@ func ensureConfigs(ctx context.Context, log io.Writer, cfgs []config) error {
 			}
 			seen[p.name] = true
 			if err := ensure(ctx, log, p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, c := range cfgs {
+		for _, tl := range c.tools {
+			if seen["tool:"+tl.name] {
+				continue
+			}
+			seen["tool:"+tl.name] = true
+			if err := tl.ensure(ctx, log); err != nil {
 				return err
 			}
 		}
@@ -238,7 +296,7 @@ func (b *Bed) Stop() error {
 			wg.Go(func() { errs[i] = s.stop() })
 		}
 		wg.Wait()
-		b.stopErr = errors.Join(errs...)
+		b.stopErr = errors.Join(append(errs, b.res.stopAll())...)
 	})
 	return b.stopErr
 }
@@ -246,6 +304,9 @@ func (b *Bed) Stop() error {
 // stop ends one server and removes its folder.
 func (s *Server) stop() error {
 	err := s.proc.stop()
+	if s.stopMore != nil {
+		err = errors.Join(err, s.stopMore())
+	}
 	if s.dir != "" {
 		if rerr := os.RemoveAll(s.dir); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("testbed: remove %s: %w", s.dir, rerr))
@@ -272,6 +333,14 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkPostgres(ctx)
 	case "memcached":
 		return s.checkMemcached(ctx)
+	case "mongodb":
+		return s.checkMongo(ctx)
+	case "elasticsearch":
+		return s.checkSearch(ctx)
+	case "couchdb":
+		return s.checkCouch(ctx)
+	case "firebase":
+		return s.checkFirebase(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

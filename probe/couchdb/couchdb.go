@@ -32,8 +32,9 @@
 //
 // TLS: on 6984, or for a target from an https:// URL, TLS is tried first (and
 // plaintext if the handshake fails); elsewhere plaintext is, and TLS when the
-// plaintext request is answered with a TLS record or Go's "HTTP request to an
-// HTTPS server" 400.
+// plaintext request is answered with a TLS record or with the 400 page a TLS
+// listener gives plaintext (Go's "HTTP request to an HTTPS server", nginx's
+// "plain HTTP request was sent to HTTPS port").
 //
 // Result.Details keys: vendor; admin_party (true/false); session_roles;
 // node_config and config (the HTTP status of each configuration request);

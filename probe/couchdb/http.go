@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/httpget"
 )
 
 // maxBody caps one reply body. The answers gown asks for are a few hundred
@@ -116,16 +117,16 @@ func protocolErr(err error) error {
 	return fmt.Errorf("%w: %w", gown.ErrProtocol, err)
 }
 
-// tlsOnlyText is what Go's net/http answers a plaintext request on a TLS
-// port with (status 400); Caddy and Traefik in front of CouchDB send it.
-const tlsOnlyText = "Client sent an HTTP request to an HTTPS server"
-
-// wantsTLS reports whether a plaintext reply says the port speaks only TLS.
+// wantsTLS reports whether a plaintext reply says the port speaks only TLS:
+// a TLS record, or the 400 page a TLS listener sends a plaintext request,
+// Go's net/http's ("Client sent an HTTP request to an HTTPS server": Caddy
+// and Traefik in front of CouchDB) or nginx's ("The plain HTTP request was
+// sent to HTTPS port": the usual TLS proxy in front of CouchDB).
 func wantsTLS(rep *reply, err error) bool {
 	if errors.Is(err, errTLSRecord) {
 		return true
 	}
-	return rep != nil && rep.code == http.StatusBadRequest && bytes.Contains(rep.body, []byte(tlsOnlyText))
+	return rep != nil && rep.code == http.StatusBadRequest && httpget.PlainToHTTPS(rep.body)
 }
 
 // statusText is a reply's status for Details and reasons: "HTTP 401".

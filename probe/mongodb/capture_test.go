@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -31,16 +30,10 @@ func TestCapture(t *testing.T) {
 	if !*capture {
 		t.Skip("run with -capture to rewrite testdata/ferretdb")
 	}
-	open := startFerretDB(t, ferretOpts{})
-	planted := plant(t, open.addr, false)
-	recordReplies(t, open.addr, "open", planted)
-
-	dir := t.TempDir()
-	f := startFerretDB(t, ferretOpts{dir: dir})
-	plant(t, f.addr, false)
-	f.stop()
-	auth := startFerretDB(t, ferretOpts{dir: dir, password: "capture-" + strconv.Itoa(os.Getpid())})
-	recordReplies(t, auth.addr, "auth", nil)
+	open := server(t, "mongodb-open")
+	recordReplies(t, open.Addr.String(), "open", open.Want.Databases)
+	auth := server(t, "mongodb-auth")
+	recordReplies(t, auth.Addr.String(), "auth", nil)
 }
 
 // recordReplies sends gown's commands (and dbStats per planted database)

@@ -3,7 +3,6 @@ package mongodb
 import (
 	"bufio"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -11,10 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// writer is the test's own MongoDB client. It plants data, which takes
-// insert commands; gown's session refuses every command off its read-only
-// list, so the tests frame their writes here, by hand, with the package's
-// framing functions.
+// writer is the test's own MongoDB client, framing commands by hand with
+// the package's framing functions, for the capture of real replies (the
+// test bed plants the data).
 type writer struct {
 	c  net.Conn
 	br *bufio.Reader
@@ -72,42 +70,4 @@ func (w *writer) try(t *testing.T, db string, cmd bson.D) bson.Raw {
 		t.Fatalf("%s on %s: %v", cmd[0].Key, db, err)
 	}
 	return doc
-}
-
-// insert writes n generated documents into db.coll.
-func (w *writer) insert(t *testing.T, db, coll string, n int, gen func(i int) bson.D) {
-	t.Helper()
-	const batch = 100
-	for start := 0; start < n; start += batch {
-		var docs bson.A
-		for i := start; i < min(n, start+batch); i++ {
-			docs = append(docs, gen(i))
-		}
-		w.run(t, db, bson.D{{Key: "insert", Value: coll}, {Key: "documents", Value: docs}})
-	}
-}
-
-// ransomNote is the text of the planted ransom-looking database's one
-// document, as found on wiped servers.
-const ransomNote = "All your data is backed up. Send 0.05 BTC to 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, contact restore@proton.example"
-
-// plant fills a server with the test data and returns the documents planted
-// per database.
-func plant(t *testing.T, addr string, useTLS bool) map[string]uint64 {
-	t.Helper()
-	w := dialWriter(t, addr, useTLS)
-	w.insert(t, "shop", "customers", 200, func(i int) bson.D {
-		return bson.D{{Key: "_id", Value: i}, {Key: "name", Value: fmt.Sprintf("Customer %d", i)},
-			{Key: "email", Value: fmt.Sprintf("customer%d@shop.example", i)}}
-	})
-	w.insert(t, "shop", "orders", 350, func(i int) bson.D {
-		return bson.D{{Key: "_id", Value: i}, {Key: "customer", Value: i % 200}, {Key: "total", Value: float64(i%97) + 0.5}}
-	})
-	w.insert(t, "crm", "leads", 75, func(i int) bson.D {
-		return bson.D{{Key: "_id", Value: i}, {Key: "company", Value: fmt.Sprintf("Lead %d Ltd", i)}}
-	})
-	w.insert(t, "READ_ME_TO_RECOVER_YOUR_DATA", "README", 1, func(int) bson.D {
-		return bson.D{{Key: "content", Value: ransomNote}}
-	})
-	return map[string]uint64{"shop": 550, "crm": 75, "READ_ME_TO_RECOVER_YOUR_DATA": 1}
 }

@@ -1,7 +1,6 @@
 package mongodb
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,35 +8,40 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
-	"net/netip"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 )
 
 // The tests in this file run the prober against FerretDB v1.24.2 (SQLite
-// backend), built and started by ferretdb_test.go on free loopback ports.
-// No MongoDB server can be had here; stand-ins replaying MongoDB's
-// documented replies cover what FerretDB cannot show (replay_test.go).
+// backend) as the test bed runs it: mongodb-open (planted data, the people
+// and a ransom note), mongodb-empty, mongodb-auth (authentication on) and
+// mongodb-tls (a TLS listener only). No MongoDB server can be had here;
+// stand-ins replaying MongoDB's documented replies cover what FerretDB
+// cannot show (standin_test.go, replay_test.go).
+
+// TestMain shares the test bed among this package's tests, which only read.
+func TestMain(m *testing.M) { os.Exit(testbed.Main(m)) }
+
+// server starts (or reuses) one test-bed configuration.
+func server(t *testing.T, name string) *testbed.Server {
+	t.Helper()
+	return testbed.Require(t, name).Get(name)
+}
 
 func TestRealOpen(t *testing.T) {
-	f := startFerretDB(t, ferretOpts{})
-	planted := plant(t, f.addr, false)
-	mark := f.logSize(t)
-
-	r := realProbe(t, f.addr, false)
-	wantVerdict(t, r, gown.StatusOpen, "listDatabases answered without credentials (3 databases)")
+	s := server(t, "mongodb-open")
+	mark := s.LogSize()
+	r := realProbe(t, s, false)
+	wantVerdict(t, r, gown.StatusOpen, fmt.Sprintf("listDatabases answered without credentials (%d databases)", len(s.Want.Databases)))
 	wantFerretDB(t, r)
 	if r.TLS.Mode != gown.TLSNone {
 		t.Errorf("TLS mode %q", r.TLS.Mode)
@@ -50,93 +54,77 @@ func TestRealOpen(t *testing.T) {
 			t.Errorf("database %s: no size", db.Name)
 		}
 	}
-	var sum uint64
-	for name, n := range planted {
-		sum += n
+	for name, n := range s.Want.Databases {
 		if got[name] != n {
 			t.Errorf("database %s: %d documents per gown, %d planted", name, got[name], n)
 		}
 	}
-	if inv.Items != sum || inv.Bytes == 0 || inv.Truncated || len(inv.Databases) != len(planted) {
-		t.Errorf("inventory %+v, want %d items in %d databases", inv, sum, len(planted))
+	if inv.Items != s.Want.Items || inv.Bytes == 0 || inv.Truncated || len(inv.Databases) != len(s.Want.Databases) {
+		t.Errorf("inventory %+v, want %d items in %d databases", inv, s.Want.Items, len(s.Want.Databases))
 	}
-	// shop holds customers and orders, crm leads, the note README.
-	if r.Details["collections"] != "4" {
-		t.Errorf("collections %q, want 4", r.Details["collections"])
+	// shop holds customers and orders, crm leads, appdata users, the
+	// ransom database README.
+	if r.Details["collections"] != "5" {
+		t.Errorf("collections %q, want 5", r.Details["collections"])
 	}
-	wantReadOnly(t, f, mark, []string{"hello", "buildInfo", "listDatabases", "dbStats", "dbStats", "dbStats"})
+	want := []string{"hello", "buildInfo", "listDatabases"}
+	for range s.Want.Databases {
+		want = append(want, "dbStats")
+	}
+	wantReadOnly(t, s, mark, want)
 }
 
 // TestRealOpenEmpty covers the empty listing on a real server: FerretDB with
 // no data lists no databases, and getLog settles the tie as open.
 func TestRealOpenEmpty(t *testing.T) {
-	f := startFerretDB(t, ferretOpts{})
-	mark := f.logSize(t)
-	r := realProbe(t, f.addr, false)
+	s := server(t, "mongodb-empty")
+	mark := s.LogSize()
+	r := realProbe(t, s, false)
 	wantVerdict(t, r, gown.StatusOpen, "listDatabases listed no databases and getLog answered without credentials: open, but empty")
 	if r.Inventory == nil || len(r.Inventory.Databases) != 0 || r.Inventory.Items != 0 {
 		t.Errorf("inventory %+v", r.Inventory)
 	}
-	wantReadOnly(t, f, mark, []string{"hello", "buildInfo", "listDatabases", "getLog"})
+	wantReadOnly(t, s, mark, []string{"hello", "buildInfo", "listDatabases", "getLog"})
 }
 
-// TestRealAuth plants data on an open server, restarts it on the same data
-// with authentication on, and expects code 13.
+// TestRealAuth probes the server the test bed planted open and restarted
+// with authentication on: code 13.
 func TestRealAuth(t *testing.T) {
-	dir := t.TempDir()
-	open := startFerretDB(t, ferretOpts{dir: dir})
-	plant(t, open.addr, false)
-	open.stop()
-
-	f := startFerretDB(t, ferretOpts{dir: dir, password: "s3cret-" + strconv.Itoa(os.Getpid())})
-	mark := f.logSize(t)
-	r := realProbe(t, f.addr, false)
+	s := server(t, "mongodb-auth")
+	mark := s.LogSize()
+	r := realProbe(t, s, false)
 	wantVerdict(t, r, gown.StatusAuthRequired, "listDatabases requires authentication (code 13 Unauthorized)")
 	wantFerretDB(t, r)
 	if r.Inventory != nil {
 		t.Errorf("a refused listing gave an inventory: %+v", r.Inventory)
 	}
-	wantReadOnly(t, f, mark, []string{"hello", "buildInfo", "listDatabases"})
+	wantReadOnly(t, s, mark, []string{"hello", "buildInfo", "listDatabases"})
 }
 
-// TestRealTLS runs FerretDB with only a TLS listener: plaintext is dropped,
-// TLS follows.
+// TestRealTLS probes FerretDB with only a TLS listener: plaintext is
+// dropped, TLS follows.
 func TestRealTLS(t *testing.T) {
-	dir := t.TempDir()
-	cert, key := writeCert(t, dir)
-	f := startFerretDB(t, ferretOpts{dir: dir, tlsCert: cert, tlsKey: key})
-	planted := plant(t, f.addr, true)
-	mark := f.logSize(t)
-
-	r := realProbe(t, f.addr, false)
-	wantVerdict(t, r, gown.StatusOpen, "listDatabases answered without credentials (3 databases)")
-	if r.TLS.Mode != gown.TLSRequired || r.TLS.Subject != "CN=db.app.example" || !r.TLS.SelfSigned {
+	s := server(t, "mongodb-tls")
+	mark := s.LogSize()
+	r := realProbe(t, s, false)
+	wantVerdict(t, r, gown.StatusOpen, fmt.Sprintf("listDatabases answered without credentials (%d databases)", len(s.Want.Databases)))
+	if r.TLS.Mode != gown.TLSRequired || r.TLS.Subject != "CN=gown-testbed-mongodb-tls" || !r.TLS.SelfSigned || r.TLS.NotAfter.IsZero() {
 		t.Errorf("TLS %+v", r.TLS)
 	}
-	if r.Inventory.Items != planted["shop"]+planted["crm"]+planted["READ_ME_TO_RECOVER_YOUR_DATA"] {
-		t.Errorf("inventory %+v", r.Inventory)
+	if r.Inventory.Items != s.Want.Items {
+		t.Errorf("inventory %+v, planted %d documents", r.Inventory, s.Want.Items)
 	}
 	// The plaintext attempt was dropped before FerretDB logged a request.
-	wantReadOnly(t, f, mark, []string{"hello", "buildInfo", "listDatabases", "dbStats", "dbStats", "dbStats"})
+	want := []string{"hello", "buildInfo", "listDatabases"}
+	for range s.Want.Databases {
+		want = append(want, "dbStats")
+	}
+	wantReadOnly(t, s, mark, want)
 
 	// A TLS hint (a mongodb+srv or tls=true URL) goes to TLS at once.
-	if r := realProbe(t, f.addr, true); r.Status != gown.StatusOpen || r.TLS.Mode != gown.TLSRequired {
+	if r := realProbe(t, s, true); r.Status != gown.StatusOpen || r.TLS.Mode != gown.TLSRequired {
 		t.Errorf("with a TLS hint: %s %q, TLS %q", r.Status, r.Reason, r.TLS.Mode)
 	}
-}
-
-// writeCert writes a throwaway self-signed certificate and its key as PEM.
-func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	certPEM, keyPEM := newCertPEM(t)
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 // testCert is a throwaway self-signed certificate for a stand-in server.
@@ -177,18 +165,28 @@ func newCertPEM(t *testing.T) (certPEM, keyPEM []byte) {
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 }
 
-// realProbe probes addr as a scan would.
-func realProbe(t *testing.T, addr string, tlsHint bool) *gown.Result {
+// bedTarget names a test-bed server as an app would: by a host name, at the
+// server's address.
+func bedTarget(s *testbed.Server, tlsHint bool) gown.Target {
+	return gown.Target{Host: "db.app.example", Addr: s.Addr.Addr(), Port: int(s.Addr.Port()), TLS: tlsHint}
+}
+
+// bedDialer dials from the test bed's source address.
+func bedDialer(t *testing.T, timeout time.Duration) probe.Dialer {
 	t.Helper()
-	ap := netip.MustParseAddrPort(addr)
-	d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: 3 * time.Second})
+	d, err := probe.NewDialer(probe.DialerConfig{Source: testbed.Source, IOTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// realProbe probes a test-bed server as a scan would.
+func realProbe(t *testing.T, s *testbed.Server, tlsHint bool) *gown.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	tg := gown.Target{Host: "db.app.example", Addr: ap.Addr(), Port: int(ap.Port()), TLS: tlsHint}
-	r, err := New().Probe(ctx, tg, d)
+	r, err := New().Probe(ctx, bedTarget(s, tlsHint), bedDialer(t, 3*time.Second))
 	if r == nil {
 		t.Fatalf("Probe: no result, error %v", err)
 	}
@@ -215,57 +213,46 @@ func wantVerdict(t *testing.T, r *gown.Result, status gown.Status, reason string
 
 func wantFerretDB(t *testing.T, r *gown.Result) {
 	t.Helper()
-	if r.Product != "FerretDB" || r.Version != "v1.24.2" || r.Details["mongodb_compat"] != "7.0.42" {
-		t.Errorf("product %q version %q details %v, want FerretDB v1.24.2 compatible with 7.0.42", r.Product, r.Version, r.Details)
+	if r.Product != "FerretDB" || r.Version != testbed.FerretVersion || r.Details["mongodb_compat"] != "7.0.42" {
+		t.Errorf("product %q version %q details %v, want FerretDB %s compatible with 7.0.42", r.Product, r.Version, r.Details, testbed.FerretVersion)
 	}
 }
 
-// logSize marks where the server's log stands, so that only what comes
-// after (gown's own requests) is checked.
-func (f *ferret) logSize(t *testing.T) int64 {
+// requestsSince lists the commands FerretDB's debug log recorded after mark,
+// failing on any that is off the read lists (the probe's and sampling's).
+func requestsSince(t *testing.T, s *testbed.Server, mark int64) []string {
 	t.Helper()
-	st, err := os.Stat(f.logPath)
+	time.Sleep(50 * time.Millisecond) // the server logs the last request as it answers
+	cmds, err := s.MongoCommands(mark)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.Size()
+	var sent []string
+	for _, c := range cmds {
+		sent = append(sent, c.Name)
+		if !allowed[c.Name] && !sampleReads[c.Name] {
+			t.Errorf("gown sent %q, which is not on the read-only lists", c.Name)
+		}
+	}
+	if len(sent) == 0 {
+		t.Fatal("the server logged nothing: the read-only check proves nothing")
+	}
+	return sent
 }
-
-// docKey is the first key of a logged request document: the command name.
-var docKey = regexp.MustCompile(`"Document": \{\s*"([^"]+)"`)
 
 // wantReadOnly is the read-only proof: FerretDB's debug log holds every
 // request it received since mark, and each must be a command of gown's
 // read-only list, in the expected order, with nothing else.
-func wantReadOnly(t *testing.T, f *ferret, mark int64, want []string) {
+func wantReadOnly(t *testing.T, s *testbed.Server, mark int64, want []string) {
 	t.Helper()
-	time.Sleep(50 * time.Millisecond) // the server logs the last request as it answers
-	var sent []string
-	headers := 0
-	for line := range bytes.Lines(f.log()[mark:]) {
-		var e struct{ Msg string }
-		if json.Unmarshal(line, &e) != nil {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(e.Msg, "Request header:"):
-			headers++
-		case strings.HasPrefix(e.Msg, "Request message:"):
-			m := docKey.FindStringSubmatch(e.Msg)
-			if m == nil {
-				t.Errorf("request without a command: %s", e.Msg)
-				continue
-			}
-			sent = append(sent, m[1])
-		}
-	}
+	sent := requestsSince(t, s, mark)
 	for _, name := range sent {
 		if !allowed[name] {
-			t.Errorf("gown sent %q, which is not on the read-only list", name)
+			t.Errorf("gown sent %q, which is not on the probe's read-only list", name)
 		}
 	}
-	if headers != len(sent) || !slices.Equal(sent, want) {
-		t.Errorf("server received %v (%d request headers), want %v", sent, headers, want)
+	if !slices.Equal(sent, want) {
+		t.Errorf("server received %v, want %v", sent, want)
 	}
 	t.Logf("read-only proof: the server logged %d requests from gown: %v", len(sent), sent)
 }

@@ -50,6 +50,9 @@ type session struct {
 	secondaryOK bool
 	lastID      int32
 	head        []byte // first bytes of the first reply, to name a non-MongoDB peer
+	// sampling lets the session send sampleReads as well (sample.go);
+	// Probe's sessions never do.
+	sampling bool
 }
 
 func newSession(conn *probe.Conn, t gown.Target, legacy bool) *session {
@@ -60,7 +63,7 @@ func newSession(conn *probe.Conn, t gown.Target, legacy bool) *session {
 // reply's body. A reply that breaks the framing is an error; a command the
 // server refused (ok:0) is not: the caller reads it with refusal.
 func (s *session) command(step, db string, cmd bson.D) (bson.Raw, error) {
-	if len(cmd) == 0 || !allowed[cmd[0].Key] {
+	if len(cmd) == 0 || !(allowed[cmd[0].Key] || s.sampling && sampleReads[cmd[0].Key]) {
 		return nil, fmt.Errorf("mongodb: command %v is not on the read-only list", cmd)
 	}
 	s.lastID++

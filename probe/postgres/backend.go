@@ -247,7 +247,11 @@ const maxCols = 8
 // readQuery reads a simple Query's reply up to ReadyForQuery. An
 // ErrorResponse is kept and reading goes on to ReadyForQuery, as the
 // protocol has it, so the session stays usable.
-func readQuery(w *wire) (queryResult, error) {
+func readQuery(w *wire) (queryResult, error) { return readQueryCapped(w, maxCols, maxValue) }
+
+// readQueryCapped is readQuery keeping at most cols columns of each row and
+// value bytes of each field (sampling reads wider rows than the catalog).
+func readQueryCapped(w *wire, cols, value int) (queryResult, error) {
 	var res queryResult
 	for range maxMessages + maxRows {
 		msg, err := w.fe.Receive()
@@ -259,9 +263,9 @@ func readQuery(w *wire) (queryResult, error) {
 			if len(res.Rows) >= maxRows {
 				continue
 			}
-			row := make([]string, 0, min(len(m.Values), maxCols))
-			for _, v := range m.Values[:min(len(m.Values), maxCols)] {
-				row = append(row, string(v[:min(len(v), maxValue)]))
+			row := make([]string, 0, min(len(m.Values), cols))
+			for _, v := range m.Values[:min(len(m.Values), cols)] {
+				row = append(row, string(v[:min(len(v), value)]))
 			}
 			res.Rows = append(res.Rows, row)
 		case *pgproto3.ErrorResponse:

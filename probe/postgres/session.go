@@ -56,6 +56,9 @@ type session struct {
 	tls *gown.TLS
 	// serverErr is the ErrorResponse an old server sent instead of 'S'/'N'.
 	serverErr *serverError
+	// sample widens what a query keeps, for the rows sampling reads
+	// (sample.go) rather than catalog figures.
+	sample bool
 }
 
 // open dials t and, when ssl is set, sends SSLRequest first and follows the
@@ -139,7 +142,11 @@ func (s *session) query(step, sql string) (queryResult, error) {
 	if err := s.w.fe.Flush(); err != nil {
 		return queryResult{}, fmt.Errorf("postgres %s on %s: %w", step, s.t, err)
 	}
-	res, err := readQuery(s.w)
+	cols, value := maxCols, maxValue
+	if s.sample {
+		cols, value = sampleCols, sampleValueBytes
+	}
+	res, err := readQueryCapped(s.w, cols, value)
 	if err != nil {
 		return res, fmt.Errorf("postgres %s on %s: %w", step, s.t, err)
 	}

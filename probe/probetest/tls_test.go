@@ -2,6 +2,7 @@ package probetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,12 +13,18 @@ import (
 
 // TestTLSTruth checks the TLS mode a prober reports against the one the
 // test bed asserts (Truth.TLS), for every configuration that asserts one,
-// and the self-signed certificate of postgres-tls.
+// and, where TLS is offered or required, the certificate: the bed's own,
+// self-signed, for CN=gown-testbed-..., expiring within a day or two.
+// opensearch-tls (nginx serving TLS in front of OpenSearch) and mongodb-tls
+// listen for TLS only; postgres-tls offers it beside plaintext.
 func TestTLSTruth(t *testing.T) {
-	bed := testbed.Require(t, "postgres-trust", "postgres-tls", "memcached-open")
+	bed := testbed.Require(t, "postgres-trust", "postgres-tls", "memcached-open", "mongodb-open", "mongodb-tls",
+		"opensearch-open", "opensearch-tls", "couchdb-party", "couchdb-tls", "firebase-open")
 	reg := all.Registry()
+	withTLS := 0
 	for _, s := range bed.Servers {
 		if s.Want.TLS == gown.TLSUnknown {
+			t.Errorf("%s asserts no TLS mode", s.Name)
 			continue
 		}
 		p, ok := reg.Get(s.Kind)
@@ -33,9 +40,23 @@ func TestTLSTruth(t *testing.T) {
 		if r.TLS.Mode != s.Want.TLS {
 			t.Errorf("%s: TLS %q, planted %q", s.Name, r.TLS.Mode, s.Want.TLS)
 		}
-		if s.Want.TLS == gown.TLSOffered && (!r.TLS.SelfSigned || r.TLS.Subject != "CN=gown-testbed-postgres" || r.TLS.Version == "") {
-			t.Errorf("%s: certificate %+v, want the self-signed CN=gown-testbed-postgres", s.Name, r.TLS)
+		if r.Status != s.Want.Status {
+			t.Errorf("%s: %s, planted %s", s.Name, r.Status, s.Want.Status)
 		}
-		t.Logf("%-16s TLS %-8s %s %s", s.Name, r.TLS.Mode, r.TLS.Version, r.TLS.Subject)
+		if s.Want.TLS == gown.TLSOffered || s.Want.TLS == gown.TLSRequired {
+			withTLS++
+			left := time.Until(r.TLS.NotAfter)
+			if !r.TLS.SelfSigned || !strings.HasPrefix(r.TLS.Subject, "CN=gown-testbed-") || r.TLS.Subject != r.TLS.Issuer ||
+				r.TLS.Version == "" || left <= 0 || left > 48*time.Hour {
+				t.Errorf("%s: certificate %+v, want the bed's self-signed CN=gown-testbed-... for a day", s.Name, r.TLS)
+			}
+		} else if r.TLS.Subject != "" {
+			t.Errorf("%s: TLS mode %s but a certificate %q", s.Name, r.TLS.Mode, r.TLS.Subject)
+		}
+		t.Logf("%-16s %-14s TLS %-8s %-7s %s self-signed=%v expires %s", s.Name, r.Status, r.TLS.Mode, r.TLS.Version,
+			r.TLS.Subject, r.TLS.SelfSigned, r.TLS.NotAfter.Format(time.DateTime))
+	}
+	if withTLS < 3 {
+		t.Errorf("%d servers with TLS: the test proves little", withTLS)
 	}
 }

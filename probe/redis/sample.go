@@ -3,7 +3,6 @@ package redis
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,10 +53,7 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 			continue
 		}
 		if err := s.database(ctx, db.Name, n); err != nil {
-			if errors.Is(err, probe.ErrSampleFull) {
-				return nil
-			}
-			return err
+			return err // ErrSampleFull included: a cap ended it, SampleStore marks it truncated
 		}
 	}
 	return nil
@@ -125,7 +121,7 @@ func (s *sampler) database(ctx context.Context, name, n string) error {
 			return nil
 		}
 	}
-	return nil
+	return probe.ErrSampleFull // the rounds ran out before the keyspace did
 }
 
 // read fetches one key by its type; nil fields means the key was skipped.

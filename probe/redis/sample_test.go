@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -65,6 +66,34 @@ func TestSampleHostileScan(t *testing.T) {
 				t.Errorf("%d prefixes read, cap %d", len(per), lim.Collections)
 			}
 			t.Logf("%s: %d records from %d prefixes in %s (truncated %v)", name, len(samples), len(per), time.Since(start).Round(time.Millisecond), trunc)
+		})
+	}
+}
+
+// TestSampleHostileBulk: a server that says a string is short and then
+// announces a bulk of 100 MB, or sends a hash of more fields than any
+// aggregate may hold, ends sampling with an error at once: nothing of that
+// size is allocated or read.
+func TestSampleHostileBulk(t *testing.T) {
+	cases := map[string]map[string]string{
+		"huge bulk": {"SELECT": "+OK\r\n", "SCAN": "*2\r\n$1\r\n0\r\n*1\r\n$6\r\nuser:1\r\n",
+			"TYPE": "+string\r\n", "STRLEN": ":10\r\n", "GET": "$104857600\r\n"},
+		"huge hash": {"SELECT": "+OK\r\n", "SCAN": "*2\r\n$1\r\n0\r\n*1\r\n$6\r\nuser:1\r\n",
+			"TYPE": "+hash\r\n", "HLEN": ":2\r\n", "HGETALL": "*10000000\r\n"},
+	}
+	for name, replies := range cases {
+		t.Run(name, func(t *testing.T) {
+			tg := fake{replies: replies}.start(t)
+			d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: time.Second, MaxRead: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &gown.Result{Status: gown.StatusOpen, Inventory: &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 1}}}}
+			start := time.Now()
+			samples, _, err := probe.SampleStore(t.Context(), New(), tg, d, r, probe.DefaultSample)
+			if !errors.Is(err, gown.ErrReplyTooLarge) || len(samples) != 0 || time.Since(start) > 2*time.Second {
+				t.Errorf("%d records, error %v, after %s", len(samples), err, time.Since(start))
+			}
 		})
 	}
 }

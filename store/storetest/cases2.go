@@ -5,38 +5,11 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/store"
 )
-
-// testDiff plants one finding of each kind across two scans.
-func testDiff(t *testing.T, s gown.Store) {
-	db := func(n uint64) gown.Database { return gown.Database{Name: "db0", Items: n, Bytes: n * 10} }
-	tg := func(port int) gown.Target { return Target("10.0.0.9", port) }
-	a := begin(t, s)
-	add(t, s, a, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(50)), Open(tg(3), "redis", db(10)),
-		Auth(tg(4), "mysql"), Open(tg(5), "redis", db(200)), Open(tg(7), "redis", db(300)))
-	b := begin(t, s)
-	add(t, s, b, Open(tg(1), "redis", db(100)), Open(tg(2), "redis", db(80)), Open(tg(3), "redis", db(5)),
-		Open(tg(5), "redis", gown.Database{Name: "READ_ME_TO_RECOVER_YOUR_DATA", Items: 1}),
-		Open(tg(6), "redis", db(7)), Closed(tg(4)), wipedBySign(tg(7)))
-	var got []string
-	err := store.Diff(t.Context(), s, a, b, func(e store.DiffEntry) error {
-		got = append(got, fmt.Sprintf("%d %s %d>%d", e.Finding.Target.Port, e.Kind, e.ItemsBefore, e.ItemsAfter))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"1 still-open 100>100", "2 grown 50>80", "3 shrunk 10>5", "4 fixed 0>0", "5 wiped 200>1", "6 new 0>7", "7 wiped 300>2"}
-	if !slices.Equal(got, want) {
-		t.Errorf("diff:\n got %q\nwant %q", got, want)
-	}
-	if err := store.Diff(t.Context(), s, a, b+100, func(store.DiffEntry) error { return nil }); err == nil {
-		t.Error("diff against a missing scan succeeded")
-	}
-}
 
 // testPaging writes more results and targets than one read page holds and
 // checks the documented order: host bytes, then port as a number.
@@ -115,14 +88,6 @@ func testHostileText(t *testing.T, s gown.Store) {
 	}
 }
 
-// wipedBySign is a store assess judged wiped although its note's name says
-// nothing a name check would catch: the sign decides.
-func wipedBySign(t gown.Target) gown.Record {
-	rec := Open(t, "redis", gown.Database{Name: "db0", Items: 2})
-	rec.Result.Signs = []gown.Sign{{Kind: "wiped", Where: "db0", Detail: "2 keys left, one a ransom note"}}
-	return rec
-}
-
 // testAssessment round-trips what assessment adds to a result: exposure
 // (classes with masked examples), signs, and the classes a finding carries.
 func testAssessment(t *testing.T, s gown.Store) {
@@ -155,4 +120,54 @@ func testAssessment(t *testing.T, s gown.Store) {
 	if g := readAll(t, s, id2); len(g) != 1 || g[0].r.Exposure != nil || g[0].r.Signs != nil || g[0].fs[0].Classes != nil {
 		t.Errorf("empty assessment read back as %+v", g)
 	}
+}
+
+// testPruneBefore deletes scans by age: those started before the cutoff go,
+// newer ones stay, and keep spares the newest whatever their age.
+func testPruneBefore(t *testing.T, s gown.Store) {
+	p, ok := s.(store.AgePruner)
+	if !ok {
+		t.Skip("store cannot prune by age")
+	}
+	now := time.Now()
+	ages := []time.Duration{90 * 24 * time.Hour, 40 * 24 * time.Hour, 31*24*time.Hour + 500*time.Millisecond, 29 * 24 * time.Hour, time.Hour}
+	var ids []gown.ScanID
+	for i, age := range ages {
+		id, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"x"}, Started: now.Add(-age)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(t, s, id, Open(Target("aged", 6379+i), "redis", gown.Database{Name: "db0", Items: 1}))
+		ids = append(ids, id)
+	}
+	cutoff := now.Add(-30 * 24 * time.Hour)
+	if n, err := p.PruneBefore(t.Context(), cutoff, 0); err != nil || n != 3 {
+		t.Fatalf("PruneBefore(30 days) = %d, %v; want 3", n, err)
+	}
+	left := scanIDs(t, s)
+	if !slices.Equal(left, []gown.ScanID{ids[4], ids[3]}) {
+		t.Errorf("scans left %v, want %v", left, []gown.ScanID{ids[4], ids[3]})
+	}
+	if h := history(t, s); len(h) != 2 {
+		t.Errorf("%d findings left, want the 2 of the kept scans", len(h))
+	}
+	// keep spares the newest two even when both are older than the cutoff.
+	if n, err := p.PruneBefore(t.Context(), now.Add(time.Minute), 2); err != nil || n != 0 {
+		t.Errorf("PruneBefore(now, keep 2) = %d, %v; want 0", n, err)
+	}
+	if n, err := p.PruneBefore(t.Context(), now.Add(time.Minute), 1); err != nil || n != 1 {
+		t.Errorf("PruneBefore(now, keep 1) = %d, %v; want 1", n, err)
+	}
+	if _, err := p.PruneBefore(t.Context(), time.Time{}, 0); err == nil {
+		t.Error("PruneBefore without a cutoff accepted")
+	}
+}
+
+func scanIDs(t *testing.T, s gown.Store) []gown.ScanID {
+	t.Helper()
+	var ids []gown.ScanID
+	if err := s.Scans(t.Context(), func(m gown.ScanMeta) error { ids = append(ids, m.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every gown.Store backend must
 // pass, against the real database: round trip, batch atomicity, stable
-// finding ids, the resume set, diff categories, paging and prune.
+// finding ids, the resume set, diff categories, paging, prune by count and
+// by age.
 package storetest
 
 import (
@@ -29,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"Assessment", testAssessment},
 		{"Paging", testPaging},
 		{"Prune", testPrune},
+		{"PruneBefore", testPruneBefore},
 		{"HostileText", testHostileText},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -63,7 +65,7 @@ func Open(t gown.Target, store string, dbs ...gown.Database) gown.Record {
 	f := gown.Finding{Rule: "open-store", Store: store, Target: t, Severity: gown.SeverityHigh,
 		Title: fmt.Sprintf("open with %d items", inv.Items), Items: inv.Items, Bytes: inv.Bytes}
 	if inv.Items == 0 {
-		f.Severity = gown.SeverityMedium
+		f.Rule, f.Severity = "open-store-empty", gown.SeverityMedium
 	}
 	f.ID = gown.FindingID(f.Rule, f.Store, t)
 	return gown.Record{Target: t, Result: r, Findings: []gown.Finding{f}}

@@ -193,20 +193,60 @@ func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	if keep < 0 {
 		return 0, fmt.Errorf("prune: keep %d scans: must not be negative", keep)
 	}
+	return s.prune(ctx, keep, time.Time{})
+}
+
+// PruneBefore deletes the scans started before cutoff, except the newest
+// keep of all scans (keep 0 spares none), with what they held.
+func (s *Store) PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error) {
+	if keep < 0 || cutoff.IsZero() {
+		return 0, fmt.Errorf("prune: keep %d scans started before %v: want keep >= 0 and a time", keep, cutoff)
+	}
+	return s.prune(ctx, keep, cutoff)
+}
+
+// prune deletes every scan beyond the newest keep that started before
+// cutoff (any time when cutoff is zero). Start times are compared as times,
+// not as stored text: RFC 3339 with fractions does not sort as text.
+func (s *Store) prune(ctx context.Context, keep int, cutoff time.Time) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM scans WHERE id NOT IN (SELECT id FROM scans ORDER BY id DESC LIMIT ?)`), keep)
+	rows, err := tx.QueryContext(ctx, `SELECT id, started_at FROM scans ORDER BY id DESC`)
 	if err != nil {
-		return 0, fmt.Errorf("%s: prune scans: %w", s.d.Name, err)
+		return 0, fmt.Errorf("%s: prune: list scans: %w", s.d.Name, err)
 	}
-	n, _ := res.RowsAffected()
+	var doomed []int64
+	for i := 0; rows.Next(); i++ {
+		var id int64
+		var started string
+		if err := rows.Scan(&id, &started); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if i >= keep && (cutoff.IsZero() || parseTime(started).Before(cutoff)) {
+			doomed = append(doomed, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM scans WHERE id = ?`))
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range doomed {
+		if _, err := del.ExecContext(ctx, id); err != nil {
+			return 0, fmt.Errorf("%s: prune scan %d: %w", s.d.Name, id, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE NOT EXISTS (SELECT 1 FROM occurrences o WHERE o.finding_id = findings.id)`); err != nil {
 		return 0, fmt.Errorf("%s: prune findings: %w", s.d.Name, err)
 	}
-	return int(n), tx.Commit()
+	return len(doomed), tx.Commit()
 }
 
 func fmtTime(t time.Time) string {

