@@ -114,7 +114,7 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 		st = watch(b)
 	}
 	if err := fill(rc, b, head, st); err != nil {
-		st.finish(false)
+		st.finish()
 		return b, false, short(where, err, n)
 	}
 	// One more read must meet the end: it lets archive/zip check the CRC
@@ -122,13 +122,13 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	var one [1]byte
 	switch m, err := io.ReadFull(rc, one[:]); {
 	case m > 0:
-		st.finish(false)
+		st.finish()
 		return b, false, fmt.Errorf("%s: more bytes than the header's %d: %w", where, n, zip.ErrFormat)
 	case err != io.EOF:
-		st.finish(false)
+		st.finish()
 		return b, false, fmt.Errorf("%s: %w", where, err)
 	}
-	st.finish(true)
+	st.finish()
 	return b, false, nil
 }
 

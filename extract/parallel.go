@@ -160,7 +160,6 @@ type stream struct {
 	cond  sync.Cond
 	avail int  // bytes written so far
 	end   bool // no more will be written
-	ok    bool // the whole entry was written and checked
 	done  chan struct{}
 	unit  *unit // the reader's result, set before done is closed
 }
@@ -179,14 +178,14 @@ func (st *stream) advance(n int) {
 	st.cond.Broadcast()
 }
 
-// finish reports that writing stopped, whole and checked or not. It may be
-// called on a nil stream.
-func (st *stream) finish(ok bool) {
+// finish reports that writing stopped, the entry whole or not (the worker
+// drops the reader's unit when it is not). It may be called on a nil stream.
+func (st *stream) finish() {
 	if st == nil {
 		return
 	}
 	st.mu.Lock()
-	st.end, st.ok = true, ok
+	st.end = true
 	st.mu.Unlock()
 	st.cond.Broadcast()
 }
