@@ -148,3 +148,35 @@ func testOwnLog(t *testing.T, s *Server) {
 		t.Errorf("%s: its log shows no request from the check: %v", s.Name, reqs)
 	}
 }
+
+// TestLogParsers pins the request-log formats the read-only proofs read,
+// with lines as the servers write them; lines that record no request must
+// not parse.
+func TestLogParsers(t *testing.T) {
+	cases := []struct {
+		parse func(string) (HTTPRequest, bool)
+		line  string
+		want  HTTPRequest
+		ok    bool
+	}{
+		{parseTracer, `[2026-11-26T23:01:41,628][TRACE][o.o.h.HttpTracer         ] [gown-node-1] [2][null][GET][/_cat/indices?format=json] received request from [Netty4HttpChannel{localAddress=/127.0.0.1:33915, remoteAddress=/127.0.0.2:37550}]`,
+			HTTPRequest{Client: "127.0.0.2", Method: "GET", Path: "/_cat/indices?format=json"}, true},
+		{parseTracer, `[2026-11-26T23:07:01,087][TRACE][o.e.h.HttpTracer] [1][gown-testbed][PUT][/users] received request from [Netty4HttpChannel{localAddress=/127.0.0.1:37315, remoteAddress=/127.0.0.1:39740}]`,
+			HTTPRequest{Client: "127.0.0.1", Method: "PUT", Path: "/users", Bed: true}, true},
+		{parseTracer, `[2026-11-26T23:07:01,106][TRACE][o.e.h.HttpTracer] [1][gown-testbed][OK][application/json; charset=UTF-8][540] sent response to [Netty4HttpChannel{localAddress=/127.0.0.1:37315, remoteAddress=/127.0.0.1:39740}] success [true]`,
+			HTTPRequest{}, false},
+		{parseNginx, `127.0.0.2 "DELETE /users HTTP/1.1" 401 "-"`, HTTPRequest{Client: "127.0.0.2", Method: "DELETE", Path: "/users", Status: 401}, true},
+		{parseNginx, `127.0.0.2 "GET / HTTP/1.1" 200 "gown-testbed"`, HTTPRequest{Client: "127.0.0.2", Method: "GET", Path: "/", Status: 200, Bed: true}, true},
+		{parsePouch, `[Thu, 26 Nov 2026 23:30:49 GMT] [info] [<0.000.0>] 127.0.0.2 - - POST /orders/_bulk_docs 201`,
+			HTTPRequest{Client: "127.0.0.2", Method: "POST", Path: "/orders/_bulk_docs", Status: 201}, true},
+		{parsePouch, `[Thu, 26 Nov 2026 23:03:35 GMT] [info] [<0.000.0>] pouchdb-server has started on http://127.0.0.1:27992/`, HTTPRequest{}, false},
+		{parseFirebase, `2026-11-26T23:30:49.337Z firebase-server PATCH /users`, HTTPRequest{Method: "PATCH", Path: "/users"}, true},
+		{parseFirebase, `2026-11-26T23:30:49.320Z firebase-server Listening for connections on port 42511`, HTTPRequest{}, false},
+	}
+	for _, c := range cases {
+		got, ok := c.parse(c.line)
+		if ok != c.ok || got != c.want {
+			t.Errorf("%.60s...: got %+v %v, want %+v %v", c.line, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -36,16 +36,6 @@ func dialWriter(t *testing.T, addr string, useTLS bool) *writer {
 	return &writer{c: c, br: bufio.NewReader(c)}
 }
 
-// run sends cmd to db and fails the test unless the server says ok.
-func (w *writer) run(t *testing.T, db string, cmd bson.D) bson.Raw {
-	t.Helper()
-	doc := w.try(t, db, cmd)
-	if e := refusal(doc); e != nil {
-		t.Fatalf("%s on %s: %s %q", cmd[0].Key, db, e, e.msg)
-	}
-	return doc
-}
-
 // try sends cmd to db and returns the reply, refused or not.
 func (w *writer) try(t *testing.T, db string, cmd bson.D) bson.Raw {
 	t.Helper()
