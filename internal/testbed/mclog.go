@@ -22,8 +22,11 @@ type MemcachedCommand struct {
 	Setup bool
 }
 
-// mcLine is a -vv line about a client connection: "<24 stats".
-var mcLine = regexp.MustCompile(`^<(\d+) (.*)$`)
+// mcLine is a -vv line about a client connection: "<24 stats". Worker
+// threads write without a lock, so a prefix can be left dangling before
+// another thread's line ("<23 <24 connection closed."): the text belongs
+// to the last prefix.
+var mcLine = regexp.MustCompile(`^(?:<\d+ )*<(\d+) (.*)$`)
 
 // mcNewConn opens a connection: "new ascii client connection.", "new
 // auto-negotiating client connection".

@@ -225,7 +225,9 @@ func probeReal(t *testing.T, s *server) *gown.Result {
 }
 
 // logLine is a -vv line about a client: "<24 stats", "<24    0x80 0x20 ...".
-var logLine = regexp.MustCompile(`^<\d+ (.*)$`)
+// memcached's worker threads write -vv lines without a lock, so a line can
+// begin with two connection prefixes ("<23 <24 connection closed.").
+var logLine = regexp.MustCompile(`^(?:<\d+ )+(.*)$`)
 
 // notCommands are -vv lines that report connections, not requests.
 var notCommands = regexp.MustCompile(`^(new .*client connection\.?|connection closed\.|server listening.*|Read binary protocol data:)$`)
