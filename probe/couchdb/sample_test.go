@@ -91,17 +91,19 @@ func TestSamplePouchDB(t *testing.T) {
 	}
 	t.Logf("%d records from %d databases (truncated %v); server log: %q", len(samples), len(per), trunc, sent)
 
+	// More than any one planted document, less than all of them: which
+	// database is read first depends on the listing's order.
 	tiny := lim
-	tiny.Bytes = 400
+	tiny.Bytes = 1200
 	samples, trunc, err = probe.SampleStore(t.Context(), New(), tg, d, r, tiny)
 	size := 0
 	for _, x := range samples {
 		size += x.Size()
 	}
-	if err != nil || !trunc || size > 400 || len(samples) == 0 {
+	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
 		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
 	}
-	t.Logf("byte cap 400: %d records, %d bytes, truncated %v", len(samples), size, trunc)
+	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
 }
 
 func has(x gown.Sample, path, v string) bool {
