@@ -2,8 +2,12 @@ package probe_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/testbed"
@@ -57,6 +61,36 @@ func BenchmarkEngineClosedPorts(b *testing.B) {
 		a := netip.AddrFrom4([4]byte{127, 77 + byte(h>>16), byte(h >> 8), byte(h)})
 		return gown.Target{Host: a.String(), Addr: a, Port: storePorts[i%len(storePorts)], Origin: "bench"}
 	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "targets/s")
+}
+
+// BenchmarkRawConnect is the floor under BenchmarkEngineClosedPorts: the
+// same targets and worker count, with nothing but net.Dialer's connect and
+// close. The ratio of the two is the engine's overhead on a closed port.
+func BenchmarkRawConnect(b *testing.B) {
+	const workers = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range workers {
+		wg.Go(func() {
+			d := net.Dialer{Timeout: 3 * time.Second, KeepAlive: -1}
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				h := i / len(storePorts)
+				a := netip.AddrFrom4([4]byte{127, 77 + byte(h>>16), byte(h >> 8), byte(h)})
+				c, err := d.DialContext(context.Background(), "tcp", netip.AddrPortFrom(a, uint16(storePorts[i%len(storePorts)])).String())
+				if err == nil {
+					c.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "targets/s")
 }
 

@@ -129,14 +129,21 @@ func (nd *NetDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 }
 
 func dialStatus(ctx context.Context, err error) gown.Status {
-	var ne net.Error
 	switch {
 	case ctx.Err() != nil:
 		return gown.StatusError
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
 		return gown.StatusClosed
-	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+	case isTimeout(err), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return gown.StatusFiltered
 	}
 	return gown.StatusError
+}
+
+// isTimeout reports whether err is a network timeout. It is its own function
+// so that the error target of errors.As is allocated only when a dial got
+// this far, not for every refused port.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

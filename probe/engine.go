@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -17,7 +16,10 @@ import (
 
 // Config sets how the engine runs probers over targets.
 type Config struct {
-	// Workers is the size of the fixed worker pool.
+	// Workers caps the targets probed at once. A target whose connect has
+	// gone unanswered for a while (a filtered port) stops counting until the
+	// connect ends (pace.go); the fixed pool has connectSpread goroutines
+	// per worker for that.
 	Workers int
 	// PerHost caps targets probed at once on one address.
 	PerHost int
@@ -94,30 +96,34 @@ func (e *Engine) WithDialer(d Dialer) *Engine { e.dialer = d; return e }
 // Run probes every target received from in until in is closed or ctx ends,
 // calling emit for each result from one goroutine at a time, in completion
 // order. It returns ctx's error if the scan was cut short; results finished
-// before that were all emitted. Run never holds more than Workers targets.
+// before that were all emitted.
+//
+// At most Workers targets are being probed at once. A target whose connect
+// has gone unanswered for connectGrace (a filtered port, most likely, which
+// will wait out the whole connect timeout) stops counting against Workers
+// until its connect ends, so that silent ports do not starve the scan; Run
+// still never holds more than connectSpread × Workers targets.
 func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown.Result)) error {
 	out := make(chan *gown.Result, e.cfg.Workers)
+	p := newPacer(e.cfg.Workers, e.dialer)
 	var wg sync.WaitGroup
-	for range e.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for _, d := range p.dialers {
+		wg.Go(func() {
 			for {
-				select {
-				case <-ctx.Done():
+				t, ok := d.next(ctx, in)
+				if !ok {
 					return
-				case t, ok := <-in:
-					if !ok {
-						return
-					}
-					if r := e.probeTarget(ctx, t); r != nil && ctx.Err() == nil {
-						out <- r
-					}
+				}
+				r := e.probeTarget(ctx, t, d)
+				d.done()
+				if r != nil && ctx.Err() == nil {
+					out <- r
 				}
 			}
-		}()
+		})
 	}
-	go func() { wg.Wait(); close(out) }()
+	stop := p.watch()
+	go func() { wg.Wait(); stop(); close(out) }()
 	for r := range out {
 		if r.Status.Answered() || e.cfg.All {
 			emit(r)
@@ -128,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 
 // probeTarget runs the probers that apply to t and returns the one result
 // that says the most.
-func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
+func (e *Engine) probeTarget(ctx context.Context, t gown.Target, d Dialer) *gown.Result {
 	if e.hosts != nil {
 		slot, err := e.hosts.acquire(ctx, t)
 		if err != nil {
@@ -141,7 +147,7 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 
-	probers, r := e.candidates(ctx, t)
+	probers, r := e.candidates(ctx, t, d)
 	if r != nil {
 		return r
 	}
@@ -151,7 +157,7 @@ func (e *Engine) probeTarget(ctx context.Context, t gown.Target) *gown.Result {
 	var best *gown.Result
 	for _, p := range probers {
 		start := time.Now()
-		r, err := p.Probe(ctx, t, e.dialer)
+		r, err := p.Probe(ctx, t, d)
 		if r == nil {
 			r = failed(t, p.Name(), err)
 		}
@@ -200,7 +206,7 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 
 // candidates lists the probers to try on t. When detection had to connect
 // and the connect failed, it returns the result saying so instead.
-func (e *Engine) candidates(ctx context.Context, t gown.Target) ([]Prober, *gown.Result) {
+func (e *Engine) candidates(ctx context.Context, t gown.Target, d Dialer) ([]Prober, *gown.Result) {
 	if t.Hint != "" {
 		if p, ok := e.reg.Get(t.Hint); ok {
 			return []Prober{p}, nil
@@ -212,7 +218,7 @@ func (e *Engine) candidates(ctx context.Context, t gown.Target) ([]Prober, *gown
 	if !e.cfg.Detect {
 		return nil, nil
 	}
-	banner, err := e.banner(ctx, t)
+	banner, err := e.banner(ctx, t, d)
 	if err != nil {
 		r := failed(t, "", err)
 		r.Start = time.Now()
@@ -230,10 +236,10 @@ func (e *Engine) candidates(ctx context.Context, t gown.Target) ([]Prober, *gown
 // client-first probers: no store's request is sent to a port that already
 // said it is something else, and a silent port does not cost every
 // server-first prober its full read timeout.
-func (e *Engine) banner(ctx context.Context, t gown.Target) (bool, error) {
+func (e *Engine) banner(ctx context.Context, t gown.Target, d Dialer) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.BannerWait)
 	defer cancel()
-	c, err := e.dialer.Dial(ctx, t)
+	c, err := d.Dial(ctx, t)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = &DialError{Status: gown.StatusFiltered, Err: err}
@@ -259,15 +265,37 @@ func failed(t gown.Target, store string, err error) *gown.Result {
 	return r
 }
 
+// dialErrorIn finds the DialError in err's chain, as errors.As would, but
+// without the allocation errors.As costs: it runs once for every closed port.
+func dialErrorIn(err error) *DialError {
+	for err != nil {
+		switch e := err.(type) {
+		case *DialError:
+			return e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if de := dialErrorIn(inner); de != nil {
+					return de
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
 // Classify maps a prober's error to a status and a short reason a user can
 // read: what the service did, not how Go reported it.
 func Classify(err error) (gown.Status, string) {
-	var de *DialError
-	var ne net.Error
+	de := dialErrorIn(err)
 	switch {
 	case err == nil:
 		return gown.StatusUnknown, "prober returned no result"
-	case errors.As(err, &de):
+	case de != nil:
 		switch de.Status {
 		case gown.StatusClosed:
 			return de.Status, "connection refused"
@@ -284,7 +312,7 @@ func Classify(err error) (gown.Status, string) {
 	case errors.Is(err, gown.ErrProtocol):
 		return gown.StatusUnknown, "reply breaks the protocol"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &ne) && ne.Timeout():
+		isTimeout(err):
 		return gown.StatusUnknown, "no complete reply before the deadline"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return gown.StatusUnknown, "connection reset mid-exchange"

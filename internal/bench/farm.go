@@ -5,9 +5,12 @@
 // the way an internet-wide scan meets them. It is run by `make bench`
 // (scripts/bench.sh), never by `make test`.
 //
-// The farm starts its own processes (the test bed's fixed configurations
-// listen on one address each, and a scan wants hundreds); it reuses the test
-// bed's binary look-up and package installer.
+// The farm starts its own processes rather than the test bed's: those are
+// fixed configurations on one address each, while a scan-like list wants
+// hundreds of endpoints at the default ports. One process serves up to 16
+// addresses (Redis's bind limit), so a few processes per store make a farm.
+// It depends on nothing of the test bed, whose files change under other
+// work; scripts/bench.sh installs the servers with apt-get.
 package bench
 
 import (

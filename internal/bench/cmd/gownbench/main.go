@@ -201,7 +201,8 @@ func (c *config) runAll(ctx context.Context, farm *bench.Farm) error {
 		if c.tools["gown"] {
 			tools = append(tools,
 				bench.Gown(c.gown, "gown (store)", "--db", filepath.Join(c.work, fmt.Sprintf("gown-%d.db", size))),
-				bench.Gown(c.gown, "gown --no-store", "--no-store"))
+				bench.Gown(c.gown, "gown --no-store", "--no-store"),
+				bench.Gown(c.gown, "gown --no-store --workers 1024", "--no-store", "--workers", "1024"))
 		}
 		if c.tools["zgrab2"] && !c.skipPeers {
 			tools = append(tools, bench.Zgrab2(c.zgrab, c.zgrabTO))
@@ -209,7 +210,7 @@ func (c *config) runAll(ctx context.Context, farm *bench.Farm) error {
 		if c.tools["nmap"] && !c.skipPeers && l.Targets <= c.nmapMax {
 			tools = append(tools, bench.Nmap(c.nmap, strings.Fields(c.nmapFlags)...))
 		}
-		fmt.Println("| tool | runs | wall | targets/s | share of ceiling | CPU s | peak RSS | verdicts right | wrong or missing |")
+		fmt.Println("| tool | invocations | wall | targets/s | share of ceiling | CPU s | peak RSS | verdicts right | wrong or missing |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		for _, r := range ceilRows {
 			fmt.Println(r)
