@@ -57,6 +57,16 @@ func newConn(ctx context.Context, c net.Conn, ioTimeout time.Duration, maxRead i
 	return pc
 }
 
+// rebind ties a connection made ahead (under the scan's ctx) to the ctx of
+// the prober that takes it: its deadline bounds every read and write from
+// then on, and its end closes the socket.
+func (c *Conn) rebind(ctx context.Context) {
+	c.stop()
+	c.ctx = ctx
+	raw := c.raw
+	c.stop = context.AfterFunc(ctx, func() { raw.Close() })
+}
+
 // Step names the exchange the next Write starts, e.g. "INFO" or "login root".
 func (c *Conn) Step(name string) {
 	c.mu.Lock()

@@ -16,15 +16,14 @@ import (
 
 // Config sets how the engine runs probers over targets.
 type Config struct {
-	// Workers caps the targets probed at once. A target whose connect has
-	// gone unanswered for a while (a filtered port) stops counting until the
-	// connect ends (pace.go); the fixed pool has connectSpread goroutines
-	// per worker for that.
+	// Workers caps the targets probed at once. Connects are made ahead by
+	// connectSpread × Workers connectors (ahead.go), so a filtered port's
+	// connect, which waits out the connect timeout, holds no worker.
 	Workers int
 	// PerHost caps targets probed at once on one address.
 	PerHost int
-	// Timeout is the deadline for all probes of one target, derived from the
-	// caller's ctx.
+	// Timeout is the deadline for all probes of one target once its connect
+	// was answered, derived from the caller's ctx.
 	Timeout time.Duration
 	// Detect identifies the store on a port no prober claims: it reads a
 	// banner first (BannerWait at most), then tries the server-first probers
@@ -82,9 +81,9 @@ func New(cfg Config, reg *Registry) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, reg: reg, dialer: d}
-	if cfg.PerHost < cfg.Workers {
-		// With as many slots per host as workers the limit cannot bind:
-		// it then costs nothing.
+	if cfg.PerHost < cfg.Workers*connectSpread {
+		// With as many slots per host as targets in flight the limit
+		// cannot bind: it then costs nothing.
 		e.hosts = newHostLimiter(cfg.PerHost)
 	}
 	return e, nil
@@ -98,32 +97,29 @@ func (e *Engine) WithDialer(d Dialer) *Engine { e.dialer = d; return e }
 // order. It returns ctx's error if the scan was cut short; results finished
 // before that were all emitted.
 //
-// At most Workers targets are being probed at once. A target whose connect
-// has gone unanswered for connectGrace (a filtered port, most likely, which
-// will wait out the whole connect timeout) stops counting against Workers
-// until its connect ends, so that silent ports do not starve the scan; Run
-// still never holds more than connectSpread × Workers targets.
+// At most Workers targets are being probed at once; up to connectSpread ×
+// Workers more may be connecting (ahead.go), so that silent ports do not
+// starve the scan.
 func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown.Result)) error {
 	out := make(chan *gown.Result, e.cfg.Workers)
-	p := newPacer(e.cfg.Workers, e.dialer)
-	var wg sync.WaitGroup
-	for _, d := range p.dialers {
-		wg.Go(func() {
-			for {
-				t, ok := d.next(ctx, in)
-				if !ok {
-					return
-				}
-				r := e.probeTarget(ctx, t, d)
-				d.done()
+	jobs := make(chan *job)
+	var probes sync.WaitGroup
+	for range e.cfg.Workers {
+		probes.Go(func() {
+			for j := range jobs {
+				r := e.probeTarget(ctx, j)
 				if r != nil && ctx.Err() == nil {
 					out <- r
 				}
 			}
 		})
 	}
-	stop := p.watch()
-	go func() { wg.Wait(); stop(); close(out) }()
+	go func() {
+		e.connectors(ctx, in, jobs, out)
+		close(jobs)
+		probes.Wait()
+		close(out)
+	}()
 	for r := range out {
 		if r.Status.Answered() || e.cfg.All {
 			emit(r)
@@ -132,17 +128,14 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 	return ctx.Err()
 }
 
-// probeTarget runs the probers that apply to t and returns the one result
-// that says the most.
-func (e *Engine) probeTarget(ctx context.Context, t gown.Target, d Dialer) *gown.Result {
-	if e.hosts != nil {
-		slot, err := e.hosts.acquire(ctx, t)
-		if err != nil {
-			return nil
-		}
-		defer e.hosts.release(t, slot)
+// probeTarget runs the probers that apply to j's target over the connection
+// made ahead, and returns the one result that says the most.
+func (e *Engine) probeTarget(ctx context.Context, j *job) *gown.Result {
+	defer e.release(j)
+	t, d := j.t, &j.first
+	if ctx.Err() != nil {
+		return nil
 	}
-
 	scanCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()

@@ -1,0 +1,145 @@
+package probe
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// Connecting ahead. A filtered port answers nothing: its connect waits out
+// the whole connect timeout (3 s by default) while a closed port answers in
+// one round trip. In a scan where even one target in two hundred is
+// filtered, workers stuck in those waits are what limits the rate (measured
+// in BENCHMARKS.md), not the CPU. So the engine splits a target's work in
+// two: connectSpread × Workers connectors take targets from the input and
+// connect, and Workers probe workers run the probers over the connections
+// that were answered. A connect that hangs holds a connector, never a probe
+// worker; a refused one ends at the connector, which emits its result.
+//
+// Connectors run nothing but the connect, so their stacks stay small: a
+// million-target scan with hundreds of connects waiting at once costs what
+// those sockets cost, not hundreds of prober stacks (BENCHMARKS.md, memory).
+const connectSpread = 4
+
+// aheadMaxAge is how long a connection made ahead may wait for a probe
+// worker. Past it the prober gets a fresh connection: a server that spoke
+// first may have given up on a client that said nothing (MariaDB's
+// connect_timeout is 10 s).
+const aheadMaxAge = 2 * time.Second
+
+// job is a target whose connect was answered, on its way to a probe worker.
+type job struct {
+	t     gown.Target
+	slot  *hostSlot // the per-host slot, released when the probe ends
+	first aheadDialer
+}
+
+// aheadDialer hands the connection made ahead to the first Dial of its
+// target, tied to that Dial's ctx, and dials afresh for everything else. Like
+// a Conn, it is used by one goroutine at a time: the probe worker's.
+type aheadDialer struct {
+	inner  Dialer
+	t      gown.Target
+	conn   *Conn // nil once handed out or closed
+	dialed time.Time
+}
+
+// Dial returns the connection made ahead for the first dial of its target.
+func (d *aheadDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	if c := d.conn; c != nil && t.Addr == d.t.Addr && t.Port == d.t.Port && t.Host == d.t.Host {
+		d.conn = nil
+		if time.Since(d.dialed) <= aheadMaxAge && ctx.Err() == nil {
+			c.rebind(ctx)
+			return c, nil
+		}
+		c.Close()
+	}
+	return d.inner.Dial(ctx, t)
+}
+
+// release closes the connection made ahead if no prober took it.
+func (d *aheadDialer) release() {
+	if d.conn != nil {
+		d.conn.Close()
+		d.conn = nil
+	}
+}
+
+// connectors runs the connect stage: it returns when in is closed or ctx
+// ends, and every target it took has gone to jobs or out.
+func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs chan<- *job, out chan<- *gown.Result) {
+	var wg sync.WaitGroup
+	for range e.cfg.Workers * connectSpread {
+		wg.Go(func() {
+			for {
+				select {
+				case t, ok := <-in:
+					if !ok {
+						return
+					}
+					e.connectAhead(ctx, t, jobs, out)
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// connectAhead takes t's per-host slot and connects to it when its probers
+// will. A refused or unanswered connect is t's result; an answered one goes
+// to a probe worker.
+func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *job, out chan<- *gown.Result) {
+	var slot *hostSlot
+	if e.hosts != nil {
+		var err error
+		if slot, err = e.hosts.acquire(ctx, t); err != nil {
+			return
+		}
+	}
+	j := &job{t: t, slot: slot, first: aheadDialer{inner: e.dialer, t: t}}
+	if e.needsConnect(t) {
+		start := time.Now()
+		c, err := e.dialer.Dial(ctx, t)
+		if err != nil {
+			e.release(j)
+			r := failed(t, "", err)
+			r.Start, r.Duration = start, time.Since(start)
+			if ctx.Err() == nil {
+				out <- r
+			}
+			return
+		}
+		j.first.conn, j.first.dialed = c, time.Now()
+	}
+	select {
+	case jobs <- j:
+	case <-ctx.Done():
+		e.release(j)
+	}
+}
+
+// needsConnect reports whether probing t starts with a connect to it: it
+// does unless no prober claims t and detection is off.
+func (e *Engine) needsConnect(t gown.Target) bool {
+	if e.cfg.Detect {
+		return true
+	}
+	if t.Hint != "" {
+		if _, ok := e.reg.Get(t.Hint); ok {
+			return true
+		}
+	}
+	return len(e.reg.ForPort(t.Port)) > 0
+}
+
+// release gives back what a job holds.
+func (e *Engine) release(j *job) {
+	j.first.release()
+	if e.hosts != nil && j.slot != nil {
+		e.hosts.release(j.t, j.slot)
+	}
+}
