@@ -3,8 +3,9 @@ package assess
 import (
 	"crypto/sha256"
 	"math/big"
-	"regexp"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // Bitcoin addresses in ransom notes are checked by their own checksums, so
@@ -12,7 +13,7 @@ import (
 // base58check (BIP-13 P2PKH "1…" and P2SH "3…") and bech32/bech32m (BIP-173,
 // BIP-350, "bc1…").
 
-var btcCandidate = regexp.MustCompile(`\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?i:bc1)[02-9ac-hj-np-z]{11,71})\b`)
+var btcCandidate = lazyre.New(`\b(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?i:bc1)[02-9ac-hj-np-z]{11,71})\b`)
 
 // findBitcoin returns the first valid bitcoin address in text.
 func findBitcoin(text string) (string, bool) {

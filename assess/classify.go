@@ -1,11 +1,11 @@
 package assess
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/lazyre"
 	"github.com/gownscan/gown/redact"
 )
 
@@ -138,9 +138,9 @@ func dropShadowed(hits []hit) []hit {
 }
 
 var (
-	latWords = regexp.MustCompile(`^(.*_)?(lat|latitude)_$`)
-	lonWords = regexp.MustCompile(`^(.*_)?(lon|lng|long|longitude)_$`)
-	geoCtxRe = regexp.MustCompile(geoCtx)
+	latWords = lazyre.New(`^(.*_)?(lat|latitude)_$`)
+	lonWords = lazyre.New(`^(.*_)?(lon|lng|long|longitude)_$`)
+	geoCtxRe = lazyre.New(geoCtx)
 )
 
 // geoJSONTypes are GeoJSON geometry types whose coordinates gown reads.

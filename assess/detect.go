@@ -1,8 +1,9 @@
 package assess
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // Sensitive-data classes, by the names reports and the test bed use.
@@ -131,7 +132,7 @@ var fieldRules = []fieldRule{
 // apiKeyFormat is a key issuer's documented token format.
 type apiKeyFormat struct {
 	name string
-	re   *regexp.Regexp
+	re   *lazyre.Regexp
 }
 
 // apiKeyFormats are the formats secret scanners agree on: a fixed prefix
@@ -139,17 +140,17 @@ type apiKeyFormat struct {
 // pk_, Google's are not among them) are not secrets; Google API keys are
 // listed because most are unrestricted.
 var apiKeyFormats = []apiKeyFormat{
-	{"aws-access-key-id", regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b`)},
-	{"google-api-key", regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
-	{"github-token", regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{82}\b`)},
-	{"gitlab-token", regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20}\b`)},
-	{"slack-token", regexp.MustCompile(`\bxox[baprs]-[A-Za-z0-9-]{10,72}\b`)},
-	{"stripe-secret-key", regexp.MustCompile(`\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,99}\b`)},
-	{"sendgrid-api-key", regexp.MustCompile(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
-	{"twilio-api-key", regexp.MustCompile(`\bSK[0-9a-f]{32}\b`)},
-	{"mailgun-api-key", regexp.MustCompile(`\bkey-[0-9a-f]{32}\b`)},
-	{"openai-api-key", regexp.MustCompile(`\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}\b|\bsk-proj-[A-Za-z0-9_-]{40,}\b`)},
-	{"private-key", regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`)},
+	{"aws-access-key-id", lazyre.New(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b`)},
+	{"google-api-key", lazyre.New(`\bAIza[0-9A-Za-z_-]{35}\b`)},
+	{"github-token", lazyre.New(`\bgh[pousr]_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{82}\b`)},
+	{"gitlab-token", lazyre.New(`\bglpat-[A-Za-z0-9_-]{20}\b`)},
+	{"slack-token", lazyre.New(`\bxox[baprs]-[A-Za-z0-9-]{10,72}\b`)},
+	{"stripe-secret-key", lazyre.New(`\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,99}\b`)},
+	{"sendgrid-api-key", lazyre.New(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
+	{"twilio-api-key", lazyre.New(`\bSK[0-9a-f]{32}\b`)},
+	{"mailgun-api-key", lazyre.New(`\bkey-[0-9a-f]{32}\b`)},
+	{"openai-api-key", lazyre.New(`\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}\b|\bsk-proj-[A-Za-z0-9_-]{40,}\b`)},
+	{"private-key", lazyre.New(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----`)},
 }
 
 // keyPrefixes are literal parts every format's match holds: a value with
@@ -167,12 +168,12 @@ func hasKeyPrefix(v string) bool {
 
 // anyAPIKey is every format in one pattern: one pass over a value finds
 // whether any is there.
-var anyAPIKey = func() *regexp.Regexp {
+var anyAPIKey = func() *lazyre.Regexp {
 	var alts []string
 	for _, f := range apiKeyFormats {
 		alts = append(alts, "(?:"+f.re.String()+")")
 	}
-	return regexp.MustCompile(strings.Join(alts, "|"))
+	return lazyre.New(strings.Join(alts, "|"))
 }()
 
 // findAPIKey finds a key of a known format anywhere in v and returns it
@@ -194,18 +195,18 @@ func findAPIKey(v string) (string, bool) {
 // compiledRule is a fieldRule with its patterns compiled.
 type compiledRule struct {
 	fieldRule
-	name, not, ctx *regexp.Regexp
+	name, not, ctx *lazyre.Regexp
 }
 
 var compiledRules = compileRules(fieldRules)
 
 func compileRules(rules []fieldRule) []compiledRule {
 	out := make([]compiledRule, len(rules))
-	re := func(s string) *regexp.Regexp {
+	re := func(s string) *lazyre.Regexp {
 		if s == "" {
 			return nil
 		}
-		return regexp.MustCompile(s)
+		return lazyre.New(s)
 	}
 	for i, r := range rules {
 		if r.value == nil {

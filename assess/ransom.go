@@ -1,8 +1,9 @@
 package assess
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // Ransom notes are recognised by score, not by one word: a database named
@@ -13,13 +14,13 @@ import (
 type cue struct {
 	label string
 	score int
-	re    *regexp.Regexp
+	re    *lazyre.Regexp
 }
 
 func cues(rows ...cue) []cue { return rows }
 
 func w(label string, score int, pattern string) cue {
-	return cue{label: label, score: score, re: regexp.MustCompile(pattern)}
+	return cue{label: label, score: score, re: lazyre.New(pattern)}
 }
 
 // nameThreshold is the score at which a name is a note by itself.
@@ -112,14 +113,14 @@ func scanText(text string) textNote {
 
 // meowName matches the names the 2020 Meow bot left: a random lowercase run
 // and "-meow".
-var meowName = regexp.MustCompile(`(?i)^[a-z0-9]{5,20}[-_]meow$`)
+var meowName = lazyre.New(`(?i)^[a-z0-9]{5,20}[-_]meow$`)
 
 // cronLine matches a crontab entry that downloads and runs something: five
 // time fields (or @reboot) then a command calling a downloader or a shell.
-var cronLine = regexp.MustCompile(`(?m)^[\s\x00-\x1f]*(?:@reboot|@hourly|@daily|@weekly|(?:[0-9*/,-]+[ \t]+){4}[0-9*/,-]+)[ \t]+(?:root[ \t]+)?[^\n]*\b(?:curl|wget|sh|bash|python[0-9.]*|perl|nc|ncat|busybox|tftp|base64|lwp-download)\b[^\n]*`)
+var cronLine = lazyre.New(`(?m)^[\s\x00-\x1f]*(?:@reboot|@hourly|@daily|@weekly|(?:[0-9*/,-]+[ \t]+){4}[0-9*/,-]+)[ \t]+(?:root[ \t]+)?[^\n]*\b(?:curl|wget|sh|bash|python[0-9.]*|perl|nc|ncat|busybox|tftp|base64|lwp-download)\b[^\n]*`)
 
 // sshKey matches an OpenSSH public key line.
-var sshKey = regexp.MustCompile(`(ssh-rsa|ssh-ed25519|ssh-dss|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) (AAAA[0-9A-Za-z+/]{20,}={0,3})`)
+var sshKey = lazyre.New(`(ssh-rsa|ssh-ed25519|ssh-dss|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) (AAAA[0-9A-Za-z+/]{20,}={0,3})`)
 
 // clipLine trims a line for a sign's detail.
 func clipLine(s string, n int) string {

@@ -1,9 +1,10 @@
 package assess
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // Validators: each says whether a value is, by its own structure and check
@@ -182,7 +183,7 @@ func isSSN(v string) bool {
 	return m[1] != "000" && m[1] != "666" && m[1][0] != '9' && m[2] != "00" && m[3] != "0000"
 }
 
-var ssnRe = regexp.MustCompile(`^(\d{3})-(\d{2})-(\d{4})$`)
+var ssnRe = lazyre.New(`^(\d{3})-(\d{2})-(\d{4})$`)
 
 // isCPF checks a Brazilian CPF written NNN.NNN.NNN-NN by its two check digits.
 func isCPF(v string) bool {
@@ -206,7 +207,7 @@ func isCPF(v string) bool {
 	return true
 }
 
-var cpfRe = regexp.MustCompile(`^\d{3}\.\d{3}\.\d{3}-\d{2}$`)
+var cpfRe = lazyre.New(`^\d{3}\.\d{3}\.\d{3}-\d{2}$`)
 
 // isGovID accepts what a field named like a government id holds: 5 to 20
 // letters, digits, spaces, dots or dashes with at least four digits.
@@ -240,7 +241,7 @@ func isIMEI(v string) bool {
 	return false
 }
 
-var uuidRe = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+var uuidRe = lazyre.New(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
 // isDeviceID accepts the shapes of advertising and hardware ids: a UUID
 // (IDFA, GAID, IDFV) that is not all zeros (the opted-out IDFA), 16 hex

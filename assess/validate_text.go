@@ -5,16 +5,17 @@ import (
 	"encoding/json"
 	"math"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // Validators for values that are text rather than numbers: tokens, hashes,
 // addresses, names, coordinates.
 
 // jwtRe finds candidates for JSON Web Tokens in text; isJWT checks them.
-var jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
+var jwtRe = lazyre.New(`eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*`)
 
 // isJWT checks a JWS compact token: three base64url parts whose header is a
 // JSON object naming its "alg" and whose payload is JSON too.
@@ -58,7 +59,7 @@ func b64json(s string, v any) bool {
 // cryptHash recognises password hashes whose format says so on its own:
 // modular crypt (bcrypt, argon2, scrypt, sha-crypt, md5-crypt, yescrypt,
 // phpass), Django and passlib prefixes, LDAP {SCHEME} values.
-var cryptHash = regexp.MustCompile(`^(?:` +
+var cryptHash = lazyre.New(`^(?:` +
 	`\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}` +
 	`|\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+` +
 	`|\$(?:1|5|6)\$(?:rounds=\d+\$)?[^$\s]{1,16}\$[./A-Za-z0-9]{22,86}` +
@@ -144,10 +145,10 @@ func tokenish(v string, min int) bool {
 func isToken(v string) bool { return tokenish(strings.TrimSpace(v), 16) }
 
 // emailRe is an address as apps store it; whole values only.
-var emailRe = regexp.MustCompile(`^[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$`)
+var emailRe = lazyre.New(`^[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$`)
 
 // emailInText finds an address inside free text.
-var emailInText = regexp.MustCompile(`[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b`)
+var emailInText = lazyre.New(`[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b`)
 
 // fileExtensions are "top-level domains" that are file names: iOS assets
 // are named "icon@2x.png", which an address pattern takes for a mailbox.
@@ -353,7 +354,7 @@ func isLatLon(lat, lon string) bool {
 }
 
 // latLonText matches "52.520008,13.404954", "52.52 13.40", "(52.5, 13.4)".
-var latLonText = regexp.MustCompile(`^\(?\s*(-?\d{1,2}\.\d+)\s*[, ]\s*(-?\d{1,3}\.\d+)\s*\)?$`)
+var latLonText = lazyre.New(`^\(?\s*(-?\d{1,2}\.\d+)\s*[, ]\s*(-?\d{1,3}\.\d+)\s*\)?$`)
 
 // isLatLonText checks a "lat,lon" string.
 func isLatLonText(v string) bool {
@@ -362,7 +363,7 @@ func isLatLonText(v string) bool {
 }
 
 // wktPoint matches a WKT or EWKT point: "POINT(13.40 52.52)", "SRID=4326;POINT (…)".
-var wktPoint = regexp.MustCompile(`(?i)^(?:SRID=\d+;)?POINT\s*Z?\s*\(\s*(-?\d+(?:\.\d+)?)\s+(-?\d+(?:\.\d+)?)`)
+var wktPoint = lazyre.New(`(?i)^(?:SRID=\d+;)?POINT\s*Z?\s*\(\s*(-?\d+(?:\.\d+)?)\s+(-?\d+(?:\.\d+)?)`)
 
 // isWKTPoint checks a WKT point, longitude first as WKT writes it.
 func isWKTPoint(v string) bool {

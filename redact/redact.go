@@ -5,36 +5,37 @@
 package redact
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // rule masks one kind of sensitive text. The mask keeps a little of the value
 // (first character, domain) so that evidence stays useful to a human.
 type rule struct {
-	re   *regexp.Regexp
+	re   *lazyre.Regexp
 	mask func(m []string) string
 }
 
 var rules = []rule{
 	// Credentials after a keyword: password=x, "password":"x", pwd: x, AUTH x.
-	{regexp.MustCompile(`(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|requirepass|masterauth)["']?\s*[:=]\s*["']?)([^\s"',;&}]+)`),
+	{lazyre.New(`(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|requirepass|masterauth)["']?\s*[:=]\s*["']?)([^\s"',;&}]+)`),
 		func(m []string) string { return m[1] + "[REDACTED]" }},
 	// URL user info: scheme://user:secret@host.
-	{regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)`),
+	{lazyre.New(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)`),
 		func(m []string) string { return m[1] + "[REDACTED]" + m[3] }},
 	// JSON Web Tokens.
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}`),
+	{lazyre.New(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}`),
 		func(m []string) string { return "eyJ[REDACTED-JWT]" }},
 	// Password hashes in modular crypt format (bcrypt, argon2, sha-crypt,
 	// md5-crypt, phpass): keep the scheme.
-	{regexp.MustCompile(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
+	{lazyre.New(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
 		func(m []string) string { return maskHash(m[0]) }},
 	// IBAN-shaped strings: country, check digits and 11 to 30 letters and
 	// digits. Masking a look-alike in evidence costs nothing; missing an
 	// IBAN would leak one.
-	{regexp.MustCompile(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
+	{lazyre.New(`\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b`),
 		func(m []string) string {
 			if len(digits(m[0])) < 8 {
 				return m[0]
@@ -42,11 +43,11 @@ var rules = []rule{
 			return maskIBAN(m[0])
 		}},
 	// E-mail addresses: keep the first letter and the top-level domain.
-	{regexp.MustCompile(`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.([A-Za-z]{2,})`),
+	{lazyre.New(`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.([A-Za-z]{2,})`),
 		func(m []string) string { return m[1] + "***@***." + m[2] }},
 	// Long digit runs (cards, phone numbers, ids), spaces or dashes allowed:
 	// keep the last two digits.
-	{regexp.MustCompile(`\b\d(?:[ -]?\d){8,}\b`),
+	{lazyre.New(`\b\d(?:[ -]?\d){8,}\b`),
 		func(m []string) string {
 			d := strings.Map(func(r rune) rune {
 				if r >= '0' && r <= '9' {

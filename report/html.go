@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gownscan/gown"
 )
@@ -51,7 +52,7 @@ func (h *HTML) Add(r *gown.Result, fs []gown.Finding) error {
 
 // End renders the page.
 func (h *HTML) End() error {
-	if err := pageTemplate.Execute(h.w, h.view()); err != nil {
+	if err := pageTemplate().Execute(h.w, h.view()); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	return h.w.Flush()
@@ -66,17 +67,23 @@ var pageCSS string
 //go:embed html.js
 var pageJS string
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"bytes":     HumanBytes,
-	"ibytes":    func(n int64) string { return HumanBytes(uint64(max(n, 0))) },
-	"thousands": thousands,
-	"upper":     strings.ToUpper,
-	"join":      func(l []string) string { return strings.Join(l, ", ") },
-}).Parse(pageSource))
+// pageTemplate is parsed on first use, not at init: every gown command
+// would otherwise pay for it (see internal/lazyre).
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"bytes":     HumanBytes,
+		"ibytes":    func(n int64) string { return HumanBytes(uint64(max(n, 0))) },
+		"thousands": thousands,
+		"upper":     strings.ToUpper,
+		"join":      func(l []string) string { return strings.Join(l, ", ") },
+	}).Parse(pageSource))
+})
 
 // csp allows the page's own style and script, by hash, and nothing else.
-var csp = fmt.Sprintf("default-src 'none'; style-src '%s'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'",
-	cspHash(pageCSS), cspHash(pageJS))
+var csp = sync.OnceValue(func() string {
+	return fmt.Sprintf("default-src 'none'; style-src '%s'; script-src '%s'; img-src data:; base-uri 'none'; form-action 'none'",
+		cspHash(pageCSS), cspHash(pageJS))
+})
 
 func cspHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -126,7 +133,7 @@ type htmlRow struct {
 
 func (h *HTML) view() htmlView {
 	s := h.sum
-	v := htmlView{Meta: h.meta, MetaLine: metaLine(h.meta), CSP: csp, CSS: template.CSS(pageCSS),
+	v := htmlView{Meta: h.meta, MetaLine: metaLine(h.meta), CSP: csp(), CSS: template.CSS(pageCSS),
 		JS: template.JS(pageJS), Dropped: h.rows.dropped, MaxRows: MaxRows, Severities: severityLine(s), ToolURI: ToolURI}
 	v.Headline = headline(s)
 	v.Funnel = []funnelStep{

@@ -10,12 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/lazyre"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -299,8 +299,8 @@ type MongoCommand struct {
 
 // mongoDocKey is the first key of a logged request document, and its $db.
 var (
-	mongoDocKey = regexp.MustCompile(`"Document": \{\s*"([^"]+)"`)
-	mongoDocDB  = regexp.MustCompile(`"\$db": "([^"]*)"`)
+	mongoDocKey = lazyre.New(`"Document": \{\s*"([^"]+)"`)
+	mongoDocDB  = lazyre.New(`"\$db": "([^"]*)"`)
 )
 
 // MongoCommands returns the requests FerretDB logged after mark (LogSize),

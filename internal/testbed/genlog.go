@@ -3,9 +3,10 @@ package testbed
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // LogEntry is one line of MariaDB's general log: a command the server
@@ -21,10 +22,10 @@ type LogEntry struct {
 
 // logLine matches an entry; the timestamp is written only on the first
 // entry of each second.
-var logLine = regexp.MustCompile(`^(?:\d{6} [ \d]\d:\d\d:\d\d)?\t+ *(\d+) ([A-Z][A-Za-z_ ]*)\t(.*)$`)
+var logLine = lazyre.New(`^(?:\d{6} [ \d]\d:\d\d:\d\d)?\t+ *(\d+) ([A-Z][A-Za-z_ ]*)\t(.*)$`)
 
 // logHeader matches the three lines the server writes when it opens the log.
-var logHeader = regexp.MustCompile(`^(\S*mariadbd|\S*mysqld)?, Version: |^Tcp port: \d+|^Time\s+Id Command\s+Argument$`)
+var logHeader = lazyre.New(`^(\S*mariadbd|\S*mysqld)?, Version: |^Tcp port: \d+|^Time\s+Id Command\s+Argument$`)
 
 // GeneralLog returns every command the server has logged since it started,
 // in order, including the test bed's own (marked Setup).

@@ -10,10 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // The HTTP stores (OpenSearch, Elasticsearch, PouchDB Server,
@@ -184,7 +185,7 @@ const (
 // tracerLine matches a request line of OpenSearch's (and Elasticsearch's)
 // HTTP tracer: "[id][opaque-id][METHOD][uri] received request from
 // [Netty4HttpChannel{localAddress=..., remoteAddress=/127.0.0.2:40998}]".
-var tracerLine = regexp.MustCompile(`\]\[([^\]]*)\]\[([A-Z]+)\]\[([^\]]*)\] received request from \[.*remoteAddress=/?([^,}\]]+)`)
+var tracerLine = lazyre.New(`\]\[([^\]]*)\]\[([A-Z]+)\]\[([^\]]*)\] received request from \[.*remoteAddress=/?([^,}\]]+)`)
 
 func parseTracer(line string) (HTTPRequest, bool) {
 	m := tracerLine.FindStringSubmatch(line)
@@ -197,7 +198,7 @@ func parseTracer(line string) (HTTPRequest, bool) {
 // nginxLine matches the access log format the test bed gives nginx:
 // `127.0.0.2 "GET / HTTP/1.1" 401 "gown-testbed"` (the last field is the
 // X-Opaque-Id header, "-" when absent).
-var nginxLine = regexp.MustCompile(`^(\S+) "([A-Z]+) (\S+)[^"]*" (\d{3}) "([^"]*)"`)
+var nginxLine = lazyre.New(`^(\S+) "([A-Z]+) (\S+)[^"]*" (\d{3}) "([^"]*)"`)
 
 func parseNginx(line string) (HTTPRequest, bool) {
 	m := nginxLine.FindStringSubmatch(line)
@@ -210,7 +211,7 @@ func parseNginx(line string) (HTTPRequest, bool) {
 
 // pouchLine matches express-pouchdb's request log:
 // "[date] [info] [<0.000.0>] 127.0.0.2 - - GET /_all_dbs 200".
-var pouchLine = regexp.MustCompile(`\] \[<0\.000\.0>\] (\S+) - - ([A-Z]+) (\S+) (\d{3})$`)
+var pouchLine = lazyre.New(`\] \[<0\.000\.0>\] (\S+) - - ([A-Z]+) (\S+) (\d{3})$`)
 
 func parsePouch(line string) (HTTPRequest, bool) {
 	m := pouchLine.FindStringSubmatch(line)
@@ -224,7 +225,7 @@ func parsePouch(line string) (HTTPRequest, bool) {
 // firebaseLine matches firebase-server's debug line for a REST request,
 // "firebase-server GET /users +0ms" (with a date first when not on a
 // terminal). It logs the path without ".json" and no client address.
-var firebaseLine = regexp.MustCompile(`firebase-server ([A-Z]+) (/\S*)`)
+var firebaseLine = lazyre.New(`firebase-server ([A-Z]+) (/\S*)`)
 
 func parseFirebase(line string) (HTTPRequest, bool) {
 	m := firebaseLine.FindStringSubmatch(line)

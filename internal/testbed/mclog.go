@@ -3,8 +3,9 @@ package testbed
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // MemcachedCommand is one request a memcached server logged with -vv.
@@ -26,14 +27,14 @@ type MemcachedCommand struct {
 // threads write without a lock, so a prefix can be left dangling before
 // another thread's line ("<23 <24 connection closed."): the text belongs
 // to the last prefix.
-var mcLine = regexp.MustCompile(`^(?:<\d+ )*<(\d+) (.*)$`)
+var mcLine = lazyre.New(`^(?:<\d+ )*<(\d+) (.*)$`)
 
 // mcNewConn opens a connection: "new ascii client connection.", "new
 // auto-negotiating client connection".
-var mcNewConn = regexp.MustCompile(`^new .*client connection\.?$`)
+var mcNewConn = lazyre.New(`^new .*client connection\.?$`)
 
 // mcHex is a line of a binary header dump: "0x80 0x10 0x00 0x00".
-var mcHex = regexp.MustCompile(`^0x[0-9a-f]{2}( 0x[0-9a-f]{2})*$`)
+var mcHex = lazyre.New(`^0x[0-9a-f]{2}( 0x[0-9a-f]{2})*$`)
 
 // MemcachedLog returns every request the server logged since it started, in
 // order, including the test bed's own (marked Setup). memcached logs no

@@ -3,8 +3,9 @@ package testbed
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // pgLogPrefix is log_line_prefix: each line names its session (%c), client
@@ -15,12 +16,12 @@ const pgLogPrefix = "%m [%p] c=%c h=%h d=%d a=%a: "
 
 // pgLine matches a prefixed line; lines of a multi-line statement that
 // follow it start with a tab instead.
-var pgLine = regexp.MustCompile(`^\S+ \S+ \S+ \[\d+\] c=(\S*) h=(\S*) d=(\S*) a=(.*?): ` +
+var pgLine = lazyre.New(`^\S+ \S+ \S+ \[\d+\] c=(\S*) h=(\S*) d=(\S*) a=(.*?): ` +
 	`(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?|DETAIL|HINT|STATEMENT|CONTEXT|LOCATION|QUERY):  (.*)$`)
 
 // pgStatement matches what log_statement=all logs: a simple query, or a
 // prepared one as it executes.
-var pgStatement = regexp.MustCompile(`(?s)^(?:statement|execute [^:]*): (.*)$`)
+var pgStatement = lazyre.New(`(?s)^(?:statement|execute [^:]*): (.*)$`)
 
 // PGLogEntry is one message of a PostgreSQL server's log.
 type PGLogEntry struct {
