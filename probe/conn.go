@@ -162,6 +162,13 @@ func (c *Conn) Evidence() []gown.Evidence {
 	return append([]gown.Evidence(nil), c.steps...)
 }
 
+// Closed reports whether Close was called.
+func (c *Conn) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
 // Close closes the connection. It is safe to call more than once.
 func (c *Conn) Close() error {
 	c.mu.Lock()

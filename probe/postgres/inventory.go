@@ -61,12 +61,15 @@ func parseCount(s string) (uint64, error) {
 
 // inventory lists the databases over the open session s (connected to db)
 // and counts rows in each: db's over s, the others over one connection each.
+// It closes s before it opens the next, so that a target never holds more
+// than one connection (--per-host counts them).
 func (r *run) inventory(s *session, db string, useTLS bool) {
 	res, err := s.query("list databases", queryDatabases)
 	if err == nil && res.Err != nil {
 		err = fmt.Errorf("postgres list databases on %s: %w", r.t, res.Err)
 	}
 	if err != nil {
+		r.done(s, true)
 		r.addError(err)
 		return
 	}
@@ -77,6 +80,7 @@ func (r *run) inventory(s *session, db string, useTLS bool) {
 	} else {
 		items[db] = n
 	}
+	r.done(s, true)
 	tried, cut := 0, false
 	for _, d := range dbs {
 		if d.template || d.name == db || !validDB(d.name) {

@@ -106,7 +106,7 @@ func (r *run) done(s *session, ready bool) {
 
 // probe runs the connections in order: the verdict's, a fallback database's
 // when postgres is missing, the counting ones, then the plaintext check.
-// Only one is open at a time but for a counting one beside the main session.
+// Only one is open at a time.
 func (r *run) probe() (*gown.Result, error) {
 	s, rep, err := r.login(true, defaultDB)
 	var tlsErr error
@@ -144,9 +144,10 @@ func (r *run) probe() (*gown.Result, error) {
 	}
 	r.verdict(rep, db)
 	if rep.Ready {
-		r.inventory(s, db, useTLS)
+		r.inventory(s, db, useTLS) // closes s
+	} else {
+		r.done(s, false)
 	}
-	r.done(s, rep.Ready)
 	r.evidence = append(r.evidence, r.counted...)
 	r.tlsMode(s, rep, db, tlsErr)
 	r.res.Evidence = r.evidence
