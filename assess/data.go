@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Data tables kept as JSON in assess/data, so that adding a honeypot
@@ -34,14 +35,20 @@ type minVersion struct {
 	EOL     string `json:"eol"`
 }
 
+// The tables are decoded on first use, not at init, which every gown
+// command would pay for.
 var (
-	cannedBanners = mustJSON[struct {
-		Honeypots []cannedBanner `json:"honeypots"`
-	}](honeypotsJSON, "data/honeypots.json").Honeypots
-	minVersions = mustJSON[struct {
-		Checked string       `json:"checked"`
-		Minimum []minVersion `json:"minimum"`
-	}](versionsJSON, "data/versions.json")
+	cannedBanners = sync.OnceValue(func() []cannedBanner {
+		return mustJSON[struct {
+			Honeypots []cannedBanner `json:"honeypots"`
+		}](honeypotsJSON, "data/honeypots.json").Honeypots
+	})
+	minVersions = sync.OnceValue(func() []minVersion {
+		return mustJSON[struct {
+			Checked string       `json:"checked"`
+			Minimum []minVersion `json:"minimum"`
+		}](versionsJSON, "data/versions.json").Minimum
+	})
 )
 
 // mustJSON decodes an embedded table; a broken table is a programmer's
@@ -104,7 +111,7 @@ func outdated(product, version string) (minVersion, bool) {
 	if len(have) == 0 {
 		return minVersion{}, false
 	}
-	for _, m := range minVersions.Minimum {
+	for _, m := range minVersions() {
 		if strings.EqualFold(m.Product, product) && older(have, versionParts(m.Version)) {
 			return m, true
 		}

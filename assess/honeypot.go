@@ -39,7 +39,7 @@ func honeypotSigns(r *gown.Result) []gown.Sign {
 				Detail: fmt.Sprintf("all %d databases report the same %d records and %d bytes", len(user), user[0].Items, user[0].Bytes)})
 		}
 	}
-	for _, b := range cannedBanners {
+	for _, b := range cannedBanners() {
 		if b.matches(r) {
 			out = append(out, gown.Sign{Kind: SignHoneypot, Where: "banner",
 				Detail: fmt.Sprintf("answers with the out-of-the-box banner of %s", b.Name)})

@@ -45,7 +45,7 @@ if [ ! -x "$CACHE/bin/zgrab2" ]; then
 		go build -o "$CACHE/bin/zgrab2" github.com/zmap/zgrab2/cmd/zgrab2)
 fi
 
-go build -o bin/gown ./cmd/gown
+CGO_ENABLED=0 go build -o bin/gown ./cmd/gown   # as make build does
 go build -o "$CACHE/bin/gownbench" ./internal/bench/cmd/gownbench
 
 ns="gownbench-$$"

@@ -10,9 +10,12 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gownscan/gown/internal/lazyre"
 )
 
 //go:embed rules.txt
@@ -29,13 +32,16 @@ type Rule struct {
 	// decides and "sql" means mysql or postgres by scheme.
 	Store      string
 	Confidence float64
-	Re         *regexp.Regexp
-	Keywords   []string
-	TP, FP     []string
-	value      int      // submatch index of group "v"; 0 is the whole match
-	keys       [][]byte // Keywords as bytes, for FindBytes
-	need       Bytes    // every byte of every Require literal
-	first      Bytes    // the first byte of each keyword
+	// Re is the pattern, compiled on its first search: most rules' keywords
+	// are absent from a small app, and compiling all of them costed every
+	// `gown app` run 0.6 ms (perf, BENCHMARKS.md). Parse checks its syntax.
+	Re       *lazyre.Regexp
+	Keywords []string
+	TP, FP   []string
+	value    int      // submatch index of group "v"; 0 is the whole match
+	keys     [][]byte // Keywords as bytes, for FindBytes
+	need     Bytes    // every byte of every Require literal
+	first    Bytes    // the first byte of each keyword
 	// Require lists literals that must all occur in a text (an IP address
 	// needs its dots), checked before the keywords.
 	Require [][]byte
@@ -142,12 +148,12 @@ func (r *Rule) set(k, v string) error {
 		}
 		r.Confidence = c
 	case "regex":
-		re, err := regexp.Compile(v)
+		re, err := syntax.Parse(v, syntax.Perl)
 		if err != nil {
 			return err
 		}
-		r.Re = re
-		if i := re.SubexpIndex("v"); i > 0 {
+		r.Re = lazyre.New(v)
+		if i := slices.Index(re.CapNames(), "v"); i > 0 {
 			r.value = i
 		}
 	default:

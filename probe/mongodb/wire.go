@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/gownscan/gown"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,7 +53,9 @@ type header struct {
 	opCode     int32
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made on first use: building it costs every gown command
+// 0.15 ms at init otherwise.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // putHeader writes h into the first headerLen bytes of b.
 func putHeader(b []byte, h header) {
@@ -166,8 +169,8 @@ func parseMsg(h header, payload []byte) (bson.Raw, error) {
 func checksumOK(h header, payload []byte, sum uint32) bool {
 	var hb [headerLen]byte
 	putHeader(hb[:], h)
-	c := crc32.Update(0, castagnoli, hb[:])
-	return crc32.Update(c, castagnoli, payload) == sum
+	c := crc32.Update(0, castagnoli(), hb[:])
+	return crc32.Update(c, castagnoli(), payload) == sum
 }
 
 // parseSections walks the sections and returns the one kind-0 body.

@@ -45,7 +45,7 @@ func kind0(d []byte) []byte { return append([]byte{0}, d...) }
 func withChecksum(m []byte) []byte {
 	m = append(m, 0, 0, 0, 0)
 	binary.LittleEndian.PutUint32(m, uint32(len(m)))
-	sum := crc32.Checksum(m[:len(m)-4], castagnoli)
+	sum := crc32.Checksum(m[:len(m)-4], castagnoli())
 	binary.LittleEndian.PutUint32(m[len(m)-4:], sum)
 	return m
 }
