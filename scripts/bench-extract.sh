@@ -48,6 +48,29 @@ seconds() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 least() { sort -n | head -1; }
 
+# charged prints the peak memory charged to a memory cgroup made for one run
+# of "$@", in KiB: what the process itself needed (heap, stacks, page
+# tables, written data pages), without the pages of the 30 MB binary that
+# the page cache holds and any process shares, which peak RSS counts. "-"
+# when no memory cgroup can be made here (it needs root).
+charged() {
+	local base cg peak=-
+	for base in /sys/fs/cgroup/memory /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -w "$base" ] && { [ -e "$base/memory.max_usage_in_bytes" ] || [ -e "$base/cgroup.controllers" ]; } && break
+		base=
+	done
+	if [ -n "$base" ] && cg="$base/gown-bench-$$" && mkdir "$cg" 2>/dev/null; then
+		sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" "$@" >/dev/null 2>&1
+		if [ -e "$cg/memory.max_usage_in_bytes" ]; then
+			peak=$(($(cat "$cg/memory.max_usage_in_bytes") / 1024))
+		elif [ -e "$cg/memory.peak" ]; then
+			peak=$(($(cat "$cg/memory.peak") / 1024))
+		fi
+		rmdir "$cg"
+	fi
+	echo "$peak"
+}
+
 # maxrss prints the peak resident set of one run of "$@", in KiB.
 maxrss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
@@ -63,7 +86,8 @@ for line in "${apps[@]}"; do
 done
 smallest=$(ls -S "$work"/package/apks/*.apk | tail -1)
 idle=$(maxrss "$work/gown" app --extract-only "$smallest")
-printf '%-50s %7s %9s %9s %6s %9s %9s %6s %7s %7s %7s %8s\n' app "size MB" "unzip ms" "gown ms" ratio "unzip med" "gown med" ratio "RSS MB" "net MB" "heap MB" "entry MB"
+base=$(charged "$work/gown" version)
+printf '%-50s %7s %9s %9s %6s %9s %9s %6s %7s %7s %8s %8s %7s %8s\n' app "size MB" "unzip ms" "gown ms" ratio "unzip med" "gown med" ratio "RSS MB" "net MB" "charged" "unzip ch" "heap MB" "entry MB"
 for line in "${apps[@]}"; do
 	read -r pkg member <<<"$line"
 	apk="$work/$member"
@@ -74,9 +98,14 @@ for line in "${apps[@]}"; do
 		unzip_runs+=("$(seconds unzip -p "$apk")")
 		gown_runs+=("$(seconds "$work/gown" app --extract-only "$apk")")
 	done
+	ch=- uch=-
 	for _ in 1 2 3; do
 		r=$(maxrss "$work/gown" app --extract-only "$apk")
 		((r > rss)) && rss=$r
+		c=$(charged "$work/gown" app --extract-only "$apk")
+		[ "$c" != - ] && { [ "$ch" = - ] || ((c > ch)); } && ch=$c
+		c=$(charged unzip -p "$apk")
+		[ "$c" != - ] && { [ "$uch" = - ] || ((c > uch)); } && uch=$c
 	done
 	u=$(printf '%s\n' "${unzip_runs[@]}" | least)
 	g=$(printf '%s\n' "${gown_runs[@]}" | least)
@@ -85,7 +114,8 @@ for line in "${apps[@]}"; do
 	h=$(heap "$work/gown" app --extract-only "$apk")
 	largest=$(unzip -Zl "$apk" | awk '$1 ~ /^[-d]/ && $4+0 > m {m = $4+0} END {print m}')
 	awk -v app="$(basename "$apk")" -v size="$(stat -c %s "$apk")" -v u="$u" -v g="$g" -v um="$um" -v gm="$gm" \
-		-v rss="$rss" -v idle="$idle" -v heap="$h" -v big="$largest" \
-		'BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %7.1f %7.1f %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, rss/1024, (rss-idle)/1024, heap, big/1048576}'
+		-v rss="$rss" -v idle="$idle" -v heap="$h" -v big="$largest" -v ch="$ch" -v uch="$uch" \
+		'function mb(k) {return k == "-" ? "-" : sprintf("%.1f", k/1024)}
+		BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %7.1f %7.1f %8s %8s %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, rss/1024, (rss-idle)/1024, mb(ch), mb(uch), heap, big/1048576}'
 done
-echo "(best and median of $runs runs each; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
+echo "(best and median of $runs runs each; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); charged = peak memory charged to a cgroup of its own (largest of 3 runs), unzip ch the same for unzip -p, gown version alone: $([ "$base" = - ] && echo - || echo "$((base / 1024)) MB"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
