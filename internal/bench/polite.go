@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Relays listen on a few hosts of PoliteNet, many ports each, and pass every
@@ -27,12 +29,17 @@ type Relays struct {
 type hostRecord struct {
 	accepts []time.Time
 	ends    []time.Time // when the scanner's side of each ended (zero: still open)
+	conns   []*net.TCPConn
 }
 
-// closeSlack is how late the relay may see a connection end: the scanner's
-// FIN and its next SYN reach two goroutines, and the accept can be served
-// first. A real overlap lasts a whole exchange, far longer.
-const closeSlack = 5 * time.Millisecond
+// closeSlack is how late the relay may see a connection end. The goroutine
+// copying from the scanner learns of its FIN only when it is scheduled,
+// which on a busy machine can be after the scanner's next connection was
+// accepted; so each accept first asks the kernel (TCP_INFO) whether the
+// host's other connections are still established, and ends those the
+// scanner has closed. The slack covers the FIN and the next SYN being
+// handled on two CPUs in either order, a few microseconds.
+const closeSlack = time.Millisecond
 
 // StartRelays opens hosts × portsPerHost relays; relay i goes to the i-th
 // endpoint of farm (round robin), and its target URL names the store.
@@ -75,9 +82,17 @@ func (r *Relays) serve(ctx context.Context, ln net.Listener, host netip.Addr, ba
 		}
 		r.mu.Lock()
 		rec := r.hosts[host]
+		now := time.Now()
+		for i, o := range rec.conns {
+			if o != nil && rec.ends[i].IsZero() && !established(o) {
+				rec.ends[i] = now.Add(-time.Nanosecond)
+			}
+		}
 		idx := len(rec.accepts)
-		rec.accepts = append(rec.accepts, time.Now())
+		rec.accepts = append(rec.accepts, now)
 		rec.ends = append(rec.ends, time.Time{})
+		tc, _ := c.(*net.TCPConn)
+		rec.conns = append(rec.conns, tc)
 		r.mu.Unlock()
 		go func() {
 			// The connection counts as open until the scanner's side ends
@@ -86,7 +101,10 @@ func (r *Relays) serve(ctx context.Context, ln net.Listener, host netip.Addr, ba
 			closed := func() {
 				once.Do(func() {
 					r.mu.Lock()
-					rec.ends[idx] = time.Now()
+					if rec.ends[idx].IsZero() {
+						rec.ends[idx] = time.Now()
+					}
+					rec.conns[idx] = nil
 					r.mu.Unlock()
 				})
 			}
@@ -106,6 +124,25 @@ func (r *Relays) serve(ctx context.Context, ln net.Listener, host netip.Addr, ba
 		}()
 	}
 }
+
+// established reports whether the kernel still has c's connection
+// established, that is, the scanner has not closed its side (it is then in
+// CLOSE_WAIT, or further along).
+func established(c *net.TCPConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	state := uint8(0)
+	rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	})
+	return state == tcpEstablished
+}
+
+const tcpEstablished = 1 // TCP_ESTABLISHED in linux/tcp_states.h
 
 // Reset forgets what was recorded.
 func (r *Relays) Reset() {
