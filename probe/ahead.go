@@ -18,9 +18,11 @@ import (
 // that were answered. A connect that hangs holds a connector, never a probe
 // worker; a refused one ends at the connector, which emits its result.
 //
-// Connectors run nothing but the connect, so their stacks stay small: a
-// million-target scan with hundreds of connects waiting at once costs what
-// those sockets cost, not hundreds of prober stacks (BENCHMARKS.md, memory).
+// Connectors run nothing but the connect, and every one of them dials in
+// any list of a few thousand targets, so what they cost does not depend on
+// the list's length: a million-target scan with hundreds of connects
+// waiting at once peaks where a 10k one does (BENCHMARKS.md, memory), where
+// spare goroutines that also ran probers grew with it.
 const connectSpread = 4
 
 // aheadMaxAge is how long a connection made ahead may wait for a probe
