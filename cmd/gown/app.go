@@ -15,6 +15,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
+	"github.com/gownscan/gown/internal/progress"
 	"github.com/spf13/pflag"
 )
 
@@ -73,7 +74,7 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	specs, err := extractAll(ctx, x, files, f.scan.json, job.tcfg.Ports, io)
+	specs, err := extractAll(ctx, x, files, f.scan.json, job.tcfg.Ports, job.quiet, io)
 	if err != nil || f.extractOnly {
 		return err
 	}
@@ -118,7 +119,19 @@ func appFiles(args []string) ([]string, error) {
 // specs of every first-party endpoint, without repeats. An app that cannot
 // be read is reported and the batch goes on; the run fails only when no app
 // could be read at all.
-func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSON bool, ports []int, io stdio) ([]string, error) {
+//
+// On a terminal (and without -q) a status line counts the apps read and
+// those that name back ends; what is written goes above it.
+func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSON bool, ports []int, quiet bool, io stdio) ([]string, error) {
+	var bar *progress.Bar
+	if !quiet {
+		bar = progress.New(io.err, "apps").Counting("with back ends")
+	}
+	bar.SetTotal(int64(len(files)))
+	bar.Start()
+	defer bar.Stop()
+	io.out, io.err = bar.Writer(io.out), bar.Writer(io.err)
+
 	var specs []string
 	seen := map[string]bool{}
 	read := 0
@@ -128,6 +141,8 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 			return nil, ctx.Err()
 		}
 		app, err := x.File(ctx, file)
+		bar.Done(err == nil && len(app.Endpoints) > 0)
+		bar.Draw() // an app takes long enough to show each one
 		if err != nil {
 			fmt.Fprintf(io.err, "gown: %v\n", err)
 			continue

@@ -182,3 +182,30 @@ func scanOnPTY(t *testing.T, args []string) (string, string) {
 	}
 	return out.String(), term.String()
 }
+
+// TestAppProgressOnTerminal: `gown app` over a directory draws "apps
+// done/total" and how many name back ends on a terminal stderr, after each
+// app; stdout gets none of it, the line is cleared at the end, and -q draws
+// nothing.
+func TestAppProgressOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	writeAPK(t, dir, "a.apk", "https://api.a-gown.net/v1")
+	writeAPK(t, dir, "b.apk", "plain text only")
+	writeAPK(t, dir, "c.apk", "redis://cache.c-gown.net:6379")
+	args := []string{"app", dir, "--extract-only"}
+	out, term := scanOnPTY(t, args)
+	t.Logf("terminal saw %q", term)
+	if strings.Contains(out, "\r") || strings.Contains(out, "apps ") {
+		t.Errorf("progress reached stdout: %q", out)
+	}
+	if !strings.Contains(term, "\rapps 3/3 100% · 2 with back ends") {
+		t.Fatalf("no final progress line for 3 apps, 2 with back ends: %q", term)
+	}
+	if !regexp.MustCompile(`\r +\r$`).MatchString(term) {
+		t.Errorf("line not cleared at the end: %q", term[max(0, len(term)-80):])
+	}
+	_, term = scanOnPTY(t, append(args, "-q"))
+	if term != "" {
+		t.Errorf("-q drew on the terminal: %q", term)
+	}
+}
