@@ -16,6 +16,7 @@ import (
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/sampletest"
 )
 
 // sampleRequest is the one request sampling adds to allowed.
@@ -57,11 +58,11 @@ func TestSamplePouchDB(t *testing.T) {
 			}
 		}
 		for _, p := range testbed.People {
-			if x.Database == testbed.CouchCorpusDB && x.Key == p.ID && has(x, "email", p.Email) && has(x, "location.lon", p.Lon) {
+			if x.Database == testbed.CouchCorpusDB && x.Key == p.ID && sampletest.Has(x, "email", p.Email) && sampletest.Has(x, "location.lon", p.Lon) {
 				people++
 			}
 		}
-		if x.Database == testbed.CouchRansomDB && has(x, "message", testbed.RansomMessage) {
+		if x.Database == testbed.CouchRansomDB && sampletest.Has(x, "message", testbed.RansomMessage) {
 			notes++
 		}
 	}
@@ -93,26 +94,7 @@ func TestSamplePouchDB(t *testing.T) {
 
 	// More than any one planted document, less than all of them: which
 	// database is read first depends on the listing's order.
-	tiny := lim
-	tiny.Bytes = 1200
-	samples, trunc, err = probe.SampleStore(t.Context(), New(), tg, d, r, tiny)
-	size := 0
-	for _, x := range samples {
-		size += x.Size()
-	}
-	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
-		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
-	}
-	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
-}
-
-func has(x gown.Sample, path, v string) bool {
-	for _, f := range x.Fields {
-		if f.Path == path && f.Value == v {
-			return true
-		}
-	}
-	return false
+	sampletest.TinyByteCap(t, New(), tg, d, r, lim)
 }
 
 // TestSampleHostile: a server that ignores limit and sends thousands of

@@ -17,6 +17,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/sampletest"
 )
 
 // searchRequest is what sampling adds to the probe's requests.
@@ -81,17 +82,7 @@ func TestSampleOpenSearch(t *testing.T) {
 	}
 	t.Logf("%d records from %d indices (truncated %v); %d searches traced", len(samples), len(per), trunc, len(sent))
 
-	tiny := lim
-	tiny.Bytes = 1200 // more than any one planted record, less than all of them
-	samples, trunc, err = probe.SampleStore(t.Context(), New(), tg, dialer(t), r, tiny)
-	size := 0
-	for _, s := range samples {
-		size += s.Size()
-	}
-	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
-		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
-	}
-	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
+	sampletest.TinyByteCap(t, New(), tg, dialer(t), r, lim)
 }
 
 // field returns the value at path, or "".

@@ -17,6 +17,7 @@ import (
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/sampletest"
 )
 
 // sampleRequest is what sampling may send: the shallow root, or the first
@@ -47,11 +48,11 @@ func TestSampleFirebaseServer(t *testing.T) {
 	notes, people := 0, 0
 	for _, s := range samples {
 		per[s.Database]++
-		if s.Database == testbed.RansomName && has(s, "message", testbed.RansomMessage) {
+		if s.Database == testbed.RansomName && sampletest.Has(s, "message", testbed.RansomMessage) {
 			notes++
 		}
 		for _, p := range testbed.People {
-			if s.Database == testbed.FirebaseCorpusKey && s.Key == p.ID && has(s, "email", p.Email) && has(s, "location.lat", p.Lat) {
+			if s.Database == testbed.FirebaseCorpusKey && s.Key == p.ID && sampletest.Has(s, "email", p.Email) && sampletest.Has(s, "location.lat", p.Lat) {
 				people++
 			}
 		}
@@ -79,26 +80,7 @@ func TestSampleFirebaseServer(t *testing.T) {
 	}
 	t.Logf("%d records from %d keys (truncated %v); firebase-server's log: %q", len(samples), len(per), trunc, sent)
 
-	tiny := lim
-	tiny.Bytes = 1200 // more than any one planted record, less than all of them
-	samples, trunc, err = probe.SampleStore(t.Context(), New(), tg, dialer(t), r, tiny)
-	size := 0
-	for _, s := range samples {
-		size += s.Size()
-	}
-	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
-		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
-	}
-	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
-}
-
-func has(s gown.Sample, path, v string) bool {
-	for _, f := range s.Fields {
-		if f.Path == path && f.Value == v {
-			return true
-		}
-	}
-	return false
+	sampletest.TinyByteCap(t, New(), tg, dialer(t), r, lim)
 }
 
 // TestSampleHostile: a server that ignores limitToFirst and sends

@@ -15,6 +15,7 @@ import (
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/sampletest"
 )
 
 // setAll writes key/value pairs over the text protocol, as the test bed
@@ -97,11 +98,11 @@ func TestSampleReal(t *testing.T) {
 	for _, x := range samples {
 		per[x.Collection]++
 		for _, p := range testbed.People {
-			if x.Key == "user:"+p.ID && has(x, "email", p.Email) && has(x, "card_number", p.Card) {
+			if x.Key == "user:"+p.ID && sampletest.Has(x, "email", p.Email) && sampletest.Has(x, "card_number", p.Card) {
 				people++
 			}
 		}
-		if x.Key == testbed.RansomName && has(x, "value", testbed.RansomMessage) {
+		if x.Key == testbed.RansomName && sampletest.Has(x, "value", testbed.RansomMessage) {
 			notes++
 		}
 	}
@@ -121,26 +122,7 @@ func TestSampleReal(t *testing.T) {
 	t.Logf("%d records from %d prefixes (truncated %v); the server logged %d requests: metadump, then get of %d keys",
 		len(samples), len(per), trunc, len(sent), len(samples))
 
-	tiny := lim
-	tiny.Bytes = 1200 // more than any one planted record, less than all of them
-	samples, trunc, err = probe.SampleStore(t.Context(), New(), s.target, d, r, tiny)
-	size := 0
-	for _, x := range samples {
-		size += x.Size()
-	}
-	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
-		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
-	}
-	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
-}
-
-func has(x gown.Sample, path, v string) bool {
-	for _, f := range x.Fields {
-		if f.Path == path && f.Value == v {
-			return true
-		}
-	}
-	return false
+	sampletest.TinyByteCap(t, New(), s.target, d, r, lim)
 }
 
 // hostileMC answers metadump with an endless stream of keys (each with a

@@ -11,6 +11,7 @@ import (
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/sampletest"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -46,14 +47,14 @@ func TestSampleFerretDB(t *testing.T) {
 	for _, s := range samples {
 		per[s.Database+"."+s.Collection]++
 		for _, p := range testbed.People {
-			if s.Key == p.ID && hasField(s, "email", p.Email) && hasField(s, "location.lat", p.Lat) && hasField(s, "devices.0.imei", p.IMEI) {
+			if s.Key == p.ID && sampletest.Has(s, "email", p.Email) && sampletest.Has(s, "location.lat", p.Lat) && sampletest.Has(s, "devices.0.imei", p.IMEI) {
 				people++
 			}
 		}
-		if s.Database == testbed.RansomName && hasField(s, "message", testbed.RansomMessage) {
+		if s.Database == testbed.RansomName && sampletest.Has(s, "message", testbed.RansomMessage) {
 			notes++
 		}
-		if hasField(s, "devices.0.seen", "2023-11-14T22:13:20Z") {
+		if sampletest.Has(s, "devices.0.seen", "2023-11-14T22:13:20Z") {
 			nested++
 		}
 	}
@@ -82,27 +83,7 @@ func TestSampleFerretDB(t *testing.T) {
 
 	// A byte cap far below one collection's records cuts sampling short and
 	// says so.
-	tiny := lim
-	tiny.Bytes = 1200 // more than any one planted record, less than all of them
-	samples, trunc, err = probe.SampleStore(t.Context(), New(), sampleTarget(f), bedDialer(t, 3*time.Second), r, tiny)
-	size := 0
-	for _, s := range samples {
-		size += s.Size()
-	}
-	if err != nil || !trunc || size > 1200 || len(samples) == 0 {
-		t.Errorf("tiny byte cap: %d records, %d bytes, truncated %v, error %v", len(samples), size, trunc, err)
-	}
-	t.Logf("byte cap 1200: %d records, %d bytes, truncated %v", len(samples), size, trunc)
-}
-
-// hasField reports whether s has the field path with value v.
-func hasField(s gown.Sample, path, v string) bool {
-	for _, f := range s.Fields {
-		if f.Path == path && f.Value == v {
-			return true
-		}
-	}
-	return false
+	sampletest.TinyByteCap(t, New(), sampleTarget(f), bedDialer(t, 3*time.Second), r, lim)
 }
 
 // TestSampleHostile: a server that lists thousands of collections and
