@@ -49,7 +49,7 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotApp, err)
 	}
-	useInflater(zr)
+	zr.RegisterDecompressor(zip.Deflate, inflate)
 	if len(zr.File) > s.cfg.MaxEntries {
 		return nil, fmt.Errorf("%s: %d entries: %w (max %d)", name, len(zr.File), ErrCap, s.cfg.MaxEntries)
 	}

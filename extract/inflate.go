@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"archive/zip"
 	"bufio"
 	"io"
 	"sync"
@@ -10,7 +9,7 @@ import (
 )
 
 // Inflating is most of an app's extraction time (BENCHMARKS.md). Every zip
-// the extractor opens gets this Deflate decompressor instead of
+// the extractor opens gets inflate as its Deflate decompressor instead of
 // compress/flate: github.com/klauspost/compress/flate reads the same streams
 // (and fails the same bad ones, archive/zip still checks sizes and CRCs)
 // with Huffman loops specialised for a *bufio.Reader rather than an
@@ -55,9 +54,4 @@ func (x *inflater) Close() error {
 	x.br.Reset(nil) // drop the entry's reader
 	inflaters.Put(x)
 	return nil
-}
-
-// useInflater registers inflate on zr.
-func useInflater(zr *zip.Reader) {
-	zr.RegisterDecompressor(zip.Deflate, inflate)
 }

@@ -20,7 +20,8 @@ type Config struct {
 	// connectSpread × Workers connectors (ahead.go), so a filtered port's
 	// connect, which waits out the connect timeout, holds no worker.
 	Workers int
-	// PerHost caps targets probed at once on one address.
+	// PerHost caps targets connecting or probed at once on one address;
+	// each holds one connection at a time.
 	PerHost int
 	// Timeout is the deadline for all probes of one target once its connect
 	// was answered, derived from the caller's ctx.

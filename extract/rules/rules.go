@@ -33,7 +33,7 @@ type Rule struct {
 	Store      string
 	Confidence float64
 	// Re is the pattern, compiled on its first search: most rules' keywords
-	// are absent from a small app, and compiling all of them costed every
+	// are absent from a small app, and compiling all of them cost every
 	// `gown app` run 0.6 ms (perf, BENCHMARKS.md). Parse checks its syntax.
 	Re       *lazyre.Regexp
 	Keywords []string

@@ -56,33 +56,21 @@ func (r *Regexp) Regexp() *regexp.Regexp {
 // String returns the source text, without compiling it.
 func (r *Regexp) String() string { return r.src }
 
+// The methods below are those of *regexp.Regexp that gown uses.
+
 func (r *Regexp) MatchString(s string) bool { return r.Regexp().MatchString(s) }
-func (r *Regexp) Match(b []byte) bool       { return r.Regexp().Match(b) }
 func (r *Regexp) FindString(s string) string {
 	return r.Regexp().FindString(s)
 }
-func (r *Regexp) FindStringIndex(s string) []int { return r.Regexp().FindStringIndex(s) }
 func (r *Regexp) FindStringSubmatch(s string) []string {
 	return r.Regexp().FindStringSubmatch(s)
 }
 func (r *Regexp) FindAllString(s string, n int) []string {
 	return r.Regexp().FindAllString(s, n)
 }
-func (r *Regexp) FindAllStringIndex(s string, n int) [][]int {
-	return r.Regexp().FindAllStringIndex(s, n)
-}
 func (r *Regexp) FindAllSubmatchIndex(b []byte, n int) [][]int {
 	return r.Regexp().FindAllSubmatchIndex(b, n)
-}
-func (r *Regexp) Find(b []byte) []byte { return r.Regexp().Find(b) }
-func (r *Regexp) ReplaceAllString(s, repl string) string {
-	return r.Regexp().ReplaceAllString(s, repl)
 }
 func (r *Regexp) ReplaceAllStringFunc(s string, f func(string) string) string {
 	return r.Regexp().ReplaceAllStringFunc(s, f)
 }
-func (r *Regexp) ReplaceAll(b, repl []byte) []byte { return r.Regexp().ReplaceAll(b, repl) }
-func (r *Regexp) ReplaceAllFunc(b []byte, f func([]byte) []byte) []byte {
-	return r.Regexp().ReplaceAllFunc(b, f)
-}
-func (r *Regexp) SubexpIndex(name string) int { return r.Regexp().SubexpIndex(name) }

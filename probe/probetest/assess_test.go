@@ -26,24 +26,19 @@ func TestAssessmentAgainstPlanted(t *testing.T) {
 	bed := testbed.Require(t)
 	var mu sync.Mutex
 	results := map[string]*gown.Result{}
-	byAddr := map[string]*testbed.Server{}
+	var planted []*testbed.Server
+	for _, s := range bed.Servers {
+		if len(s.Want.Classes) > 0 || len(s.Want.Signs) > 0 {
+			planted = append(planted, s)
+		}
+	}
+	in, byAddr := feed(planted)
 	eng, err := probe.New(probe.Config{Workers: 8, Timeout: 30 * time.Second, Sample: probe.DefaultSample,
 		Dialer:  probe.DialerConfig{Source: testbed.Source},
 		Analyze: assess.Analyze}, all.Registry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := make(chan gown.Target, len(bed.Servers))
-	for _, s := range bed.Servers {
-		if len(s.Want.Classes) == 0 && len(s.Want.Signs) == 0 {
-			continue
-		}
-		tg := TargetOf(s)
-		tg.Hint = s.Kind
-		byAddr[tg.Dial()] = s
-		in <- tg
-	}
-	close(in)
 	if len(byAddr) == 0 {
 		t.Fatal("no server holds the corpus: the test proves nothing")
 	}

@@ -19,3 +19,25 @@ func items(r *gown.Result) uint64 {
 	}
 	return r.Inventory.Items
 }
+
+// hinted names s as a target with its store as the hint, so exactly its
+// prober runs.
+func hinted(s *testbed.Server) gown.Target {
+	tg := TargetOf(s)
+	tg.Hint = s.Kind
+	return tg
+}
+
+// feed returns the servers as hinted targets on a closed channel, for an
+// engine's Run, and the servers by their targets' dial address.
+func feed(servers []*testbed.Server) (<-chan gown.Target, map[string]*testbed.Server) {
+	in := make(chan gown.Target, len(servers))
+	byAddr := make(map[string]*testbed.Server, len(servers))
+	for _, s := range servers {
+		tg := hinted(s)
+		byAddr[tg.Dial()] = s
+		in <- tg
+	}
+	close(in)
+	return in, byAddr
+}

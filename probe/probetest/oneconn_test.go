@@ -59,19 +59,12 @@ func TestOneConnectionAtATimePerTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.WithDialer(d)
-	in := make(chan gown.Target, len(bed.Servers))
-	names := map[string]string{}
-	for _, s := range bed.Servers {
-		tg := TargetOf(s)
-		tg.Hint = s.Kind
-		names[tg.Dial()] = s.Name
-		in <- tg
-	}
-	close(in)
+	in, servers := feed(bed.Servers)
 	if err := eng.Run(t.Context(), in, func(*gown.Result) {}); err != nil {
 		t.Fatal(err)
 	}
-	for key, name := range names {
+	for key, s := range servers {
+		name := s.Name
 		t.Logf("%-20s %2d connections, %d opened beside another", name, d.dials[key], d.overlap[key])
 		if d.dials[key] == 0 {
 			t.Errorf("%s: never dialled", name)

@@ -48,13 +48,7 @@ func TestReadOnlyStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := make(chan gown.Target, len(bed.Servers))
-	for _, s := range bed.Servers {
-		tg := TargetOf(s)
-		tg.Hint = s.Kind
-		in <- tg
-	}
-	close(in)
+	in, _ := feed(bed.Servers)
 	seen := map[gown.Status]int{}
 	if err := eng.Run(t.Context(), in, func(r *gown.Result) { seen[r.Status]++ }); err != nil {
 		t.Fatal(err)

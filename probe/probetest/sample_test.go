@@ -61,7 +61,7 @@ func TestSamplingFindsThePlantedCorpus(t *testing.T) {
 	got := map[string][]gown.Sample{} // by server name
 	truncated := map[string]bool{}
 	results := map[string]*gown.Result{}
-	byAddr := map[string]*testbed.Server{}
+	in, byAddr := feed(planted)
 	eng, err := probe.New(probe.Config{Workers: 8, Timeout: 30 * time.Second, Sample: lim,
 		Dialer: probe.DialerConfig{Source: testbed.Source},
 		Analyze: func(r *gown.Result, samples []gown.Sample, trunc bool) {
@@ -77,14 +77,6 @@ func TestSamplingFindsThePlantedCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := make(chan gown.Target, len(planted))
-	for _, s := range planted {
-		tg := TargetOf(s)
-		tg.Hint = s.Kind
-		byAddr[tg.Dial()] = s
-		in <- tg
-	}
-	close(in)
 	if err := eng.Run(t.Context(), in, func(*gown.Result) {}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,9 +168,7 @@ func checkByteCap(t *testing.T, s *testbed.Server, r *gown.Result) {
 	p, _ := all.Registry().Get(s.Kind)
 	tiny := probe.DefaultSample
 	tiny.Bytes = 300
-	tg := TargetOf(s)
-	tg.Hint = s.Kind
-	samples, trunc, err := probe.SampleStore(t.Context(), p, tg, Dialer(t), r, tiny)
+	samples, trunc, err := probe.SampleStore(t.Context(), p, hinted(s), Dialer(t), r, tiny)
 	size := 0
 	for _, x := range samples {
 		size += x.Size()
