@@ -155,10 +155,12 @@ func freePort(ip netip.Addr) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip, ap.Port()), nil
 }
 
-// waitReady waits until owned proves the server holds addr and addr accepts
-// TCP. The proof matters: between freePort and the server's bind another
-// process may take the port, and a connect alone would then succeed to the
-// wrong server while ours exits.
+// waitReady waits until owned proves the server holds addr, the kernel's
+// socket table shows its process listening there, and addr accepts TCP. The
+// proof matters: between freePort and the server's bind another process may
+// take the port, and a connect alone would then succeed to the wrong server
+// while ours exits. A server's own sign alone has failed that way too:
+// firebase-server logs "Listening" before node's bind has failed.
 func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, timeout time.Duration, owned func(context.Context) bool) error {
 	if timeout == 0 {
 		timeout = readyTimeout
@@ -172,7 +174,7 @@ func waitReady(ctx context.Context, p *proc, addr netip.AddrPort, timeout time.D
 		if p.exited() {
 			return fmt.Errorf("%w (%v): %s", errExited, p.waitErr, p.logTail())
 		}
-		if owned(ctx) && ready(ctx, &d, "tcp", addr.String()) {
+		if owned(ctx) && ready(ctx, &d, "tcp", addr.String()) && holdsListener(p.pid(), addr) {
 			return nil
 		}
 		select {
