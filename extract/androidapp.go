@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -105,8 +106,8 @@ func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*androi
 }
 
 // dexStreamMin is the dex size past which the dex is scanned while it
-// inflates (see readEntry): a big app's classes.dex is the longest single
-// piece of work in it.
+// inflates, never held whole (see readEntry): a big app's classes.dex is
+// the longest single piece of work in it, and its largest entry.
 const dexStreamMin = 1 << 20
 
 // dex scans every string of a dex string table but Kotlin's SMAP
@@ -128,17 +129,10 @@ func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {
 	}
 }
 
-// dexAsWritten scans a dex that the worker is still inflating into b.
-func (u *unit) dexAsWritten(b []byte, st *stream, src gown.Source) error {
+// dexFrom scans a dex of size bytes read from r as it inflates.
+func (u *unit) dexFrom(r io.Reader, size int, src gown.Source) error {
 	src.Section, src.Encoding = "dex string table", "mutf-8"
-	known := 0 // bytes known to be in, to skip the lock on most strings
-	ready := func(end int) bool {
-		if end > known {
-			known = st.wait(end)
-		}
-		return end <= known
-	}
-	return android.DexStringsAsWritten(b, ready, u.dexString(src))
+	return android.DexStringsFrom(r, size, u.dexString(src))
 }
 
 // arsc scans the global string pool of a resources.arsc, which holds every

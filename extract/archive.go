@@ -72,10 +72,10 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 // taken only once the caps are checked; it is returned, even on error, for
 // the caller to give back. With sniff, an entry whose first bytes show a
 // format without text (noText) is not inflated further and skipped is
-// true. watch, when not nil, is shown the buffer once its first bytes are
-// in; if it returns a stream, the stream is told of each chunk written (see
-// stream).
-func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error), sniff bool, watch func(b []byte) *stream) (b []byte, skipped bool, err error) {
+// true. stream, when not nil, is shown the entry's first bytes; if it
+// returns a feed, the whole entry goes down that feed as it inflates and no
+// buffer is taken (b is nil).
+func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error), sniff bool, stream func(head []byte) *feed) (b []byte, skipped bool, err error) {
 	n := f.UncompressedSize64
 	where := a.name + "!" + f.Name
 	switch {
@@ -97,59 +97,51 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	defer rc.Close()
+	var first [16]byte
+	head := first[:min(int(n), len(first))]
+	if _, err := io.ReadFull(rc, head); err != nil {
+		return nil, false, short(where, err, n)
+	}
+	if sniff && noText(head) {
+		s.total.Add(-int64(int(n) - len(head)))
+		return nil, true, nil
+	}
+	if stream != nil {
+		if fd := stream(head); fd != nil {
+			err := fd.fill(rc, head, int(n))
+			if err != nil {
+				err = short(where, err, n)
+			} else {
+				err = atEnd(rc, where, n)
+			}
+			fd.close(err)
+			return nil, false, err
+		}
+	}
 	if alloc == nil {
 		b = make([]byte, n)
-	} else if b, err = alloc(int(n)); err != nil {
+	} else if b, err = alloc(int(n)); errors.Is(err, errOverArena) {
+		b = make([]byte, n) // named as a dex that streams, but it is not one
+	} else if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
-	head := min(int(n), 16)
-	if _, err := io.ReadFull(rc, b[:head]); err != nil {
+	copy(b, head)
+	if _, err := io.ReadFull(rc, b[len(head):]); err != nil {
 		return b, false, short(where, err, n)
 	}
-	if sniff && noText(b[:head]) {
-		s.total.Add(-int64(int(n) - head))
-		return b, true, nil
-	}
-	var st *stream
-	if watch != nil {
-		st = watch(b)
-	}
-	if err := fill(rc, b, head, st); err != nil {
-		st.finish()
-		return b, false, short(where, err, n)
-	}
-	// One more read must meet the end: it lets archive/zip check the CRC
-	// and fail data longer than declared.
+	return b, false, atEnd(rc, where, n)
+}
+
+// atEnd checks that an entry read to its declared size n ends there: one
+// more read must meet the end, which lets archive/zip check the CRC and
+// fail data longer than declared.
+func atEnd(rc io.Reader, where string, n uint64) error {
 	var one [1]byte
 	switch m, err := io.ReadFull(rc, one[:]); {
 	case m > 0:
-		st.finish()
-		return b, false, fmt.Errorf("%s: more bytes than the header's %d: %w", where, n, zip.ErrFormat)
+		return fmt.Errorf("%s: more bytes than the header's %d: %w", where, n, zip.ErrFormat)
 	case err != io.EOF:
-		st.finish()
-		return b, false, fmt.Errorf("%s: %w", where, err)
-	}
-	st.finish()
-	return b, false, nil
-}
-
-// streamChunk is how many bytes are inflated between two reports to a
-// stream's reader.
-const streamChunk = 256 << 10
-
-// fill reads b[from:] whole, telling st (if any) of each chunk.
-func fill(rc io.Reader, b []byte, from int, st *stream) error {
-	if st == nil {
-		_, err := io.ReadFull(rc, b[from:])
-		return err
-	}
-	for from < len(b) {
-		m, err := io.ReadFull(rc, b[from:min(len(b), from+streamChunk)])
-		from += m
-		if err != nil {
-			return err
-		}
-		st.advance(from)
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	return nil
 }

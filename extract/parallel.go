@@ -4,9 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gownscan/gown"
@@ -43,9 +45,13 @@ func (s *appScan) readAll(ctx context.Context, a *archive, files []*zip.File, re
 	if workers == 0 {
 		return func() {}
 	}
+	// A big dex streams (see readEntry) and takes no buffer, unless it
+	// turns out not to be a dex; then it gets one outside the arena.
 	budget := minBudget
 	for _, f := range files {
-		budget = max(budget, int(min(f.UncompressedSize64, uint64(s.cfg.MaxEntrySize))))
+		if f.UncompressedSize64 < dexStreamMin || !strings.HasSuffix(f.Name, ".dex") {
+			budget = max(budget, int(min(f.UncompressedSize64, uint64(s.cfg.MaxEntrySize))))
+		}
 	}
 	ar := newArena(ctx, budget)
 	jobs := make(chan int)
@@ -115,23 +121,27 @@ func (s *appScan) readEntry(a *archive, f *zip.File, ar *arena, ready <-chan str
 			return u
 		}
 	}
-	// A big dex is scanned while it inflates: its string data sits in the
-	// file's second half, so most of it is scanned before the last bytes
-	// are in. The dex reader needs nothing from prepare.
-	var st *stream
-	b, skipped, err := s.read(a, f, ar.get, true, func(b []byte) *stream {
-		if len(b) < dexStreamMin || !bytes.HasPrefix(b, []byte("dex\n")) {
+	// A big dex is scanned as it inflates, through a window (see
+	// android.DexStringsFrom): it is the longest single piece of work in
+	// a big app, and the largest entry, which is then never held whole.
+	var scanned chan *unit
+	b, skipped, err := s.read(a, f, ar.get, true, func(head []byte) *feed {
+		if f.UncompressedSize64 < dexStreamMin || !bytes.HasPrefix(head, []byte("dex\n")) {
 			return nil
 		}
-		st = newStream()
+		fd, size := newFeed(), int(f.UncompressedSize64)
+		scanned = make(chan *unit, 1)
 		go func() {
-			defer close(st.done)
-			st.unit = s.unitWith(a, f, func(u *unit, src gown.Source) error { return u.dexAsWritten(b, st, src) })
+			scanned <- s.unitWith(a, f, func(u *unit, src gown.Source) error {
+				defer fd.stop()
+				return u.dexFrom(fd, size, src)
+			})
 		}()
-		return st
+		return fd
 	})
-	if st != nil {
-		<-st.done
+	var streamed *unit
+	if scanned != nil {
+		streamed = <-scanned
 	}
 	defer ar.put(b)
 	<-ready
@@ -142,8 +152,8 @@ func (s *appScan) readEntry(a *archive, f *zip.File, ar *arena, ready <-chan str
 		u = &unit{s: s}
 		u.fail(err)
 		return u
-	case st != nil:
-		return st.unit
+	case streamed != nil:
+		return streamed
 	}
 	if skipped {
 		return &unit{s: s}
@@ -151,56 +161,8 @@ func (s *appScan) readEntry(a *archive, f *zip.File, ar *arena, ready <-chan str
 	return s.unitOf(a, f, b)
 }
 
-// stream lets a reader scan the part of an entry already inflated while the
-// worker inflates the rest into the same buffer: the reader touches only
-// bytes below avail, the writer only bytes above it, and the mutex orders
-// the two.
-type stream struct {
-	mu    sync.Mutex
-	cond  sync.Cond
-	avail int  // bytes written so far
-	end   bool // no more will be written
-	done  chan struct{}
-	unit  *unit // the reader's result, set before done is closed
-}
-
-func newStream() *stream {
-	st := &stream{done: make(chan struct{})}
-	st.cond.L = &st.mu
-	return st
-}
-
-// advance reports that the first n bytes are written.
-func (st *stream) advance(n int) {
-	st.mu.Lock()
-	st.avail = n
-	st.mu.Unlock()
-	st.cond.Broadcast()
-}
-
-// finish reports that writing stopped, the entry whole or not (the worker
-// drops the reader's unit when it is not). It may be called on a nil stream.
-func (st *stream) finish() {
-	if st == nil {
-		return
-	}
-	st.mu.Lock()
-	st.end = true
-	st.mu.Unlock()
-	st.cond.Broadcast()
-}
-
-// wait blocks until the first n bytes are written or writing has stopped,
-// and returns how many are written: fewer than n means the rest never will
-// be.
-func (st *stream) wait(n int) int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for st.avail < n && !st.end {
-		st.cond.Wait()
-	}
-	return st.avail
-}
+// errOverArena is the arena's refusal of a buffer larger than its limit.
+var errOverArena = errors.New("entry larger than the arena")
 
 // arena hands out entry buffers from a fixed amount of memory: the
 // capacity of all its buffers, in use or free, stays within limit. A
@@ -231,7 +193,7 @@ func newArena(ctx context.Context, limit int) *arena {
 // get returns a buffer of length n, or the context's error.
 func (ar *arena) get(n int) ([]byte, error) {
 	if n > ar.limit {
-		return nil, fmt.Errorf("a %d-byte entry in a %d-byte arena: %w", n, ar.limit, ErrCap)
+		return nil, fmt.Errorf("a %d-byte entry in a %d-byte arena: %w", n, ar.limit, errOverArena)
 	}
 	ar.mu.Lock()
 	defer ar.mu.Unlock()

@@ -11,8 +11,13 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"math/big"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,5 +294,72 @@ func TestProtoTableHostile(t *testing.T) {
 		if _, ok := tb.String(0x7f010000); ok {
 			t.Errorf("%s: a reference cycle or broken table resolved", name)
 		}
+	}
+}
+
+// DexStringsFrom gives what DexStrings gives, however the stream is cut
+// into reads, for files in table order and out of it, with strings longer
+// than its window and strings it cannot read.
+func TestDexStringsFromIsDexStrings(t *testing.T) {
+	long := strings.Repeat("https://long.example.net/", 12000) // 300 KB, past the window's reads
+	ordered := androidtest.Dex([]string{"Lcom/a;", long, "https://api.example.net", "日本語"})
+	swapped := slices.Clone(ordered) // ids 0 and 2 trade items: out of order
+	a, c := binary.LittleEndian.Uint32(swapped[0x70:]), binary.LittleEndian.Uint32(swapped[0x78:])
+	binary.LittleEndian.PutUint32(swapped[0x70:], c)
+	binary.LittleEndian.PutUint32(swapped[0x78:], a)
+	inIDs := slices.Clone(ordered) // string 0 inside the id table
+	binary.LittleEndian.PutUint32(inIDs[0x70:], 0x71)
+	past := slices.Clone(ordered) // the last string past the end
+	binary.LittleEndian.PutUint32(past[0x70+12:], uint32(len(past)+10))
+	for name, b := range map[string][]byte{"ordered": ordered, "swapped": swapped, "in ids": inIDs, "past end": past} {
+		want, wantErr := dexList(b, func(y func(int, []byte) bool) error { return DexStrings(b, y) })
+		for _, chunk := range []int{1, 100, 64 << 10, len(b)} {
+			got, err := dexList(b, func(y func(int, []byte) bool) error { return DexStringsFrom(&chunky{b: b, n: chunk}, len(b), y) })
+			if !slices.Equal(got, want) || (err == nil) != (wantErr == nil) {
+				t.Errorf("%s by %d: %d strings (err %v), DexStrings %d (err %v)", name, chunk, len(got), err, len(want), wantErr)
+			}
+		}
+	}
+	if _, err := dexList(ordered, func(y func(int, []byte) bool) error { return DexStrings(ordered, y) }); err != nil {
+		t.Fatal(err)
+	}
+	// A stream that ends early is an error that says so.
+	_, err := dexList(ordered, func(y func(int, []byte) bool) error {
+		return DexStringsFrom(&chunky{b: ordered[:len(ordered)/2], n: 4096}, len(ordered), y)
+	})
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("short stream: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+func dexList(b []byte, read func(func(int, []byte) bool) error) ([]string, error) {
+	var out []string
+	err := read(func(off int, s []byte) bool {
+		out = append(out, strconv.Itoa(off)+" "+string(s))
+		return true
+	})
+	return out, err
+}
+
+// A streamed dex is never held whole: reading an 11 MB table allocates its
+// ids and a window, not the file.
+func TestDexStringsFromHoldsAWindow(t *testing.T) {
+	strs := make([]string, 300000)
+	for i := range strs {
+		strs[i] = fmt.Sprintf("Lcom/shop/filler/Class%06d;", i)
+	}
+	b := androidtest.Dex(strs)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n := 0
+	err := DexStringsFrom(&chunky{b: b, n: 128 << 10}, len(b), func(int, []byte) bool { n++; return true })
+	runtime.ReadMemStats(&after)
+	if err != nil || n != len(strs) {
+		t.Fatalf("%d strings, err %v", n, err)
+	}
+	ids := 4 * len(strs)
+	if got := after.TotalAlloc - before.TotalAlloc; got > uint64(ids+256<<10) {
+		t.Errorf("allocated %d bytes reading a %d-byte dex; want at most the %d bytes of ids and 256 KiB", got, len(b), ids)
 	}
 }

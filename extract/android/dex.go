@@ -3,6 +3,7 @@ package android
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -22,74 +23,170 @@ const dexHeaderSize = 0x70
 // without copying any. Counts and offsets are checked against the file
 // before use, so a header claiming four billion strings costs nothing.
 func DexStrings(b []byte, yield func(off int, s []byte) bool) error {
-	n, err := DexCount(b)
-	if err != nil || n == 0 {
-		return err
-	}
-	return dexStrings(b, 0, n, nil, yield)
-}
-
-// DexCount returns the number of strings in a dex file's string table,
-// checked against the file's size.
-func DexCount(b []byte) (int, error) {
-	if len(b) < dexHeaderSize || !bytes.HasPrefix(b, []byte("dex\n")) {
-		return 0, fmt.Errorf("dex: no dex header: %w", ErrFormat)
-	}
-	count, idsOff := int64(le.Uint32(b[56:])), int64(le.Uint32(b[60:]))
-	if count == 0 {
-		return 0, nil
-	}
-	if idsOff < dexHeaderSize || idsOff > int64(len(b)) || count > (int64(len(b))-idsOff)/4 {
-		return 0, fmt.Errorf("dex: %d string ids at %d do not fit %d bytes: %w", count, idsOff, len(b), ErrFormat)
-	}
-	return int(count), nil
+	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true}, 0, -1, yield)
 }
 
 // DexStringsIn is DexStrings for the strings lo ≤ i < hi of the table, so
 // that parts of one big table can be read side by side. lo and hi are
 // clamped to the table.
 func DexStringsIn(b []byte, lo, hi int, yield func(off int, s []byte) bool) error {
-	count, err := DexCount(b)
-	if err != nil {
-		return err
-	}
-	return dexStrings(b, max(lo, 0), min(hi, count), nil, yield)
+	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true}, max(lo, 0), max(hi, 0), yield)
 }
 
-// DexStringsAsWritten is DexStrings over a file that another goroutine is
-// still writing into b, front to back (an entry being inflated): before it
-// reads b[:end] it calls ready(end), which blocks until those bytes are in
-// and returns false if they never will be (the write failed), which stops
-// the reading with an error. The string data sits in the second half of a
-// dex file, so most of it is scanned while the rest inflates.
-func DexStringsAsWritten(b []byte, ready func(end int) bool, yield func(off int, s []byte) bool) error {
-	if !ready(min(dexHeaderSize, len(b))) {
-		return fmt.Errorf("dex: header never written: %w", ErrFormat)
+// DexStringsFrom is DexStrings over a dex file of size bytes read front to
+// back from r (an entry as it inflates), holding only a window of it: the
+// header and string ids, then the bytes of one string item at a time, as
+// the items come in table order in every dex a compiler writes. The
+// strings are the same, in the same order, with the same errors as
+// DexStrings on the whole file gives. A file whose items are out of table
+// order is read whole into memory first. Strings are views valid during
+// the call of yield. When r ends before size bytes, the strings read so far
+// have been yielded and the error wraps r's (io.ErrUnexpectedEOF for a
+// short stream).
+func DexStringsFrom(r io.Reader, size int, yield func(off int, s []byte) bool) error {
+	return dexStrings(&dexWindow{r: r, size: size, buf: make([]byte, 0, min(size, dexWindowRead))}, 0, -1, yield)
+}
+
+// DexCount returns the number of strings in a dex file's string table,
+// checked against the file's size.
+func DexCount(b []byte) (int, error) { return dexCount(b, len(b)) }
+
+// dexCount is DexCount for a file of size bytes whose first bytes are head.
+func dexCount(head []byte, size int) (int, error) {
+	if len(head) < dexHeaderSize || size < dexHeaderSize || !bytes.HasPrefix(head, []byte("dex\n")) {
+		return 0, fmt.Errorf("dex: no dex header: %w", ErrFormat)
 	}
-	count, err := DexCount(b)
+	count, idsOff := int64(le.Uint32(head[56:])), int64(le.Uint32(head[60:]))
+	if count == 0 {
+		return 0, nil
+	}
+	if idsOff < dexHeaderSize || idsOff > int64(size) || count > (int64(size)-idsOff)/4 {
+		return 0, fmt.Errorf("dex: %d string ids at %d do not fit %d bytes: %w", count, idsOff, size, ErrFormat)
+	}
+	return int(count), nil
+}
+
+// dexWindowRead is how much a streamed dex window asks its reader for at a
+// time.
+const dexWindowRead = 64 << 10
+
+// dexWindow holds the part of a dex file a reader still needs: file bytes
+// base to base+len(buf). A whole file (DexStrings) is one window that never
+// moves; a streamed one (DexStringsFrom) reads on as more is needed and
+// forgets what lies before keep.
+type dexWindow struct {
+	r     io.Reader
+	size  int    // the file's length
+	buf   []byte // file bytes from base
+	base  int
+	keep  int   // bytes before it are not needed again
+	whole bool  // buf is the whole file, not to be moved or written
+	err   error // why r stopped before size bytes
+	idle  int   // reads in a row that gave nothing
+}
+
+// need makes the window hold the file's bytes up to end (at most size) and
+// reports whether it does; false means the stream ended first.
+func (w *dexWindow) need(end int) bool {
+	end = min(end, w.size)
+	for w.base+len(w.buf) < end {
+		if w.whole || w.err != nil {
+			return false
+		}
+		w.forget()
+		if want := end - w.base; cap(w.buf) < want || cap(w.buf)-len(w.buf) < min(dexWindowRead, want-len(w.buf)) {
+			// Room for the bytes wanted and a read's worth past them,
+			// within the file.
+			grown := make([]byte, len(w.buf), min(w.size-w.base, max(want, len(w.buf))+dexWindowRead))
+			copy(grown, w.buf)
+			w.buf = grown
+		}
+		top := min(cap(w.buf), w.size-w.base)
+		n, err := w.r.Read(w.buf[len(w.buf):top])
+		w.buf = w.buf[:len(w.buf)+n]
+		if n == 0 && err == nil {
+			if w.idle++; w.idle > 100 {
+				err = io.ErrNoProgress
+			}
+		} else {
+			w.idle = 0
+		}
+		if err != nil && w.base+len(w.buf) < w.size {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			w.err = err
+		}
+	}
+	return true
+}
+
+// forget drops the bytes before keep, moving what is left to the front.
+func (w *dexWindow) forget() {
+	if w.whole || w.keep <= w.base {
+		return
+	}
+	k := min(w.keep-w.base, len(w.buf))
+	w.buf = w.buf[:copy(w.buf, w.buf[k:])]
+	w.base += k
+}
+
+// fail words a stop of the stream before end.
+func (w *dexWindow) fail(what string) error {
+	if w.err != nil {
+		return fmt.Errorf("dex: %s: %w", what, w.err)
+	}
+	return fmt.Errorf("dex: %s: %w", what, ErrFormat)
+}
+
+// dexStrings reads strings lo to hi of the table (hi < 0: to its end).
+func dexStrings(w *dexWindow, lo, hi int, yield func(off int, s []byte) bool) error {
+	if !w.need(dexHeaderSize) {
+		return w.fail("header never read")
+	}
+	count, err := dexCount(w.buf[:min(len(w.buf), dexHeaderSize)], w.size)
 	if err != nil || count == 0 {
 		return err
 	}
-	return dexStrings(b, 0, count, ready, yield)
-}
-
-// dexStrings reads strings lo to hi of a table DexCount has checked.
-func dexStrings(b []byte, lo, hi int, ready func(end int) bool, yield func(off int, s []byte) bool) error {
-	idsOff := int(le.Uint32(b[60:]))
-	if ready != nil && !ready(idsOff+4*hi) {
-		return fmt.Errorf("dex: string ids never written: %w", ErrFormat)
+	if hi < 0 || hi > count {
+		hi = count
+	}
+	idsOff := int(le.Uint32(w.buf[60:]))
+	if !w.need(idsOff + 4*count) {
+		return w.fail("string ids never read")
+	}
+	idsEnd := idsOff + 4*count
+	ids := w.buf[idsOff:idsEnd]
+	if !w.whole {
+		if !inOrder(ids) || int(le.Uint32(ids)) < idsEnd {
+			// Items out of table order, or inside the ids: read it all.
+			if !w.need(w.size) {
+				return w.fail("dex read short")
+			}
+			w.whole = true
+			ids = w.buf[idsOff:idsEnd]
+		} else {
+			// The ids stay where they were read; the window goes on in
+			// a buffer of its own.
+			rest := w.buf[idsEnd:]
+			w.buf = append(make([]byte, 0, max(len(rest), min(w.size-idsEnd, dexWindowRead))), rest...)
+			w.base = idsEnd
+		}
 	}
 	bad := 0
 	var scratch []byte // holds the UTF-8 of a string that is not UTF-8 already
 	// Overlapping string items could make a small file decode gigabytes;
 	// a real table decodes each byte once, so twice the file is plenty.
-	budget := 2*len(b) + 1<<16
+	budget := 2*w.size + 1<<16
 	for i := lo; i < hi; i++ {
-		at := int(le.Uint32(b[idsOff+4*i:]))
-		if ready != nil && !ready(min(at+dexStringMax(b, at, ready), len(b))) {
-			return fmt.Errorf("dex: string %d never written: %w", i, ErrFormat)
+		at := int(le.Uint32(ids[4*i:]))
+		if at >= dexHeaderSize && at < w.size {
+			w.keep = at // the items are in order: none later starts before
+			if !w.need(at+5) || !w.need(at+dexStringSpan(w, at)) {
+				return w.fail(fmt.Sprintf("string %d never read", i))
+			}
 		}
-		s, start, cost, ok := dexString(b, at, &scratch)
+		s, start, cost, ok := dexString(w, at, &scratch)
 		if budget -= cost + 1; budget < 0 {
 			return fmt.Errorf("dex: string items overlap past twice the file size: %w", ErrFormat)
 		}
@@ -107,38 +204,49 @@ func dexStrings(b []byte, lo, hi int, ready func(end int) bool, yield func(off i
 	return nil
 }
 
-// dexStringMax bounds the bytes the string item at at may span: its
-// ULEB128 length (up to 5 bytes, waited for first) and up to three bytes
-// per UTF-16 unit, plus the NUL.
-func dexStringMax(b []byte, at int, ready func(end int) bool) int {
-	if at < 0 || at >= len(b) || !ready(min(at+5, len(b))) {
-		return 0
+// inOrder reports whether string ids point at ascending offsets.
+func inOrder(ids []byte) bool {
+	last := uint32(0)
+	for i := 0; i+4 <= len(ids); i += 4 {
+		at := le.Uint32(ids[i:])
+		if at < last {
+			return false
+		}
+		last = at
 	}
-	n, start, ok := uleb128(b, at)
+	return true
+}
+
+// dexStringSpan bounds the bytes the string item at at may span, its first
+// five bytes in the window: its ULEB128 length (up to 5 bytes) and up to
+// three bytes per UTF-16 unit, plus the NUL.
+func dexStringSpan(w *dexWindow, at int) int {
+	n, start, ok := uleb128(w, at)
 	if !ok {
 		return 5
 	}
-	return start - at + min(3*n+1, len(b))
+	return start - at + min(3*n+1, w.size)
 }
 
 // dexString reads the string_data_item at at: its text, where the bytes
-// start, and how many bytes were looked at.
-func dexString(b []byte, at int, scratch *[]byte) ([]byte, int, int, bool) {
-	if at < dexHeaderSize || at >= len(b) {
+// start, and how many bytes were looked at. The window holds the item's
+// span (dexStringSpan) or the file's end.
+func dexString(w *dexWindow, at int, scratch *[]byte) ([]byte, int, int, bool) {
+	if at < dexHeaderSize || at >= w.size {
 		return nil, 0, 0, false
 	}
-	n, start, ok := uleb128(b, at)
+	n, start, ok := uleb128(w, at)
 	if !ok {
 		return nil, 0, 0, false
 	}
 	// n UTF-16 units take n to 3n bytes: look for the NUL no further, so a
 	// string without one costs its declared length, not the rest of the file.
-	window := b[start:min(len(b), start+3*n+1)]
-	end := bytes.IndexByte(window, 0)
+	b := w.buf[start-w.base : min(len(w.buf), start-w.base+3*n+1)]
+	end := bytes.IndexByte(b, 0)
 	if end < 0 || end < n {
-		return nil, 0, len(window), false
+		return nil, 0, len(b), false
 	}
-	raw := b[start : start+end : start+end]
+	raw := b[:end:end]
 	// MUTF-8 differs from UTF-8 only in NUL (C0 80) and in characters past
 	// U+FFFF (surrogate pairs), neither of which is valid UTF-8: a string
 	// that is valid UTF-8 (nearly all, and every ASCII one) is used as is.
@@ -149,14 +257,15 @@ func dexString(b []byte, at int, scratch *[]byte) ([]byte, int, int, bool) {
 	return raw, start, end, true
 }
 
-// uleb128 reads an unsigned LEB128 of at most five bytes (a u32).
-func uleb128(b []byte, at int) (int, int, bool) {
+// uleb128 reads an unsigned LEB128 of at most five bytes (a u32) at file
+// offset at of the window.
+func uleb128(w *dexWindow, at int) (int, int, bool) {
 	var v uint32
 	for i := range 5 {
-		if at+i >= len(b) {
+		if at+i >= w.base+len(w.buf) || at+i >= w.size {
 			return 0, 0, false
 		}
-		c := b[at+i]
+		c := w.buf[at+i-w.base]
 		v |= uint32(c&0x7f) << (7 * i)
 		if c&0x80 == 0 {
 			return int(v), at + i + 1, true

@@ -1,6 +1,8 @@
 package android
 
 import (
+	"io"
+	"slices"
 	"testing"
 
 	"github.com/gownscan/gown/extract/android/androidtest"
@@ -13,22 +15,59 @@ import (
 func FuzzDex(f *testing.F) {
 	f.Add(androidtest.Dex([]string{"https://api.example.net", "Lcom/x;", "日本"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_ = DexStrings(b, func(off int, s []byte) bool {
+		type str struct {
+			off int
+			s   string
+		}
+		var whole []str
+		errWhole := DexStrings(b, func(off int, s []byte) bool {
 			if off < 0 || off > len(b) {
 				t.Fatalf("offset %d outside %d bytes", off, len(b))
 			}
+			whole = append(whole, str{off, string(s)})
 			return true
 		})
-		// As if inflation stopped half-way: the reader must stop too, and
-		// never look past what was written.
-		written := len(b) / 2
-		_ = DexStringsAsWritten(b, func(end int) bool { return end <= written }, func(off int, s []byte) bool {
-			if off < 0 || off+len(s) > written {
-				t.Fatalf("string at %d+%d read past the %d bytes written", off, len(s), written)
+		// Streamed in chunks, the same strings and the same verdict.
+		for _, chunk := range []int{1, 977} {
+			var streamed []str
+			errStreamed := DexStringsFrom(&chunky{b: b, n: chunk}, len(b), func(off int, s []byte) bool {
+				streamed = append(streamed, str{off, string(s)})
+				return true
+			})
+			if !slices.Equal(whole, streamed) || (errWhole == nil) != (errStreamed == nil) {
+				t.Fatalf("streamed by %d: %d strings, err %v; whole: %d strings, err %v", chunk, len(streamed), errStreamed, len(whole), errWhole)
 			}
+		}
+		// As if inflation stopped half-way: the reader stops too, having
+		// given a first part of the strings, none read past the cut.
+		half := len(b) / 2
+		var cut []str
+		DexStringsFrom(&chunky{b: b[:half], n: 977}, len(b), func(off int, s []byte) bool {
+			if off < 0 || off+len(s) > half {
+				t.Fatalf("string at %d+%d read past the %d bytes written", off, len(s), half)
+			}
+			cut = append(cut, str{off, string(s)})
 			return true
 		})
+		if len(cut) > len(whole) || !slices.Equal(cut, whole[:len(cut)]) {
+			t.Fatalf("cut stream gave %d strings that are not the first of the %d", len(cut), len(whole))
+		}
 	})
+}
+
+// chunky reads b at most n bytes at a time.
+type chunky struct {
+	b []byte
+	n int
+}
+
+func (c *chunky) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.b)
+	c.b = c.b[k:]
+	return k, nil
 }
 
 func FuzzAXML(f *testing.F) {

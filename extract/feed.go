@@ -1,0 +1,97 @@
+package extract
+
+import (
+	"io"
+)
+
+// feed carries an entry from the worker that inflates it to a goroutine
+// that reads it as it comes, a few chunks ahead: the two run side by side,
+// and the entry is never held whole. The writer fills a free chunk straight
+// from the inflater and sends it; the reader copies out of it and gives it
+// back. Either side may stop early: stop tells the writer that the reader
+// wants no more, and the writer's close ends the reader's stream with its
+// error.
+type feed struct {
+	full chan []byte
+	free chan []byte
+	quit chan struct{} // closed by stop
+	err  error         // why the writer stopped short; set before full is closed
+
+	cur, held []byte // the reader's chunk: what is left of it, and all of it
+}
+
+// Chunks of a feed: how many and how big. Four of 128 KiB keep the
+// inflater a few hundred microseconds ahead of the reader.
+const (
+	feedChunks    = 4
+	feedChunkSize = 128 << 10
+)
+
+func newFeed() *feed {
+	fd := &feed{full: make(chan []byte, feedChunks), free: make(chan []byte, feedChunks), quit: make(chan struct{})}
+	for range feedChunks {
+		fd.free <- make([]byte, 0, feedChunkSize)
+	}
+	return fd
+}
+
+// fill sends head and then the n-len(head) bytes left of the entry from r
+// down the feed, and reports r's error. Once the reader has stopped, the
+// rest is still read, and dropped: the caller checks the entry's end (and
+// with it archive/zip's checksum) after it. It does not close the feed.
+func (fd *feed) fill(r io.Reader, head []byte, n int) error {
+	pending, left := head, n-len(head) // read but not sent; not read yet
+	for len(pending) > 0 || left > 0 {
+		var buf []byte
+		select {
+		case buf = <-fd.free:
+		case <-fd.quit:
+			_, err := io.CopyN(io.Discard, r, int64(left))
+			return err
+		}
+		m := copy(buf[:cap(buf)], pending)
+		pending = nil
+		k, err := io.ReadFull(r, buf[m:min(cap(buf), m+left)])
+		m, left = m+k, left-k
+		select {
+		case fd.full <- buf[:m]:
+		case <-fd.quit:
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close ends the reader's stream: with err, or at the end of the entry
+// when err is nil.
+func (fd *feed) close(err error) {
+	fd.err = err
+	close(fd.full)
+}
+
+// stop tells the writer that the reader wants no more. It is the reader's
+// to call, once.
+func (fd *feed) stop() { close(fd.quit) }
+
+// Read reads what the writer has sent.
+func (fd *feed) Read(p []byte) (int, error) {
+	for len(fd.cur) == 0 {
+		if fd.held != nil {
+			fd.free <- fd.held[:0] // never blocks: at most feedChunks are out
+			fd.held = nil
+		}
+		b, ok := <-fd.full
+		if !ok {
+			if fd.err != nil {
+				return 0, fd.err
+			}
+			return 0, io.EOF
+		}
+		fd.cur, fd.held = b, b
+	}
+	n := copy(p, fd.cur)
+	fd.cur = fd.cur[n:]
+	return n, nil
+}
