@@ -4,12 +4,15 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gownscan/gown/extract/android"
+	"github.com/gownscan/gown/extract/internal/inflate"
 )
 
 // Errors of the archive walker; each names the cap that stopped it.
@@ -49,7 +52,7 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotApp, err)
 	}
-	zr.RegisterDecompressor(zip.Deflate, inflate)
+	zr.RegisterDecompressor(zip.Deflate, newInflater)
 	if len(zr.File) > s.cfg.MaxEntries {
 		return nil, fmt.Errorf("%s: %d entries: %w (max %d)", name, len(zr.File), ErrCap, s.cfg.MaxEntries)
 	}
@@ -92,15 +95,35 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 		s.total.Add(-int64(n))
 		return nil, false, fmt.Errorf("%s: app over %d uncompressed bytes: %w", where, s.cfg.MaxTotal, ErrCap)
 	}
-	rc, err := f.Open()
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", where, err)
-	}
-	defer rc.Close()
 	var first [16]byte
 	head := first[:min(int(n), len(first))]
-	if _, err := io.ReadFull(rc, head); err != nil {
-		return nil, false, short(where, err, n)
+	// A deflated entry is inflated straight into its buffer (see
+	// internal/inflate) once its first bytes show it is to be read whole;
+	// others, and entries that stream, go through archive/zip's reader.
+	var d *inflate.Decoder
+	var rc io.ReadCloser
+	if f.Method == zip.Deflate {
+		raw, err := f.OpenRaw()
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", where, err)
+		}
+		d = decoders.Get().(*inflate.Decoder)
+		defer func() {
+			d.Reset(nil, nil)
+			decoders.Put(d)
+		}()
+		d.Reset(raw, head)
+		if err := d.Fill(len(head)); err != nil {
+			return nil, false, inflateError(where, err, n)
+		}
+	} else {
+		if rc, err = f.Open(); err != nil {
+			return nil, false, fmt.Errorf("%s: %w", where, err)
+		}
+		defer rc.Close()
+		if _, err := io.ReadFull(rc, head); err != nil {
+			return nil, false, short(where, err, n)
+		}
 	}
 	if sniff && noText(head) {
 		s.total.Add(-int64(int(n) - len(head)))
@@ -108,12 +131,7 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	}
 	if stream != nil {
 		if fd := stream(head); fd != nil {
-			err := fd.fill(rc, head, int(n))
-			if err != nil {
-				err = short(where, err, n)
-			} else {
-				err = atEnd(rc, where, n)
-			}
+			err := feedEntry(f, rc, fd, head, where)
 			fd.close(err)
 			return nil, false, err
 		}
@@ -126,10 +144,55 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	copy(b, head)
+	if d != nil {
+		d.Move(b)
+		if err := d.End(); err != nil {
+			return b, false, inflateError(where, err, n)
+		}
+		if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
+			return b, false, fmt.Errorf("%s: %w", where, zip.ErrChecksum)
+		}
+		return b, false, nil
+	}
 	if _, err := io.ReadFull(rc, b[len(head):]); err != nil {
 		return b, false, short(where, err, n)
 	}
 	return b, false, atEnd(rc, where, n)
+}
+
+// decoders pools inflate decoders: each holds a 32 KiB input buffer and
+// its code tables.
+var decoders = sync.Pool{New: func() any { return new(inflate.Decoder) }}
+
+// feedEntry sends an entry down fd and checks its end. rc is archive/zip's
+// reader of the entry with head read, or nil when a Decoder inflated head:
+// then the entry is opened again through archive/zip, whose inflater keeps
+// a window of its own and so can stream, and head is skipped.
+func feedEntry(f *zip.File, rc io.ReadCloser, fd *feed, head []byte, where string) error {
+	n := f.UncompressedSize64
+	if rc == nil {
+		r, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		defer r.Close()
+		if _, err := io.CopyN(io.Discard, r, int64(len(head))); err != nil {
+			return short(where, err, n)
+		}
+		rc = r
+	}
+	if err := fd.fill(rc, head, int(n)); err != nil {
+		return short(where, err, n)
+	}
+	return atEnd(rc, where, n)
+}
+
+// inflateError words a Decoder's error as archive/zip's reader would.
+func inflateError(where string, err error, n uint64) error {
+	if errors.Is(err, inflate.ErrLong) {
+		return fmt.Errorf("%s: more bytes than the header's %d: %w", where, n, zip.ErrFormat)
+	}
+	return short(where, err, n)
 }
 
 // atEnd checks that an entry read to its declared size n ends there: one

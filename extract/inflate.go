@@ -26,7 +26,7 @@ type inflater struct {
 	closed bool
 }
 
-func inflate(r io.Reader) io.ReadCloser {
+func newInflater(r io.Reader) io.ReadCloser {
 	if x, ok := inflaters.Get().(*inflater); ok {
 		x.br.Reset(r)
 		if err := x.fr.(flate.Resetter).Reset(x.br, nil); err == nil {
