@@ -40,6 +40,7 @@ type Rule struct {
 	TP, FP   []string
 	value    int      // submatch index of group "v"; 0 is the whole match
 	keys     [][]byte // Keywords as bytes, for FindBytes
+	keySets  []Bytes  // the bytes of each keyword
 	need     Bytes    // every byte of every Require literal
 	first    Bytes    // the first byte of each keyword
 	// Require lists literals that must all occur in a text (an IP address
@@ -122,6 +123,7 @@ func (r *Rule) set(k, v string) error {
 		}
 		r.Keywords = append(r.Keywords, v)
 		r.keys = append(r.keys, []byte(v))
+		r.keySets = append(r.keySets, ByteSet([]byte(v)))
 		r.first.add(v[0])
 	case "whole":
 		b, err := strconv.ParseBool(v)
@@ -183,7 +185,7 @@ func (r *Rule) FindBytes(text []byte, present *Bytes) []Match {
 			return nil
 		}
 	}
-	if len(r.keys) > 0 && !containsAny(text, r.keys, present) {
+	if len(r.keys) > 0 && !r.containsAny(text, present) {
 		return nil
 	}
 	var out []Match
@@ -197,9 +199,14 @@ func (r *Rule) FindBytes(text []byte, present *Bytes) []Match {
 	return out
 }
 
-func containsAny(s []byte, keys [][]byte, present *Bytes) bool {
-	for _, k := range keys {
-		if contains(s, k, present) {
+// containsAny reports whether text holds one of the keywords; one with a
+// byte absent from present is not searched for.
+func (r *Rule) containsAny(text []byte, present *Bytes) bool {
+	for i, k := range r.keys {
+		if present != nil && !present.hasAll(&r.keySets[i]) {
+			continue
+		}
+		if bytes.Contains(text, k) {
 			return true
 		}
 	}
