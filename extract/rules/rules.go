@@ -11,7 +11,6 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp/syntax"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -38,7 +37,6 @@ type Rule struct {
 	Re       *lazyre.Regexp
 	Keywords []string
 	TP, FP   []string
-	value    int      // submatch index of group "v"; 0 is the whole match
 	keys     [][]byte // Keywords as bytes, for FindBytes
 	keySets  []Bytes  // the bytes of each keyword
 	need     Bytes    // every byte of every Require literal
@@ -73,7 +71,7 @@ type Match struct {
 // All returns the embedded rules in priority order. It panics if the data
 // file is broken: that is a programmer error caught by any test.
 func All() []*Rule {
-	rs, err := Parse(rulesText)
+	rs, err := parse(rulesText, false)
 	if err != nil {
 		panic(err)
 	}
@@ -81,7 +79,13 @@ func All() []*Rule {
 }
 
 // Parse reads rules in the rules.txt format.
-func Parse(text string) ([]*Rule, error) {
+func Parse(text string) ([]*Rule, error) { return parse(text, true) }
+
+// parse reads rules; with check, each regex's syntax is checked as it is
+// read. The embedded rules are not checked at every start of gown (that
+// took most of the time reading them takes): TestPatternsCompile compiles
+// them all, and each compiles on its first search.
+func parse(text string, check bool) ([]*Rule, error) {
 	var out []*Rule
 	var cur *Rule
 	sc := bufio.NewScanner(strings.NewReader(text))
@@ -99,7 +103,7 @@ func Parse(text string) ([]*Rule, error) {
 		if !ok || cur == nil {
 			return nil, fmt.Errorf("rules line %d: want [id] or key = value", n)
 		}
-		if err := cur.set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+		if err := cur.set(strings.TrimSpace(k), strings.TrimSpace(v), check); err != nil {
 			return nil, fmt.Errorf("rules line %d (%s): %w", n, cur.ID, err)
 		}
 	}
@@ -111,7 +115,7 @@ func Parse(text string) ([]*Rule, error) {
 	return out, nil
 }
 
-func (r *Rule) set(k, v string) error {
+func (r *Rule) set(k, v string, check bool) error {
 	switch k {
 	case "kind":
 		r.Kind = v
@@ -150,14 +154,12 @@ func (r *Rule) set(k, v string) error {
 		}
 		r.Confidence = c
 	case "regex":
-		re, err := syntax.Parse(v, syntax.Perl)
-		if err != nil {
-			return err
+		if check {
+			if _, err := syntax.Parse(v, syntax.Perl); err != nil {
+				return err
+			}
 		}
 		r.Re = lazyre.New(v)
-		if i := slices.Index(re.CapNames(), "v"); i > 0 {
-			r.value = i
-		}
 	default:
 		return fmt.Errorf("unknown key %q", k)
 	}
@@ -190,7 +192,8 @@ func (r *Rule) FindBytes(text []byte, present *Bytes) []Match {
 	}
 	var out []Match
 	for _, loc := range r.Re.FindAllSubmatchIndex(text, -1) {
-		s, e := loc[2*r.value], loc[2*r.value+1]
+		v := max(r.Re.Regexp().SubexpIndex("v"), 0) // 0: the whole match
+		s, e := loc[2*v], loc[2*v+1]
 		if s < 0 {
 			continue
 		}
