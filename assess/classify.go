@@ -87,10 +87,11 @@ func classifyRecordWith(s gown.Sample, names nameCache) []hit {
 		seen[k] = true
 		hits = append(hits, hit{class: class, path: path, example: redact.Mask(class, raw)})
 	}
+	rules := compiledRules()
 	for i := range rec.fields {
 		f := &rec.fields[i]
-		for j := range compiledRules {
-			r := &compiledRules[j]
+		for j := range rules {
+			r := &rules[j]
 			if !names.ok(j, f, &rec) || !r.value(f.value) {
 				continue
 			}
@@ -101,8 +102,8 @@ func classifyRecordWith(s gown.Sample, names nameCache) []hit {
 	// checked only by the rows that need no name.
 	for _, p := range rec.keyParts {
 		f := field{value: p}
-		for j := range compiledRules {
-			r := &compiledRules[j]
+		for j := range rules {
+			r := &rules[j]
 			if r.name != nil || r.ctx != nil {
 				continue
 			}

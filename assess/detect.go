@@ -2,6 +2,7 @@ package assess
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/gownscan/gown/internal/lazyre"
 )
@@ -198,7 +199,9 @@ type compiledRule struct {
 	name, not, ctx *lazyre.Regexp
 }
 
-var compiledRules = compileRules(fieldRules)
+// compiledRules is fieldRules ready to run, built on first use rather than
+// at every start of gown.
+var compiledRules = sync.OnceValue(func() []compiledRule { return compileRules(fieldRules) })
 
 func compileRules(rules []fieldRule) []compiledRule {
 	out := make([]compiledRule, len(rules))
@@ -256,7 +259,7 @@ type nameKey struct {
 }
 
 func (nc nameCache) ok(i int, f *field, rec *record) bool {
-	c := &compiledRules[i]
+	c := &compiledRules()[i]
 	if c.name == nil && c.not == nil && c.ctx == nil {
 		return true
 	}

@@ -141,24 +141,27 @@ type pkg struct {
 
 // configs is the one list of configurations; adding a store adds its
 // entries here.
-var configs = slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
-	mongoConfigs(), searchConfigs(), couchConfigs(), firebaseConfigs())
+// It is built on first use, not at every start of gown.
+var configs = sync.OnceValue(func() []config {
+	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
+		mongoConfigs(), searchConfigs(), couchConfigs(), firebaseConfigs())
+})
 
 // Names returns every known configuration name.
 func Names() []string {
-	names := make([]string, len(configs))
-	for i, c := range configs {
+	names := make([]string, len(configs()))
+	for i, c := range configs() {
 		names[i] = c.name
 	}
 	return names
 }
 
 func lookup(name string) (config, bool) {
-	i := slices.IndexFunc(configs, func(c config) bool { return c.name == name })
+	i := slices.IndexFunc(configs(), func(c config) bool { return c.name == name })
 	if i < 0 {
 		return config{}, false
 	}
-	return configs[i], true
+	return configs()[i], true
 }
 
 // Start installs what is missing, starts the named configurations (all of
@@ -244,7 +247,7 @@ func EnsureAll(ctx context.Context, log io.Writer) error {
 	if log == nil {
 		log = io.Discard
 	}
-	return ensureConfigs(ctx, log, configs)
+	return ensureConfigs(ctx, log, configs())
 }
 
 // ensureConfigs installs each package the configs need, once, then each
