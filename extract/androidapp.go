@@ -30,7 +30,7 @@ func (s *appScan) prepare(a *archive, byName map[string]*zip.File) map[*zip.File
 			return
 		}
 		done[f] = true
-		b, _, err := s.read(a, f, nil, false, nil)
+		b, _, err := s.read(a, f, nil, false, nil, nil)
 		if err != nil {
 			s.fail(err)
 			return
@@ -85,7 +85,7 @@ func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*androi
 	if f == nil || a.table != nil {
 		return
 	}
-	b, _, err := s.read(a, f, nil, false, nil) // a fresh buffer: the table keeps it
+	b, _, err := s.read(a, f, nil, false, nil, nil) // a fresh buffer: the table keeps it
 	if err != nil {
 		s.fail(err)
 		done[f] = true
@@ -127,6 +127,27 @@ func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {
 		}
 		return true
 	}
+}
+
+// dexAheadMin is the dex size from which a dex read whole is scanned while
+// it inflates (see readEntry).
+const dexAheadMin = 128 << 10
+
+// dexAsWritten scans a dex that the worker is still inflating into b.
+func (u *unit) dexAsWritten(b []byte, pr *progress, src gown.Source) error {
+	src.Section, src.Encoding = "dex string table", "mutf-8"
+	known := 0 // bytes known to be in, to skip the lock on most strings
+	ready := func(end int) bool {
+		if end <= known {
+			return true
+		}
+		if !pr.ready(end) {
+			return false
+		}
+		known = end
+		return true
+	}
+	return android.DexStringsAsWritten(b, ready, u.dexString(src))
 }
 
 // dexFrom scans a dex of size bytes read from r as it inflates.

@@ -77,8 +77,10 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 // format without text (noText) is not inflated further and skipped is
 // true. stream, when not nil, is shown the entry's first bytes; if it
 // returns a feed, the whole entry goes down that feed as it inflates and no
-// buffer is taken (b is nil).
-func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error), sniff bool, stream func(head []byte) *feed) (b []byte, skipped bool, err error) {
+// buffer is taken (b is nil). watch, when not nil, is shown the buffer of a
+// deflated entry once its first bytes are in; if it returns a progress,
+// that is told as the rest comes in, a piece at a time (aheadStep).
+func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error), sniff bool, stream func(head []byte) *feed, watch func(b []byte) *progress) (b []byte, skipped bool, err error) {
 	n := f.UncompressedSize64
 	where := a.name + "!" + f.Name
 	switch {
@@ -146,11 +148,31 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	copy(b, head)
 	if d != nil {
 		d.Move(b)
+		step := len(b)
+		var pr *progress
+		if watch != nil {
+			if pr = watch(b); pr != nil {
+				defer pr.finish()
+				step = aheadStep
+			}
+		}
+		for done := len(head); done < len(b); {
+			done = min(done+step, len(b))
+			if err := d.Fill(done); err != nil {
+				return b, false, inflateError(where, err, n)
+			}
+			if pr != nil && done < len(b) {
+				pr.advance(done)
+			}
+		}
 		if err := d.End(); err != nil {
 			return b, false, inflateError(where, err, n)
 		}
 		if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
 			return b, false, fmt.Errorf("%s: %w", where, zip.ErrChecksum)
+		}
+		if pr != nil {
+			pr.advance(len(b)) // checked: all of it may be read
 		}
 		return b, false, nil
 	}
@@ -159,6 +181,10 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	}
 	return b, false, atEnd(rc, where, n)
 }
+
+// aheadStep is how much of a watched entry is inflated between two reports
+// to its reader.
+const aheadStep = 32 << 10
 
 // decoders pools inflate decoders: each holds a 32 KiB input buffer and
 // its code tables.

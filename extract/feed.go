@@ -2,6 +2,7 @@ package extract
 
 import (
 	"io"
+	"sync"
 )
 
 // feed carries an entry from the worker that inflates it to a goroutine
@@ -94,4 +95,49 @@ func (fd *feed) Read(p []byte) (int, error) {
 	n := copy(p, fd.cur)
 	fd.cur = fd.cur[n:]
 	return n, nil
+}
+
+// progress lets a reader scan the part of an entry already inflated while
+// the worker inflates the rest into the same buffer: the reader touches
+// only bytes below avail, the writer only bytes above it, and the mutex
+// orders the two.
+type progress struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	avail int  // bytes written so far
+	end   bool // no more will be written
+}
+
+func newProgress() *progress {
+	pr := &progress{}
+	pr.cond.L = &pr.mu
+	return pr
+}
+
+// advance reports that the first n bytes are written.
+func (pr *progress) advance(n int) {
+	pr.mu.Lock()
+	pr.avail = n
+	pr.mu.Unlock()
+	pr.cond.Broadcast()
+}
+
+// finish reports that writing stopped, the entry whole or not (the worker
+// drops the reader's unit when it is not).
+func (pr *progress) finish() {
+	pr.mu.Lock()
+	pr.end = true
+	pr.mu.Unlock()
+	pr.cond.Broadcast()
+}
+
+// ready blocks until the first n bytes are written and reports whether
+// they are: false once writing has stopped short of them.
+func (pr *progress) ready(n int) bool {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	for pr.avail < n && !pr.end {
+		pr.cond.Wait()
+	}
+	return pr.avail >= n
 }

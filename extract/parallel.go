@@ -138,6 +138,18 @@ func (s *appScan) readEntry(a *archive, f *zip.File, ar *arena, ready <-chan str
 			})
 		}()
 		return fd
+	}, func(b []byte) *progress {
+		// A smaller dex is read whole, and scanned as the last of it
+		// inflates, in step with it.
+		if len(b) < dexAheadMin || !bytes.HasPrefix(b, []byte("dex\n")) {
+			return nil
+		}
+		pr := newProgress()
+		scanned = make(chan *unit, 1)
+		go func() {
+			scanned <- s.unitWith(a, f, func(u *unit, src gown.Source) error { return u.dexAsWritten(b, pr, src) })
+		}()
+		return pr
 	})
 	var streamed *unit
 	if scanned != nil {

@@ -172,7 +172,7 @@ func (s *appScan) walk(ctx context.Context, a *archive) {
 // nestedEntry reads an entry named like an archive: a zip is walked in
 // turn, anything else is read as a plain entry.
 func (s *appScan) nestedEntry(ctx context.Context, a *archive, f *zip.File) {
-	b, _, err := s.read(a, f, nil, false, nil)
+	b, _, err := s.read(a, f, nil, false, nil, nil)
 	if err != nil {
 		s.fail(err)
 		return

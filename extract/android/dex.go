@@ -47,6 +47,16 @@ func DexStringsFrom(r io.Reader, size int, yield func(off int, s []byte) bool) e
 	return dexStrings(&dexWindow{r: r, size: size, buf: make([]byte, 0, min(size, dexWindowRead))}, 0, -1, yield)
 }
 
+// DexStringsAsWritten is DexStrings over a file that another goroutine is
+// still writing into b, front to back (an entry being inflated): before it
+// reads b[:end] it calls ready(end), which blocks until those bytes are in
+// and returns false if they never will be (the write failed), which stops
+// the reading with an error. The string data sits in the last third of a
+// dex, so much of it is scanned while the rest inflates.
+func DexStringsAsWritten(b []byte, ready func(end int) bool, yield func(off int, s []byte) bool) error {
+	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true, ready: ready}, 0, -1, yield)
+}
+
 // DexCount returns the number of strings in a dex file's string table,
 // checked against the file's size.
 func DexCount(b []byte) (int, error) { return dexCount(b, len(b)) }
@@ -79,8 +89,11 @@ type dexWindow struct {
 	size  int    // the file's length
 	buf   []byte // file bytes from base
 	base  int
-	keep  int   // bytes before it are not needed again
-	whole bool  // buf is the whole file, not to be moved or written
+	keep  int  // bytes before it are not needed again
+	whole bool // buf is the whole file, not to be moved or written
+	// ready, for a whole file still being written, waits until its bytes
+	// up to end are in (DexStringsAsWritten)
+	ready func(end int) bool
 	err   error // why r stopped before size bytes
 	idle  int   // reads in a row that gave nothing
 }
@@ -89,6 +102,9 @@ type dexWindow struct {
 // reports whether it does; false means the stream ended first.
 func (w *dexWindow) need(end int) bool {
 	end = min(end, w.size)
+	if w.ready != nil {
+		return w.ready(end)
+	}
 	for w.base+len(w.buf) < end {
 		if w.whole || w.err != nil {
 			return false

@@ -52,6 +52,26 @@ func FuzzDex(f *testing.F) {
 		if len(cut) > len(whole) || !slices.Equal(cut, whole[:len(cut)]) {
 			t.Fatalf("cut stream gave %d strings that are not the first of the %d", len(cut), len(whole))
 		}
+		// The same, read as written into the whole buffer.
+		cut = cut[:0]
+		DexStringsAsWritten(b, func(end int) bool { return end <= half }, func(off int, s []byte) bool {
+			if off < 0 || off+len(s) > half {
+				t.Fatalf("string at %d+%d read past the %d bytes written", off, len(s), half)
+			}
+			cut = append(cut, str{off, string(s)})
+			return true
+		})
+		if len(cut) > len(whole) || !slices.Equal(cut, whole[:len(cut)]) {
+			t.Fatalf("as written: %d strings that are not the first of the %d", len(cut), len(whole))
+		}
+		var all []str
+		errAll := DexStringsAsWritten(b, func(int) bool { return true }, func(off int, s []byte) bool {
+			all = append(all, str{off, string(s)})
+			return true
+		})
+		if !slices.Equal(all, whole) || (errAll == nil) != (errWhole == nil) {
+			t.Fatalf("as written, whole: %d strings (err %v), DexStrings %d (err %v)", len(all), errAll, len(whole), errWhole)
+		}
 	})
 }
 
