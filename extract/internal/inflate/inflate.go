@@ -30,11 +30,21 @@ import (
 var (
 	// ErrCorrupt is a stream that breaks the format.
 	ErrCorrupt = errors.New("inflate: corrupt input")
-	// ErrShort is a stream that ends before the buffer is full.
-	ErrShort = fmt.Errorf("inflate: stream ends before the buffer is full: %w", io.ErrUnexpectedEOF)
+	// ErrShort is a stream that ends before the buffer is full; it is an
+	// io.ErrUnexpectedEOF too.
+	ErrShort error = shortError{}
 	// ErrLong is a stream that holds more than the buffer.
 	ErrLong = errors.New("inflate: stream holds more bytes than the buffer")
 )
+
+// shortError is ErrShort: a type, not fmt.Errorf, so that gown's start
+// formats nothing for it.
+type shortError struct{}
+
+func (shortError) Error() string {
+	return "inflate: stream ends before the buffer is full: " + io.ErrUnexpectedEOF.Error()
+}
+func (shortError) Unwrap() error { return io.ErrUnexpectedEOF }
 
 // inputSize is how much input a Decoder buffers.
 const inputSize = 32 << 10
