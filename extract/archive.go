@@ -69,9 +69,9 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 
 // read returns an entry's bytes, enforcing the per-entry size, the app's
 // total and the compression ratio before reading, and the declared size
-// while reading (archive/zip fails an entry whose data runs past its
-// declared size or misses its CRC, so a lying header cannot smuggle more
-// bytes in). The bytes go into a buffer from alloc (nil: a new slice),
+// while reading (an entry whose data runs past its declared size or misses
+// its CRC fails, so a lying header cannot smuggle more bytes in: inflateRest
+// checks both, archive/zip's reader for entries it reads). The bytes go into a buffer from alloc (nil: a new slice),
 // taken only once the caps are checked; it is returned, even on error, for
 // the caller to give back. With sniff, an entry whose first bytes show a
 // format without text (noText) is not inflated further and skipped is
@@ -147,39 +147,49 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	}
 	copy(b, head)
 	if d != nil {
-		d.Move(b)
-		step := len(b)
-		var pr *progress
-		if watch != nil {
-			if pr = watch(b); pr != nil {
-				defer pr.finish()
-				step = aheadStep
-			}
-		}
-		for done := len(head); done < len(b); {
-			done = min(done+step, len(b))
-			if err := d.Fill(done); err != nil {
-				return b, false, inflateError(where, err, n)
-			}
-			if pr != nil && done < len(b) {
-				pr.advance(done)
-			}
-		}
-		if err := d.End(); err != nil {
-			return b, false, inflateError(where, err, n)
-		}
-		if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
-			return b, false, fmt.Errorf("%s: %w", where, zip.ErrChecksum)
-		}
-		if pr != nil {
-			pr.advance(len(b)) // checked: all of it may be read
-		}
-		return b, false, nil
+		return b, false, inflateRest(d, f, b, watch, where)
 	}
 	if _, err := io.ReadFull(rc, b[len(head):]); err != nil {
 		return b, false, short(where, err, n)
 	}
 	return b, false, atEnd(rc, where, n)
+}
+
+// inflateRest inflates the rest of a deflated entry into b, whose first
+// bytes d has written, and checks that the stream ends with b and matches
+// the entry's CRC, as archive/zip's reader would. When watch returns a
+// progress for b, it is told as each aheadStep comes in, and of the last
+// bytes only once the CRC holds.
+func inflateRest(d *inflate.Decoder, f *zip.File, b []byte, watch func([]byte) *progress, where string) error {
+	n := f.UncompressedSize64
+	d.Move(b)
+	step := len(b)
+	var pr *progress
+	if watch != nil {
+		if pr = watch(b); pr != nil {
+			defer pr.finish()
+			step = aheadStep
+		}
+	}
+	for done := d.Written(); done < len(b); {
+		done = min(done+step, len(b))
+		if err := d.Fill(done); err != nil {
+			return inflateError(where, err, n)
+		}
+		if pr != nil && done < len(b) {
+			pr.advance(done)
+		}
+	}
+	if err := d.End(); err != nil {
+		return inflateError(where, err, n)
+	}
+	if f.CRC32 != 0 && crc32.ChecksumIEEE(b) != f.CRC32 {
+		return fmt.Errorf("%s: %w", where, zip.ErrChecksum)
+	}
+	if pr != nil {
+		pr.advance(len(b))
+	}
+	return nil
 }
 
 // aheadStep is how much of a watched entry is inflated between two reports
