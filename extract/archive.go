@@ -133,7 +133,12 @@ func (s *appScan) read(a *archive, f *zip.File, alloc func(n int) ([]byte, error
 	}
 	if stream != nil {
 		if fd := stream(head); fd != nil {
-			err := feedEntry(f, rc, fd, head, where)
+			var err error
+			if d != nil {
+				err = inflateFeed(d, f, fd, head, where)
+			} else {
+				err = feedEntry(f, rc, fd, head, where)
+			}
 			fd.close(err)
 			return nil, false, err
 		}
@@ -200,27 +205,47 @@ const aheadStep = 32 << 10
 // its code tables.
 var decoders = sync.Pool{New: func() any { return new(inflate.Decoder) }}
 
-// feedEntry sends an entry down fd and checks its end. rc is archive/zip's
-// reader of the entry with head read, or nil when a Decoder inflated head:
-// then the entry is opened again through archive/zip, whose inflater keeps
-// a window of its own and so can stream, and head is skipped.
+// feedEntry sends an entry archive/zip reads (rc, with head read) down fd
+// and checks its end.
 func feedEntry(f *zip.File, rc io.ReadCloser, fd *feed, head []byte, where string) error {
 	n := f.UncompressedSize64
-	if rc == nil {
-		r, err := f.Open()
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		defer r.Close()
-		if _, err := io.CopyN(io.Discard, r, int64(len(head))); err != nil {
-			return short(where, err, n)
-		}
-		rc = r
-	}
 	if err := fd.fill(rc, head, int(n)); err != nil {
 		return short(where, err, n)
 	}
 	return atEnd(rc, where, n)
+}
+
+// inflateFeed inflates the rest of a deflated entry, whose first bytes d
+// has written, a window at a time, sends it down fd as it comes, and checks
+// its end and CRC as inflateRest does. The window is the 32 KiB the stream
+// may refer back to and a chunk; the entry is never held whole.
+func inflateFeed(d *inflate.Decoder, f *zip.File, fd *feed, head []byte, where string) error {
+	n := int(f.UncompressedSize64)
+	window := make([]byte, inflate.Window+feedChunkSize)
+	copy(window, head)
+	d.Move(window)
+	crc := crc32.ChecksumIEEE(head)
+	sending := fd.write(head)
+	slid, sent := 0, len(head) // bytes dropped from the window's front; bytes sent
+	for sent < n {
+		limit := min(len(window), n-slid)
+		if err := d.Fill(limit); err != nil {
+			return inflateError(where, err, uint64(n))
+		}
+		fresh := window[sent-slid : limit]
+		crc = crc32.Update(crc, crc32.IEEETable, fresh)
+		sending = sending && fd.write(fresh)
+		sent = slid + limit
+		slid += d.Slide()
+	}
+	d.Move(window[:d.Written()])
+	if err := d.End(); err != nil {
+		return inflateError(where, err, uint64(n))
+	}
+	if f.CRC32 != 0 && crc != f.CRC32 {
+		return fmt.Errorf("%s: %w", where, zip.ErrChecksum)
+	}
+	return nil
 }
 
 // inflateError words a Decoder's error as archive/zip's reader would.

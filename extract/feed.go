@@ -65,6 +65,27 @@ func (fd *feed) fill(r io.Reader, head []byte, n int) error {
 	return nil
 }
 
+// write sends a copy of p down the feed, in chunks. Once the reader has
+// stopped, it drops p and reports false.
+func (fd *feed) write(p []byte) bool {
+	for len(p) > 0 {
+		var buf []byte
+		select {
+		case buf = <-fd.free:
+		case <-fd.quit:
+			return false
+		}
+		m := copy(buf[:cap(buf)], p)
+		p = p[m:]
+		select {
+		case fd.full <- buf[:m]:
+		case <-fd.quit:
+			return false
+		}
+	}
+	return true
+}
+
 // close ends the reader's stream: with err, or at the end of the entry
 // when err is nil.
 func (fd *feed) close(err error) {

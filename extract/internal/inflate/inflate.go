@@ -114,6 +114,25 @@ func (d *Decoder) Move(out []byte) {
 	d.out = out
 }
 
+// Window is the history a stream may refer back to: Slide keeps at least
+// this much.
+const Window = 32 << 10
+
+// Slide drops all but the last Window bytes written, moving those to the
+// front of the buffer, where decoding goes on after them, and returns how
+// many bytes it dropped: a stream longer than the buffer is decoded a
+// buffer at a time, each refilled from the front. A caller that slides
+// must give End a buffer cut to the stream's last bytes (Move).
+func (d *Decoder) Slide() int {
+	if d.pos <= Window {
+		return 0
+	}
+	drop := d.pos - Window
+	copy(d.out, d.out[drop:d.pos])
+	d.pos = Window
+	return drop
+}
+
 // Written returns how much of the buffer is written.
 func (d *Decoder) Written() int { return d.pos }
 

@@ -88,6 +88,32 @@ func TestSizesAndLimits(t *testing.T) {
 	}
 }
 
+// A stream decoded a window at a time, sliding, is the stream.
+func TestSlide(t *testing.T) {
+	for name, want := range samples() {
+		if len(want) < 3*Window {
+			continue
+		}
+		z := deflate(t, want, flate.BestCompression)
+		buf := make([]byte, Window+10000)
+		d := NewDecoder(bytes.NewReader(z), buf)
+		var got []byte
+		slid := 0
+		for slid+d.Written() < len(want) {
+			limit := min(len(buf), len(want)-slid)
+			if err := d.Fill(limit); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			got = append(got, buf[len(got)-slid:limit]...)
+			slid += d.Slide()
+		}
+		d.Move(buf[:d.Written()])
+		if err := d.End(); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: End %v, same %v", name, err, bytes.Equal(got, want))
+		}
+	}
+}
+
 func TestBadStreams(t *testing.T) {
 	good := deflate(t, samples()["text"], flate.DefaultCompression)
 	n := len(samples()["text"])
