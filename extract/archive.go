@@ -52,7 +52,6 @@ func (s *appScan) openArchive(r io.ReaderAt, size int64, name string, depth int)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotApp, err)
 	}
-	zr.RegisterDecompressor(zip.Deflate, newInflater)
 	if len(zr.File) > s.cfg.MaxEntries {
 		return nil, fmt.Errorf("%s: %d entries: %w (max %d)", name, len(zr.File), ErrCap, s.cfg.MaxEntries)
 	}

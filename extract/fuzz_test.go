@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzRead feeds whole archives to the extractor: zip structure, Deflate
-// streams (klauspost/compress/flate through inflate.go), nested archives and
+// streams (extract/internal/inflate, whole and sliding), nested archives and
 // every entry reader behind them. Any input must give an App, with errors in
 // App.Errors, inside the caps and without a panic. Seeds: small apps of the
 // kinds the tests build, kept in testdata/fuzz/FuzzRead, and these.

@@ -2,7 +2,10 @@ package extract
 
 import (
 	"archive/tar"
+	"archive/zip"
+	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"flag"
@@ -15,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/internal/inflate"
 )
 
 // Real APKs that npm packages ship (Apache-2.0), fetched at test time with
@@ -165,6 +169,47 @@ func BenchmarkRealAPK(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				x.Read(context.Background(), bytes.NewReader(data), int64(len(data)), "bench.apk")
+			}
+		})
+	}
+}
+
+// BenchmarkInflateRealDex inflates the largest dex of each real APK with
+// compress/flate and with internal/inflate, which gown uses.
+func BenchmarkInflateRealDex(b *testing.B) {
+	for _, ra := range realApps {
+		data := realAPK(b, ra)
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var dex *zip.File
+		for _, f := range zr.File {
+			if strings.HasSuffix(f.Name, ".dex") && f.Method == zip.Deflate && (dex == nil || f.UncompressedSize64 > dex.UncompressedSize64) {
+				dex = f
+			}
+		}
+		if dex == nil {
+			continue
+		}
+		out := make([]byte, dex.UncompressedSize64)
+		name := strings.TrimSuffix(filepath.Base(ra.apk), ".apk")
+		b.Run(name+"/compress-flate", func(b *testing.B) {
+			b.SetBytes(int64(len(out)))
+			for b.Loop() {
+				raw, _ := dex.OpenRaw()
+				if _, err := io.ReadFull(flate.NewReader(bufio.NewReaderSize(raw, 64<<10)), out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/internal-inflate", func(b *testing.B) {
+			b.SetBytes(int64(len(out)))
+			for b.Loop() {
+				raw, _ := dex.OpenRaw()
+				if err := inflate.Into(raw, out); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

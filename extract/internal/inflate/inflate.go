@@ -3,13 +3,14 @@
 // it.
 //
 // Written here rather than taken from a library because none decodes this
-// way: compress/flate and github.com/klauspost/compress/flate (which gown
-// uses for entries it streams) keep a 32 KiB history window of their own,
-// take their input a byte at a time and copy their output out of the
-// window. An entry read whole needs none of that: its own buffer is the
-// history, matches copy inside it, and the input is refilled eight bytes at
-// a time into a 64-bit bit buffer. That decodes an app's dex about twice as
-// fast as klauspost's reader (BENCHMARKS.md), and inflating is most of the
+// way: compress/flate and github.com/klauspost/compress/flate keep a
+// 32 KiB history window of their own, take their input a byte at a time
+// and copy their output out of the window. An entry read whole needs none
+// of that: its own buffer is the history, matches copy inside it, and the
+// input is refilled eight bytes at a time into a 64-bit bit buffer. An
+// entry too big to hold whole is decoded a window at a time (Slide). On the
+// dexes of the real APKs this is about twice compress/flate's speed
+// (BenchmarkInflateRealDex, BENCHMARKS.md), and inflating is most of the
 // time extraction takes. FuzzInflate checks every input against
 // compress/flate.
 //
