@@ -271,7 +271,7 @@ func atEnd(rc io.Reader, where string, n uint64) error {
 
 // short words the error of an entry that ended early.
 func short(where string, err error, n uint64) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: fewer bytes than the header's %d: %w", where, n, zip.ErrFormat)
 	}
 	return fmt.Errorf("%s: %w", where, err)

@@ -3,8 +3,10 @@ package extract
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
@@ -141,6 +143,36 @@ func TestLyingSize(t *testing.T) {
 	w.Write(bytes.Repeat([]byte("A"), 4096))
 	zw.Close()
 	wantError(t, errorsOf(t, buf.Bytes(), Config{}, "lie.apk"), "lie.apk!assets/lie: "+zip.ErrFormat.Error())
+}
+
+// The same lies in deflated entries, which gown inflates itself: a stream
+// longer than declared, one shorter, and one whose CRC does not match.
+func TestLyingSizeDeflated(t *testing.T) {
+	data := bytes.Repeat([]byte("https://lie.example.net/ "), 400)
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.DefaultCompression)
+	fw.Write(data)
+	fw.Close()
+	for name, c := range map[string]struct {
+		size uint64
+		crc  uint32
+		want string
+	}{
+		"long":  {10, crc32.ChecksumIEEE(data), "more bytes than the header's 10"},
+		"short": {uint64(len(data)) + 5, crc32.ChecksumIEEE(data), "fewer bytes than the header's"},
+		"crc":   {uint64(len(data)), crc32.ChecksumIEEE(data) ^ 1, zip.ErrChecksum.Error()},
+	} {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.Create("AndroidManifest.xml")
+		w.Write(plantedManifest("com.lie", false))
+		w, _ = zw.CreateRaw(&zip.FileHeader{Name: "assets/lie.txt", Method: zip.Deflate, CRC32: c.crc,
+			CompressedSize64: uint64(z.Len()), UncompressedSize64: c.size})
+		w.Write(z.Bytes())
+		zw.Close()
+		errs := errorsOf(t, buf.Bytes(), Config{}, name+".apk")
+		wantError(t, errs, name+".apk!assets/lie.txt: "+c.want)
+	}
 }
 
 // bigDex returns a dex past dexStreamMin holding planted among filler
