@@ -1,6 +1,7 @@
 package android
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gownscan/gown/extract/android/androidtest"
@@ -313,10 +315,10 @@ func TestDexStringsFromIsDexStrings(t *testing.T) {
 	binary.LittleEndian.PutUint32(past[0x70+12:], uint32(len(past)+10))
 	for name, b := range map[string][]byte{"ordered": ordered, "swapped": swapped, "in ids": inIDs, "past end": past} {
 		want, wantErr := dexList(b, func(y func(int, []byte) bool) error { return DexStrings(b, y) })
-		for _, chunk := range []int{1, 100, 64 << 10, len(b)} {
-			got, err := dexList(b, func(y func(int, []byte) bool) error { return DexStringsFrom(&chunky{b: b, n: chunk}, len(b), y) })
+		for how, r := range cutReaders(b) {
+			got, err := dexList(b, func(y func(int, []byte) bool) error { return DexStringsFrom(r, len(b), y) })
 			if !slices.Equal(got, want) || (err == nil) != (wantErr == nil) {
-				t.Errorf("%s by %d: %d strings (err %v), DexStrings %d (err %v)", name, chunk, len(got), err, len(want), wantErr)
+				t.Errorf("%s read %s: %d strings (err %v), DexStrings %d (err %v)", name, how, len(got), err, len(want), wantErr)
 			}
 		}
 	}
@@ -325,10 +327,22 @@ func TestDexStringsFromIsDexStrings(t *testing.T) {
 	}
 	// A stream that ends early is an error that says so.
 	_, err := dexList(ordered, func(y func(int, []byte) bool) error {
-		return DexStringsFrom(&chunky{b: ordered[:len(ordered)/2], n: 4096}, len(ordered), y)
+		return DexStringsFrom(bytes.NewReader(ordered[:len(ordered)/2]), len(ordered), y)
 	})
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("short stream: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// cutReaders gives b through readers that cut it differently: a byte at a
+// time, half of each read asked for, with the last bytes and io.EOF
+// together, and whole.
+func cutReaders(b []byte) map[string]io.Reader {
+	return map[string]io.Reader{
+		"a byte at a time": iotest.OneByteReader(bytes.NewReader(b)),
+		"by halves":        iotest.HalfReader(bytes.NewReader(b)),
+		"EOF with data":    iotest.DataErrReader(bytes.NewReader(b)),
+		"whole":            bytes.NewReader(b),
 	}
 }
 
@@ -353,7 +367,7 @@ func TestDexStringsFromHoldsAWindow(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	n := 0
-	err := DexStringsFrom(&chunky{b: b, n: 128 << 10}, len(b), func(int, []byte) bool { n++; return true })
+	err := DexStringsFrom(bytes.NewReader(b), len(b), func(int, []byte) bool { n++; return true })
 	runtime.ReadMemStats(&after)
 	if err != nil || n != len(strs) {
 		t.Fatalf("%d strings, err %v", n, err)

@@ -1,9 +1,10 @@
 package android
 
 import (
-	"io"
+	"bytes"
 	"slices"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gownscan/gown/extract/android/androidtest"
 )
@@ -28,21 +29,21 @@ func FuzzDex(f *testing.F) {
 			return true
 		})
 		// Streamed in chunks, the same strings and the same verdict.
-		for _, chunk := range []int{1, 977} {
+		for how, r := range cutReaders(b) {
 			var streamed []str
-			errStreamed := DexStringsFrom(&chunky{b: b, n: chunk}, len(b), func(off int, s []byte) bool {
+			errStreamed := DexStringsFrom(r, len(b), func(off int, s []byte) bool {
 				streamed = append(streamed, str{off, string(s)})
 				return true
 			})
 			if !slices.Equal(whole, streamed) || (errWhole == nil) != (errStreamed == nil) {
-				t.Fatalf("streamed by %d: %d strings, err %v; whole: %d strings, err %v", chunk, len(streamed), errStreamed, len(whole), errWhole)
+				t.Fatalf("streamed %s: %d strings, err %v; whole: %d strings, err %v", how, len(streamed), errStreamed, len(whole), errWhole)
 			}
 		}
 		// As if inflation stopped half-way: the reader stops too, having
 		// given a first part of the strings, none read past the cut.
 		half := len(b) / 2
 		var cut []str
-		DexStringsFrom(&chunky{b: b[:half], n: 977}, len(b), func(off int, s []byte) bool {
+		DexStringsFrom(iotest.HalfReader(bytes.NewReader(b[:half])), len(b), func(off int, s []byte) bool {
 			if off < 0 || off+len(s) > half {
 				t.Fatalf("string at %d+%d read past the %d bytes written", off, len(s), half)
 			}
@@ -73,21 +74,6 @@ func FuzzDex(f *testing.F) {
 			t.Fatalf("as written, whole: %d strings (err %v), DexStrings %d (err %v)", len(all), errAll, len(whole), errWhole)
 		}
 	})
-}
-
-// chunky reads b at most n bytes at a time.
-type chunky struct {
-	b []byte
-	n int
-}
-
-func (c *chunky) Read(p []byte) (int, error) {
-	if len(c.b) == 0 {
-		return 0, io.EOF
-	}
-	k := copy(p[:min(len(p), c.n)], c.b)
-	c.b = c.b[k:]
-	return k, nil
 }
 
 func FuzzAXML(f *testing.F) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+	"testing/iotest"
 )
 
 // deflate compresses b at level.
@@ -52,13 +53,15 @@ func TestIntoDecodesWhatFlateWrites(t *testing.T) {
 	for name, want := range samples() {
 		for _, level := range []int{flate.NoCompression, flate.BestSpeed, flate.DefaultCompression, flate.BestCompression, flate.HuffmanOnly} {
 			z := deflate(t, want, level)
-			for _, chunk := range []int{1, 5, 4096, len(z) + 1} {
+			for how, r := range map[string]io.Reader{"a byte at a time": iotest.OneByteReader(bytes.NewReader(z)),
+				"by halves": iotest.HalfReader(bytes.NewReader(z)), "EOF with data": iotest.DataErrReader(bytes.NewReader(z)),
+				"whole": bytes.NewReader(z)} {
 				got := make([]byte, len(want))
-				if err := Into(&chunky{b: z, n: chunk}, got); err != nil {
-					t.Fatalf("%s level %d by %d: %v", name, level, chunk, err)
+				if err := Into(r, got); err != nil {
+					t.Fatalf("%s level %d read %s: %v", name, level, how, err)
 				}
 				if !bytes.Equal(got, want) {
-					t.Fatalf("%s level %d by %d: output differs", name, level, chunk)
+					t.Fatalf("%s level %d read %s: output differs", name, level, how)
 				}
 			}
 		}
@@ -142,21 +145,6 @@ func deflateRaw(t *testing.T) []byte {
 	return []byte{0x03, 0x02, 0x00}
 }
 
-// chunky reads b at most n bytes at a time.
-type chunky struct {
-	b []byte
-	n int
-}
-
-func (c *chunky) Read(p []byte) (int, error) {
-	if len(c.b) == 0 {
-		return 0, io.EOF
-	}
-	k := copy(p[:min(len(p), c.n)], c.b)
-	c.b = c.b[k:]
-	return k, nil
-}
-
 // FuzzInflate decodes any stream as compress/flate does: the same bytes
 // when it succeeds, an error when it fails.
 func FuzzInflate(f *testing.F) {
@@ -168,7 +156,7 @@ func FuzzInflate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, z []byte) {
 		want, stdErr := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), 1<<20))
 		got := make([]byte, len(want))
-		err := Into(&chunky{b: z, n: 3}, got)
+		err := Into(iotest.HalfReader(bytes.NewReader(z)), got)
 		if stdErr == nil && len(want) < 1<<20 {
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("compress/flate decodes %d bytes; Into: %v, equal %v", len(want), err, bytes.Equal(got, want))
