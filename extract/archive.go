@@ -205,11 +205,19 @@ const aheadStep = 32 << 10
 var decoders = sync.Pool{New: func() any { return new(inflate.Decoder) }}
 
 // feedEntry sends an entry archive/zip reads (rc, with head read) down fd
-// and checks its end.
+// and checks its end. Once the reader has stopped, the rest is still read:
+// its end is where archive/zip checks the CRC.
 func feedEntry(f *zip.File, rc io.ReadCloser, fd *feed, head []byte, where string) error {
 	n := f.UncompressedSize64
-	if err := fd.fill(rc, head, int(n)); err != nil {
-		return short(where, err, n)
+	buf := make([]byte, feedChunkSize)
+	sending := fd.write(head)
+	for left := int(n) - len(head); left > 0; {
+		k, err := io.ReadFull(rc, buf[:min(len(buf), left)])
+		left -= k
+		sending = sending && fd.write(buf[:k])
+		if err != nil {
+			return short(where, err, n)
+		}
 	}
 	return atEnd(rc, where, n)
 }

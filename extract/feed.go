@@ -7,9 +7,8 @@ import (
 
 // feed carries an entry from the worker that inflates it to a goroutine
 // that reads it as it comes, a few chunks ahead: the two run side by side,
-// and the entry is never held whole. The writer fills a free chunk straight
-// from the inflater and sends it; the reader copies out of it and gives it
-// back. Either side may stop early: stop tells the writer that the reader
+// and the entry is never held whole. The writer copies into a free chunk
+// and sends it; the reader copies out of it and gives it back. Either side may stop early: stop tells the writer that the reader
 // wants no more, and the writer's close ends the reader's stream with its
 // error.
 type feed struct {
@@ -34,35 +33,6 @@ func newFeed() *feed {
 		fd.free <- make([]byte, 0, feedChunkSize)
 	}
 	return fd
-}
-
-// fill sends head and then the n-len(head) bytes left of the entry from r
-// down the feed, and reports r's error. Once the reader has stopped, the
-// rest is still read, and dropped: the caller checks the entry's end (and
-// with it archive/zip's checksum) after it. It does not close the feed.
-func (fd *feed) fill(r io.Reader, head []byte, n int) error {
-	pending, left := head, n-len(head) // read but not sent; not read yet
-	for len(pending) > 0 || left > 0 {
-		var buf []byte
-		select {
-		case buf = <-fd.free:
-		case <-fd.quit:
-			_, err := io.CopyN(io.Discard, r, int64(left))
-			return err
-		}
-		m := copy(buf[:cap(buf)], pending)
-		pending = nil
-		k, err := io.ReadFull(r, buf[m:min(cap(buf), m+left)])
-		m, left = m+k, left-k
-		select {
-		case fd.full <- buf[:m]:
-		case <-fd.quit:
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // write sends a copy of p down the feed, in chunks. Once the reader has

@@ -190,18 +190,20 @@ func TestBigDexScannedWhileInflating(t *testing.T) {
 	if len(dex) < dexStreamMin {
 		t.Fatalf("dex of %d bytes does not reach the streaming size %d", len(dex), dexStreamMin)
 	}
-	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.big", false), false}, entry{"classes.dex", dex, false})
-	app := readApp(t, b, "big.apk")
-	if len(app.Errors) > 0 {
-		t.Errorf("errors: %q", app.Errors)
-	}
-	i := slices.IndexFunc(app.Endpoints, func(e gown.Endpoint) bool { return e.Value == "https://big.dex-planted.net/v1" })
-	if i < 0 {
-		t.Fatalf("planted endpoint not found: %+v", app.Endpoints)
-	}
-	if s := app.Endpoints[i].Sources[0]; s.Entry != "classes.dex" || s.Section != "dex string table" ||
-		string(dex[s.Offset:s.Offset+int64(len("https://big.dex-planted.net/v1"))]) != "https://big.dex-planted.net/v1" {
-		t.Errorf("source %+v does not point at the string", s)
+	for _, stored := range []bool{false, true} { // inflated by gown, or read by archive/zip
+		b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.big", false), false}, entry{"classes.dex", dex, stored})
+		app := readApp(t, b, "big.apk")
+		if len(app.Errors) > 0 {
+			t.Errorf("stored %v: errors: %q", stored, app.Errors)
+		}
+		i := slices.IndexFunc(app.Endpoints, func(e gown.Endpoint) bool { return e.Value == "https://big.dex-planted.net/v1" })
+		if i < 0 {
+			t.Fatalf("stored %v: planted endpoint not found: %+v", stored, app.Endpoints)
+		}
+		if s := app.Endpoints[i].Sources[0]; s.Entry != "classes.dex" || s.Section != "dex string table" ||
+			string(dex[s.Offset:s.Offset+int64(len("https://big.dex-planted.net/v1"))]) != "https://big.dex-planted.net/v1" {
+			t.Errorf("stored %v: source %+v does not point at the string", stored, s)
+		}
 	}
 }
 
