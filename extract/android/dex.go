@@ -23,14 +23,7 @@ const dexHeaderSize = 0x70
 // without copying any. Counts and offsets are checked against the file
 // before use, so a header claiming four billion strings costs nothing.
 func DexStrings(b []byte, yield func(off int, s []byte) bool) error {
-	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true}, 0, -1, yield)
-}
-
-// DexStringsIn is DexStrings for the strings lo ≤ i < hi of the table, so
-// that parts of one big table can be read side by side. lo and hi are
-// clamped to the table.
-func DexStringsIn(b []byte, lo, hi int, yield func(off int, s []byte) bool) error {
-	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true}, max(lo, 0), max(hi, 0), yield)
+	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true}, yield)
 }
 
 // DexStringsFrom is DexStrings over a dex file of size bytes read front to
@@ -44,7 +37,7 @@ func DexStringsIn(b []byte, lo, hi int, yield func(off int, s []byte) bool) erro
 // have been yielded and the error wraps r's (io.ErrUnexpectedEOF for a
 // short stream).
 func DexStringsFrom(r io.Reader, size int, yield func(off int, s []byte) bool) error {
-	return dexStrings(&dexWindow{r: r, size: size, buf: make([]byte, 0, min(size, dexWindowRead))}, 0, -1, yield)
+	return dexStrings(&dexWindow{r: r, size: size, buf: make([]byte, 0, min(size, dexWindowRead))}, yield)
 }
 
 // DexStringsAsWritten is DexStrings over a file that another goroutine is
@@ -54,7 +47,7 @@ func DexStringsFrom(r io.Reader, size int, yield func(off int, s []byte) bool) e
 // the reading with an error. The string data sits in the last third of a
 // dex, so much of it is scanned while the rest inflates.
 func DexStringsAsWritten(b []byte, ready func(end int) bool, yield func(off int, s []byte) bool) error {
-	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true, ready: ready}, 0, -1, yield)
+	return dexStrings(&dexWindow{buf: b, size: len(b), whole: true, ready: ready}, yield)
 }
 
 // DexCount returns the number of strings in a dex file's string table,
@@ -155,17 +148,14 @@ func (w *dexWindow) fail(what string) error {
 	return fmt.Errorf("dex: %s: %w", what, ErrFormat)
 }
 
-// dexStrings reads strings lo to hi of the table (hi < 0: to its end).
-func dexStrings(w *dexWindow, lo, hi int, yield func(off int, s []byte) bool) error {
+// dexStrings reads the string table through w.
+func dexStrings(w *dexWindow, yield func(off int, s []byte) bool) error {
 	if !w.need(dexHeaderSize) {
 		return w.fail("header never read")
 	}
 	count, err := dexCount(w.buf[:min(len(w.buf), dexHeaderSize)], w.size)
 	if err != nil || count == 0 {
 		return err
-	}
-	if hi < 0 || hi > count {
-		hi = count
 	}
 	idsOff := int(le.Uint32(w.buf[60:]))
 	if !w.need(idsOff + 4*count) {
@@ -194,7 +184,7 @@ func dexStrings(w *dexWindow, lo, hi int, yield func(off int, s []byte) bool) er
 	// Overlapping string items could make a small file decode gigabytes;
 	// a real table decodes each byte once, so twice the file is plenty.
 	budget := 2*w.size + 1<<16
-	for i := lo; i < hi; i++ {
+	for i := range count {
 		at := int(le.Uint32(ids[4*i:]))
 		if at >= dexHeaderSize && at < w.size {
 			w.keep = at // the items are in order: none later starts before
@@ -215,7 +205,7 @@ func dexStrings(w *dexWindow, lo, hi int, yield func(off int, s []byte) bool) er
 		}
 	}
 	if bad > 0 {
-		return fmt.Errorf("dex: %d strings out of range (among strings %d to %d): %w", bad, lo, hi, ErrFormat)
+		return fmt.Errorf("dex: %d of %d strings out of range: %w", bad, count, ErrFormat)
 	}
 	return nil
 }
