@@ -14,9 +14,11 @@
 // time extraction takes. FuzzInflate checks every input against
 // compress/flate.
 //
-// Decoding is bounded by the buffer: a stream that would write past it is
-// an error (ErrLong), and the work per input bit is bounded too, so a
-// hostile stream costs at most the buffer's size in time.
+// Decoding is bounded by its input and its buffer: a stream that would
+// write past the buffer is an error (ErrLong), every block header and every
+// symbol takes input bits, and input is read 32 KiB at a time into a buffer
+// the Decoder keeps, so a hostile stream costs time in proportion to its
+// size and the buffer's, and no memory beyond the Decoder's own.
 package inflate
 
 import (
