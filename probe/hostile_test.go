@@ -25,12 +25,11 @@ import (
 // A hostile server is a loopback listener that misbehaves in one way. Each
 // returns how many bytes it wrote, so the test can show gown stopped reading.
 type hostile struct {
-	name    string
-	prefix  map[string][]byte // per prober: bytes that look like the protocol
-	serve   func(c net.Conn, prefix []byte, written *atomic.Int64)
-	status  gown.Status
-	reason  string // a substring of Result.Reason
-	maxTime time.Duration
+	name   string
+	prefix map[string][]byte // per prober: bytes that look like the protocol
+	serve  func(c net.Conn, prefix []byte, written *atomic.Int64)
+	status gown.Status
+	reason string // a substring of Result.Reason
 }
 
 func endless(c net.Conn, prefix []byte, written *atomic.Int64) {
