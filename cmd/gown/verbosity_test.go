@@ -137,14 +137,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if !strings.Contains(term, "\rscan ") || !strings.Contains(term, "/16 ") || !strings.Contains(term, " open · ") {
 		t.Fatalf("no progress line with a total of 16 on the terminal: %q", term)
 	}
-	// The last thing written is the clearing: spaces over the line, then \r.
-	if !regexp.MustCompile(`\r +\r$`).MatchString(term) {
-		t.Errorf("line not cleared at the end: %q", term[max(0, len(term)-80):])
-	}
-	_, term = scanOnPTY(t, append(args, "-q"))
-	if term != "" {
-		t.Errorf("-q drew on the terminal: %q", term)
-	}
+	clearedAndQuiet(t, term, args)
 }
 
 // scanOnPTY runs gown with stderr on the slave side of a new pty and
@@ -201,11 +194,18 @@ func TestAppProgressOnTerminal(t *testing.T) {
 	if !strings.Contains(term, "\rapps 3/3 100% · 2 with back ends") {
 		t.Fatalf("no final progress line for 3 apps, 2 with back ends: %q", term)
 	}
+	clearedAndQuiet(t, term, args)
+}
+
+// clearedAndQuiet checks the end of a progress line on a terminal: the last
+// thing written is the clearing (spaces over the line, then \r), and the
+// same command with -q draws nothing.
+func clearedAndQuiet(t *testing.T, term string, args []string) {
+	t.Helper()
 	if !regexp.MustCompile(`\r +\r$`).MatchString(term) {
 		t.Errorf("line not cleared at the end: %q", term[max(0, len(term)-80):])
 	}
-	_, term = scanOnPTY(t, append(args, "-q"))
-	if term != "" {
-		t.Errorf("-q drew on the terminal: %q", term)
+	if _, quiet := scanOnPTY(t, append(args, "-q")); quiet != "" {
+		t.Errorf("-q drew on the terminal: %q", quiet)
 	}
 }
