@@ -1,7 +1,8 @@
 package assess
 
 import (
-	"bufio"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,56 +17,42 @@ import (
 // The engine's hook has Analyze's signature.
 var _ = probe.Config{Analyze: Analyze}
 
-// TestSeverityDoc parses the rule table of docs/severity.md and checks it
-// against Rules both ways: same ids, same severities.
+// update rewrites generated documentation: go test ./assess -run TestSeverityDoc -update.
+var update = flag.Bool("update", false, "rewrite the rule table of docs/severity.md from Rules")
+
+// TestSeverityDoc checks that the rule table of docs/severity.md is the one
+// Rules generates, row for row; -update writes it.
 func TestSeverityDoc(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "docs", "severity.md"))
+	path := filepath.Join("..", "docs", "severity.md")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	doc := map[string]string{}
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "| rule | condition | severity | example |"):
-			in = true
-			continue
-		case in && !strings.HasPrefix(line, "|"):
-			in = false
-		}
-		if !in || strings.HasPrefix(line, "|---") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), " | ")
-		if len(cells) != 4 {
-			t.Errorf("rule row with %d cells: %s", len(cells), line)
-			continue
-		}
-		id := strings.Trim(strings.TrimSpace(cells[0]), "`")
-		if _, dup := doc[id]; dup {
-			t.Errorf("rule %s has two rows", id)
-		}
-		doc[id] = strings.TrimSpace(cells[2])
-	}
-	if len(doc) == 0 {
+	const head = "| rule | condition | severity | example |\n|---|---|---|---|\n"
+	doc := string(b)
+	i := strings.Index(doc, head)
+	if i < 0 {
 		t.Fatal("no rule table found in docs/severity.md")
 	}
-	for _, r := range Rules {
-		sev, ok := doc[r.ID]
-		switch {
-		case !ok:
-			t.Errorf("rule %s is in assess.Rules but not in docs/severity.md", r.ID)
-		case sev != r.Severity.String():
-			t.Errorf("rule %s: docs say %s, code says %s", r.ID, sev, r.Severity)
+	start := i + len(head)
+	end := start
+	for end < len(doc) && doc[end] == '|' {
+		end += strings.IndexByte(doc[end:], '\n') + 1
+	}
+	var want strings.Builder
+	for _, r := range ByDocOrder() {
+		fmt.Fprintf(&want, "| `%s` | %s | %s | %s |\n", r.ID, r.Condition, r.Severity, r.Example)
+	}
+	if doc[start:end] == want.String() {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(doc[:start]+want.String()+doc[end:]), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		delete(doc, r.ID)
+		return
 	}
-	for id := range doc {
-		t.Errorf("rule %s is in docs/severity.md but not in assess.Rules", id)
-	}
+	t.Errorf("docs/severity.md's rule table is not the one Rules generates; run go test ./assess -run TestSeverityDoc -update.\nwant:\n%s\nhave:\n%s", want.String(), doc[start:end])
 }
 
 func rules(fs []gown.Finding) []string {

@@ -47,7 +47,7 @@ func TestRulesCoverAssess(t *testing.T) {
 		if !seen[r.ID] {
 			t.Errorf("fixture exercises no finding of rule %q: add a result that does", r.ID)
 		}
-		if r.Short == "" || r.Full == "" || r.Help == "" || r.Name == "" {
+		if r.Short == "" || r.Full == "" || r.Remediation == "" || r.Name == "" {
 			t.Errorf("rule %q lacks a text", r.ID)
 		}
 	}

@@ -215,8 +215,8 @@ func (s *SARIF) driver() map[string]any {
 		if r.Name != "" {
 			d["name"] = r.Name
 		}
-		if r.Help != "" {
-			d["help"] = map[string]string{"text": r.Help}
+		if r.Remediation != "" {
+			d["help"] = map[string]string{"text": r.Remediation}
 		}
 		rules = append(rules, d)
 	}

@@ -1,0 +1,180 @@
+package assess
+
+import (
+	"slices"
+
+	"github.com/gownscan/gown"
+)
+
+// Rule is one row of gown's rule table: when a finding fires, how severe it
+// is, and what a reader of a report is told about it. This table is the one
+// place rules are described: assess grades by it, the SARIF writer lists it
+// as tool.driver.rules, the HTML and Markdown reports link to its texts, and
+// the rule table of docs/severity.md is generated from it (go test
+// ./assess -run TestSeverityDoc -update) and checked against it.
+type Rule struct {
+	ID       string
+	Severity gown.Severity
+	// Condition says when the rule fires and Example shows a finding's
+	// title; both are Markdown, as docs/severity.md prints them.
+	Condition, Example string
+	// Name is a PascalCase name (SARIF reportingDescriptor.name).
+	Name string
+	// Short is one sentence; Full says what was checked and why it matters.
+	Short, Full string
+	// Remediation says what to do about it.
+	Remediation string
+}
+
+// Rules lists every rule, in the order SARIF indexes them. New rules are
+// appended, never inserted, so that SARIF rule indexes stay stable; the
+// documentation lists them most severe first (ByDocOrder).
+var Rules = []Rule{
+	{
+		ID: RuleOpen, Name: "OpenDataStore", Severity: gown.SeverityHigh,
+		Condition: "open (data readable without credentials) and the inventory holds items",
+		Example:   "Redis answers without authentication and holds 18723 items",
+		Short:     "A data store answers without authentication.",
+		Full: "The store returned its data listing (databases, indices, keys or tables) to a client that " +
+			"presented no credentials. Anyone who finds the address can read, and usually change or delete, " +
+			"what it holds; open stores are found by Internet-wide scans within hours and are routinely " +
+			"copied, wiped and ransomed.",
+		Remediation: "Turn on authentication (Redis requirepass or ACLs, MySQL/MariaDB passwords for every account, " +
+			"PostgreSQL scram-sha-256 in pg_hba.conf, Elasticsearch/OpenSearch security plugin, MongoDB " +
+			"--auth), bind the store to private addresses only, and firewall its port from the Internet. " +
+			"Then assume what it held was read: rotate secrets stored in it and review access logs.",
+	},
+	{
+		ID: RuleAuthNoTLS, Name: "AuthenticationWithoutTLS", Severity: gown.SeverityLow,
+		Condition: "auth-required and no TLS: credentials and data cross the network in clear",
+		Example:   "PostgreSQL asks for credentials but offers no TLS: they cross the network in clear",
+		Short:     "A data store asks for credentials but offers no TLS.",
+		Full: "Authentication is on, but the store speaks only plain text, so the credentials and the data " +
+			"cross the network readable by anyone on the path.",
+		Remediation: "Enable TLS on the store (or put it behind a TLS-terminating proxy or a VPN) and require it " +
+			"for every client; keep the port off the public Internet.",
+	},
+	{
+		ID: RuleReachable, Name: "DataStoreReachable", Severity: gown.SeverityInfo,
+		Condition: "restricted or protected: reachable, refuses this client",
+		Example:   "Redis is reachable but refuses this client (restricted)",
+		Short:     "A data store is reachable but refuses this client.",
+		Full: "The store answered on its port but refused this client before any data (host not allowed, " +
+			"protected mode, ACL). It is not open, but its port is exposed to the network gown scanned from.",
+		Remediation: "If the store need not be reachable from this network, firewall its port; keep the " +
+			"host-based restriction that refused gown.",
+	},
+	{
+		ID: RuleSensitive, Name: "SensitiveDataExposed", Severity: gown.SeverityCritical,
+		Condition: "open, and sampled records hold a sensitive class (any class but `ip-address`)",
+		Example:   "MariaDB exposes sensitive data without authentication: password-hash, payment-card, email (in at least 3 of 5 sampled records)",
+		Short:     "An open data store holds personal data or secrets.",
+		Full: "gown read a few records of the open store (at most K per collection, within a byte cap) and " +
+			"found sensitive classes in them: e-mail addresses, phone numbers, passwords or password hashes, " +
+			"payment cards (Luhn-checked), IBANs (mod-97), government ids, locations, device ids, access " +
+			"tokens or API keys, names or postal addresses. Only counts, field names and masked examples " +
+			"were kept. What a few sampled records hold, the rest of the store very likely holds too.",
+		Remediation: "Close the store first (see open-store). Then treat it as a breach: find out since when it was " +
+			"open and whether it was read (access logs, Internet scan data), rotate every token, key and " +
+			"password it held, and follow your breach-notification duties for the personal data.",
+	},
+	{
+		ID: RuleAdmin, Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
+		Condition: "open with admin rights: CouchDB admin party (`admin_party=true`), MySQL/MariaDB login as `root`, PostgreSQL superuser (`superuser=on`), Couchbase admin credentials (`admin_creds=true`), Redis CONFIG readable (`config_get=ok`)",
+		Example:   "CouchDB gives admin access without authentication: anyone is server admin (admin party)",
+		Short:     "Anyone gets admin rights on the data store.",
+		Full: "The store's own answers show that an anonymous client is an administrator: a CouchDB admin " +
+			"party, a MySQL or MariaDB root account with an empty password, a PostgreSQL superuser session, " +
+			"Couchbase admin credentials, or a Redis that answers CONFIG. An administrator can read and " +
+			"delete everything, create accounts and often run code on the host.",
+		Remediation: "Set an admin password or remove the passwordless admin account now, bind the store to private " +
+			"addresses and firewall it. Check for accounts, configuration changes and files you did not make.",
+	},
+	{
+		ID: RuleCompromised, Name: "DataStoreAlreadyCompromised", Severity: gown.SeverityCritical,
+		Condition: "a compromise sign: `ransom-note`, `wiped`, `meow`, `redis-cron`, `redis-ssh-key`, `foreign-master`; one finding per sign kind",
+		Example:   "MongoDB was already compromised: ransom-note at READ_ME_TO_RECOVER_YOUR_DATA: named like a ransom note (read me, recover, your data); text demands ransom (bitcoin address bc1q…, contact e-mail d\\*\\*\\*@o\\*\\*\\*.test)",
+		Short:     "The data store shows signs it was already attacked.",
+		Full: "gown found the marks attackers leave on open stores: a ransom note (a database, index, " +
+			"collection or key named to be read, or text with a bitcoin address and a contact e-mail), a " +
+			"store emptied but for the note, the 2020 Meow bot's wipe, Redis keys holding cron jobs or SSH " +
+			"keys written through CONFIG SET, or a Redis replica of a master on a stranger's network.",
+		Remediation: "Assume the data was copied before it was deleted: paying rarely brings it back. Take the store " +
+			"off the network, keep its files for investigation, restore from your own backup into a store " +
+			"with authentication, and check the host for the cron jobs, SSH keys or modules the attack planted.",
+	},
+	{
+		ID: RuleOpenEmpty, Name: "OpenEmptyDataStore", Severity: gown.SeverityMedium,
+		Condition: "open, but no items seen",
+		Example:   "Elasticsearch answers without authentication (no data seen)",
+		Short:     "A data store answers without authentication but holds no data gown could see.",
+		Full: "The store gave its listing to a client without credentials, but the listing showed no " +
+			"records. Whatever it will hold, and its configuration, are open to anyone who finds it.",
+		Remediation: "Turn on authentication and firewall the port before the store is used; check whether it was " +
+			"emptied by someone else (see compromised).",
+	},
+	{
+		ID: RuleHardcoded, Name: "HardCodedCredential", Severity: gown.SeverityMedium,
+		Condition: "an app holds a hard-coded store password or API key; one finding per credential kind",
+		Example:   "com.example.shop holds 2 hard-coded google-api-key credentials",
+		Short:     "An app ships a hard-coded store password or API key.",
+		Full: "The app's code or resources hold a credential: a password in a connection string or an API " +
+			"key. Anyone who downloads the app can extract it.",
+		Remediation: "Remove the credential from the app and rotate it; let the app reach data through your own " +
+			"authenticated API, or use restricted keys (per-app, per-API, per-origin) where a key must ship.",
+	},
+	{
+		ID: RuleCleartext, Name: "CleartextTransport", Severity: gown.SeverityMedium,
+		Condition: "an app's transport policy allows clear text and the app names `http://` or `ws://` endpoints",
+		Example:   "com.example.shop allows clear-text traffic and names 3 http:// or ws:// endpoints",
+		Short:     "An app sends data over clear-text connections.",
+		Full: "The app's transport policy allows clear text and the app names http:// or ws:// endpoints: " +
+			"its traffic, tokens included, can be read and changed on the network.",
+		Remediation: "Serve every endpoint over HTTPS or WSS and turn clear text off in the app's network security " +
+			"configuration (Android) or App Transport Security settings (iOS).",
+	},
+	{
+		ID: RuleOutdated, Name: "OutdatedDataStoreVersion", Severity: gown.SeverityLow,
+		Condition: "the version is older than the product's oldest supported line (`assess/data/versions.json`)",
+		Example:   "Elasticsearch 7.10.2 is past its vendor's support: the oldest supported line is 7.17",
+		Short:     "The data store runs a version its vendor no longer supports.",
+		Full: "The version the store announces is older than the oldest release line that still gets " +
+			"security fixes, so known vulnerabilities stay unfixed.",
+		Remediation: "Upgrade to a supported release line.",
+	},
+	{
+		ID: RuleHoneypot, Name: "PossibleHoneypot", Severity: gown.SeverityInfo,
+		Condition: "honeypot signs: sizes inconsistent with counts, identical counts, a canned banner, or one address answering as 3 or more stores",
+		Example:   "MongoDB may be a honeypot: honeypot at users: reports 90000 records in 2048 bytes",
+		Short:     "The service may be a honeypot.",
+		Full: "Its answers are inconsistent in ways real stores are not: more records than bytes, identical " +
+			"counts in every database, a honeypot's out-of-the-box banner, or one address answering as " +
+			"several different stores. The findings beside it may describe a decoy, not real data.",
+		Remediation: "Check who runs the address before acting on its other findings; if it is yours, nothing to do.",
+	}}
+
+// RuleByID finds a rule and its index in Rules.
+func RuleByID(id string) (Rule, int, bool) {
+	for i, r := range Rules {
+		if r.ID == id {
+			return r, i, true
+		}
+	}
+	return Rule{}, -1, false
+}
+
+// ByDocOrder returns the rules most severe first, in table order within a
+// severity: the order of docs/severity.md.
+func ByDocOrder() []Rule {
+	out := slices.Clone(Rules)
+	slices.SortStableFunc(out, func(a, b Rule) int { return int(b.Severity) - int(a.Severity) })
+	return out
+}
+
+// severityOf returns a rule's severity from the table.
+func severityOf(rule string) gown.Severity {
+	if r, _, ok := RuleByID(rule); ok {
+		return r.Severity
+	}
+	panic("assess: rule " + rule + " is not in the rule table")
+}
