@@ -68,6 +68,9 @@ type Finding struct {
 	// Classes names the sensitive-data classes sampling found in the store
 	// ("email", "payment-card"), most harmful first.
 	Classes []string `json:"classes,omitempty"`
+	// Locations are the places in an app a finding about the app's own code
+	// points at (the file, the entry, the offset); empty for a service.
+	Locations []Source `json:"locations,omitempty"`
 }
 
 // FindingID derives a stable id from the rule and where it applies.

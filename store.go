@@ -38,14 +38,26 @@ type ScanMeta struct {
 	Findings int64 `json:"findings"`
 }
 
-// Record is what a scan stores for one finished target. Result is nil when
-// nothing worth keeping answered (a closed port without --all): the target is
-// still marked done so that a resumed scan skips it.
+// Record is what a scan stores for one finished target, or for findings
+// about no single service.
+//
+// A record with a Result stores the result with the findings drawn from it
+// and marks its target done. A record with neither Result nor Findings marks
+// its target done and keeps nothing (a closed port without --all), so that a
+// resumed scan skips it. A record with Findings but no Result is standalone
+// (see Standalone): findings about an app's own code or about several results
+// at once; it marks no target done.
 type Record struct {
 	Target   Target
 	Result   *Result
 	Findings []Finding
 }
+
+// Standalone reports whether the record holds findings about no single
+// service: an app's hard-coded credentials or clear-text policy, one address
+// answering as many stores. Each finding names its own subject in its
+// Target (an app's id, an address) and, for an app, its Locations.
+func (r Record) Standalone() bool { return r.Result == nil && len(r.Findings) > 0 }
 
 // TargetKey identifies a target within a scan, for resume: the same spec
 // expanded twice gives the same keys.
@@ -76,9 +88,11 @@ type Store interface {
 	Scan(ctx context.Context, scan ScanID) (ScanMeta, error)
 	// Scans walks every scan, newest first.
 	Scans(ctx context.Context, fn func(ScanMeta) error) error
-	// Results walks a scan's results with their findings, ordered by host
-	// (byte-wise), port, store, then TargetKey: the order reports and diffs
-	// rely on.
+	// Results walks a scan's results with their findings. Standalone
+	// findings come first, with a nil result, one call per subject (host,
+	// port), ordered by host (byte-wise) and port; then the results, ordered
+	// by host, port, store, then TargetKey: the order reports and diffs rely
+	// on.
 	Results(ctx context.Context, scan ScanID, fn func(*Result, []Finding) error) error
 	// DoneTargets walks the TargetKey of every target the scan finished.
 	DoneTargets(ctx context.Context, scan ScanID, fn func(key string) error) error

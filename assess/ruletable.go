@@ -116,7 +116,7 @@ var Rules = []Rule{
 	{
 		ID: RuleHardcoded, Name: "HardCodedCredential", Severity: gown.SeverityMedium,
 		Condition: "an app holds a hard-coded store password or API key; one finding per credential kind",
-		Example:   "com.example.shop holds 2 hard-coded google-api-key credentials",
+		Example:   "com.example.shop holds 2 hard-coded google-api-key credentials; com.example.shop holds a store password in 1 connection string (for db.shop.example)",
 		Short:     "An app ships a hard-coded store password or API key.",
 		Full: "The app's code or resources hold a credential: a password in a connection string or an API " +
 			"key. Anyone who downloads the app can extract it.",
@@ -126,7 +126,7 @@ var Rules = []Rule{
 	{
 		ID: RuleCleartext, Name: "CleartextTransport", Severity: gown.SeverityMedium,
 		Condition: "an app's transport policy allows clear text and the app names `http://` or `ws://` endpoints",
-		Example:   "com.example.shop allows clear-text traffic and names 3 http:// or ws:// endpoints",
+		Example:   "com.example.shop allows clear-text traffic (AndroidManifest.xml: android:usesCleartextTraffic=true) to 2 http:// or ws:// endpoints: http://api.shop.example/v1, ws://chat.shop.example/",
 		Short:     "An app sends data over clear-text connections.",
 		Full: "The app's transport policy allows clear text and the app names http:// or ws:// endpoints: " +
 			"its traffic, tokens included, can be read and changed on the network.",

@@ -181,39 +181,3 @@ func groupSigns(signs []gown.Sign) []signGroup {
 	}
 	return out
 }
-
-// AppFindings grades what extraction found in an app's own code: hard-coded
-// credentials (one finding per credential rule) and clear-text transport.
-// Values are already redacted by extraction. The target names the app.
-func AppFindings(a *gown.App) []gown.Finding {
-	if a == nil {
-		return nil
-	}
-	host := a.ID
-	if host == "" {
-		host = a.File
-	}
-	t := gown.Target{Host: host, Origin: "app"}
-	var out []gown.Finding
-	byRule := map[string]int{}
-	var order []string
-	for _, c := range a.Credentials {
-		if byRule[c.Rule] == 0 {
-			order = append(order, c.Rule)
-		}
-		byRule[c.Rule]++
-	}
-	for _, rule := range order {
-		f := newFinding(RuleHardcoded, "", t, fmt.Sprintf("%s holds %d hard-coded %s %s", host, byRule[rule], rule, plural(byRule[rule], "credential", "credentials")), nil)
-		f.ID = gown.FindingID(RuleHardcoded+"/"+rule, "", t)
-		out = append(out, f)
-	}
-	n := 0
-	for _, c := range a.Cleartext {
-		n += len(c.Endpoints)
-	}
-	if n > 0 {
-		out = append(out, newFinding(RuleCleartext, "", t, fmt.Sprintf("%s allows clear-text traffic and names %d http:// or ws:// %s", host, n, plural(n, "endpoint", "endpoints")), nil))
-	}
-	return out
-}

@@ -138,15 +138,42 @@ func TestFindingIDsStable(t *testing.T) {
 }
 
 func TestAppFindings(t *testing.T) {
-	app := &gown.App{ID: "com.example.shop",
-		Credentials: []gown.Credential{{Rule: "google-api-key", Value: "AIza…[REDACTED]"}, {Rule: "google-api-key", Value: "AIza…[REDACTED]"}, {Rule: "conn-string-password", Value: "[REDACTED]"}},
-		Cleartext:   []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop.example/", "ws://chat.shop.example/"}}}}
+	src := func(entry string, off int64) []gown.Source {
+		return []gown.Source{{Container: "shop.apk", Entry: entry, Section: "dex strings", Offset: off}}
+	}
+	app := &gown.App{ID: "com.example.shop", File: "shop.apk",
+		Credentials: []gown.Credential{{Rule: "google-api-key", Value: "AIza…[REDACTED]", Sources: src("classes.dex", 10)},
+			{Rule: "google-api-key", Value: "AIza…[REDACTED]", Sources: src("classes2.dex", 20)},
+			{Rule: "conn-string-password", Value: "[REDACTED]", Host: "db.shop.example", Sources: src("assets/config.json", 30)}},
+		Endpoints: []gown.Endpoint{{Kind: gown.KindURL, Value: "http://api.shop.example/", Sources: src("res/xml/net.xml", 40)},
+			{Kind: gown.KindURL, Value: "ws://chat.shop.example/", Sources: src("classes.dex", 50)}},
+		Cleartext: []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop.example/", "ws://chat.shop.example/"}}}}
 	fs := AppFindings(app)
 	if got := rules(fs); !slices.Equal(got, []string{"hardcoded-credential:medium", "hardcoded-credential:medium", "cleartext-transport:medium"}) {
 		t.Fatalf("AppFindings = %v", got)
 	}
 	if fs[0].ID == fs[1].ID || !strings.Contains(fs[0].Title, "2 hard-coded google-api-key") {
 		t.Errorf("findings %+v", fs)
+	}
+	if want := "com.example.shop holds a store password in 1 connection string (for db.shop.example)"; fs[1].Title != want {
+		t.Errorf("conn-string title %q, want %q", fs[1].Title, want)
+	}
+	if !strings.Contains(fs[2].Title, "(base cleartextTrafficPermitted=true)") || !strings.Contains(fs[2].Title, "ws://chat.shop.example/") {
+		t.Errorf("clear-text title %q names neither the policy nor the endpoints", fs[2].Title)
+	}
+	for i, want := range [][]int64{{10, 20}, {30}, {40, 50}} {
+		var got []int64
+		for _, l := range fs[i].Locations {
+			got = append(got, l.Offset)
+		}
+		if !slices.Equal(got, want) || fs[i].Locations[0].Container != "shop.apk" {
+			t.Errorf("%s locations %+v, want offsets %v in shop.apk", fs[i].Rule, fs[i].Locations, want)
+		}
+	}
+	for _, f := range fs {
+		if f.Target != (gown.Target{Host: "com.example.shop", Origin: "app"}) {
+			t.Errorf("%s target %+v", f.Rule, f.Target)
+		}
 	}
 	if AppFindings(&gown.App{ID: "clean"}) != nil {
 		t.Error("a clean app has findings")
