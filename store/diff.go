@@ -87,12 +87,14 @@ func Diff(ctx context.Context, s gown.Store, a, b gown.ScanID, fn func(DiffEntry
 }
 
 // group is the results of one host, port and store in one scan (more than
-// one when the name resolved to several addresses).
+// one when the name resolved to several addresses), or the standalone
+// findings of one subject (an app, an address), which come first.
 type group struct {
-	host  string
-	port  int
-	store string
-	items []groupItem
+	standalone bool
+	host       string
+	port       int
+	store      string
+	items      []groupItem
 }
 
 type groupItem struct {
@@ -100,9 +102,23 @@ type groupItem struct {
 	fs []gown.Finding
 }
 
-// compare orders groups as Store.Results does: bytes of host, port, store.
+// compare orders groups as Store.Results does: standalone findings first,
+// then bytes of host, port, store.
 func (g *group) compare(o *group) int {
-	return cmp.Or(strings.Compare(g.host, o.host), cmp.Compare(g.port, o.port), strings.Compare(g.store, o.store))
+	return cmp.Or(cmp.Compare(boolInt(o.standalone), boolInt(g.standalone)),
+		strings.Compare(g.host, o.host), cmp.Compare(g.port, o.port), strings.Compare(g.store, o.store))
+}
+
+// groupOf is the group an item belongs to.
+func groupOf(it groupItem) *group {
+	if it.r == nil {
+		t := gown.Target{}
+		if len(it.fs) > 0 {
+			t = it.fs[0].Target
+		}
+		return &group{standalone: true, host: t.Host, port: t.Port}
+	}
+	return &group{host: it.r.Target.Host, port: it.r.Target.Port, store: it.r.Store}
 }
 
 // groupReader turns a scan's result stream into a stream of groups.
@@ -139,13 +155,14 @@ func (gr *groupReader) next() *group {
 	} else {
 		return nil
 	}
-	g := &group{host: it.r.Target.Host, port: it.r.Target.Port, store: it.r.Store, items: []groupItem{it}}
+	g := groupOf(it)
+	g.items = []groupItem{it}
 	for {
 		v, ok := gr.pull()
 		if !ok {
 			return g
 		}
-		if v.r.Target.Host != g.host || v.r.Target.Port != g.port || v.r.Store != g.store {
+		if groupOf(v).compare(g) != 0 {
 			gr.pending = &v
 			return g
 		}
@@ -155,10 +172,19 @@ func (gr *groupReader) next() *group {
 
 func (gr *groupReader) err() error { return gr.walkErr }
 
-// sided is a finding with the result it was drawn from.
+// sided is a finding with the result it was drawn from (nil for a
+// standalone finding).
 type sided struct {
 	f gown.Finding
 	r *gown.Result
+}
+
+// product names what answered, when a result says.
+func (s sided) product() string {
+	if s.r == nil {
+		return ""
+	}
+	return s.r.Product
 }
 
 // The rules of a store's own exposure finding (assess.RuleOpen and
@@ -186,7 +212,7 @@ func byKey(g *group) map[string]sided {
 	}
 	for _, it := range g.items {
 		for _, f := range it.fs {
-			if k := pairKey(f); m[k].r == nil {
+			if k := pairKey(f); !has(m, k) {
 				m[k] = sided{f, it.r}
 			}
 		}
@@ -234,6 +260,11 @@ func compareGroups(a, b *group, fn func(DiffEntry) error) error {
 	return nil
 }
 
+func has(m map[string]sided, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -245,13 +276,13 @@ func classify(a sided, inA bool, b sided, inB bool, primary bool) DiffEntry {
 	e := DiffEntry{ItemsBefore: a.f.Items, BytesBefore: a.f.Bytes, ItemsAfter: b.f.Items, BytesAfter: b.f.Bytes}
 	switch {
 	case !inB:
-		e.Kind, e.Finding, e.Product = DiffFixed, a.f, a.r.Product
+		e.Kind, e.Finding, e.Product = DiffFixed, a.f, a.product()
 		return e
 	case !inA:
 		e.Kind = DiffNew
 	default:
 		e.Kind = DiffStillOpen
-		if !primary {
+		if !primary || a.r == nil || b.r == nil {
 			break
 		}
 		if notes, ok := wiped(a, b); ok {
@@ -260,7 +291,7 @@ func classify(a sided, inA bool, b sided, inB bool, primary bool) DiffEntry {
 			e.Kind = map[bool]DiffKind{true: DiffGrown, false: DiffShrunk}[c > 0]
 		}
 	}
-	e.Finding, e.Product = b.f, b.r.Product
+	e.Finding, e.Product = b.f, b.product()
 	return e
 }
 

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,9 +111,18 @@ func Current(ctx context.Context, db *sql.DB) (int, error) {
 // own transaction with its schema_version row, and returns how many ran. A
 // database newer than this binary is refused rather than misread.
 func Apply(ctx context.Context, db *sql.DB, d Dialect) (int, error) {
+	return ApplyUpTo(ctx, db, d, 0)
+}
+
+// ApplyUpTo is Apply stopping after version upTo (0: the latest). Tests of
+// an upgrade use it to build a database of an older schema.
+func ApplyUpTo(ctx context.Context, db *sql.DB, d Dialect, upTo int) (int, error) {
 	all, err := All(d)
 	if err != nil {
 		return 0, err
+	}
+	if upTo > 0 {
+		all = slices.DeleteFunc(all, func(m Migration) bool { return m.Version > upTo })
 	}
 	if err := ensureVersionTable(ctx, db, d); err != nil {
 		return 0, err

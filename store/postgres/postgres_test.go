@@ -80,6 +80,17 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 }
 
+// TestUpgradeKeepsFindings opens a database of schema 2 as an older gown
+// wrote it (storetest.Upgrade).
+func TestUpgradeKeepsFindings(t *testing.T) {
+	url := freshDB(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, db, postgres.Dialect.Dialect, func() (gown.Store, error) { return postgres.Open(t.Context(), url) })
+}
+
 func BenchmarkWrite(b *testing.B) {
 	s, err := postgres.Open(context.WithoutCancel(b.Context()), freshDB(b))
 	if err != nil {

@@ -1,10 +1,12 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store/migrations"
 	"github.com/gownscan/gown/store/sqlite"
 	"github.com/gownscan/gown/store/storetest"
 )
@@ -37,7 +39,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 2 { // 0001_init, 0002_assessment
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != migrations.Latest() {
 		t.Errorf("schema version %d, %v", v, err)
 	}
 	if m, err := s.Scan(t.Context(), id); err != nil || m.State != gown.ScanRunning {
@@ -52,4 +54,15 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchWrite(b, s)
+}
+
+// TestUpgradeKeepsFindings opens a database of schema 2 as an older gown
+// wrote it (storetest.Upgrade).
+func TestUpgradeKeepsFindings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gown.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Upgrade(t, db, sqlite.Dialect.Dialect, func() (gown.Store, error) { return sqlite.Open(t.Context(), path) })
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"Prune", testPrune},
 		{"PruneBefore", testPruneBefore},
 		{"HostileText", testHostileText},
+		{"Standalone", testStandalone},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)

@@ -27,10 +27,14 @@ type service struct {
 	findings []gown.Finding
 }
 
-// Results walks a scan's results ordered by host, port, store and target
-// key, a page of services at a time: each page costs four queries whatever
-// its size, and no query is open while fn runs.
+// Results walks a scan's standalone findings, one call per subject, then
+// its results ordered by host, port, store and target key, a page of
+// services at a time: each page costs four queries whatever its size, and
+// no query is open while fn runs.
 func (s *Store) Results(ctx context.Context, scan gown.ScanID, fn func(*gown.Result, []gown.Finding) error) error {
+	if err := s.standalone(ctx, int64(scan), fn); err != nil {
+		return err
+	}
 	var after *service
 	for {
 		page, err := s.servicePage(ctx, int64(scan), after)
@@ -47,6 +51,83 @@ func (s *Store) Results(ctx context.Context, scan gown.ScanID, fn func(*gown.Res
 		}
 		after = page[len(page)-1]
 	}
+}
+
+// standaloneRow is a standalone finding with the keys its page ends on.
+type standaloneRow struct {
+	f   gown.Finding
+	seq int
+}
+
+// standalone walks the scan's findings that have no service, ordered by
+// subject (host, port), then as they were added; consecutive findings of one
+// subject go to fn together.
+func (s *Store) standalone(ctx context.Context, scan int64, fn func(*gown.Result, []gown.Finding) error) error {
+	var group []gown.Finding
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		g := group
+		group = nil
+		return fn(nil, g)
+	}
+	var last *standaloneRow
+	for {
+		q, args := `SELECT o.scan_id, f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title, o.items, o.bytes,
+			o.classes, o.origin, o.locations, o.seq
+			FROM occurrences o JOIN findings f ON f.id = o.finding_id WHERE o.scan_id = ? AND o.service_id IS NULL`, []any{scan}
+		if last != nil {
+			q += ` AND (f.host, f.port, o.seq, f.id) > (?, ?, ?, ?)`
+			args = append(args, last.f.Target.Host, last.f.Target.Port, last.seq, last.f.ID)
+		}
+		q += ` ORDER BY f.host, f.port, o.seq, f.id LIMIT ` + fmt.Sprint(pageSize)
+		page, err := collect(ctx, s.db, s.q(q), args, scanStandalone)
+		if err != nil {
+			return fmt.Errorf("%s: standalone findings of scan %d: %w", s.d.Name, scan, err)
+		}
+		for _, row := range page {
+			if n := len(group); n > 0 && (group[n-1].Target.Host != row.f.Target.Host || group[n-1].Target.Port != row.f.Target.Port) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			group = append(group, row.f)
+		}
+		if len(page) < pageSize {
+			return flush()
+		}
+		last = &page[len(page)-1]
+	}
+}
+
+func scanStandalone(r rowScanner) (standaloneRow, error) {
+	var row standaloneRow
+	f := &row.f
+	var scan int64
+	var ip, classes, locations string
+	var sev int
+	err := r.Scan(&scan, &f.ID, &f.Rule, &f.Store, &f.Target.Host, &ip, &f.Target.Port, &sev, &f.Title, &f.Items, &f.Bytes,
+		&classes, &f.Target.Origin, &locations, &row.seq)
+	if err != nil {
+		return row, err
+	}
+	f.Severity, f.Target.Addr = gown.Severity(sev), parseAddr(ip)
+	if err := unmarshalText(classes, &f.Classes); err != nil {
+		return row, fmt.Errorf("classes of finding %s: %w", f.ID, err)
+	}
+	if err := unmarshalText(locations, &f.Locations); err != nil {
+		return row, fmt.Errorf("locations of finding %s: %w", f.ID, err)
+	}
+	return row, nil
+}
+
+// unmarshalText reads a JSON text column; "" means none.
+func unmarshalText(text string, v any) error {
+	if text == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(text), v)
 }
 
 // servicePage reads the services that follow after in result order.

@@ -28,8 +28,8 @@ const (
 		ON CONFLICT (id) DO UPDATE SET ip = excluded.ip, severity = excluded.severity, title = excluded.title,
 			items = excluded.items, bytes = excluded.bytes, last_seen = excluded.last_seen
 		WHERE excluded.last_seen >= findings.last_seen`
-	insOccurrence = `INSERT INTO occurrences (scan_id, finding_id, service_id, seq, severity, title, items, bytes, classes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insOccurrence = `INSERT INTO occurrences (scan_id, finding_id, service_id, seq, severity, title, items, bytes, classes, origin, locations)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 )
 
 // batchStmts are the prepared statements of one transaction.
@@ -80,6 +80,11 @@ func (s *Store) AddResults(ctx context.Context, scan gown.ScanID, batch []gown.R
 }
 
 func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) error {
+	if rec.Standalone() {
+		// No target is finished and no service stored: the findings stand
+		// on their own, each naming its subject.
+		return b.addFindings(ctx, scan, nil, rec.Findings)
+	}
 	t := rec.Target
 	status := gown.StatusError
 	if rec.Result != nil {
@@ -96,7 +101,13 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 	if err != nil {
 		return err
 	}
-	for i, f := range rec.Findings {
+	return b.addFindings(ctx, scan, &sid, rec.Findings)
+}
+
+// addFindings upserts each finding and records its occurrence in the scan,
+// under the service it was drawn from (nil for standalone findings).
+func (b *batchStmts) addFindings(ctx context.Context, scan int64, service *int64, fs []gown.Finding) error {
+	for i, f := range fs {
 		if _, err := b.finding.ExecContext(ctx, clean(f.ID, f.Rule, f.Store, f.Target.Host, addr(f.Target), f.Target.Port,
 			int(f.Severity), f.Title, clamp(f.Items), clamp(f.Bytes), scan, scan)...); err != nil {
 			return err
@@ -105,8 +116,17 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 		if err != nil {
 			return err
 		}
+		var sid any // NULL for a standalone finding
+		origin, locations := "", ""
+		if service != nil {
+			sid = *service
+		} else if origin, locations = f.Target.Origin, ""; len(f.Locations) > 0 {
+			if locations, err = jsonText(f.Locations, true); err != nil {
+				return err
+			}
+		}
 		if _, err := b.occurrence.ExecContext(ctx, clean(scan, f.ID, sid, i, int(f.Severity), f.Title,
-			clamp(f.Items), clamp(f.Bytes), classes)...); err != nil {
+			clamp(f.Items), clamp(f.Bytes), classes, origin, locations)...); err != nil {
 			return err
 		}
 	}
