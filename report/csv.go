@@ -15,7 +15,7 @@ var CSVColumns = []string{
 	"scan", "finding_id", "severity", "rule", "title",
 	"host", "ip", "port", "store", "product", "version",
 	"status", "tls", "items", "bytes", "reason", "origin",
-	"classes", "signs",
+	"classes", "signs", "locations",
 }
 
 // CSV writes one row per finding, for spreadsheets. It streams: each row is
@@ -34,8 +34,13 @@ func (c *CSV) Begin(meta ScanMeta) error {
 	return c.w.Write(CSVColumns)
 }
 
-// Add writes one row per finding.
+// Add writes one row per finding. Standalone findings (a nil result) take
+// their host, port and origin from the finding's subject, and name where in
+// the app they point.
 func (c *CSV) Add(r *gown.Result, fs []gown.Finding) error {
+	if r == nil {
+		r = subject(fs)
+	}
 	for _, f := range fs {
 		ip := ""
 		if r.Target.Addr.IsValid() {
@@ -46,7 +51,7 @@ func (c *CSV) Add(r *gown.Result, fs []gown.Finding) error {
 			r.Target.Host, ip, strconv.Itoa(r.Target.Port), r.Store, r.Product, r.Version,
 			string(r.Status), string(r.TLS.Mode),
 			strconv.FormatUint(f.Items, 10), strconv.FormatUint(f.Bytes, 10), r.Reason, r.Target.Origin,
-			strings.Join(f.Classes, " "), signsText(r),
+			strings.Join(f.Classes, " "), signsText(r), locationsText(f.Locations, len(f.Locations)),
 		}
 		for i := range rec {
 			rec[i] = cell(rec[i])

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
@@ -147,4 +149,66 @@ func sensitive(classes []string) bool {
 		}
 	}
 	return false
+}
+
+// Standalone findings (an app's own code, one address answering as many
+// stores) reach a writer with a nil result. The formats show them by their
+// subject, the finding's target, and by where in the app they point.
+
+// subject is what a standalone finding is about, as a result a format can
+// show: the app's id or the address, with no status.
+func subject(fs []gown.Finding) *gown.Result {
+	r := &gown.Result{}
+	if len(fs) > 0 {
+		r.Target = fs[0].Target
+	}
+	return r
+}
+
+// subjectName names a finding's target as host:port, or the host alone
+// for a subject without a port (an app by its id, an address as a whole).
+func subjectName(t gown.Target) string {
+	if t.Port == 0 {
+		return t.Host
+	}
+	return net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+}
+
+// targetText is subjectName with the address dialled when it differs.
+func targetText(t gown.Target) string {
+	if t.Port == 0 {
+		return t.Host
+	}
+	return t.String()
+}
+
+// Location writes one place in an app as a reader looks it up:
+// "shop.apk!classes.dex @0x1f4 (dex strings)".
+func Location(s gown.Source) string {
+	where := s.Container
+	if s.Entry != "" {
+		if where != "" {
+			where += "!"
+		}
+		where += s.Entry
+	}
+	where += fmt.Sprintf(" @%#x", s.Offset)
+	if s.Section != "" {
+		where += " (" + s.Section + ")"
+	}
+	return where
+}
+
+// locationsText writes a finding's locations in one line, at most n of
+// them and how many more.
+func locationsText(ls []gown.Source, n int) string {
+	var parts []string
+	for i, l := range ls {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("+%d more", len(ls)-n))
+			break
+		}
+		parts = append(parts, Location(l))
+	}
+	return strings.Join(parts, "; ")
 }

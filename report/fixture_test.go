@@ -39,9 +39,19 @@ const hostile = `"><script>alert('gown')</script><img src=x onerror=alert(1)> | 
 // sizes cannot hold its counts and an empty open memcached.
 func fixture() []fixtureEntry {
 	out := append(append(fixtureSQLAndRedis(), fixtureHostile()...), fixtureStaged()...)
-	entries := make([]fixtureEntry, len(out))
-	for i, r := range out {
-		entries[i] = fixtureEntry{r: r, fs: assess.Findings(r)}
+	// Standalone findings come first, as the results store walks them:
+	// an app's own code, then an address answering as many stores.
+	var ms assess.MultiStore
+	for i, store := range []string{"redis", "mongodb", "elasticsearch"} {
+		// Three stores on one public address: the honeypot tell.
+		ms.Add(&gown.Result{Target: target("203.0.113.7", "203.0.113.7", 6379+i), Store: store, Status: gown.StatusOpen})
+	}
+	entries := []fixtureEntry{{fs: assess.AppFindings(fixtureApp())}}
+	for _, f := range ms.Findings() {
+		entries = append(entries, fixtureEntry{fs: []gown.Finding{f}})
+	}
+	for _, r := range out {
+		entries = append(entries, fixtureEntry{r: r, fs: assess.Findings(r)})
 	}
 	return entries
 }
@@ -190,7 +200,13 @@ func fixtureStaged() []*gown.Result {
 // fixtureApp is an app whose code holds credentials and allows clear
 // text: what assess.AppFindings grades.
 func fixtureApp() *gown.App {
-	return &gown.App{ID: "com.example.shop", File: "shop.apk",
-		Credentials: []gown.Credential{{Rule: "conn-string-password", Value: "[REDACTED]", Host: "db.shop-api.example"}},
-		Cleartext:   []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop-api.example/v1/"}}}}
+	at := func(entry, section string, off int64) []gown.Source {
+		return []gown.Source{{Container: "build/shop.apk", Entry: entry, Section: section, Offset: off}}
+	}
+	return &gown.App{ID: "com.example.shop", File: "build/shop.apk",
+		Credentials: []gown.Credential{{Rule: "conn-string-password", Value: "[REDACTED]", Host: "db.shop-api.example",
+			Sources: at("assets/config.json", "", 118)}},
+		Endpoints: []gown.Endpoint{{Kind: gown.KindURL, Value: "http://api.shop-api.example/v1/", Scheme: "http",
+			Host: "api.shop-api.example", Port: 80, FirstParty: true, Confidence: 0.9, Sources: at("classes.dex", "dex strings", 40960)}},
+		Cleartext: []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop-api.example/v1/"}}}}
 }

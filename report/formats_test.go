@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,9 +71,12 @@ func TestJSONLIsLiveStream(t *testing.T) {
 	sc.Buffer(nil, 1<<20)
 	n := 0
 	for sc.Scan() {
-		var l report.Line
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Result == nil {
+		l, err := report.DecodeLine(sc.Bytes())
+		if err != nil {
 			t.Fatalf("line %d: %v", n+1, err)
+		}
+		if e := fixture()[n]; (l.Result == nil) != (e.r == nil) || len(l.Findings) != len(e.fs) {
+			t.Errorf("line %d: result %v with %d findings, want result %v with %d", n+1, l.Result != nil, len(l.Findings), e.r != nil, len(e.fs))
 		}
 		n++
 	}

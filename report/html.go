@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +75,7 @@ var pageTemplate = sync.OnceValue(func() *template.Template {
 		"thousands": thousands,
 		"upper":     strings.ToUpper,
 		"join":      func(l []string) string { return strings.Join(l, ", ") },
+		"location":  Location,
 	}).Parse(pageSource))
 })
 
@@ -137,7 +137,7 @@ func (h *HTML) view() htmlView {
 		JS: template.JS(pageJS), Dropped: h.rows.dropped, MaxRows: MaxRows, Severities: severityLine(s), ToolURI: ToolURI}
 	v.Headline = headline(s)
 	v.Funnel = []funnelStep{
-		{Label: "Apps", Value: "—", Note: "not part of this scan: targets given directly", Class: "muted"},
+		appStep(s),
 		{Label: "Services answered", Value: thousands(uint64(s.Services)), Note: "on " + hostCount(s) + " " + plural(s.Hosts, "host", "hosts")},
 		{Label: "Open stores", Value: thousands(uint64(s.Open)), Note: "answer without authentication", Class: alertIf(s.Open > 0)},
 		{Label: "Exposed", Value: HumanBytes(s.Bytes), Note: thousands(s.Items) + " records", Class: alertIf(s.Items > 0 || s.Bytes > 0)},
@@ -152,7 +152,7 @@ func (h *HTML) view() htmlView {
 	for _, x := range h.rows.sorted() {
 		_, _, known := RuleByID(x.f.Rule)
 		hr := htmlRow{Seq: x.seq, Sev: x.f.Severity.String(), SevRank: int(x.f.Severity), F: x.f, R: x.r,
-			Target: x.f.Target.String(), HostPort: net.JoinHostPort(x.f.Target.Host, strconv.Itoa(x.f.Target.Port)),
+			Target: x.f.Target.String(), HostPort: subjectName(x.f.Target),
 			IP: targetIP(x.f.Target), Product: strings.TrimSpace(x.r.Product + " " + x.r.Version),
 			MoreDBs: x.r.Inventory != nil && x.r.Inventory.Truncated, RuleKnown: known, EvidenceNo: len(x.r.Evidence)}
 		kinds, hp := compromiseKinds(x.r)
@@ -171,6 +171,16 @@ func (h *HTML) view() htmlView {
 		}
 	}
 	return v
+}
+
+// appStep is the funnel's first step: the apps whose own code holds
+// findings, when the scan read apps.
+func appStep(s *Summary) funnelStep {
+	if s.Apps == 0 {
+		return funnelStep{Label: "Apps", Value: "—", Note: "no findings in an app's own code in this scan", Class: "muted"}
+	}
+	return funnelStep{Label: "Apps", Value: thousands(uint64(s.Apps)), Class: "alert",
+		Note: thousands(uint64(s.AppFindings)) + " " + plural(s.AppFindings, "finding", "findings") + " in their own code: hard-coded credentials, clear text"}
 }
 
 func targetIP(t gown.Target) string {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"errors"
 	"encoding/json"
 	"io"
 
@@ -26,10 +27,28 @@ func NewJSONL(w io.Writer) *JSONL {
 }
 
 // Line is the object written per result: the result itself plus the findings
-// drawn from it.
+// drawn from it. Standalone findings (an app's own code, one address
+// answering as many stores) are a line of findings alone, with no result
+// fields: {"findings":[...]}.
 type Line struct {
 	*gown.Result
 	Findings []gown.Finding `json:"findings,omitempty"`
+}
+
+// errNotLine says a JSON object is neither a result nor standalone findings.
+var errNotLine = errors.New("neither a result nor findings")
+
+// DecodeLine reads one line written by JSONL. A line with findings but no
+// result fields gives a nil Result: standalone findings.
+func DecodeLine(b []byte) (Line, error) {
+	var l Line
+	if err := json.Unmarshal(b, &l); err != nil {
+		return l, err
+	}
+	if l.Result == nil && len(l.Findings) == 0 {
+		return l, errNotLine
+	}
+	return l, nil
 }
 
 // Report writes one line.

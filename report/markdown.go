@@ -60,7 +60,7 @@ func (m *Markdown) End() error {
 	}
 	for _, x := range rs {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			strings.ToUpper(x.f.Severity.String()), mdText(x.f.Title), mdText(x.f.Target.String()),
+			strings.ToUpper(x.f.Severity.String()), mdText(findingText(x.f)), mdText(targetText(x.f.Target)),
 			mdText(x.f.Store), thousands(x.f.Items), HumanBytes(x.f.Bytes), mdText(dataText(x.r, x.f)), mdText(x.r.Reason), mdText(x.f.ID))
 	}
 	if m.rows.dropped > 0 {
@@ -73,7 +73,12 @@ func (m *Markdown) End() error {
 func (m *Markdown) writeSummary() {
 	w, s := m.w, m.sum
 	fmt.Fprintf(w, "## Summary\n\n| | |\n|---|--:|\n")
-	fmt.Fprintf(w, "| Apps | not part of this scan (targets given directly) |\n")
+	if s.Apps > 0 {
+		fmt.Fprintf(w, "| **Apps with findings in their own code** | **%d** (%d %s: hard-coded credentials, clear text) |\n",
+			s.Apps, s.AppFindings, plural(s.AppFindings, "finding", "findings"))
+	} else {
+		fmt.Fprintf(w, "| Apps | no findings in an app's own code in this scan |\n")
+	}
 	fmt.Fprintf(w, "| Services answered | %s on %s %s |\n", thousands(uint64(s.Services)), hostCount(s), plural(s.Hosts, "host", "hosts"))
 	fmt.Fprintf(w, "| **Open stores (no authentication)** | **%s** |\n", thousands(uint64(s.Open)))
 	fmt.Fprintf(w, "| Records exposed | %s |\n", thousands(s.Items))
@@ -239,4 +244,13 @@ func thousands(n uint64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// findingText is a finding's title, with where in the app it points when
+// it is about an app's own code.
+func findingText(f gown.Finding) string {
+	if len(f.Locations) == 0 {
+		return f.Title
+	}
+	return f.Title + " (at " + locationsText(f.Locations, 3) + ")"
 }

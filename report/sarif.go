@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,11 +35,19 @@ type SARIF struct {
 	n       int
 	extra   []Rule         // rules seen in findings but missing from Rules
 	extraAt map[string]int // their ruleIndex
+	// artifacts are the app files and the entries inside them that app
+	// findings point at, written as run.artifacts after the results.
+	artifacts  []map[string]any
+	artifactAt map[string]int
 }
+
+// maxArtifacts bounds the artifacts a log lists (apps and entries): past
+// it a location keeps its uri without an index.
+const maxArtifacts = 100000
 
 // NewSARIF writes to w.
 func NewSARIF(w io.Writer) *SARIF {
-	return &SARIF{w: bufio.NewWriter(w), extraAt: map[string]int{}}
+	return &SARIF{w: bufio.NewWriter(w), extraAt: map[string]int{}, artifactAt: map[string]int{}}
 }
 
 // Begin writes the envelope up to the results array.
@@ -67,10 +76,17 @@ func securitySeverity(s gown.Severity) string {
 	return [...]string{"0.0", "3.0", "5.5", "8.0", "9.5"}[max(0, min(int(s), 4))]
 }
 
-// Add writes one SARIF result per finding.
+// Add writes one SARIF result per finding. Standalone findings (a nil
+// result) are located in the app they are about.
 func (s *SARIF) Add(r *gown.Result, fs []gown.Finding) error {
 	for _, f := range fs {
-		b, err := json.MarshalIndent(s.result(r, f), "        ", "  ")
+		var res map[string]any
+		if r == nil {
+			res = s.standalone(f)
+		} else {
+			res = s.result(r, f)
+		}
+		b, err := json.MarshalIndent(res, "        ", "  ")
 		if err != nil {
 			return err
 		}
@@ -91,6 +107,12 @@ func (s *SARIF) Add(r *gown.Result, fs []gown.Finding) error {
 // target has no file, so its address stands in until app files become the
 // artifacts.
 func TargetURI(t gown.Target) string {
+	if t.Port == 0 { // an address as a whole
+		if strings.Contains(t.Host, ":") {
+			return "tcp://[" + t.Host + "]"
+		}
+		return "tcp://" + t.Host
+	}
 	return "tcp://" + net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 }
 
@@ -151,6 +173,93 @@ func (s *SARIF) result(r *gown.Result, f gown.Finding) map[string]any {
 	}
 }
 
+// standalone is the SARIF result of a finding about an app's own code (or
+// about an address as a whole): each of its places in the app is a
+// location in the entry it was read from, a nested artifact of the app
+// file, with the entry's byte offset as the region.
+func (s *SARIF) standalone(f gown.Finding) map[string]any {
+	msg := f.Title + "."
+	props := map[string]any{"severity": f.Severity.String(), "target": f.Target}
+	var locs []any
+	for _, l := range f.Locations {
+		al := map[string]any{"uri": artifactURI(l.Entry, true)}
+		if i, ok := s.artifact(l); ok {
+			al["index"] = i
+		}
+		pl := map[string]any{"artifactLocation": al, "region": map[string]any{"byteOffset": l.Offset}}
+		loc := map[string]any{"physicalLocation": pl, "message": map[string]string{"text": Location(l)}}
+		if l.Section != "" {
+			loc["logicalLocations"] = []any{map[string]string{"name": l.Section, "kind": "section"}}
+		}
+		locs = append(locs, loc)
+	}
+	if len(f.Locations) > 0 {
+		msg += " Found at " + locationsText(f.Locations, 3) + "."
+		props["locations"] = f.Locations
+	} else {
+		name := subjectName(f.Target)
+		locs = append(locs, map[string]any{
+			"physicalLocation": map[string]any{"artifactLocation": map[string]string{"uri": TargetURI(f.Target)}},
+			"logicalLocations": []any{map[string]string{"name": name, "kind": "resource"}},
+		})
+	}
+	return map[string]any{
+		"ruleId":              f.Rule,
+		"ruleIndex":           s.ruleIndex(f),
+		"level":               sarifLevel(f.Severity),
+		"message":             map[string]string{"text": msg},
+		"locations":           locs,
+		"partialFingerprints": map[string]string{FingerprintKey: f.ID},
+		"properties":          props,
+	}
+}
+
+// artifact returns the index of an app location's entry in run.artifacts,
+// listing it (and the app file, and each archive the entry sits in, an
+// XAPK's split "app.xapk!config.apk" among them) on first sight: a nested
+// artifact names its parent by parentIndex and its path inside the parent
+// as a relative reference from the parent's root, as SARIF 2.1.0 §3.24.3
+// says.
+func (s *SARIF) artifact(l gown.Source) (int, bool) {
+	parent, chain := -1, ""
+	parts := strings.Split(l.Container, "!")
+	if l.Entry != "" {
+		parts = append(parts, l.Entry)
+	}
+	for i, p := range parts {
+		if chain != "" {
+			chain += "!"
+		}
+		chain += p
+		idx, ok := s.artifactAt[chain]
+		if !ok {
+			if len(s.artifacts) >= maxArtifacts {
+				return 0, false
+			}
+			a := map[string]any{"location": map[string]string{"uri": artifactURI(p, i > 0)}}
+			if i == 0 {
+				a["roles"] = []string{"analysisTarget"}
+			} else {
+				a["parentIndex"] = parent
+			}
+			idx = len(s.artifacts)
+			s.artifacts = append(s.artifacts, a)
+			s.artifactAt[chain] = idx
+		}
+		parent = idx
+	}
+	return parent, parent >= 0
+}
+
+// artifactURI writes a file path as a URI reference: escaped, and for a
+// path inside an archive rooted at the archive ("/classes.dex").
+func artifactURI(p string, nested bool) string {
+	if nested && !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
 // ruleIndex finds a finding's rule, adding a stand-in for one Rules lacks.
 func (s *SARIF) ruleIndex(f gown.Finding) int {
 	if _, i, ok := RuleByID(f.Rule); ok {
@@ -169,6 +278,9 @@ func (s *SARIF) ruleIndex(f gown.Finding) int {
 // run's properties.
 func (s *SARIF) End() error {
 	tail := map[string]any{"tool": map[string]any{"driver": s.driver()}}
+	if len(s.artifacts) > 0 {
+		tail["artifacts"] = s.artifacts
+	}
 	inv := map[string]any{"executionSuccessful": true}
 	if !s.meta.Started.IsZero() {
 		inv["startTimeUtc"] = s.meta.Started.UTC().Format(time.RFC3339)

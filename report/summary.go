@@ -19,7 +19,10 @@ const maxHosts = 1 << 20
 // Summary is what a report says about a whole scan, in the research's terms:
 // services answered → open stores → records and bytes exposed.
 type Summary struct {
-	Services    int // results whose service answered
+	// Apps counts the apps with findings in their own code (hard-coded
+	// credentials, clear-text transport), AppFindings those findings.
+	Apps, AppFindings int
+	Services          int // results whose service answered
 	Hosts       int // distinct hosts among them
 	HostsCapped bool
 	Open        int
@@ -62,13 +65,21 @@ func newSummary() *Summary {
 		ByKind: map[string]int{}, hosts: map[string]struct{}{}}
 }
 
-// add counts one result and its findings.
+// add counts one result and its findings; a nil result is standalone
+// findings, counted by their subject.
 func (s *Summary) add(r *gown.Result, fs []gown.Finding) {
 	for _, f := range fs {
 		if f.Severity >= 0 && f.Severity <= gown.SeverityCritical {
 			s.BySeverity[f.Severity]++
 		}
 		s.Findings++
+	}
+	if r == nil {
+		if len(fs) > 0 && fs[0].Target.Origin == "app" {
+			s.Apps++
+			s.AppFindings += len(fs)
+		}
+		return
 	}
 	if !r.Status.Answered() {
 		s.ByStatus[r.Status]++
@@ -251,6 +262,9 @@ const (
 )
 
 func (rs *rows) add(r *gown.Result, f gown.Finding) {
+	if r == nil {
+		r = subject([]gown.Finding{f})
+	}
 	rs.seq++
 	nr := row{seq: rs.seq, f: f}
 	if len(rs.h) >= rs.max {

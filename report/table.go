@@ -19,6 +19,7 @@ type Table struct {
 	items    uint64
 	bytes    uint64
 	rows     int
+	subjects int // apps and addresses with standalone findings
 	// sensitive and compromised count open stores holding sensitive
 	// classes and stores with compromise signs.
 	sensitive, compromised int
@@ -36,13 +37,18 @@ const rowFormat = "%-26s %-13s %-22s %-13s %-8s %9s %10s  %-20s %s\n"
 // Report writes one row.
 func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
 
-// ReportFindings writes one row, then one line per finding below it.
+// ReportFindings writes one row, then one line per finding below it. A nil
+// result is standalone findings: a row names their subject (an app, an
+// address), and each finding says where in the app it points.
 func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if !t.header {
 		t.header = true
 		if _, err := fmt.Fprintf(t.w, rowFormat, "TARGET", "STORE", "PRODUCT", "STATUS", "TLS", "ITEMS", "BYTES", "DATA", "WHY"); err != nil {
 			return err
 		}
+	}
+	if r == nil {
+		return t.standalone(fs)
 	}
 	t.rows++
 	t.byStatus[r.Status]++
@@ -85,10 +91,39 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 			}
 		}
 	}
+	return t.findingLines(fs)
+}
+
+// standalone writes a row for the subject of standalone findings, then the
+// findings with their places in the app.
+func (t *Table) standalone(fs []gown.Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	t.subjects++
+	sub := fs[0].Target
+	kind := "-"
+	if sub.Origin == "app" {
+		kind = "app"
+	}
+	if _, err := fmt.Fprintf(t.w, rowFormat, clip(subjectName(sub), 26), kind, "-", "-", "-", "-", "-", "-", subjectWhy(sub)); err != nil {
+		return err
+	}
+	return t.findingLines(fs)
+}
+
+// findingLines writes one line per finding, and below an app finding where
+// in the app it points.
+func (t *Table) findingLines(fs []gown.Finding) error {
 	for _, f := range fs {
 		t.findings[f.Severity]++
 		if _, err := fmt.Fprintf(t.w, "%28s %-8s %s\n", "!", strings.ToUpper(f.Severity.String()), f.Title); err != nil {
 			return err
+		}
+		if len(f.Locations) > 0 {
+			if _, err := fmt.Fprintf(t.w, "%28s %-8s at %s\n", "", "", locationsText(f.Locations, 3)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -96,9 +131,12 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 
 // Close writes the summary.
 func (t *Table) Close() error {
-	if t.rows == 0 {
+	if t.rows == 0 && t.subjects == 0 {
 		_, err := fmt.Fprintln(t.w, "no service answered")
 		return err
+	}
+	if t.rows == 0 {
+		return t.findingsLine("\n")
 	}
 	var parts []string
 	for _, s := range []gown.Status{gown.StatusOpen, gown.StatusAuthRequired, gown.StatusRestricted, gown.StatusProtected,
@@ -118,16 +156,21 @@ func (t *Table) Close() error {
 			return err
 		}
 	}
+	return t.findingsLine("")
+}
+
+// findingsLine counts the findings by severity, after prefix.
+func (t *Table) findingsLine(prefix string) error {
 	if len(t.findings) == 0 {
 		return nil
 	}
-	parts = parts[:0]
+	var parts []string
 	for s := gown.SeverityCritical; s >= gown.SeverityInfo; s-- {
 		if n := t.findings[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	_, err = fmt.Fprintf(t.w, "Findings: %s.\n", strings.Join(parts, ", "))
+	_, err := fmt.Fprintf(t.w, "%sFindings: %s.\n", prefix, strings.Join(parts, ", "))
 	return err
 }
 
@@ -175,3 +218,11 @@ func (t *Table) Add(r *gown.Result, fs []gown.Finding) error { return t.ReportFi
 
 // End writes the summary, as Close does.
 func (t *Table) End() error { return t.Close() }
+
+// subjectWhy says what standalone findings are drawn from.
+func subjectWhy(t gown.Target) string {
+	if t.Origin == "app" {
+		return "the app's own code and settings"
+	}
+	return "all its services in this scan"
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -182,7 +181,7 @@ func openJSONL(ctx context.Context, name string, std stdio) (*jsonlSource, error
 	}
 	s := &jsonlSource{r: f, close: f.Close, meta: report.ScanMeta{ID: filepath.Base(name)}}
 	err = s.Walk(ctx, func(r *gown.Result, _ []gown.Finding) error {
-		if r.Start.IsZero() {
+		if r == nil || r.Start.IsZero() {
 			return nil
 		}
 		if s.meta.Started.IsZero() || r.Start.Before(s.meta.Started) {
@@ -219,11 +218,8 @@ func (s *jsonlSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Fin
 		if len(strings.TrimSpace(string(line))) == 0 {
 			continue
 		}
-		var l report.Line
-		if err := json.Unmarshal(line, &l); err != nil || l.Result == nil {
-			if err == nil {
-				err = errors.New("not a result")
-			}
+		l, err := report.DecodeLine(line)
+		if err != nil {
 			return fmt.Errorf("%s line %d: %w", s.meta.ID, n, err)
 		}
 		if err := fn(l.Result, l.Findings); err != nil {
