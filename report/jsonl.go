@@ -2,8 +2,8 @@ package report
 
 import (
 	"bufio"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/gownscan/gown"

@@ -23,15 +23,15 @@ type Summary struct {
 	// credentials, clear-text transport), AppFindings those findings.
 	Apps, AppFindings int
 	Services          int // results whose service answered
-	Hosts       int // distinct hosts among them
-	HostsCapped bool
-	Open        int
-	Items       uint64 // records held by open stores
-	Bytes       uint64 // bytes held by open stores
-	ByStatus    map[gown.Status]int
-	ByStore     map[string]*StoreCount
-	BySeverity  [gown.SeverityCritical + 1]int
-	Findings    int
+	Hosts             int // distinct hosts among them
+	HostsCapped       bool
+	Open              int
+	Items             uint64 // records held by open stores
+	Bytes             uint64 // bytes held by open stores
+	ByStatus          map[gown.Status]int
+	ByStore           map[string]*StoreCount
+	BySeverity        [gown.SeverityCritical + 1]int
+	Findings          int
 	// Assessed is set once a result carries an exposure or signs: sampling
 	// and compromise checks were part of the scan.
 	Assessed bool
