@@ -28,8 +28,10 @@ type ScanMeta struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished,omitzero"`
 	State    ScanState `json:"state"`
-	// Args are the scan's own arguments (targets and flags), kept so that a
-	// resumed scan expands exactly the same targets.
+	// Command is the gown command that ran the scan: "scan" (the default),
+	// "app", "demo". Args are its own arguments (targets and flags), kept
+	// so that a resumed scan expands exactly the same targets.
+	Command string   `json:"command,omitempty"`
 	Args    []string `json:"args"`
 	Version string   `json:"version,omitempty"`
 	// Targets, Results and Findings count what was stored; readers fill them.

@@ -26,3 +26,7 @@ DROP TABLE occurrences;
 ALTER TABLE occurrences_v3 RENAME TO occurrences;
 CREATE INDEX occurrences_service ON occurrences (service_id);
 CREATE INDEX occurrences_finding ON occurrences (finding_id);
+
+-- The command that ran a scan: scan (the only one before schema 3), app,
+-- demo. Only a scan's own arguments can be resumed.
+ALTER TABLE scans ADD COLUMN command TEXT NOT NULL DEFAULT 'scan';

@@ -30,7 +30,10 @@ func testStandalone(t *testing.T, s gown.Store) {
 	hp.ID = gown.FindingID(hp.Rule, "", hp.Target)
 	svc := Open(Target("10.0.0.1", 6379), "redis", gown.Database{Name: "db0", Items: 3, Bytes: 30})
 	batch := []gown.Record{{Findings: app}, svc, {Findings: []gown.Finding{hp}}}
-	id := begin(t, s)
+	id, err := s.BeginScan(t.Context(), gown.ScanMeta{Command: "app", Args: []string{"shop.apk"}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	add(t, s, id, batch...)
 	add(t, s, id, batch...) // a replayed batch changes nothing
 	got := readAll(t, s, id)
@@ -49,6 +52,9 @@ func testStandalone(t *testing.T, s gown.Store) {
 	m, err := s.Scan(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m.Command != "app" || len(m.Args) != 1 {
+		t.Errorf("scan command %q args %q, want app [shop.apk]", m.Command, m.Args)
 	}
 	if m.Targets != 1 || m.Results != 1 || m.Findings != 4 {
 		t.Errorf("scan counts targets %d results %d findings %d, want 1, 1, 4", m.Targets, m.Results, m.Findings)

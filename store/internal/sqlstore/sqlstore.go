@@ -92,9 +92,12 @@ func (s *Store) BeginScan(ctx context.Context, m gown.ScanMeta) (gown.ScanID, er
 	if m.Started.IsZero() {
 		m.Started = time.Now()
 	}
+	if m.Command == "" {
+		m.Command = "scan"
+	}
 	var id int64
-	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO scans (started_at, state, args, version) VALUES (?, ?, ?, ?) RETURNING id`),
-		fmtTime(m.Started), string(gown.ScanRunning), string(args), m.Version).Scan(&id)
+	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO scans (started_at, state, args, version, command) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+		fmtTime(m.Started), string(gown.ScanRunning), string(args), m.Version, m.Command).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("%s: begin scan: %w", s.d.Name, err)
 	}
@@ -114,7 +117,7 @@ func (s *Store) FinishScan(ctx context.Context, id gown.ScanID, state gown.ScanS
 	return nil
 }
 
-const scanCols = `id, started_at, finished_at, state, args, version,
+const scanCols = `id, started_at, finished_at, state, args, version, command,
 	(SELECT COUNT(*) FROM targets t WHERE t.scan_id = scans.id),
 	(SELECT COUNT(*) FROM services v WHERE v.scan_id = scans.id),
 	(SELECT COUNT(*) FROM occurrences o WHERE o.scan_id = scans.id)`
@@ -158,7 +161,7 @@ func scanMeta(r rowScanner) (gown.ScanMeta, error) {
 	var m gown.ScanMeta
 	var started, state, args string
 	var finished sql.NullString
-	if err := r.Scan(&m.ID, &started, &finished, &state, &args, &m.Version, &m.Targets, &m.Results, &m.Findings); err != nil {
+	if err := r.Scan(&m.ID, &started, &finished, &state, &args, &m.Version, &m.Command, &m.Targets, &m.Results, &m.Findings); err != nil {
 		return m, err
 	}
 	m.Started, m.Finished, m.State = parseTime(started), parseTime(finished.String), gown.ScanState(state)
