@@ -61,6 +61,9 @@ type Config struct {
 	// it is stored: a progress line, a verbose log. It is called from one
 	// goroutine at a time and must not keep the result.
 	Observe func(*gown.Result)
+	// Dialer, when set, replaces the engine's own (built from
+	// Probe.Dialer): tests shape or redirect connections with it.
+	Dialer probe.Dialer
 }
 
 // Validate checks the config and fills in defaults.
@@ -150,6 +153,9 @@ func Begin(ctx context.Context, cfg Config, sink Sink) (*Scan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Dialer != nil {
+		eng.WithDialer(cfg.Dialer)
+	}
 	s := &Scan{cfg: cfg, eng: eng, sink: sink, began: time.Now(), cancel: func() {}}
 	if cfg.Store == nil {
 		return s, nil
@@ -197,9 +203,16 @@ func (s *Scan) Finished() int {
 
 // AddApp grades an app's own code (assess.AppFindings: hard-coded
 // credentials, clear-text transport) and adds its findings to the scan.
+// They are committed, and handed to the sink, before AddApp returns, so
+// that a caller printing each app sees its findings follow it.
 func (s *Scan) AddApp(a *gown.App) error {
-	if fs := assess.AppFindings(a); len(fs) > 0 {
-		s.add(gown.Record{Findings: fs})
+	fs := assess.AppFindings(a)
+	if len(fs) == 0 {
+		return s.err
+	}
+	s.add(gown.Record{Findings: fs})
+	if s.b != nil && s.err == nil {
+		s.err = s.b.Flush()
 	}
 	return s.err
 }

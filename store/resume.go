@@ -41,13 +41,14 @@ func (d *DoneSet) Has(t gown.Target) bool {
 	return ok
 }
 
-// Latest returns the newest scan not marked done (running or interrupted),
-// the one `gown scan --resume` continues without an id.
+// Latest returns the newest scan of gown scan's not marked done (running or
+// interrupted), the one `gown scan --resume` continues without an id. Scans
+// of other commands (gown app) keep no arguments a resume could replay.
 func Latest(ctx context.Context, s gown.Store) (gown.ScanMeta, bool, error) {
 	var found gown.ScanMeta
 	ok := false
 	err := s.Scans(ctx, func(m gown.ScanMeta) error {
-		if m.State != gown.ScanDone {
+		if m.State != gown.ScanDone && (m.Command == "" || m.Command == "scan") {
 			found, ok = m, true
 			return errStop
 		}

@@ -6,16 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/internal/progress"
+	"github.com/gownscan/gown/scan"
+	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
 )
 
@@ -40,18 +40,22 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	fset := pflag.NewFlagSet("gown app", pflag.ContinueOnError)
 	fset.SetOutput(io.err)
 	var f appFlags
-	fset.BoolVar(&f.extractOnly, "extract-only", false, "list what the apps name; probe nothing")
+	fset.BoolVar(&f.extractOnly, "extract-only", false, "list what the apps name and grade their own code; probe nothing")
 	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe app endpoints that resolve to private, loopback or link-local addresses")
 	f.scan.register(fset)
-	_ = fset.MarkHidden("list") // targets come from the apps
+	_ = fset.MarkHidden("list")   // targets come from the apps
+	_ = fset.MarkHidden("resume") // an app scan is run again, not resumed
 	fset.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown app FILE|DIR... [flags]\n\nReads APK, XAPK, APKS, AAB and IPA files, lists the back ends they name,\nthen probes the first-party hosts for open data stores.\n\nFlags:\n%s", fset.FlagUsages())
+		fmt.Fprintf(io.err, "Usage: gown app FILE|DIR... [flags]\n\nReads APK, XAPK, APKS, AAB and IPA files, lists the back ends they name and grades\ntheir own code (hard-coded credentials, clear-text transport), then probes the\nfirst-party hosts for open data stores. Everything is stored as one scan.\n\nFlags:\n%s", fset.FlagUsages())
 	}
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
+	}
+	if fset.Changed("resume") {
+		return usageError{errors.New("gown app cannot resume a scan: run it again")}
 	}
 	files, err := appFiles(fset.Args())
 	if err != nil {
@@ -63,6 +67,8 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return usageError{err}
 	}
+	job.command, job.args, job.input = "app", storedArgs(args), target.Input{}
+	job.tcfg.Origin = "app"
 	if !f.allowPrivate {
 		for _, n := range privateNets {
 			if err := job.tcfg.Scope.Exclude(n); err != nil {
@@ -74,17 +80,31 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	specs, err := extractAll(ctx, x, files, f.scan.json, job.tcfg.Ports, job.quiet, io)
-	if err != nil || f.extractOnly {
+	l, err := job.begin(ctx, io)
+	if err != nil {
 		return err
 	}
-	if len(specs) == 0 {
-		fmt.Fprintln(io.err, "gown: no first-party back-end hosts to probe")
-		return nil
+	targets, err := extractAll(ctx, x, l, files)
+	if err != nil {
+		l.abort(ctx)
+		return err
 	}
-	job.specs, job.lists = specs, nil
-	job.tcfg.Origin = "app"
-	return job.run(ctx, io)
+	var src scan.Source
+	switch {
+	case f.extractOnly:
+	case len(targets) == 0:
+		fmt.Fprintln(io.err, "gown: no first-party back-end hosts to probe")
+	default:
+		src = func(ctx context.Context, out chan<- gown.Target) error {
+			for _, t := range targets {
+				if err := target.ExpandTarget(ctx, &job.tcfg, t, out); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return l.run(ctx, src, func(context.Context) int64 { return int64(len(targets)) })
 }
 
 // appFiles expands directories into the app files they hold.
@@ -115,16 +135,17 @@ func appFiles(args []string) ([]string, error) {
 	return out, nil
 }
 
-// extractAll reads each app, writes what it found, and returns the target
-// specs of every first-party endpoint, without repeats. An app that cannot
-// be read is reported and the batch goes on; the run fails only when no app
-// could be read at all.
+// extractAll reads each app, writes what it found, grades the app's own
+// code into the scan, and returns the targets of every first-party endpoint,
+// without repeats. An app that cannot be read is reported and the batch goes
+// on; the run fails only when no app could be read at all.
 //
 // On a terminal (and without -q) a status line counts the apps read and
 // those that name back ends; what is written goes above it.
-func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSON bool, ports []int, quiet bool, io stdio) ([]string, error) {
+func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string) ([]gown.Target, error) {
+	io, job := l.io, l.job
 	var bar *progress.Bar
-	if !quiet {
+	if !job.quiet {
 		bar = progress.New(io.err, "apps").Counting("with back ends")
 	}
 	bar.SetTotal(int64(len(files)))
@@ -132,7 +153,7 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 	defer bar.Stop()
 	io.out, io.err = bar.Writer(io.out), bar.Writer(io.err)
 
-	var specs []string
+	var targets []gown.Target
 	seen := map[string]bool{}
 	read := 0
 	enc := json.NewEncoder(io.out)
@@ -150,18 +171,23 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 		if app.Platform != "" {
 			read++
 		}
-		if asJSON {
+		if job.json {
 			if err := enc.Encode(app); err != nil {
 				return nil, fmt.Errorf("write results: %w", err)
 			}
 		} else {
 			printApp(io, app)
 		}
+		// The app's own findings are stored, then written, before the
+		// next app is read.
+		if err := l.s.AddApp(app); err != nil {
+			return nil, err
+		}
 		for _, e := range app.Endpoints {
-			for _, t := range e.Targets(ports) {
-				if s := targetSpec(t); !seen[s] {
-					seen[s] = true
-					specs = append(specs, s)
+			for _, t := range e.Targets(job.tcfg.Ports) {
+				if k := gown.TargetKey(t); !seen[k] {
+					seen[k] = true
+					targets = append(targets, t)
 				}
 			}
 		}
@@ -169,23 +195,7 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 	if read == 0 {
 		return nil, errors.New("no app could be read")
 	}
-	return specs, nil
-}
-
-// targetSpec writes a target as a spec gown scan reads back: a URL when a
-// store is named, so the scheme carries the prober hint (target.Parse knows
-// each prober's name as a scheme, "firebase" included: a Realtime Database
-// has no port of its own, so without the hint no prober would take it);
-// host:port else.
-func targetSpec(t gown.Target) string {
-	hp := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	switch {
-	case t.Hint == "redis" && t.TLS:
-		return "rediss://" + hp
-	case t.Hint != "":
-		return t.Hint + "://" + hp
-	}
-	return hp
+	return targets, nil
 }
 
 // printApp writes one app as text: identity, first-party endpoints first,

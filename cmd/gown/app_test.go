@@ -148,24 +148,6 @@ func TestAppProbesPlantedRedis(t *testing.T) {
 	}
 }
 
-// TestTargetSpecKeepsHints: every hint an app endpoint gives survives the
-// round trip through the spec gown scan reads back, Firebase's included
-// (it has no port of its own, so without its hint no prober takes it).
-func TestTargetSpecKeepsHints(t *testing.T) {
-	for _, tg := range []gown.Target{
-		{Host: "shop-1.firebaseio.com", Port: 443, Hint: "firebase", TLS: true},
-		{Host: "shop-1.europe-west1.firebasedatabase.app", Port: 8443, Hint: "firebase", TLS: true},
-		{Host: "cache.shop.net", Port: 6380, Hint: "redis", TLS: true},
-		{Host: "db.shop.net", Port: 27017, Hint: "mongodb"},
-		{Host: "api.shop.net", Port: 9200},
-	} {
-		sp, err := target.Parse(targetSpec(tg))
-		if err != nil || sp.Host != tg.Host || sp.Port != tg.Port || sp.Hint != tg.Hint || sp.TLS != tg.TLS {
-			t.Errorf("%+v → %q → %+v, %v", tg, targetSpec(tg), sp, err)
-		}
-	}
-}
-
 // TestAppProbesPlantedFirebase is the whole flow for a Realtime Database:
 // an app whose string resources name https://gown-shop.firebaseio.com:PORT,
 // the name mapped by --resolve to loopback, where a real firebase-server

@@ -18,120 +18,6 @@ import (
 // resumeLatest is --resume's value when no id is given.
 const resumeLatest = "latest"
 
-// scanSink stores a scan's records as they arrive and prints each only once
-// its batch is committed; with --no-store it prints at once.
-type scanSink struct {
-	rep    findingsReporter
-	st     gown.Store // nil with --no-store
-	id     gown.ScanID
-	b      *store.Batcher
-	cancel context.CancelFunc
-	done   *store.DoneSet // targets a resumed scan already finished
-	gated  int            // stored findings at or above --fail-on (resume)
-	err    error
-}
-
-// openSink opens the store and begins (or continues) the scan in it.
-func (job *scanJob) openSink(ctx context.Context, cancel context.CancelFunc, rep findingsReporter, io stdio) (*scanSink, error) {
-	sk := &scanSink{rep: rep, cancel: cancel}
-	if job.noStore {
-		return sk, nil
-	}
-	st, err := store.Open(ctx, job.db)
-	if err != nil {
-		return nil, err
-	}
-	sk.st = st
-	if err := sk.begin(ctx, job, io); err != nil {
-		st.Close()
-		return nil, err
-	}
-	sk.b, err = store.NewBatcher(ctx, st, sk.id, store.BatchConfig{}, sk.print)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return sk, nil
-}
-
-func (sk *scanSink) begin(ctx context.Context, job *scanJob, io stdio) error {
-	where, _ := store.Where(job.db)
-	if job.resume == nil {
-		id, err := sk.st.BeginScan(ctx, gown.ScanMeta{Args: job.args, Version: version})
-		sk.id = id
-		if err == nil {
-			io.notef("gown: scan %d, stored in %s\n", id, where)
-		}
-		return err
-	}
-	sk.id = job.resume.ID
-	done, err := store.LoadDone(ctx, sk.st, sk.id)
-	if err != nil {
-		return err
-	}
-	sk.done = done
-	if job.failOn != nil {
-		err = sk.st.Results(ctx, sk.id, func(_ *gown.Result, fs []gown.Finding) error {
-			for _, f := range fs {
-				if f.Severity >= *job.failOn {
-					sk.gated++
-				}
-			}
-			return nil
-		})
-	}
-	io.notef("gown: resuming scan %d in %s: %d targets already done\n", sk.id, where, done.Len())
-	return err
-}
-
-// add takes one record from the engine; show says whether it is printed
-// (closed ports only with --all) and kept as a result.
-func (sk *scanSink) add(rec gown.Record, show bool) {
-	if !show {
-		rec.Result, rec.Findings = nil, nil
-	}
-	if sk.err != nil {
-		return
-	}
-	if sk.st == nil {
-		sk.err = sk.print([]gown.Record{rec})
-	} else {
-		sk.err = sk.b.Add(rec)
-	}
-	if sk.err != nil {
-		sk.cancel()
-	}
-}
-
-// print reports committed records; a record without a result only marks
-// its target done.
-func (sk *scanSink) print(batch []gown.Record) error {
-	for _, rec := range batch {
-		if rec.Result == nil {
-			continue
-		}
-		if err := sk.rep.ReportFindings(rec.Result, rec.Findings); err != nil {
-			return fmt.Errorf("write results: %w", err)
-		}
-	}
-	return nil
-}
-
-// close commits what is buffered and records how the scan ended. It runs
-// after Ctrl-C too, so it must not use the cancelled ctx for writing.
-func (sk *scanSink) close(ctx context.Context, complete bool) error {
-	if sk.st == nil {
-		return sk.err
-	}
-	ctx = context.WithoutCancel(ctx)
-	err := errors.Join(sk.err, sk.b.Close())
-	state := gown.ScanDone
-	if !complete || err != nil {
-		state = gown.ScanInterrupted
-	}
-	return errors.Join(err, sk.st.FinishScan(ctx, sk.id, state), sk.st.Close())
-}
-
 // storedArgs drops the flags that choose where and whether to store from a
 // scan's arguments: a resumed scan takes its store from its own command line.
 func storedArgs(args []string) []string {
@@ -178,20 +64,11 @@ func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error
 	if err != nil {
 		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
 	}
-	if job.reads("-") {
+	if job.input.ReadsStdin() {
 		return fmt.Errorf("scan %d read targets from stdin, which cannot be read again", meta.ID)
 	}
 	job.db, job.args, job.resume = f.db, meta.Args, &meta
 	return job.run(ctx, io)
-}
-
-func (job *scanJob) reads(name string) bool {
-	for _, s := range append(append([]string{}, job.specs...), job.lists...) {
-		if s == name {
-			return true
-		}
-	}
-	return false
 }
 
 func findResumable(ctx context.Context, st gown.Store, ref string) (gown.ScanMeta, error) {
@@ -207,8 +84,12 @@ func findResumable(ctx context.Context, st gown.Store, ref string) (gown.ScanMet
 		return gown.ScanMeta{}, usageError{fmt.Errorf("--resume %q: want a scan id", ref)}
 	}
 	m, err := st.Scan(ctx, gown.ScanID(id))
-	if err == nil && m.State == gown.ScanDone {
+	switch {
+	case err != nil:
+	case m.State == gown.ScanDone:
 		err = fmt.Errorf("scan %d is finished; nothing to resume", id)
+	case m.Command != "scan":
+		err = fmt.Errorf("scan %d was run by gown %s, which cannot be resumed; run it again", id, m.Command)
 	}
 	return m, err
 }

@@ -62,7 +62,6 @@ Usage:
   gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
   gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
   gown db prune --older-than 30d   delete scans started over 30 days ago (--keep N: all but the newest N)
-  gown demo                        start real servers on loopback, scan them, stop them
   gown version                     print the version
 
 Run "gown COMMAND --help" for a command's flags.
@@ -89,7 +88,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	case "report":
 		err = cmdReport(ctx, args[1:], io)
 	case "demo":
-		err = cmdDemo(ctx, args[1:], io)
+		// The demo starts the test bed, which the gown binary does not
+		// link: it is a command of its own.
+		fmt.Fprintln(errw, "gown: the demo is its own command: make demo (or go run ./cmd/gown-demo)")
+		return exitUsage
 	case "version", "--version":
 		fmt.Fprintln(out, "gown", version)
 	case "help", "-h", "--help":

@@ -4,19 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
-	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/assess"
 	"github.com/gownscan/gown/internal/progress"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/report"
+	"github.com/gownscan/gown/scan"
 	"github.com/gownscan/gown/store"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
@@ -90,16 +87,17 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 
 // scanJob is a validated scan, ready to run.
 type scanJob struct {
-	specs  []string
-	lists  []string
+	input  target.Input
 	tcfg   target.Config
 	pcfg   probe.Config
 	reg    *probe.Registry
 	json   bool
 	all    bool
 	failOn *gown.Severity
-	// args are the scan's own arguments as stored for --resume.
-	args []string
+	// command and args are the scan's command and its own arguments, as
+	// stored for --resume.
+	command string
+	args    []string
 	// db and noStore choose the store; resume is the stored scan continued.
 	db      string
 	noStore bool
@@ -142,8 +140,8 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 			return nil, err
 		}
 	}
-	job := &scanJob{specs: specs, lists: f.lists, reg: reg, json: f.json, all: f.all, db: f.db, noStore: f.noStore,
-		quiet: f.quiet, verbose: f.verbose}
+	job := &scanJob{input: target.Input{Specs: specs, Lists: f.lists, Stdin: io.in}, reg: reg, json: f.json, all: f.all,
+		db: f.db, noStore: f.noStore, command: "scan", quiet: f.quiet, verbose: f.verbose}
 	if f.quiet && f.verbose {
 		return nil, errors.New("-q and -v: choose one (quiet drops notes, verbose adds lines)")
 	}
@@ -175,14 +173,11 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	if err := job.tcfg.Validate(); err != nil {
 		return nil, err
 	}
-	// All is on so that closed ports reach the store as finished targets
-	// (resume skips them); whether they are printed is decided per result.
-	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect, All: true,
+	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect,
 		Dialer: probe.DialerConfig{ConnectTimeout: f.connect, IOTimeout: f.ioTimeout, MaxRead: f.maxRead, Rate: f.rate}}
 	if f.sampleK < 0 || f.sampleBytes < 0 {
 		return nil, errors.New("--sample-k and --sample-bytes cannot be negative")
 	}
-	job.pcfg.Analyze = assess.Analyze
 	job.pcfg.Sample = probe.DefaultSample
 	job.pcfg.Sample.PerCollection, job.pcfg.Sample.Bytes = f.sampleK, f.sampleBytes
 	if f.noSample {
@@ -205,100 +200,142 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	return job, job.pcfg.Validate()
 }
 
-// findingsReporter is what the table and JSONL writers share.
-type findingsReporter interface {
-	ReportFindings(r *gown.Result, fs []gown.Finding) error
+// liveWriter is what the table and JSONL writers share: a scan's sink that
+// is closed (summary, flush) when the scan ends.
+type liveWriter interface {
+	scan.Sink
 	Close() error
 }
 
 func (job *scanJob) run(ctx context.Context, io stdio) error {
-	eng, err := probe.New(job.pcfg, job.reg)
+	l, err := job.begin(ctx, io)
 	if err != nil {
 		return err
 	}
+	return l.run(ctx, func(ctx context.Context, out chan<- gown.Target) error {
+		return job.input.Produce(ctx, &job.tcfg, out)
+	}, func(ctx context.Context) int64 { return job.input.Count(ctx, &job.tcfg) })
+}
+
+// live is a scan wired to the terminal: the results store, the writer on
+// standard output, the progress line and the notes on standard error.
+type live struct {
+	job  *scanJob
+	io   stdio
+	bar  *progress.Bar
+	rep  liveWriter
+	st   gown.Store // nil with --no-store
+	s    *scan.Scan
+	done int // results seen, for -v
+	open int
+}
+
+// begin opens the store and begins (or continues) the scan in it.
+func (job *scanJob) begin(ctx context.Context, io stdio) (*live, error) {
+	l := &live{job: job, io: io}
 	// The progress line goes to stderr when it is a terminal; results
 	// written to the same terminal blank it first.
-	var bar *progress.Bar
 	if !job.quiet {
-		bar = progress.New(io.err, "scan")
+		l.bar = progress.New(io.err, job.command)
 	}
-	io.quiet = job.quiet
-	out := bar.Writer(io.out)
-	var rep findingsReporter = report.NewTable(out)
+	l.io.quiet = job.quiet
+	out := l.bar.Writer(io.out)
+	l.rep = report.NewTable(out)
 	if job.json {
-		rep = report.NewJSONL(out)
+		l.rep = report.NewJSONL(out)
 	}
-	// A store that fails stops the scan: results it cannot keep would be
-	// neither stored nor printed.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sink, err := job.openSink(ctx, cancel, rep, io)
+	if !job.noStore {
+		st, err := store.Open(ctx, job.db)
+		if err != nil {
+			return nil, err
+		}
+		l.st = st
+	}
+	cfg := scan.Config{Registry: job.reg, Probe: job.pcfg, Store: l.st, KeepClosed: job.all, FailOn: job.failOn,
+		Meta: gown.ScanMeta{Command: job.command, Args: job.args, Version: version}, Observe: l.observe}
+	if job.resume != nil {
+		cfg.Resume = job.resume.ID
+	}
+	s, err := scan.Begin(ctx, cfg, l.rep)
 	if err != nil {
-		return err
+		l.closeStore()
+		return nil, err
 	}
-	targets := make(chan gown.Target, job.pcfg.Workers)
-	prodErr := make(chan error, 1)
-	go func() {
-		defer close(targets)
-		prodErr <- job.produceNew(ctx, io, sink.done, targets)
-	}()
-	gated := sink.gated
-	if bar != nil {
-		go func() { bar.SetTotal(job.count(ctx, sink.done)) }()
-		bar.Start()
-		defer bar.Stop()
-	}
-	errOut := bar.Writer(io.err)
-	var hp assess.MultiStore // one address answering as many stores: a honeypot sign
-	began, done, opened := time.Now(), 0, 0
-	runErr := eng.Run(ctx, targets, func(r *gown.Result) {
-		bar.Done(r.Status == gown.StatusOpen)
-		done++
-		if r.Status == gown.StatusOpen {
-			opened++
+	l.s = s
+	if l.st != nil {
+		where, _ := store.Where(job.db)
+		if job.resume == nil {
+			l.io.notef("gown: scan %d, stored in %s\n", s.ID(), where)
+		} else {
+			l.io.notef("gown: resuming scan %d in %s: %d targets already done\n", s.ID(), where, s.Finished())
 		}
-		hp.Add(r)
-		if job.verbose && (!r.Status.Answered() || r.Error != "") {
-			took := "" // unknown where the engine's detection answered alone
-			if r.Duration > 0 {
-				took = " (" + roundDur(r.Duration).String() + ")"
-			}
-			fmt.Fprintf(errOut, "gown: %s %s: %s%s\n", r.Target, r.Status, verboseReason(r), took)
-		}
-		fs := assess.Findings(r)
-		for _, f := range fs {
-			if job.failOn != nil && f.Severity >= *job.failOn {
-				gated++
-			}
-		}
-		sink.add(gown.Record{Target: r.Target, Result: r, Findings: fs}, r.Status.Answered() || job.all)
-	})
-	pErr := <-prodErr
-	bar.Stop()
-	if job.verbose {
-		took := time.Since(began)
-		fmt.Fprintf(io.err, "gown: %d targets in %s (%.0f/s), %d open\n", done, roundDur(took),
-			float64(done)/max(took.Seconds(), 1e-3), opened)
 	}
-	for _, f := range hp.Findings() {
-		fmt.Fprintf(io.err, "gown: %s: %s\n", f.Severity, f.Title)
+	return l, nil
+}
+
+// observe counts a result as the engine emits it and tells the progress
+// line; with -v it logs the targets that found nothing.
+func (l *live) observe(r *gown.Result) {
+	open := r.Status == gown.StatusOpen
+	l.bar.Done(open)
+	l.done++
+	if open {
+		l.open++
 	}
-	sinkErr := sink.close(ctx, runErr == nil && pErr == nil)
-	closeErr := rep.Close()
+	if l.job.verbose && (!r.Status.Answered() || r.Error != "") {
+		took := "" // unknown where the engine's detection answered alone
+		if r.Duration > 0 {
+			took = " (" + roundDur(r.Duration).String() + ")"
+		}
+		fmt.Fprintf(l.bar.Writer(l.io.err), "gown: %s %s: %s%s\n", r.Target, r.Status, verboseReason(r), took)
+	}
+}
+
+// run probes what src sends; total, when given, counts the targets for the
+// progress line (less those a resumed scan finished).
+func (l *live) run(ctx context.Context, src scan.Source, total func(context.Context) int64) error {
+	defer l.closeStore()
+	if l.bar != nil {
+		if total != nil {
+			go func() { l.bar.SetTotal(max(total(ctx)-int64(l.s.Finished()), 0)) }()
+		}
+		l.bar.Start()
+		defer l.bar.Stop()
+	}
+	sum, runErr := l.s.Run(ctx, src)
+	l.bar.Stop()
+	if l.job.verbose {
+		fmt.Fprintf(l.io.err, "gown: %d targets in %s (%.0f/s), %d open\n", l.done, roundDur(sum.Took),
+			float64(l.done)/max(sum.Took.Seconds(), 1e-3), l.open)
+	}
+	closeErr := l.rep.Close()
 	switch {
-	case sinkErr != nil:
-		return sinkErr
 	case runErr != nil:
 		return runErr
 	case closeErr != nil:
 		return fmt.Errorf("write results: %w", closeErr)
-	case pErr != nil:
-		return pErr
-	}
-	if gated > 0 {
-		return findingsError{gated}
+	case sum.Gated > 0:
+		return findingsError{sum.Gated}
 	}
 	return nil
+}
+
+// abort ends a scan that was begun but will not run (extraction failed):
+// what was stored stays, and the scan is marked interrupted.
+func (l *live) abort(ctx context.Context) {
+	if err := l.s.Close(ctx); err != nil {
+		fmt.Fprintln(l.io.err, "gown:", err)
+	}
+	l.closeStore()
+}
+
+func (l *live) closeStore() {
+	if l.st != nil {
+		if err := l.st.Close(); err != nil {
+			fmt.Fprintln(l.io.err, "gown: closing the results store:", err)
+		}
+		l.st = nil
+	}
 }
 
 // roundDur keeps a duration readable: milliseconds, or microseconds
@@ -321,129 +358,4 @@ func verboseReason(r *gown.Result) string {
 		return r.Reason
 	}
 	return r.Reason + ": " + r.Error
-}
-
-// count gives the progress line its total without resolving or dialling:
-// a CIDR counts its addresses times the ports, a host or address the ports
-// (one when it names its own); list files are read a second time, line by
-// line. It overshoots by what expansion skips (excluded addresses, names
-// that do not resolve), which only ends a scan short of 100%. Lists on
-// stdin cannot be read twice: with one the total stays unknown (0). A
-// resumed scan counts what is left.
-func (job *scanJob) count(ctx context.Context, done *store.DoneSet) int64 {
-	if slices.Contains(job.specs, "-") || slices.Contains(job.lists, "-") {
-		return 0
-	}
-	var n uint64
-	add := func(spec string) { n = min(n+specSize(&job.tcfg, spec), math.MaxInt64) } // saturates, never wraps
-	for _, s := range job.specs {
-		add(s)
-	}
-	for _, name := range job.lists {
-		f, err := os.Open(name)
-		if err != nil {
-			return 0
-		}
-		err = target.Lines(f, func(line string) bool {
-			add(line)
-			return ctx.Err() == nil
-		})
-		f.Close()
-		if err != nil || ctx.Err() != nil {
-			return 0
-		}
-	}
-	if done != nil {
-		n -= min(n, uint64(done.Len()))
-	}
-	return int64(n)
-}
-
-// specSize is how many targets one spec expands to, as far as the spec
-// alone tells.
-func specSize(cfg *target.Config, raw string) uint64 {
-	sp, err := target.Parse(raw)
-	if err != nil {
-		return 0
-	}
-	ports := uint64(len(cfg.Ports))
-	if sp.Port != 0 {
-		ports = 1
-	}
-	if sp.Prefix.IsValid() {
-		bits := sp.Prefix.Addr().BitLen() - sp.Prefix.Bits()
-		if bits >= 64 || uint64(1)<<bits > cfg.MaxCIDR {
-			return 0 // refused by expansion: above --max-cidr
-		}
-		size := uint64(1) << bits
-		if ports > 0 && size > math.MaxInt64/ports {
-			return math.MaxInt64 // so that sums of two cannot wrap
-		}
-		return size * ports
-	}
-	a, _ := netip.ParseAddr(sp.Host) // an address literal is checked against excluded networks too
-	if cfg.Scope.Excluded(sp.Host, a) {
-		return 0
-	}
-	return ports
-}
-
-// produceNew streams the targets a resumed scan has not finished yet (all of
-// them for a new scan). Skipped targets are never dialled.
-func (job *scanJob) produceNew(ctx context.Context, io stdio, done *store.DoneSet, out chan<- gown.Target) error {
-	if done == nil || done.Len() == 0 {
-		return job.produce(ctx, io, out)
-	}
-	raw := make(chan gown.Target, cap(out))
-	errc := make(chan error, 1)
-	go func() {
-		defer close(raw)
-		errc <- job.produce(ctx, io, raw)
-	}()
-	for t := range raw {
-		if done.Has(t) {
-			continue
-		}
-		select {
-		case out <- t:
-		case <-ctx.Done():
-		}
-	}
-	return <-errc
-}
-
-// produce streams every target of the command line and the lists.
-func (job *scanJob) produce(ctx context.Context, io stdio, out chan<- gown.Target) error {
-	for _, s := range job.specs {
-		if s == "-" {
-			job.lists = append(job.lists, "-")
-			continue
-		}
-		if err := target.Expand(ctx, &job.tcfg, s, out); err != nil {
-			return err
-		}
-	}
-	for _, name := range job.lists {
-		r, closeFn := io.in, func() error { return nil }
-		if name != "-" {
-			fh, err := os.Open(name)
-			if err != nil {
-				return fmt.Errorf("target list: %w", err)
-			}
-			r, closeFn = fh, fh.Close
-		}
-		var expandErr error
-		err := target.Lines(r, func(line string) bool {
-			expandErr = target.Expand(ctx, &job.tcfg, line, out)
-			return expandErr == nil
-		})
-		closeFn()
-		if expandErr != nil {
-			return expandErr
-		}
-		if err != nil {
-			return fmt.Errorf("target list %s: %w", strings.TrimSpace(name), err)
-		}
-	}
-	return nil
 }

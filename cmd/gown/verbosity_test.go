@@ -87,8 +87,7 @@ func scanV(t *testing.T, addr string) string {
 
 // TestProgressTotal checks the totals the progress line gets without any
 // resolving: CIDR size × ports, one per host:port, the ports per host,
-// lists read twice, nothing for stdin or an over-cap CIDR, and what a
-// resumed scan has left.
+// lists read twice, nothing for stdin or an over-cap CIDR.
 func TestProgressTotal(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "targets.txt")
 	if err := os.WriteFile(list, []byte("# three lines\n10.1.0.0/29\nnames.example\n\nredis://cache.example:6380\n"), 0o644); err != nil {
@@ -116,7 +115,7 @@ func TestProgressTotal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", c.args, err)
 		}
-		if got := job.count(t.Context(), nil); got != c.want {
+		if got := job.input.Count(t.Context(), &job.tcfg); got != c.want {
 			t.Errorf("%v: total %d, want %d", c.args, got, c.want)
 		}
 	}
