@@ -16,6 +16,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/internal/progress"
+	"github.com/gownscan/gown/probe/all"
 	"github.com/spf13/pflag"
 )
 
@@ -173,19 +174,24 @@ func extractAll(ctx context.Context, x *extract.Extractor, files []string, asJSO
 }
 
 // targetSpec writes a target as a spec gown scan reads back: a URL when a
-// store is named, so the scheme carries the prober hint (target.Parse knows
-// each prober's name as a scheme, "firebase" included: a Realtime Database
-// has no port of its own, so without the hint no prober would take it);
-// host:port else.
+// store is named, so the scheme carries the prober hint (a Realtime Database
+// has no port of its own, so without the hint no prober would take it) and,
+// by taking the first of the store's schemes whose TLS is the target's
+// (rediss, mongodb+srv), the TLS hint too; host:port else.
 func targetSpec(t gown.Target) string {
 	hp := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
-	switch {
-	case t.Hint == "redis" && t.TLS:
-		return "rediss://" + hp
-	case t.Hint != "":
-		return t.Hint + "://" + hp
+	if t.Hint == "" {
+		return hp
 	}
-	return hp
+	scheme := t.Hint
+	k, _ := all.Catalog().Kind(t.Hint)
+	for _, s := range k.Schemes {
+		if s.TLS == t.TLS {
+			scheme = s.Name
+			break
+		}
+	}
+	return scheme + "://" + hp
 }
 
 // printApp writes one app as text: identity, first-party endpoints first,

@@ -26,6 +26,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android/androidtest"
 	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/target"
 )
 
@@ -157,9 +158,12 @@ func TestTargetSpecKeepsHints(t *testing.T) {
 		{Host: "shop-1.europe-west1.firebasedatabase.app", Port: 8443, Hint: "firebase", TLS: true},
 		{Host: "cache.shop.net", Port: 6380, Hint: "redis", TLS: true},
 		{Host: "db.shop.net", Port: 27017, Hint: "mongodb"},
+		{Host: "cluster0.shop.net", Port: 27017, Hint: "mongodb", TLS: true},
+		{Host: "cb.shop.net", Port: 18091, Hint: "couchbase", TLS: true},
+		{Host: "db.shop.net", Port: 3306, Hint: "mysql"},
 		{Host: "api.shop.net", Port: 9200},
 	} {
-		sp, err := target.Parse(targetSpec(tg))
+		sp, err := target.Parse(targetSpec(tg), all.Catalog())
 		if err != nil || sp.Host != tg.Host || sp.Port != tg.Port || sp.Hint != tg.Hint || sp.TLS != tg.TLS {
 			t.Errorf("%+v → %q → %+v, %v", tg, targetSpec(tg), sp, err)
 		}

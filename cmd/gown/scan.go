@@ -170,7 +170,7 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 			return nil, err
 		}
 	}
-	job.tcfg = target.Config{Ports: ports, MaxCIDR: f.maxCIDR, Scope: scope, Resolve: res,
+	job.tcfg = target.Config{Catalog: all.Catalog(), Ports: ports, MaxCIDR: f.maxCIDR, Scope: scope, Resolve: res,
 		OnError: func(spec string, err error) { fmt.Fprintf(io.err, "gown: skipping %s: %v\n", spec, err) }}
 	if err := job.tcfg.Validate(); err != nil {
 		return nil, err
@@ -362,7 +362,7 @@ func (job *scanJob) count(ctx context.Context, done *store.DoneSet) int64 {
 // specSize is how many targets one spec expands to, as far as the spec
 // alone tells.
 func specSize(cfg *target.Config, raw string) uint64 {
-	sp, err := target.Parse(raw)
+	sp, err := target.Parse(raw, cfg.Catalog)
 	if err != nil {
 		return 0
 	}
