@@ -71,7 +71,7 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 	}
-	x, err := extract.New(extract.Config{})
+	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
 	if err != nil {
 		return err
 	}
