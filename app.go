@@ -67,8 +67,11 @@ type Endpoint struct {
 	Host   string       `json:"host,omitempty"`
 	Port   int          `json:"port,omitempty"` // explicit or the scheme's default
 	// Store names the prober the endpoint points at ("redis", "firebase"),
-	// when the scheme or port says so.
+	// when its scheme (or, over TLS, its host) says so.
 	Store string `json:"store,omitempty"`
+	// TLS is set when the endpoint's scheme implies TLS (https, wss,
+	// rediss, mongodb+srv), as the catalog of schemes says.
+	TLS bool `json:"tls,omitempty"`
 	// FirstParty is false for SDK, analytics and CDN hosts and for example
 	// or documentation hosts.
 	FirstParty bool `json:"first_party"`
@@ -86,13 +89,12 @@ func (e Endpoint) Targets(storePorts []int) []Target {
 	if !e.FirstParty || e.Host == "" || e.Kind == KindBucket {
 		return nil
 	}
-	tls := e.Scheme == "https" || e.Scheme == "wss" || e.Scheme == "rediss" || e.Scheme == "mongodb+srv"
 	if e.Store != "" && e.Port != 0 {
-		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: tls, Origin: "app"}}
+		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app"}}
 	}
 	var out []Target
 	if e.Port != 0 {
-		out = append(out, Target{Host: e.Host, Port: e.Port, TLS: tls, Origin: "app"})
+		out = append(out, Target{Host: e.Host, Port: e.Port, TLS: e.TLS, Origin: "app"})
 	}
 	for _, p := range storePorts {
 		if p != e.Port {

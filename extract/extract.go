@@ -21,8 +21,13 @@ import (
 	"github.com/gownscan/gown/extract/rules"
 )
 
-// Config holds the safety caps of extraction. Zero fields take defaults.
+// Config holds the table of schemes and the safety caps of extraction. Zero
+// caps take defaults.
 type Config struct {
+	// Catalog is the table of URL schemes and store host names that gives an
+	// endpoint its store, default port and TLS (all.Catalog() in gown). It
+	// is plain data: extraction never probes.
+	Catalog *gown.Catalog
 	// MaxEntries caps the entries of one archive.
 	MaxEntries int
 	// MaxEntrySize caps one entry's uncompressed size (entries are read into
@@ -41,8 +46,12 @@ type Config struct {
 	MaxEndpoints int
 }
 
-// Validate fills in defaults and rejects negative caps.
+// Validate fills in defaults and rejects negative caps and a missing
+// catalog.
 func (c *Config) Validate() error {
+	if c.Catalog == nil {
+		return errors.New("extract: no catalog of schemes")
+	}
 	if c.MaxEntries < 0 || c.MaxEntrySize < 0 || c.MaxTotal < 0 || c.MaxRatio < 0 || c.MaxDepth < 0 || c.MaxEndpoints < 0 {
 		return errors.New("extract: caps must not be negative")
 	}

@@ -21,7 +21,7 @@ type planted struct {
 
 func readApp(t testing.TB, b []byte, name string) *gown.App {
 	t.Helper()
-	x, err := New(Config{})
+	x, err := New(Config{Catalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(zipOf(f, entry{name: "inner.apk", data: zipOf(f, entry{name: "res/raw/x.txt", data: []byte("mongodb://u:p@db.example.com/app")})},
 		entry{name: "manifest.json", data: []byte(`{"split_apks":[{"file":"inner.apk"}]}`)}))
 	f.Add(zipOf(f, entry{name: "Payload/A.app/Info.plist", data: []byte("<plist><dict/></plist>"), store: true}))
-	x, err := New(Config{MaxEntries: 64, MaxEntrySize: 1 << 20, MaxTotal: 4 << 20, MaxRatio: 100, MaxDepth: 2})
+	x, err := New(Config{Catalog: catalog, MaxEntries: 64, MaxEntrySize: 1 << 20, MaxTotal: 4 << 20, MaxRatio: 100, MaxDepth: 2})
 	if err != nil {
 		f.Fatal(err)
 	}

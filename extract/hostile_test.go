@@ -48,27 +48,27 @@ func TestZipBomb(t *testing.T) {
 	zeros := make([]byte, 64<<20) // deflates about 1000:1
 	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.bomb", false), false},
 		entry{"assets/bomb.bin", zeros, false})
-	wantError(t, errorsOf(t, b, Config{}, "bomb.apk"), "zip bomb")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog}, "bomb.apk"), "zip bomb")
 }
 
 func TestTotalCap(t *testing.T) {
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB, low ratio
 	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.big", false), false},
 		entry{"assets/a", chunk, true}, entry{"assets/b", chunk, true}, entry{"assets/c", chunk, true})
-	wantError(t, errorsOf(t, b, Config{MaxTotal: 2 << 20}, "big.apk"), "uncompressed bytes")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog, MaxTotal: 2 << 20}, "big.apk"), "uncompressed bytes")
 }
 
 func TestEntrySizeAndCountCaps(t *testing.T) {
 	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.x", false), false},
 		entry{"assets/a", make([]byte, 4096), false}, entry{"assets/b", nil, false})
-	wantError(t, errorsOf(t, b, Config{MaxEntrySize: 1024}, "x.apk"), "max entry size")
-	wantError(t, errorsOf(t, b, Config{MaxEntries: 2}, "x.apk"), "3 entries")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog, MaxEntrySize: 1024}, "x.apk"), "max entry size")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog, MaxEntries: 2}, "x.apk"), "3 entries")
 }
 
 func TestTruncatedZip(t *testing.T) {
 	b, _ := plantedAPK(t, true)
 	for _, cut := range []int{len(b) / 3, len(b) - 10} {
-		wantError(t, errorsOf(t, b[:cut], Config{}, "cut.apk"), "not an app archive")
+		wantError(t, errorsOf(t, b[:cut], Config{Catalog: catalog}, "cut.apk"), "not an app archive")
 	}
 }
 
@@ -78,7 +78,7 @@ func TestNestedTooDeep(t *testing.T) {
 		inner = zipOf(t, entry{"inner.zip", inner, true})
 	}
 	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.nest", false), false}, entry{"assets/n.zip", inner, true})
-	wantError(t, errorsOf(t, b, Config{}, "nest.apk"), "deep")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog}, "nest.apk"), "deep")
 }
 
 func TestDuplicateNames(t *testing.T) {
@@ -118,16 +118,16 @@ func TestHostileEntries(t *testing.T) {
 }
 
 func TestNotAnApp(t *testing.T) {
-	wantError(t, errorsOf(t, []byte("just some text, not a zip"), Config{}, "x.apk"), "not an app archive")
+	wantError(t, errorsOf(t, []byte("just some text, not a zip"), Config{Catalog: catalog}, "x.apk"), "not an app archive")
 	b := zipOf(t, entry{"readme.txt", []byte("hi"), false})
-	wantError(t, errorsOf(t, b, Config{}, "x.zip"), "no AndroidManifest.xml")
+	wantError(t, errorsOf(t, b, Config{Catalog: catalog}, "x.zip"), "no AndroidManifest.xml")
 }
 
 func TestCancelStops(t *testing.T) {
 	b, _ := plantedAPK(t, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	x, _ := New(Config{})
+	x, _ := New(Config{Catalog: catalog})
 	app := x.Read(ctx, bytes.NewReader(b), int64(len(b)), "c.apk")
 	wantError(t, app.Errors, "context canceled")
 }
@@ -142,7 +142,7 @@ func TestLyingSize(t *testing.T) {
 	w, _ = zw.CreateRaw(&zip.FileHeader{Name: "assets/lie", Method: zip.Store, CompressedSize64: 4096, UncompressedSize64: 10})
 	w.Write(bytes.Repeat([]byte("A"), 4096))
 	zw.Close()
-	wantError(t, errorsOf(t, buf.Bytes(), Config{}, "lie.apk"), "lie.apk!assets/lie: "+zip.ErrFormat.Error())
+	wantError(t, errorsOf(t, buf.Bytes(), Config{Catalog: catalog}, "lie.apk"), "lie.apk!assets/lie: "+zip.ErrFormat.Error())
 }
 
 // The same lies in deflated entries, which gown inflates itself: a stream
@@ -170,7 +170,7 @@ func TestLyingSizeDeflated(t *testing.T) {
 			CompressedSize64: uint64(z.Len()), UncompressedSize64: c.size})
 		w.Write(z.Bytes())
 		zw.Close()
-		errs := errorsOf(t, buf.Bytes(), Config{}, name+".apk")
+		errs := errorsOf(t, buf.Bytes(), Config{Catalog: catalog}, name+".apk")
 		wantError(t, errs, name+".apk!assets/lie.txt: "+c.want)
 	}
 }

@@ -164,7 +164,7 @@ func BenchmarkRealAPK(b *testing.B) {
 	for _, ra := range realApps {
 		b.Run(strings.TrimSuffix(filepath.Base(ra.apk), ".apk"), func(b *testing.B) {
 			data := realAPK(b, ra)
-			x, _ := New(Config{})
+			x, _ := New(Config{Catalog: catalog})
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {

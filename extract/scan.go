@@ -209,13 +209,17 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 	var user *url.Userinfo
 	switch ep.Kind {
 	case gown.KindConnString, gown.KindURL:
-		if user = parseURL(ep, v); user == nil && ep.Host == "" {
+		if user = parseURL(ep, v, s.cfg.Catalog); user == nil && ep.Host == "" {
 			return nil, nil
 		}
 	case gown.KindFirebase:
-		// The REST API is HTTPS only; a port is kept when the app names one.
+		// The REST API is HTTPS only, whatever scheme the app wrote; a port
+		// is kept when the app names one.
 		h, p, _ := strings.Cut(strings.ToLower(v), ":")
-		ep.Host, ep.Scheme, ep.Port, ep.Value = h, "https", 443, "https://"+strings.ToLower(v)
+		ep.Host, ep.Scheme, ep.Value = h, "https", "https://"+strings.ToLower(v)
+		var sc gown.Scheme
+		ep.Store, sc, _ = s.cfg.Catalog.URL(ep.Scheme, h)
+		ep.Port, ep.TLS = sc.Port, sc.TLS
 		if p != "" {
 			if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
 				return nil, nil
@@ -258,10 +262,12 @@ func docPage(v string) bool {
 	return false
 }
 
-// parseURL fills scheme, host, port, store and a credential-free value from
-// a URL or a conn string (jdbc: prefixed or not). It returns the user info,
-// if any, for the caller to report.
-func parseURL(ep *gown.Endpoint, v string) *url.Userinfo {
+// parseURL fills scheme, host, port, store, TLS and a credential-free value
+// from a URL or a conn string (jdbc: prefixed or not). Store, default port and
+// TLS come from c, the table target parsing reads too, so an app's URL and the
+// same URL typed by a user mean the same. It returns the user info, if any,
+// for the caller to report.
+func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	prefix := ""
 	if strings.HasPrefix(strings.ToLower(v), "jdbc:") {
 		prefix, v = v[:5], v[5:]
@@ -272,38 +278,19 @@ func parseURL(ep *gown.Endpoint, v string) *url.Userinfo {
 	}
 	ep.Scheme = strings.ToLower(u.Scheme)
 	ep.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	sc := schemeInfo[ep.Scheme]
-	ep.Port = sc.port
+	store, sc, _ := c.URL(ep.Scheme, ep.Host)
+	ep.Port, ep.TLS = sc.Port, sc.TLS
 	if p := u.Port(); p != "" {
 		if ep.Port, err = strconv.Atoi(p); err != nil || ep.Port < 1 || ep.Port > 65535 {
 			ep.Host = ""
 			return nil
 		}
 	}
-	if ep.Store == "sql" || ep.Store == "scheme" || ep.Kind == gown.KindConnString {
-		ep.Store = sc.store
-	}
+	ep.Store = store // the scheme (over TLS, the host) decides, whatever the rule guessed ("sql", "scheme")
 	user := u.User
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	ep.Value = prefix + u.String()
 	return user
-}
-
-// schemeInfo gives each scheme's default port and the prober it names. The
-// target package has the same facts for typed targets; the root package
-// cannot import it and extraction must not depend on probing.
-var schemeInfo = map[string]struct {
-	port  int
-	store string
-}{
-	"http": {80, ""}, "https": {443, ""}, "ws": {80, ""}, "wss": {443, ""},
-	"mongodb": {27017, "mongodb"}, "mongodb+srv": {27017, "mongodb"},
-	"redis": {6379, "redis"}, "rediss": {6379, "redis"},
-	"mysql": {3306, "mysql"}, "mariadb": {3306, "mysql"},
-	"postgres": {5432, "postgres"}, "postgresql": {5432, "postgres"},
-	"couchdb": {5984, "couchdb"}, "elasticsearch": {9200, "elasticsearch"},
-	"memcached": {11211, "memcached"}, "amqp": {5672, ""}, "amqps": {5671, ""},
-	"cassandra": {9042, ""}, "neo4j": {7687, ""}, "bolt": {7687, ""},
 }
 
 // results returns the endpoints and credentials in first-seen order.

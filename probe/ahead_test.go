@@ -98,8 +98,7 @@ func TestConnectionMadeAheadIsTheProbersFirst(t *testing.T) {
 // idleProber claims a port and returns without dialing.
 type idleProber struct{ port int }
 
-func (p idleProber) Name() string { return "idle" }
-func (p idleProber) Ports() []int { return []int{p.port} }
+func (p idleProber) Kind() gown.StoreKind { return gown.StoreKind{Name: "idle", Ports: []int{p.port}} }
 func (p idleProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error) {
 	return &gown.Result{Target: t, Status: gown.StatusUnknown, Reason: "did not dial"}, nil
 }

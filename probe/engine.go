@@ -153,14 +153,14 @@ func (e *Engine) probeTarget(ctx context.Context, j *job) *gown.Result {
 		start := time.Now()
 		r, err := p.Probe(ctx, t, d)
 		if r == nil {
-			r = failed(t, p.Name(), err)
+			r = failed(t, p.Kind().Name, err)
 		}
 		r.Start, r.Duration = start, time.Since(start)
 		if r.Target.Port == 0 {
 			r.Target = t
 		}
 		if r.Store == "" && r.Status != gown.StatusClosed && r.Status != gown.StatusFiltered {
-			r.Store = p.Name()
+			r.Store = p.Kind().Name
 		}
 		switch {
 		case !r.Status.Answered():

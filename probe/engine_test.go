@@ -24,8 +24,7 @@ type echoProber struct {
 	peak  atomic.Int32
 }
 
-func (p *echoProber) Name() string { return p.name }
-func (p *echoProber) Ports() []int { return p.ports }
+func (p *echoProber) Kind() gown.StoreKind { return gown.StoreKind{Name: p.name, Ports: p.ports} }
 func (p *echoProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error) {
 	n := p.busy.Add(1)
 	defer p.busy.Add(-1)
@@ -230,5 +229,5 @@ func TestRegistryPanicsOnDuplicate(t *testing.T) {
 			t.Fatal("duplicate name accepted")
 		}
 	}()
-	NewRegistry(&echoProber{name: "x"}, &echoProber{name: "x"})
+	NewRegistry(&echoProber{name: "x", ports: []int{1}}, &echoProber{name: "x", ports: []int{2}})
 }

@@ -151,16 +151,16 @@ func TestHostileServers(t *testing.T) {
 	fmt.Fprintf(&report, "\n%-20s %-6s %-10s %-8s %-10s %-11s %s\n", "SERVER", "PROBER", "STATUS", "TIME", "SRV-WROTE", "GOWN-ALLOC", "REASON")
 	for _, h := range hostiles {
 		for _, p := range probers {
-			t.Run(h.name+"/"+p.Name(), func(t *testing.T) {
+			t.Run(h.name+"/"+p.Kind().Name, func(t *testing.T) {
 				var written atomic.Int64
-				ap := serveHostile(t, h, h.prefix[p.Name()], &written)
+				ap := serveHostile(t, h, h.prefix[p.Kind().Name], &written)
 				eng, err := probe.New(probe.Config{Workers: 1, Timeout: timeout, All: true,
 					Dialer: probe.DialerConfig{IOTimeout: ioTimeout, MaxRead: maxRead}}, probe.NewRegistry(p))
 				if err != nil {
 					t.Fatal(err)
 				}
 				in := make(chan gown.Target, 1)
-				in <- gown.Target{Host: ap.Addr().String(), Addr: ap.Addr(), Port: int(ap.Port()), Hint: p.Name()}
+				in <- gown.Target{Host: ap.Addr().String(), Addr: ap.Addr(), Port: int(ap.Port()), Hint: p.Kind().Name}
 				close(in)
 
 				runtime.GC()
@@ -178,7 +178,7 @@ func TestHostileServers(t *testing.T) {
 				if res == nil {
 					t.Fatal("no result")
 				}
-				fmt.Fprintf(&report, "%-20s %-6s %-10s %-8s %-10d %-11d %s\n", h.name, p.Name(), res.Status,
+				fmt.Fprintf(&report, "%-20s %-6s %-10s %-8s %-10d %-11d %s\n", h.name, p.Kind().Name, res.Status,
 					took.Round(time.Millisecond), written.Load(), alloc, res.Reason)
 				if took > timeout+time.Second {
 					t.Errorf("took %s, deadline %s", took, timeout)

@@ -23,51 +23,65 @@ import (
 // tell whether the store is there; err then says why (dial failure, timeout,
 // reply too large, bad framing).
 type Prober interface {
-	// Name is the stable id used in flags, output and the database: "redis".
-	Name() string
-	// Ports are the well-known ports, for expansion and auto-detection.
-	Ports() []int
+	// Kind describes the store: its stable name ("redis"), well-known ports,
+	// URL schemes, and how detection may reach it. It returns the same
+	// descriptor on every call, declared once in the prober's package.
+	Kind() gown.StoreKind
 	// Probe checks the target, reaching the network only through d.
 	Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error)
 }
 
-// ServerFirst is an optional ability: a prober whose protocol starts with the
-// server speaking (MySQL's greeting) says so, and auto-detection tries it
-// before client-first protocols, which have to send a request.
-type ServerFirst interface {
-	ServerFirst() bool
-}
-
-// Registry is the explicit list of probers. It is built once and read-only.
+// Registry is the explicit list of probers and the catalog of their kinds. It
+// is built once and read-only.
 type Registry struct {
-	list   []Prober
-	byName map[string]Prober
-	byPort map[int][]Prober
+	list    []Prober
+	byName  map[string]Prober
+	byPort  map[int][]Prober
+	catalog *gown.Catalog
+	// serverFirst and clientFirst are the probers detection may try, split
+	// by who speaks first, each in registration order.
+	serverFirst, clientFirst []Prober
 }
 
-// NewRegistry builds a registry. It panics on an empty or duplicate name: that
-// is a programming error in probe/all, not a runtime condition.
+// NewRegistry builds a registry and the catalog of its probers' kinds. It
+// panics on an empty, malformed or duplicate name and on any other fault
+// gown.NewCatalog finds in a kind: that is a programming error in a prober
+// or in probe/all, not a runtime condition.
 func NewRegistry(ps ...Prober) *Registry {
 	r := &Registry{byName: map[string]Prober{}, byPort: map[int][]Prober{}}
+	kinds := make([]gown.StoreKind, 0, len(ps))
 	for _, p := range ps {
-		name := p.Name()
-		if name == "" {
+		k := p.Kind()
+		if k.Name == "" {
 			panic(fmt.Sprintf("probe: prober %T has an empty name", p))
 		}
-		if _, dup := r.byName[name]; dup {
-			panic(fmt.Sprintf("probe: prober %q registered twice", name))
+		if _, dup := r.byName[k.Name]; dup {
+			panic(fmt.Sprintf("probe: prober %q registered twice", k.Name))
 		}
-		r.byName[name] = p
+		kinds = append(kinds, k)
+		r.byName[k.Name] = p
 		r.list = append(r.list, p)
-		for _, port := range p.Ports() {
+		for _, port := range k.Ports {
 			r.byPort[port] = append(r.byPort[port], p)
 		}
+		switch {
+		case k.HintOnly: // reached only through a hint (Firebase): never guessed
+		case k.ServerFirst:
+			r.serverFirst = append(r.serverFirst, p)
+		default:
+			r.clientFirst = append(r.clientFirst, p)
+		}
 	}
+	r.catalog = gown.NewCatalog(kinds...)
 	return r
 }
 
 // All lists the probers in registration order.
 func (r *Registry) All() []Prober { return slices.Clone(r.list) }
+
+// Catalog is the table of the registered probers' kinds and their URL
+// schemes.
+func (r *Registry) Catalog() *gown.Catalog { return r.catalog }
 
 // Get finds a prober by name.
 func (r *Registry) Get(name string) (Prober, bool) {
@@ -102,17 +116,8 @@ func (r *Registry) Select(names ...string) (*Registry, error) {
 }
 
 // split divides the probers that detection may try into server-first and
-// client-first ones, each in registration order.
+// client-first ones, each in registration order; hint-only probers are in
+// neither.
 func (r *Registry) split() (serverFirst, clientFirst []Prober) {
-	for _, p := range r.list {
-		if len(p.Ports()) == 0 {
-			continue // reached only through a hint (Firebase): never guessed
-		}
-		if sf, ok := p.(ServerFirst); ok && sf.ServerFirst() {
-			serverFirst = append(serverFirst, p)
-		} else {
-			clientFirst = append(clientFirst, p)
-		}
-	}
-	return serverFirst, clientFirst
+	return r.serverFirst, r.clientFirst
 }

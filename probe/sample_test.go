@@ -31,8 +31,7 @@ func (g *greedySampler) Sample(ctx context.Context, t gown.Target, d Dialer, r *
 
 type stubProber struct{}
 
-func (stubProber) Name() string { return "stub" }
-func (stubProber) Ports() []int { return []int{1} }
+func (stubProber) Kind() gown.StoreKind { return gown.StoreKind{Name: "stub", Ports: []int{1}} }
 func (stubProber) Probe(context.Context, gown.Target, Dialer) (*gown.Result, error) {
 	return nil, errors.New("unused")
 }

@@ -111,7 +111,7 @@ func (in Input) Count(ctx context.Context, cfg *Config) int64 {
 // specSize is how many targets one spec expands to, as far as the spec
 // alone tells.
 func specSize(cfg *Config, raw string) uint64 {
-	sp, err := Parse(raw)
+	sp, err := Parse(raw, cfg.Catalog)
 	if err != nil {
 		return 0
 	}

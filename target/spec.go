@@ -22,45 +22,21 @@ type Spec struct {
 	Host   string       // a name or an address literal; empty for a CIDR
 	Prefix netip.Prefix // set for a CIDR
 	Port   int          // 0: use the port list
-	Hint   string       // prober named by a URL scheme
+	Hint   string       // store named by a URL's scheme or host
 	TLS    bool         // a TLS scheme (rediss, https)
 }
 
-// schemes maps URL schemes to the prober they name, the default port and
-// whether the scheme implies TLS. Unknown schemes are accepted with no hint.
-var schemes = map[string]struct {
-	hint string
-	port int
-	tls  bool
-}{
-	"redis":         {"redis", 6379, false},
-	"rediss":        {"redis", 6379, true},
-	"mysql":         {"mysql", 3306, false},
-	"mariadb":       {"mysql", 3306, false},
-	"postgres":      {"postgres", 5432, false},
-	"postgresql":    {"postgres", 5432, false},
-	"mongodb":       {"mongodb", 27017, false},
-	"memcached":     {"memcached", 11211, false},
-	"elasticsearch": {"elasticsearch", 9200, false},
-	"couchdb":       {"couchdb", 5984, false},
-	"couchbase":     {"couchbase", 8091, false},
-	"couchbases":    {"couchbase", 18091, true},
-	"firebase":      {"firebase", 443, true},
-	"http":          {"", 80, false},
-	"https":         {"", 443, true},
-	"ws":            {"", 80, false},
-	"wss":           {"", 443, true},
-}
-
-// Parse reads one target specification.
-func Parse(s string) (Spec, error) {
+// Parse reads one target specification. A URL's scheme and host are looked
+// up in c, the one table of schemes (gown.Catalog.URL): they give the hint,
+// the default port and TLS. An unknown scheme is accepted with none of them.
+func Parse(s string, c *gown.Catalog) (Spec, error) {
 	s = strings.TrimSpace(s)
 	sp := Spec{Raw: s}
 	if s == "" {
 		return sp, fmt.Errorf("%w: empty target", gown.ErrBadTarget)
 	}
 	if strings.Contains(s, "://") {
-		return parseURL(s)
+		return parseURL(s, c)
 	}
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -84,18 +60,14 @@ func Parse(s string) (Spec, error) {
 	return sp, checkHost(&sp, host)
 }
 
-func parseURL(s string) (Spec, error) {
+func parseURL(s string, c *gown.Catalog) (Spec, error) {
 	sp := Spec{Raw: s}
 	u, err := url.Parse(s)
 	if err != nil {
 		return sp, fmt.Errorf("%w: %v", gown.ErrBadTarget, err)
 	}
-	sc := schemes[strings.ToLower(u.Scheme)]
-	sp.Hint, sp.TLS, sp.Port = sc.hint, sc.tls, sc.port
-	if h := strings.ToLower(u.Hostname()); sp.TLS && isFirebase(h) {
-		// A Realtime Database URL: the name, not the port, says what it is.
-		sp.Hint = "firebase"
-	}
+	store, sc, _ := c.URL(u.Scheme, u.Hostname())
+	sp.Hint, sp.TLS, sp.Port = store, sc.TLS, sc.Port
 	if p := u.Port(); p != "" {
 		if sp.Port, err = parsePort(p); err != nil {
 			return sp, err
@@ -133,9 +105,4 @@ func (sp Spec) String() string {
 		return net.JoinHostPort(sp.Host, strconv.Itoa(sp.Port))
 	}
 	return sp.Host
-}
-
-// isFirebase reports whether a host is a Firebase Realtime Database instance.
-func isFirebase(host string) bool {
-	return strings.HasSuffix(host, ".firebaseio.com") || strings.HasSuffix(host, ".firebasedatabase.app")
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
@@ -14,6 +16,9 @@ import (
 
 // Config sets how specs expand into targets.
 type Config struct {
+	// Catalog is the table of URL schemes and store host names that specs
+	// are read with (all.Catalog() in gown).
+	Catalog *gown.Catalog
 	// Ports apply to specs that name no port.
 	Ports []int
 	// MaxCIDR caps the addresses one CIDR may expand to.
@@ -28,6 +33,9 @@ type Config struct {
 
 // Validate checks the config and fills in defaults.
 func (c *Config) Validate() error {
+	if c.Catalog == nil {
+		return fmt.Errorf("target: no catalog of schemes")
+	}
 	if len(c.Ports) == 0 {
 		return fmt.Errorf("target: no ports to scan")
 	}
@@ -68,7 +76,7 @@ func Lines(r io.Reader, yield func(string) bool) error {
 // Expand turns one spec into targets, sending each on out. It returns early,
 // with ctx's error, when ctx ends.
 func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target) error {
-	sp, err := Parse(raw)
+	sp, err := Parse(raw, cfg.Catalog)
 	if err != nil {
 		cfg.OnError(raw, err)
 		return nil
@@ -80,18 +88,10 @@ func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target
 	if sp.Prefix.IsValid() {
 		return expandPrefix(ctx, cfg, sp, ports, out)
 	}
-	if cfg.Scope.Excluded(sp.Host, netip.Addr{}) {
-		cfg.OnError(raw, fmt.Errorf("%w: %s is excluded", gown.ErrBadTarget, sp.Host))
-		return nil
-	}
-	addrs, err := cfg.Resolve.Lookup(ctx, sp.Host)
-	if err != nil || len(addrs) == 0 {
-		cfg.OnError(raw, fmt.Errorf("%w: %v", gown.ErrBadTarget, err))
-		return nil
-	}
-	a := addrs[0] // one address per name: probing every A record is the user's call, via the list
-	if cfg.Scope.Excluded(sp.Host, a) {
-		cfg.OnError(raw, fmt.Errorf("%w: %s (%s) is excluded", gown.ErrBadTarget, sp.Host, a))
+	// A name is placed once for all its ports: one lookup, one error.
+	a, err := place(ctx, cfg, sp.Host, netip.Addr{})
+	if err != nil {
+		cfg.OnError(raw, err)
 		return nil
 	}
 	for _, p := range ports {
@@ -101,6 +101,54 @@ func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target
 		}
 	}
 	return nil
+}
+
+// ExpandTarget places one typed target, as an app's endpoint gives it
+// (gown.Endpoint.Targets), and sends it on out: the same path as a typed
+// host spec. An unresolved target (zero Addr) is resolved through
+// cfg.Resolve (the overrides, then DNS unless NoDNS); the scope is checked on
+// the name before resolving and on the address after; an empty Origin takes
+// cfg's. A target that cannot be used goes to cfg.OnError as host:port, and
+// the stream goes on. It returns ctx's error when ctx ends first.
+func ExpandTarget(ctx context.Context, cfg *Config, t gown.Target, out chan<- gown.Target) error {
+	if t.Host == "" && t.Addr.IsValid() {
+		t.Host = t.Addr.String()
+	}
+	spec := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	if t.Host == "" || t.Port < 1 || t.Port > 65535 {
+		cfg.OnError(spec, fmt.Errorf("%w: %q needs a host and a port in 1-65535", gown.ErrBadTarget, spec))
+		return nil
+	}
+	a, err := place(ctx, cfg, t.Host, t.Addr)
+	if err != nil {
+		cfg.OnError(spec, err)
+		return nil
+	}
+	t.Addr = a
+	if t.Origin == "" {
+		t.Origin = cfg.Origin
+	}
+	return send(ctx, out, t)
+}
+
+// place decides where a host is dialled: its name must be in scope, then the
+// address it has (or resolves to: the first, since probing every A record is
+// the user's call, via the list) must be in scope too.
+func place(ctx context.Context, cfg *Config, host string, a netip.Addr) (netip.Addr, error) {
+	if cfg.Scope.Excluded(host, netip.Addr{}) {
+		return a, fmt.Errorf("%w: %s is excluded", gown.ErrBadTarget, host)
+	}
+	if !a.IsValid() {
+		addrs, err := cfg.Resolve.Lookup(ctx, host)
+		if err != nil || len(addrs) == 0 {
+			return a, fmt.Errorf("%w: %v", gown.ErrBadTarget, err)
+		}
+		a = addrs[0]
+	}
+	if cfg.Scope.Excluded(host, a) {
+		return a, fmt.Errorf("%w: %s (%s) is excluded", gown.ErrBadTarget, host, a)
+	}
+	return a, nil
 }
 
 func expandPrefix(ctx context.Context, cfg *Config, sp Spec, ports []int, out chan<- gown.Target) error {

@@ -9,7 +9,11 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/all"
 )
+
+// catalog is the real table of schemes: the one gown parses targets with.
+var catalog = all.Catalog()
 
 func TestParse(t *testing.T) {
 	cases := []struct {
@@ -29,6 +33,13 @@ func TestParse(t *testing.T) {
 		{in: "https://api.example.com/v1", want: Spec{Host: "api.example.com", Port: 443, TLS: true}},
 		{in: "https://shop-app.firebaseio.com/.json", want: Spec{Host: "shop-app.firebaseio.com", Port: 443, Hint: "firebase", TLS: true}},
 		{in: "https://x-default-rtdb.europe-west1.firebasedatabase.app", want: Spec{Host: "x-default-rtdb.europe-west1.firebasedatabase.app", Port: 443, Hint: "firebase", TLS: true}},
+		{in: "http://shop-app.firebaseio.com", want: Spec{Host: "shop-app.firebaseio.com", Port: 80}}, // a plaintext URL reaches a redirect, not the database
+		{in: "firebase://127.0.0.1:9000", want: Spec{Host: "127.0.0.1", Port: 9000, Hint: "firebase", TLS: true}},
+		{in: "mongodb+srv://u:p@cluster0.ab1cd.mongodb.net/app", want: Spec{Host: "cluster0.ab1cd.mongodb.net", Port: 27017, Hint: "mongodb", TLS: true}},
+		{in: "couchbases://cb.example.com", want: Spec{Host: "cb.example.com", Port: 18091, Hint: "couchbase", TLS: true}},
+		{in: "MariaDB://db.example.com", want: Spec{Host: "db.example.com", Port: 3306, Hint: "mysql"}},
+		{in: "amqps://mq.example.com", want: Spec{Host: "mq.example.com", Port: 5671, TLS: true}},
+		{in: "gopher://old.example.com", want: Spec{Host: "old.example.com"}}, // unknown scheme: the port list decides
 		{in: "127.0.0.0/30", want: Spec{Prefix: netip.MustParsePrefix("127.0.0.0/30")}},
 		{in: "127.0.0.5/30", want: Spec{Prefix: netip.MustParsePrefix("127.0.0.4/30")}},
 		{in: "", err: true},
@@ -38,7 +49,7 @@ func TestParse(t *testing.T) {
 		{in: "redis://", err: true},
 	}
 	for _, c := range cases {
-		got, err := Parse(c.in)
+		got, err := Parse(c.in, catalog)
 		if c.err {
 			if err == nil || !errors.Is(err, gown.ErrBadTarget) {
 				t.Errorf("Parse(%q) err = %v, want ErrBadTarget", c.in, err)
@@ -106,7 +117,7 @@ func TestExpand(t *testing.T) {
 	if err := res.Override("db.app.example=127.0.0.7"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := &Config{Ports: []int{6379, 3306}, MaxCIDR: 256, Scope: scope, Resolve: res}
+	cfg := &Config{Catalog: catalog, Ports: []int{6379, 3306}, MaxCIDR: 256, Scope: scope, Resolve: res}
 	got, errs := collect(t, cfg, "127.0.0.0/30", "db.app.example:9200", "secret.example.com", "api.secret.example.com", "127.0.0.0/16", "nodns.example")
 
 	var names []string
@@ -127,7 +138,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestExpandIPv6(t *testing.T) {
-	cfg := &Config{Ports: []int{6379}, MaxCIDR: 16}
+	cfg := &Config{Catalog: catalog, Ports: []int{6379}, MaxCIDR: 16}
 	got, errs := collect(t, cfg, "::1/126", "::/64")
 	if len(got) != 4 || len(errs) != 1 {
 		t.Fatalf("got %d targets and errors %q; want 4 targets and the /64 refused", len(got), errs)

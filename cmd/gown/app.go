@@ -14,6 +14,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/internal/progress"
+	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/scan"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
@@ -76,7 +77,7 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 	}
-	x, err := extract.New(extract.Config{})
+	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
 	if err != nil {
 		return err
 	}

@@ -168,7 +168,7 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 			return nil, err
 		}
 	}
-	job.tcfg = target.Config{Ports: ports, MaxCIDR: f.maxCIDR, Scope: scope, Resolve: res,
+	job.tcfg = target.Config{Catalog: all.Catalog(), Ports: ports, MaxCIDR: f.maxCIDR, Scope: scope, Resolve: res,
 		OnError: func(spec string, err error) { fmt.Fprintf(io.err, "gown: skipping %s: %v\n", spec, err) }}
 	if err := job.tcfg.Validate(); err != nil {
 		return nil, err

@@ -1,8 +1,13 @@
-// Package all is the explicit list of every prober gown ships. Adding a store
-// is one folder under probe/ and one line here.
+// Package all is the explicit list of every prober gown ships, and the
+// catalog of their store kinds that target parsing and extraction read.
+// Adding a store is one folder under probe/ (with its descriptor) and one
+// line here.
 package all
 
 import (
+	"sync"
+
+	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
@@ -29,6 +34,14 @@ func Registry() *probe.Registry {
 		kibana.New(),
 		couchdb.New(),
 		couchbase.New(),
-		firebase.New(), // no ports: reached through a firebase URL's hint only
+		firebase.New(), // hint-only: reached through a firebase URL's hint
 	)
 }
+
+// catalog is built once: it is plain, read-only data.
+var catalog = sync.OnceValue(func() *gown.Catalog { return Registry().Catalog() })
+
+// Catalog returns the catalog of every prober's kind: the one table of store
+// names, ports, URL schemes and host suffixes. Target parsing and extraction
+// take it whichever probers a scan selects, so a URL always means the same.
+func Catalog() *gown.Catalog { return catalog() }

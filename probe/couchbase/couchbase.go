@@ -62,11 +62,18 @@ type Prober struct{}
 // New returns a Couchbase prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "couchbase".
-func (*Prober) Name() string { return "couchbase" }
+// kind is Couchbase's descriptor. The schemes name the REST port this
+// prober checks (8091, TLS 18091), not the data port an SDK's
+// couchbase:// string means (11210): a cluster that serves one serves both.
+var kind = gown.StoreKind{
+	Name:    "couchbase",
+	Ports:   []int{restPort, tlsPort},
+	Schemes: []gown.Scheme{{Name: "couchbase", Port: restPort}, {Name: "couchbases", Port: tlsPort, TLS: true}},
+}
 
-// Ports returns 8091 and 18091, the REST port and its TLS twin.
-func (*Prober) Ports() []int { return []int{restPort, tlsPort} }
+// Kind describes Couchbase Server: ports 8091 and 18091 (TLS), schemes
+// couchbase and couchbases (TLS).
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe identifies the cluster from /pools and, when it is Couchbase, asks
 // for the bucket list without credentials.

@@ -167,8 +167,10 @@ func TestCount(t *testing.T) {
 
 func TestIdentity(t *testing.T) {
 	p := New()
-	if p.Name() != "couchbase" || fmt.Sprint(p.Ports()) != "[8091 18091]" {
-		t.Errorf("name %q ports %v", p.Name(), p.Ports())
+	k := p.Kind()
+	if k.Name != "couchbase" || fmt.Sprint(k.Ports) != "[8091 18091]" ||
+		fmt.Sprint(k.Schemes) != "[{couchbase 8091 false} {couchbases 18091 true}]" || k.HintOnly || k.ServerFirst {
+		t.Errorf("kind %+v", k)
 	}
 }
 

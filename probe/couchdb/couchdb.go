@@ -70,11 +70,15 @@ type Prober struct{}
 // New returns a CouchDB prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "couchdb".
-func (*Prober) Name() string { return "couchdb" }
+// kind is CouchDB's descriptor: 6984 is the customary TLS port.
+var kind = gown.StoreKind{
+	Name:    "couchdb",
+	Ports:   []int{plainPort, tlsPort},
+	Schemes: []gown.Scheme{{Name: "couchdb", Port: plainPort}},
+}
 
-// Ports returns 5984 and 6984, the plaintext and the customary TLS port.
-func (*Prober) Ports() []int { return []int{plainPort, tlsPort} }
+// Kind describes CouchDB: ports 5984 and 6984 (TLS), scheme couchdb.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe reads the welcome, the session, the configuration and the database
 // listing, and says who can read what without credentials.

@@ -63,11 +63,17 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns an Elasticsearch prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "elasticsearch".
-func (*Prober) Name() string { return "elasticsearch" }
+// kind is Elasticsearch's descriptor: 9200 is the HTTP port, 9243 Elastic
+// Cloud's TLS port.
+var kind = gown.StoreKind{
+	Name:    "elasticsearch",
+	Ports:   []int{plainPort, tlsPort},
+	Schemes: []gown.Scheme{{Name: "elasticsearch", Port: plainPort}},
+}
 
-// Ports returns 9200 and 9243, the HTTP port and Elastic Cloud's TLS port.
-func (*Prober) Ports() []int { return []int{plainPort, tlsPort} }
+// Kind describes Elasticsearch and OpenSearch: ports 9200 and 9243 (TLS),
+// scheme elasticsearch.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // session carries what one probe learned so far across its requests.
 type session struct {

@@ -61,12 +61,19 @@ type Prober struct{}
 // New returns a Firebase prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "firebase".
-func (*Prober) Name() string { return "firebase" }
+// kind is Firebase's descriptor. It claims no port: it is reached only
+// through a hint (Target.Hint "firebase", from a firebase:// URL or an
+// https URL of a database host), since port 443 is every HTTPS server's.
+var kind = gown.StoreKind{
+	Name:         "firebase",
+	Schemes:      []gown.Scheme{{Name: "firebase", Port: 443, TLS: true}},
+	HostSuffixes: []string{".firebaseio.com", ".firebasedatabase.app"},
+	HintOnly:     true,
+}
 
-// Ports returns nil: Firebase is reached only through a URL hint (Target.Hint
-// "firebase"), never by port, since port 443 is every HTTPS server's.
-func (*Prober) Ports() []int { return nil }
+// Kind describes Firebase Realtime Database: hint-only, scheme firebase,
+// hosts under .firebaseio.com and .firebasedatabase.app.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe reads the root's top-level keys and says whether the database is
 // readable without credentials.

@@ -170,8 +170,10 @@ func TestHostHeader(t *testing.T) {
 
 func TestIdentity(t *testing.T) {
 	p := New()
-	if p.Name() != "firebase" || p.Ports() != nil {
-		t.Errorf("name %q ports %v", p.Name(), p.Ports())
+	k := p.Kind()
+	if k.Name != "firebase" || k.Ports != nil || !k.HintOnly || fmt.Sprint(k.Schemes) != "[{firebase 443 true}]" ||
+		fmt.Sprint(k.HostSuffixes) != "[.firebaseio.com .firebasedatabase.app]" {
+		t.Errorf("kind %+v", k)
 	}
 }
 

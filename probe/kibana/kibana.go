@@ -47,11 +47,11 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns a Kibana prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "kibana".
-func (*Prober) Name() string { return "kibana" }
+// kind is Kibana's descriptor: no URL scheme names it.
+var kind = gown.StoreKind{Name: "kibana", Ports: []int{port}}
 
-// Ports returns 5601, Kibana's default port.
-func (*Prober) Ports() []int { return []int{port} }
+// Kind describes Kibana: port 5601, its default.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe asks GET /api/status and says whether the UI answers without login.
 func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {

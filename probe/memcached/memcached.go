@@ -63,11 +63,15 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns a memcached prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "memcached".
-func (*Prober) Name() string { return "memcached" }
+// kind is memcached's descriptor.
+var kind = gown.StoreKind{
+	Name:    "memcached",
+	Ports:   []int{port},
+	Schemes: []gown.Scheme{{Name: "memcached", Port: port}},
+}
 
-// Ports returns 11211.
-func (*Prober) Ports() []int { return []int{port} }
+// Kind describes memcached: port 11211, scheme memcached.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe sends stats (and, depending on the answer, stats settings or the
 // binary SASL requests) and says whether the cache is readable without

@@ -245,8 +245,10 @@ func TestStatsFillsABinaryHeader(t *testing.T) {
 
 func TestProber(t *testing.T) {
 	p := New()
-	if p.Name() != "memcached" || !slices.Equal(p.Ports(), []int{11211}) {
-		t.Fatalf("Name %q Ports %v", p.Name(), p.Ports())
+	k := p.Kind()
+	if k.Name != "memcached" || !slices.Equal(k.Ports, []int{11211}) ||
+		!slices.Equal(k.Schemes, []gown.Scheme{{Name: "memcached", Port: 11211}}) || k.HintOnly || k.ServerFirst {
+		t.Fatalf("kind %+v", k)
 	}
 }
 

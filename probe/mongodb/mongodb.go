@@ -58,12 +58,18 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns a MongoDB prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "mongodb".
-func (*Prober) Name() string { return "mongodb" }
+// kind is MongoDB's descriptor: 27017 (mongod, mongos), 27018 (shard) and
+// 27019 (config server). A mongodb+srv:// name is resolved through SRV
+// records that, as MongoDB Atlas publishes them, imply TLS.
+var kind = gown.StoreKind{
+	Name:    "mongodb",
+	Ports:   []int{27017, 27018, 27019},
+	Schemes: []gown.Scheme{{Name: "mongodb", Port: 27017}, {Name: "mongodb+srv", Port: 27017, TLS: true}},
+}
 
-// Ports returns 27017 (mongod, mongos), 27018 (shard) and 27019 (config
-// server).
-func (*Prober) Ports() []int { return []int{27017, 27018, 27019} }
+// Kind describes MongoDB: ports 27017-27019, schemes mongodb and mongodb+srv
+// (TLS).
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // mode is how one attempt talks to the server.
 type mode int

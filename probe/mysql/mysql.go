@@ -30,10 +30,7 @@ import (
 	"github.com/gownscan/gown/redact"
 )
 
-var (
-	_ probe.Prober      = (*Prober)(nil)
-	_ probe.ServerFirst = (*Prober)(nil)
-)
+var _ probe.Prober = (*Prober)(nil)
 
 // Server error codes that decide a verdict.
 const (
@@ -52,15 +49,18 @@ type Prober struct{}
 // New returns a MySQL prober.
 func New() *Prober { return &Prober{} }
 
-// Name is "mysql".
-func (*Prober) Name() string { return "mysql" }
+// kind is MySQL's descriptor. The server greets first, so detection can
+// try this prober on an unknown port without sending anything.
+var kind = gown.StoreKind{
+	Name:        "mysql",
+	Ports:       []int{3306},
+	Schemes:     []gown.Scheme{{Name: "mysql", Port: 3306}, {Name: "mariadb", Port: 3306}},
+	ServerFirst: true,
+}
 
-// Ports is MySQL's well-known port.
-func (*Prober) Ports() []int { return []int{3306} }
-
-// ServerFirst is true: the server greets first, so auto-detection can try this
-// prober on unknown ports without sending anything.
-func (*Prober) ServerFirst() bool { return true }
+// Kind describes MySQL and MariaDB: port 3306, schemes mysql and mariadb,
+// server-first.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe reads the greeting, tries the empty-password logins and, when one
 // works, lists the schemas with their sizes. A peer that answers with
@@ -69,7 +69,7 @@ func (*Prober) ServerFirst() bool { return true }
 // nothing, or too little to judge, gets no result and the error.
 func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	rn := &run{ctx: ctx, t: t, d: d}
-	res := &gown.Result{Target: t, Store: p.Name()}
+	res := &gown.Result{Target: t, Store: kind.Name}
 	a, err := rn.try("root", false, true)
 	switch {
 	case a == nil && errors.Is(err, gown.ErrNotService):

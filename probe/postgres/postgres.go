@@ -63,11 +63,15 @@ type Prober struct{}
 // New returns a PostgreSQL prober.
 func New() *Prober { return &Prober{} }
 
-// Name is "postgres".
-func (*Prober) Name() string { return "postgres" }
+// kind is PostgreSQL's descriptor.
+var kind = gown.StoreKind{
+	Name:    "postgres",
+	Ports:   []int{5432},
+	Schemes: []gown.Scheme{{Name: "postgres", Port: 5432}, {Name: "postgresql", Port: 5432}},
+}
 
-// Ports is PostgreSQL's well-known port.
-func (*Prober) Ports() []int { return []int{5432} }
+// Kind describes PostgreSQL: port 5432, schemes postgres and postgresql.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe negotiates TLS, starts up as postgres without a password and, when
 // let in, lists the databases with their sizes and row counts.

@@ -27,7 +27,7 @@ func TestConformance(t *testing.T) {
 		})
 	}
 	for _, p := range reg.All() {
-		t.Run("closed-port/"+p.Name(), func(t *testing.T) { ClosedPort(t, p) })
+		t.Run("closed-port/"+p.Kind().Name, func(t *testing.T) { ClosedPort(t, p) })
 	}
 	t.Logf("configurations per store: %v", covered)
 }

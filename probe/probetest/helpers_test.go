@@ -6,6 +6,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/probe/all"
 )
 
 // TestMain shares one test bed among the suite's tests: each configuration
@@ -20,10 +21,16 @@ func items(r *gown.Result) uint64 {
 	return r.Inventory.Items
 }
 
+// kindOf is the descriptor of s's store in the catalog of every prober.
+func kindOf(s *testbed.Server) gown.StoreKind {
+	k, _ := all.Catalog().Kind(s.Kind)
+	return k
+}
+
 // hinted names s as a target with its store as the hint, so exactly its
 // prober runs.
 func hinted(s *testbed.Server) gown.Target {
-	tg := TargetOf(s)
+	tg := TargetOf(kindOf(s), s)
 	tg.Hint = s.Kind
 	return tg
 }

@@ -23,10 +23,6 @@ import (
 	"github.com/gownscan/gown/probe"
 )
 
-// hintOnly lists probers reached only through a URL's hint, never by port:
-// Firebase lives on 443 beside every other HTTPS service.
-var hintOnly = map[string]bool{"firebase": true}
-
 // noSizeAPI lists stores that report no byte sizes (Firebase counts keys).
 var noSizeAPI = map[string]bool{"firebase": true}
 
@@ -41,14 +37,15 @@ func Dialer(t testing.TB) probe.Dialer {
 	return d
 }
 
-// TargetOf names a test-bed server as a scan target. A Firebase server is
-// named as an app names its database, with the hint such a URL gives: the
-// prober claims no port and is reached only through it.
-func TargetOf(s *testbed.Server) gown.Target {
+// TargetOf names a test-bed server of store kind k as a scan target. A server
+// of a hint-only kind (Firebase) is named as an app names its database, with
+// the hint such a URL gives: its prober claims no port and is reached only
+// through it.
+func TargetOf(k gown.StoreKind, s *testbed.Server) gown.Target {
 	a := s.Addr.Addr()
 	t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Origin: "test"}
-	if hintOnly[s.Kind] {
-		t.Host, t.Hint = testbed.FirebaseHost, s.Kind
+	if k.HintOnly {
+		t.Host, t.Hint = testbed.FirebaseHost, k.Name
 	}
 	return t
 }
@@ -62,9 +59,9 @@ func Conform(t *testing.T, p probe.Prober, s *testbed.Server) *gown.Result {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 
-	r, err := p.Probe(ctx, TargetOf(s), d)
+	r, err := p.Probe(ctx, TargetOf(p.Kind(), s), d)
 	if r == nil {
-		t.Fatalf("%s on %s (%s): no result, error %v", p.Name(), s.Name, s.Addr, err)
+		t.Fatalf("%s on %s (%s): no result, error %v", p.Kind().Name, s.Name, s.Addr, err)
 	}
 	if r.Status != s.Want.Status {
 		t.Errorf("%s: status %s (%s), planted %s", s.Name, r.Status, r.Reason, s.Want.Status)
@@ -79,7 +76,7 @@ func Conform(t *testing.T, p probe.Prober, s *testbed.Server) *gown.Result {
 	checkSecrets(t, s, r)
 
 	// A second probe says the same: verdicts must not depend on luck.
-	again, _ := p.Probe(ctx, TargetOf(s), d)
+	again, _ := p.Probe(ctx, TargetOf(p.Kind(), s), d)
 	if again == nil || again.Status != r.Status {
 		t.Errorf("%s: second probe says %v, first said %s", s.Name, again, r.Status)
 	}
@@ -87,14 +84,17 @@ func Conform(t *testing.T, p probe.Prober, s *testbed.Server) *gown.Result {
 	return r
 }
 
+// checkIdentity checks the prober's descriptor with the one validator every
+// catalog runs (gown.NewCatalog): a one-word name, ports in range, ports
+// unless hint-only, well-formed schemes and host suffixes.
 func checkIdentity(t *testing.T, p probe.Prober) {
 	t.Helper()
-	if p.Name() == "" || strings.ToLower(p.Name()) != p.Name() || strings.ContainsAny(p.Name(), " \t") {
-		t.Errorf("prober name %q: want one lowercase word", p.Name())
-	}
-	if len(p.Ports()) == 0 && !hintOnly[p.Name()] {
-		t.Errorf("%s claims no ports", p.Name())
-	}
+	defer func() {
+		if e := recover(); e != nil {
+			t.Errorf("%T: bad descriptor: %v", p, e)
+		}
+	}()
+	gown.NewCatalog(p.Kind())
 }
 
 // checkInventory compares an open store's inventory with what was planted.
@@ -150,7 +150,7 @@ func checkCancelled(t *testing.T, p probe.Prober, s *testbed.Server, d probe.Dia
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	start := time.Now()
-	r, err := p.Probe(ctx, TargetOf(s), d)
+	r, err := p.Probe(ctx, TargetOf(p.Kind(), s), d)
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("%s: probe with a cancelled ctx took %s", s.Name, took)
 	}
@@ -176,9 +176,9 @@ func ClosedPort(t *testing.T, p probe.Prober) {
 	r, err := p.Probe(t.Context(), tg, Dialer(t))
 	var de *probe.DialError
 	if r != nil && r.Status.Answered() {
-		t.Errorf("%s on a closed port: status %s", p.Name(), r.Status)
+		t.Errorf("%s on a closed port: status %s", p.Kind().Name, r.Status)
 	}
 	if r == nil && !errors.As(err, &de) {
-		t.Errorf("%s on a closed port: error %v is not a DialError", p.Name(), err)
+		t.Errorf("%s on a closed port: error %v is not a DialError", p.Kind().Name, err)
 	}
 }

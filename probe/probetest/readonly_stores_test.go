@@ -97,6 +97,6 @@ func TestReadOnlyStores(t *testing.T) {
 		}
 		slices.Sort(got)
 		t.Logf("%-20s %-27s %3d requests (%d records sampled): %s", s.Name, s.LogName(), len(got),
-			sampled[TargetOf(s).Dial()], strings.Join(slices.Compact(got), ", "))
+			sampled[TargetOf(kindOf(s), s).Dial()], strings.Join(slices.Compact(got), ", "))
 	}
 }

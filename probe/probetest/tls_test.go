@@ -32,7 +32,7 @@ func TestTLSTruth(t *testing.T) {
 			t.Fatalf("no prober %s", s.Kind)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-		r, err := p.Probe(ctx, TargetOf(s), Dialer(t))
+		r, err := p.Probe(ctx, TargetOf(p.Kind(), s), Dialer(t))
 		cancel()
 		if r == nil {
 			t.Fatalf("%s: %v", s.Name, err)

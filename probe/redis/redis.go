@@ -64,11 +64,16 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns a Redis prober.
 func New() *Prober { return &Prober{} }
 
-// Name returns "redis".
-func (*Prober) Name() string { return "redis" }
+// kind is Redis's descriptor: 6380 is the customary TLS port, and a
+// rediss:// URL means TLS on the port it names (6379 when none).
+var kind = gown.StoreKind{
+	Name:    "redis",
+	Ports:   []int{plainPort, tlsPort},
+	Schemes: []gown.Scheme{{Name: "redis", Port: plainPort}, {Name: "rediss", Port: plainPort, TLS: true}},
+}
 
-// Ports returns 6379 and 6380, the plaintext and the customary TLS port.
-func (*Prober) Ports() []int { return []int{plainPort, tlsPort} }
+// Kind describes Redis: ports 6379 and 6380 (TLS), schemes redis and rediss.
+func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe sends INFO (and, depending on the answer, PING and DBSIZE) and says
 // whether the data is readable without credentials.

@@ -254,8 +254,11 @@ func TestProbeClosedPort(t *testing.T) {
 
 func TestProber(t *testing.T) {
 	p := New()
-	if p.Name() != "redis" || !reflect.DeepEqual(p.Ports(), []int{6379, 6380}) {
-		t.Errorf("Name %q Ports %v", p.Name(), p.Ports())
+	k := p.Kind()
+	want := []gown.Scheme{{Name: "redis", Port: 6379}, {Name: "rediss", Port: 6379, TLS: true}}
+	if k.Name != "redis" || !reflect.DeepEqual(k.Ports, []int{6379, 6380}) || !reflect.DeepEqual(k.Schemes, want) ||
+		k.HintOnly || k.ServerFirst {
+		t.Errorf("kind %+v", k)
 	}
 }
 
