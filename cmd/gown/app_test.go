@@ -26,7 +26,6 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android/androidtest"
 	"github.com/gownscan/gown/internal/testbed"
-	"github.com/gownscan/gown/target"
 )
 
 // writeAPK writes a minimal APK whose dex holds the given strings.
