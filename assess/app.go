@@ -2,6 +2,7 @@ package assess
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -45,7 +46,29 @@ func AppFindings(a *gown.App) []gown.Finding {
 	if f, ok := cleartextFinding(a, t); ok {
 		out = append(out, f)
 	}
+	for i := range out {
+		for j := range out[i].Locations {
+			out[i].Locations[j].Container = asGiven(a.File, out[i].Locations[j].Container)
+		}
+	}
 	return out
+}
+
+// asGiven names a location's container by the app's path as it was given
+// (build/outputs/app.apk), where extraction names it by its base name: a
+// report, SARIF above all, must point at the file the user has.
+func asGiven(file, container string) string {
+	base := filepath.Base(file)
+	if file == "" || base == file {
+		return container
+	}
+	if container == base {
+		return file
+	}
+	if rest, ok := strings.CutPrefix(container, base+"!"); ok {
+		return file + "!" + rest
+	}
+	return container
 }
 
 // AppTarget is the subject of an app's own findings: the app by its package

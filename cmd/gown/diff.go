@@ -79,7 +79,7 @@ func diffTable(ctx context.Context, st gown.Store, ids [2]gown.ScanID, io stdio)
 		if len(e.Notes) > 0 {
 			title += " (wiped; left: " + strings.Join(e.Notes, ", ") + ")"
 		}
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, f.Target.String(), f.Store,
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, targetName(f.Target), f.Store,
 			change(e.Kind, e.ItemsBefore, e.ItemsAfter), change(e.Kind, e.BytesBefore, e.BytesAfter), title)
 		return err
 	})
@@ -110,4 +110,13 @@ func change(k store.DiffKind, before, after uint64) string {
 		return strconv.FormatUint(before, 10)
 	}
 	return strconv.FormatUint(after, 10)
+}
+
+// targetName names a finding's target: host:port for a service, the host
+// alone for the subject of standalone findings (an app's id, an address).
+func targetName(t gown.Target) string {
+	if t.Port == 0 {
+		return t.Host
+	}
+	return t.String()
 }
