@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -257,14 +258,14 @@ func cmdScans(ctx context.Context, args []string, io stdio) error {
 	enc := json.NewEncoder(io.out)
 	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 	if !*asJSON {
-		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tARGS")
+		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tCOMMAND")
 	}
 	err = st.Scans(ctx, func(m gown.ScanMeta) error {
 		if *asJSON {
 			return enc.Encode(m)
 		}
 		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.Started.Local().Format(time.DateTime),
-			m.State, m.Targets, m.Results, m.Findings, strings.Join(m.Args, " "))
+			m.State, m.Targets, m.Results, m.Findings, strings.Join(append([]string{cmp.Or(m.Command, "scan")}, m.Args...), " "))
 		return err
 	})
 	if err != nil {

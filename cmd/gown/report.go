@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -150,7 +151,7 @@ func openStoreSource(ctx context.Context, scan, dsn string) (resultSource, error
 		return nil, err
 	}
 	meta := report.ScanMeta{ID: strconv.FormatInt(int64(m.ID), 10), Started: m.Started, Finished: m.Finished,
-		Command: "gown scan " + strings.Join(m.Args, " ")}
+		Command: strings.TrimSpace("gown " + cmp.Or(m.Command, "scan") + " " + strings.Join(m.Args, " "))}
 	return &storeSource{st: st, id: m.ID, meta: meta}, nil
 }
 
