@@ -83,7 +83,7 @@ func TestReportFromJSONL(t *testing.T) {
 func TestReportUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--from", goldenJSONL, "--format", "pdf"},
-		{"seven", "--db", filepath.Join(os.TempDir(), "gown-report-usage.db")},
+		{"seven", "--db", filepath.Join(t.TempDir(), "gown-report-usage.db")},
 		{"7", "--from", goldenJSONL},
 	} {
 		_, err := reportCmd(t, args...)
