@@ -3,6 +3,7 @@ package target
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -140,8 +141,13 @@ func place(ctx context.Context, cfg *Config, host string, a netip.Addr) (netip.A
 	}
 	if !a.IsValid() {
 		addrs, err := cfg.Resolve.Lookup(ctx, host)
-		if err != nil || len(addrs) == 0 {
+		switch {
+		case errors.Is(err, gown.ErrBadTarget):
+			return a, err // the resolver said why (no mapping under --no-dns)
+		case err != nil:
 			return a, fmt.Errorf("%w: %v", gown.ErrBadTarget, err)
+		case len(addrs) == 0:
+			return a, fmt.Errorf("%w: %s has no address", gown.ErrBadTarget, host)
 		}
 		a = addrs[0]
 	}
