@@ -25,7 +25,7 @@ import (
 // Couchbase's own SDK test server: REST API on one port, each bucket's data
 // on a memcached binary protocol port) through the small Java launcher in
 // couchbasemock/, which binds every port to 127.0.0.1 (the mock's own main
-// binds its REST port on all interfaces).
+// binds its REST port on all interfaces) and logs each REST request.
 //
 // What the mock can and cannot show, from its source (PoolsHandler,
 // StateGrabber, Authenticator) and checked against it here:
@@ -93,7 +93,9 @@ func startCouchbase(ctx context.Context, log io.Writer, s *Server) error {
 		specs = append(specs, b.name+"::"+b.typ)
 	}
 	began := time.Now()
-	s.proc, s.Addr, err = launchSpec{ip: loopback, logPath: filepath.Join(s.dir, "mock.log"), bin: java, timeout: time.Minute,
+	// The launcher's output is the mock's request log (HTTPLog).
+	s.LogPath, s.logFormat = filepath.Join(s.dir, "mock.log"), logCouchbase
+	s.proc, s.Addr, err = launchSpec{ip: loopback, logPath: s.LogPath, bin: java, timeout: time.Minute,
 		args: func(port uint16) []string {
 			// A small heap, one GC thread and the client compiler only: the
 			// mock starts in about a second.
@@ -152,11 +154,14 @@ func (b cbBucketInfo) dataAddr() (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ip, uint16(b.Nodes[0].Ports.Direct)), nil
 }
 
+// bedHeader marks the test bed's own requests in the mock's request log.
+var bedHeader = map[string]string{"X-Opaque-Id": opaqueID}
+
 // listCouchbaseBuckets reads GET /pools/default/buckets without
 // credentials, as a scan does.
 func (s *Server) listCouchbaseBuckets(ctx context.Context, c *http.Client) (map[string]cbBucketInfo, error) {
 	var list []cbBucketInfo
-	code, err := getJSON(ctx, c, s.baseURL()+"/pools/default/buckets", nil, &list)
+	code, err := getJSON(ctx, c, s.baseURL()+"/pools/default/buckets", bedHeader, &list)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: %s: %w", s.Name, err)
 	}
@@ -285,7 +290,7 @@ func (s *Server) checkCouchbase(ctx context.Context) error {
 	var pools struct {
 		ImplementationVersion string `json:"implementationVersion"`
 	}
-	if code, err := getJSON(ctx, c, s.baseURL()+"/pools", nil, &pools); err != nil || code != http.StatusOK ||
+	if code, err := getJSON(ctx, c, s.baseURL()+"/pools", bedHeader, &pools); err != nil || code != http.StatusOK ||
 		pools.ImplementationVersion != "CouchbaseMock" {
 		return fmt.Errorf("testbed: %s: GET /pools: %d %q %v", s.Name, code, pools.ImplementationVersion, err)
 	}

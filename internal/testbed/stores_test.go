@@ -21,8 +21,8 @@ func storeNames() []string {
 // TestStores starts the MongoDB, search, CouchDB, Firebase and Couchbase
 // configurations and the Kibana stand-ins together, checks each truth
 // against the table below (Start has already checked each against its
-// server, from Source), that every server's own log records requests
-// (CouchbaseMock keeps no request log), and that Stop leaves no process, no
+// server, from Source), that every server's own log records requests, and
+// that Stop leaves no process, no
 // folder and no stand-in behind, the shared OpenSearch node included.
 func TestStores(t *testing.T) {
 	began := time.Now()
@@ -91,9 +91,7 @@ func TestStores(t *testing.T) {
 		if s.StandIn != (s.Kind == "kibana") || s.StandIn != strings.Contains(s.Name, "-standin-") {
 			t.Errorf("%s: stand-in %v: only the Kibana stand-ins are, and their names say so", s.Name, s.StandIn)
 		}
-		if s.Kind != "couchbase" {
-			testOwnLog(t, s)
-		}
+		testOwnLog(t, s)
 	}
 	if len(b.Servers) != len(want) {
 		t.Errorf("%d servers, want %d", len(b.Servers), len(want))

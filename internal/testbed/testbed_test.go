@@ -339,7 +339,8 @@ func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-protected",
 		"mariadb-open", "mariadb-password", "mariadb-restricted",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
-		"memcached-open", "memcached-auth", "memcached-sasl"} {
+		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
+		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

@@ -4,9 +4,17 @@ import com.couchbase.mock.Bucket;
 import com.couchbase.mock.BucketConfiguration;
 import com.couchbase.mock.CouchbaseMock;
 import com.couchbase.mock.httpio.HttpServer;
+import com.couchbase.mock.deps.org.apache.http.Header;
+import com.couchbase.mock.deps.org.apache.http.HttpRequest;
+import com.couchbase.mock.deps.org.apache.http.HttpResponse;
+import com.couchbase.mock.deps.org.apache.http.protocol.HttpContext;
+import com.couchbase.mock.deps.org.apache.http.protocol.HttpCoreContext;
+import com.couchbase.mock.deps.org.apache.http.protocol.HttpProcessor;
+import com.couchbase.mock.deps.org.apache.http.protocol.HttpService;
 import com.couchbase.mock.memcached.MemcachedServer;
 import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,6 +32,13 @@ import java.util.List;
  * the HTTP server, create the buckets, start the HTTP thread), binding the
  * HTTP server to a channel of its own on 127.0.0.1 first. The mock keeps its
  * HTTP server and port in private fields, reached by reflection.
+ *
+ * <p>The mock logs no requests, so the launcher adds a request log to its
+ * HTTP service (a private field too): one line per answered request on
+ * stdout, in the format the test bed gives nginx's access log,
+ * {@code 127.0.0.2 "GET /pools HTTP/1.1" 200 "-"}, the last field being the
+ * X-Opaque-Id header with which the test bed marks its own requests. The
+ * Go test bed reads it as proof of what a scan sent.
  *
  * <p>Each bucket has one node (one data port), no replica and 64 vBuckets:
  * the smallest mock that behaves as a cluster does for one client. After
@@ -66,9 +81,10 @@ public final class CouchbaseNode {
         CouchbaseMock mock = new CouchbaseMock(port, new ArrayList<>());
         ServerSocketChannel ch = ServerSocketChannel.open();
         ch.socket().bind(new InetSocketAddress(HOST, port));
-        HttpServer http = (HttpServer) field("httpServer").get(mock);
+        HttpServer http = (HttpServer) field(CouchbaseMock.class, "httpServer").get(mock);
         http.bind(ch);
-        field("port").setInt(mock, ch.socket().getLocalPort());
+        field(CouchbaseMock.class, "port").setInt(mock, ch.socket().getLocalPort());
+        logRequests((HttpService) field(HttpServer.class, "httpService").get(http));
         for (BucketConfiguration c : configs) {
             mock.createBucket(c);
         }
@@ -85,8 +101,38 @@ public final class CouchbaseNode {
         // signals it.
     }
 
-    private static Field field(String name) throws NoSuchFieldException {
-        Field f = CouchbaseMock.class.getDeclaredField(name);
+    /** logRequests wraps the service's processor so that each response, once complete, is logged. */
+    @SuppressWarnings("deprecation") // setHttpProcessor is httpcore 4.4's only way to swap it
+    private static void logRequests(HttpService svc) throws ReflectiveOperationException {
+        HttpProcessor orig = (HttpProcessor) field(HttpService.class, "processor").get(svc);
+        svc.setHttpProcessor(new HttpProcessor() {
+            @Override
+            public void process(HttpRequest req, HttpContext ctx) throws com.couchbase.mock.deps.org.apache.http.HttpException, java.io.IOException {
+                orig.process(req, ctx);
+            }
+
+            @Override
+            public void process(HttpResponse resp, HttpContext ctx) throws com.couchbase.mock.deps.org.apache.http.HttpException, java.io.IOException {
+                orig.process(resp, ctx);
+                HttpRequest req = (HttpRequest) ctx.getAttribute(HttpCoreContext.HTTP_REQUEST);
+                Socket sock = (Socket) ctx.getAttribute(HttpServer.CX_SOCKET);
+                if (req == null || sock == null) {
+                    return;
+                }
+                String client = ((InetSocketAddress) sock.getRemoteSocketAddress()).getAddress().getHostAddress();
+                Header h = req.getFirstHeader("X-Opaque-Id");
+                String line = client + " \"" + req.getRequestLine() + "\" " + resp.getStatusLine().getStatusCode()
+                        + " \"" + (h == null ? "-" : h.getValue()) + "\"";
+                synchronized (System.out) {
+                    System.out.println(line);
+                    System.out.flush();
+                }
+            }
+        });
+    }
+
+    private static Field field(Class<?> c, String name) throws NoSuchFieldException {
+        Field f = c.getDeclaredField(name);
         f.setAccessible(true);
         return f;
     }
