@@ -93,6 +93,7 @@ func kibanaConfigs() []config {
 // startKibanaStandIn listens on a free loopback port in this process and
 // serves v until the bed stops.
 func startKibanaStandIn(_ context.Context, log io.Writer, s *Server, v kibanaVariant) error {
+	began := time.Now()
 	var err error
 	if s.dir, err = tempDir(s.Name); err != nil {
 		return err
@@ -117,7 +118,8 @@ func startKibanaStandIn(_ context.Context, log io.Writer, s *Server, v kibanaVar
 		return fmt.Errorf("testbed: %s: the kernel shows no listener of this process on %s", s.Name, s.Addr)
 	}
 	s.Want = Truth{Status: v.want, TLS: gown.TLSNone}
-	fmt.Fprintf(log, "testbed: %s: STAND-IN (not Kibana) replaying HTTP %d for GET /api/status on %s\n", s.Name, v.code, s.Addr)
+	fmt.Fprintf(log, "testbed: %s: STAND-IN (not Kibana) replaying HTTP %d for GET /api/status on %s, ready in %s\n",
+		s.Name, v.code, s.Addr, time.Since(began).Round(time.Microsecond))
 	return nil
 }
 
