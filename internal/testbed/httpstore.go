@@ -144,8 +144,9 @@ func (s *Server) logSince(mark int64) (string, error) {
 
 // HTTPLog returns the HTTP requests the server's own log recorded after
 // mark (0 for all): OpenSearch's and Elasticsearch's HTTP tracer, nginx's
-// access log, PouchDB Server's request log, firebase-server's debug log.
-// The test bed's requests are included (marked Bed where the log can tell).
+// access log, PouchDB Server's request log, firebase-server's debug log, the
+// CouchbaseMock launcher's and a stand-in's request logs. The test bed's
+// requests are included (marked Bed where the log can tell).
 func (s *Server) HTTPLog(mark int64) ([]HTTPRequest, error) {
 	text, err := s.logSince(mark)
 	if err != nil {
@@ -161,6 +162,8 @@ func (s *Server) HTTPLog(mark int64) ([]HTTPRequest, error) {
 		parse = parsePouch
 	case logFirebase:
 		parse = parseFirebase
+	case logStandIn, logCouchbase:
+		parse = parseNginx
 	default:
 		return nil, fmt.Errorf("testbed: %s keeps no HTTP request log", s.Name)
 	}
@@ -180,6 +183,8 @@ const (
 	logNginx
 	logPouch
 	logFirebase
+	logStandIn   // a stand-in's own log, in nginx's format
+	logCouchbase // the CouchbaseMock launcher's request log, in nginx's format
 )
 
 // tracerLine matches a request line of OpenSearch's (and Elasticsearch's)
@@ -254,6 +259,10 @@ func (s *Server) LogName() string {
 		return "PouchDB request log"
 	case logFirebase:
 		return "firebase-server debug log"
+	case logStandIn:
+		return "stand-in request log"
+	case logCouchbase:
+		return "CouchbaseMock request log"
 	}
 	if s.Kind == "mongodb" {
 		return "FerretDB debug log"

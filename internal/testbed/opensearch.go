@@ -414,15 +414,19 @@ func buildLauncher(ctx context.Context, log io.Writer) (string, error) {
 	return proj, err
 }
 
-// mvnPackage runs mvn package for one profile, offline first.
+// mvnPackage runs mvn package for one profile (none when ""), offline
+// first.
 func mvnPackage(ctx context.Context, log io.Writer, proj, profile string) error {
 	var last error
 	for _, offline := range []bool{true, false} {
-		args := []string{"-B", "-q", "-P" + profile, "package"}
+		args := []string{"-B", "-q", "package"}
+		if profile != "" {
+			args = append([]string{"-B", "-q", "-P" + profile}, "package")
+		}
 		if offline {
 			args = append([]string{"-o"}, args...)
 		} else {
-			fmt.Fprintf(log, "testbed: mvn -P%s package (downloading from Maven Central)\n", profile)
+			fmt.Fprintf(log, "testbed: mvn %s in %s (downloading from Maven Central)\n", strings.Join(args, " "), filepath.Base(proj))
 		}
 		cmd := exec.CommandContext(ctx, "mvn", args...)
 		cmd.Dir = proj

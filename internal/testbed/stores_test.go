@@ -1,11 +1,10 @@
 package testbed
 
 import (
-	"errors"
 	"maps"
 	"os"
 	"slices"
-	"syscall"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,16 +12,18 @@ import (
 )
 
 // storeNames are the configurations of the stores whose servers come from
-// npm, Maven and the Go proxy rather than Debian.
+// npm, Maven and the Go proxy rather than Debian, and the Kibana stand-ins.
 func storeNames() []string {
-	return slices.Concat(NamesOf("mongodb"), NamesOf("elasticsearch"), NamesOf("couchdb"), NamesOf("firebase"))
+	return slices.Concat(NamesOf("mongodb"), NamesOf("elasticsearch"), NamesOf("couchdb"), NamesOf("firebase"),
+		NamesOf("couchbase"), NamesOf("kibana"))
 }
 
-// TestStores starts the MongoDB, search, CouchDB and Firebase
-// configurations together, checks each truth against the table below (Start
-// has already checked each against its server, from Source), that every
-// server's own log records requests, and that Stop leaves no process and
-// no folder behind, the shared OpenSearch node included.
+// TestStores starts the MongoDB, search, CouchDB, Firebase and Couchbase
+// configurations and the Kibana stand-ins together, checks each truth
+// against the table below (Start has already checked each against its
+// server, from Source), that every server's own log records requests, and
+// that Stop leaves no process, no
+// folder and no stand-in behind, the shared OpenSearch node included.
 func TestStores(t *testing.T) {
 	began := time.Now()
 	b, err := Start(t.Context(), t.Output(), storeNames()...)
@@ -57,6 +58,12 @@ func TestStores(t *testing.T) {
 		"couchdb-tls":         {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSRequired},
 		"firebase-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, RansomName: 1, "orders": 25, "config": 3}, Items: 4, TLS: gown.TLSNone},
 		"firebase-empty":      {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"couchbase-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"default": 40, "cache": 25}, Items: 0,
+			Uncounted: true, TLS: gown.TLSNone},
+		"kibana-standin-open":     {Status: gown.StatusOpen, TLS: gown.TLSNone},
+		"kibana-standin-secured":  {Status: gown.StatusAuthRequired, TLS: gown.TLSNone},
+		"kibana-standin-login":    {Status: gown.StatusAuthRequired, TLS: gown.TLSNone},
+		"kibana-standin-redacted": {Status: gown.StatusRestricted, TLS: gown.TLSNone},
 	}
 	corpus := map[string]string{"mongodb-open": "appdata", "opensearch-open": "users", "opensearch-tls": "users",
 		"elasticsearch7-open": "users", "couchdb-party": "users", "firebase-open": "users"}
@@ -67,7 +74,8 @@ func TestStores(t *testing.T) {
 			continue
 		}
 		got := s.Want
-		if got.Status != w.Status || got.Items != w.Items || !maps.Equal(got.Databases, w.Databases) || got.TLS != w.TLS {
+		if got.Status != w.Status || got.Items != w.Items || !maps.Equal(got.Databases, w.Databases) || got.TLS != w.TLS ||
+			got.Uncounted != w.Uncounted {
 			t.Errorf("%s truth %+v, want %+v", s.Name, got, w)
 		}
 		if db := corpus[s.Name]; got.PIIDatabase != db || (db != "") != slices.Equal(got.Classes, PIIClasses) ||
@@ -77,8 +85,11 @@ func TestStores(t *testing.T) {
 		if a := s.Addr.Addr(); !a.IsLoopback() || !a.Is4() || s.Addr.Port() == 0 {
 			t.Errorf("%s listens on %s", s.Name, s.Addr)
 		}
-		if (s.Password != "") != (s.Want.Status != gown.StatusOpen || s.Name == "couchdb-admin" || s.Name == "couchdb-tls") {
+		if (s.Password != "") != (!s.StandIn && (s.Want.Status != gown.StatusOpen || s.Name == "couchdb-admin" || s.Name == "couchdb-tls")) {
 			t.Errorf("%s: password set %v", s.Name, s.Password != "")
+		}
+		if s.StandIn != (s.Kind == "kibana") || s.StandIn != strings.Contains(s.Name, "-standin-") {
+			t.Errorf("%s: stand-in %v: only the Kibana stand-ins are, and their names say so", s.Name, s.StandIn)
 		}
 		testOwnLog(t, s)
 	}
@@ -86,12 +97,7 @@ func TestStores(t *testing.T) {
 		t.Errorf("%d servers, want %d", len(b.Servers), len(want))
 	}
 
-	var pids []int
-	var dirs []string
-	for _, s := range b.Servers {
-		pids = append(pids, s.proc.pid())
-		dirs = append(dirs, s.dir)
-	}
+	pids, dirs, standIns := leftovers(b)
 	for _, it := range b.res.items {
 		switch v := it.val.(type) {
 		case *searchNode:
@@ -104,16 +110,7 @@ func TestStores(t *testing.T) {
 	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, pid := range pids {
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("pid %d still exists after Stop (kill 0: %v)", pid, err)
-		}
-	}
-	for _, d := range dirs {
-		if _, err := os.Stat(d); !os.IsNotExist(err) {
-			t.Errorf("%s still exists after Stop", d)
-		}
-	}
+	checkGone(t, pids, dirs, standIns)
 }
 
 // testOwnLog checks that the server's own log recorded the startup check,

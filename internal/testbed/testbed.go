@@ -35,7 +35,7 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "couchdb" or "firebase"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase" or "firebase"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
@@ -60,6 +60,11 @@ type Server struct {
 	// TLS is set where the server speaks only TLS (opensearch-tls,
 	// couchdb-tls, mongodb-tls): the test bed's own clients use it too.
 	TLS bool
+	// StandIn marks a server that is NOT the real product: a loopback
+	// listener of the test bed replaying documented responses, for a store
+	// no real server can be had for here (Kibana). Its name says so too
+	// ("kibana-standin-open").
+	StandIn bool
 
 	logFormat int    // how LogPath records HTTP requests (HTTPLog)
 	dir       string // temp folder holding data, socket and logs
@@ -86,8 +91,15 @@ type Truth struct {
 	Databases map[string]uint64
 	// Items is the sum of Databases, except for Firebase, which has no
 	// size API and whose inventory counts top-level keys: there it is the
-	// number of keys.
+	// number of keys; and where Uncounted is set: there it is 0.
 	Items uint64
+	// Uncounted is set where the server's own API reports no item counts,
+	// so that a correct scan can name each planted database but count none
+	// of it: CouchbaseMock's bucket list carries no basicStats, where a
+	// real Couchbase Server gives itemCount. Databases still holds what was
+	// planted (and read back over the data port); Items is 0, as gown's
+	// inventory counts what the server reports.
+	Uncounted bool
 	// TLS is the TLS mode a correct scan reports, where the test bed
 	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
 	// TLSUnknown elsewhere. postgres-tls offers TLS with a self-signed
@@ -144,7 +156,7 @@ type pkg struct {
 // It is built on first use, not at every start of gown.
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
-		mongoConfigs(), searchConfigs(), couchConfigs(), firebaseConfigs())
+		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs())
 })
 
 // Names returns every known configuration name.
@@ -340,8 +352,12 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkMongo(ctx)
 	case "elasticsearch":
 		return s.checkSearch(ctx)
+	case "kibana":
+		return s.checkKibana(ctx)
 	case "couchdb":
 		return s.checkCouch(ctx)
+	case "couchbase":
+		return s.checkCouchbase(ctx)
 	case "firebase":
 		return s.checkFirebase(ctx)
 	}

@@ -58,18 +58,38 @@ func TestBed(t *testing.T) {
 	t.Run("MemcachedLog", func(t *testing.T) { testMemcachedLog(t, b.Get("memcached-open")) })
 	t.Run("MemcachedAuth", func(t *testing.T) { testMemcachedAuth(t, b) })
 
-	var pids []int
-	var dirs []string
-	for _, s := range b.Servers {
-		pids = append(pids, s.proc.pid())
-		dirs = append(dirs, s.dir)
-	}
+	pids, dirs, standIns := leftovers(b)
 	began = time.Now()
 	stopped = true
 	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("Stop took %s", time.Since(began))
+	checkGone(t, pids, dirs, standIns)
+	if err := b.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// leftovers lists what Stop must end: the servers' processes and folders,
+// and the addresses of the stand-ins, which run in this process.
+func leftovers(b *Bed) (pids []int, dirs []string, standIns []netip.AddrPort) {
+	for _, s := range b.Servers {
+		if s.proc != nil {
+			pids = append(pids, s.proc.pid())
+		}
+		if s.StandIn {
+			standIns = append(standIns, s.Addr)
+		}
+		dirs = append(dirs, s.dir)
+	}
+	return pids, dirs, standIns
+}
+
+// checkGone fails for each process still alive, folder still there and
+// stand-in still accepting connections after Stop.
+func checkGone(t *testing.T, pids []int, dirs []string, standIns []netip.AddrPort) {
+	t.Helper()
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("pid %d still exists after Stop (kill 0: %v)", pid, err)
@@ -80,8 +100,11 @@ func TestBed(t *testing.T) {
 			t.Errorf("%s still exists after Stop", d)
 		}
 	}
-	if err := b.Stop(); err != nil {
-		t.Errorf("second Stop: %v", err)
+	for _, a := range standIns {
+		if c, err := net.DialTimeout("tcp", a.String(), time.Second); err == nil {
+			c.Close()
+			t.Errorf("stand-in on %s still accepts after Stop", a)
+		}
 	}
 }
 
@@ -316,7 +339,8 @@ func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-protected",
 		"mariadb-open", "mariadb-password", "mariadb-restricted",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
-		"memcached-open", "memcached-auth", "memcached-sasl"} {
+		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
+		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

@@ -18,16 +18,18 @@ import (
 var mongoReads = map[string]bool{"hello": true, "isMaster": true, "buildInfo": true, "listDatabases": true,
 	"getLog": true, "dbStats": true, "listCollections": true, "find": true}
 
-// TestReadOnlyStores scans every MongoDB, search, CouchDB and Firebase
-// configuration with the whole engine, sampling on, and reads in each
-// server's own log what arrived after a mark: FerretDB's debug log (every
-// command), the OpenSearch and Elasticsearch HTTP tracer, nginx's access
-// log in front of OpenSearch, PouchDB Server's request log and
-// firebase-server's debug log (method and path of each REST request). Any
-// command off the read list, or any HTTP method but GET and HEAD, fails.
+// TestReadOnlyStores scans every MongoDB, search, Kibana, CouchDB,
+// Couchbase and Firebase configuration with the whole engine, sampling on,
+// and reads in each server's own log what arrived after a mark: FerretDB's
+// debug log (every command), the OpenSearch and Elasticsearch HTTP tracer,
+// nginx's access log in front of OpenSearch, PouchDB Server's request log,
+// the CouchbaseMock launcher's request log, the Kibana stand-ins' request
+// logs and firebase-server's debug log (method and path of each REST
+// request). Any command off the read list, or any HTTP method but GET and
+// HEAD, fails.
 func TestReadOnlyStores(t *testing.T) {
 	var names []string
-	for _, k := range []string{"mongodb", "elasticsearch", "couchdb", "firebase"} {
+	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase"} {
 		names = append(names, testbed.NamesOf(k)...)
 	}
 	bed := testbed.Require(t, names...)

@@ -3,8 +3,9 @@
 // PostgreSQL, memcached, nginx, Node.js and npm, Java and Maven), the npm
 // packages (pouchdb-server, firebase-server) in the user's cache folder, the
 // FerretDB binary built from the module source the tools module in
-// internal/testbed/ferretdb pins, and the Java search-node launcher with the
-// OpenSearch and Elasticsearch 7 classpaths from Maven Central. It needs root
+// internal/testbed/ferretdb pins, the Java search-node launcher with the
+// OpenSearch and Elasticsearch 7 classpaths from Maven Central, and the
+// CouchbaseMock launcher with CouchbaseMock from Maven Central. It needs root
 // for apt-get, reads no standard input, and says what it installs. Tests
 // install what they miss on their own too, but go test runs packages in
 // parallel processes, and one install up front keeps them from queueing on
