@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 	reg := all.Registry()
 	var names []string
 	for _, p := range reg.All() {
-		names = append(names, p.Name())
+		names = append(names, p.Kind().Name)
 	}
 	for _, name := range uncovered(names, testbed.NamesOf) {
 		t.Errorf("prober %s is registered but no test-bed configuration covers it: add one to internal/testbed", name)
@@ -70,7 +70,7 @@ func uncovered(probers []string, configsOf func(kind string) []string) []string 
 func TestUncovered(t *testing.T) {
 	var names []string
 	for _, p := range all.Registry().All() {
-		names = append(names, p.Name())
+		names = append(names, p.Kind().Name)
 	}
 	if len(names) < 10 {
 		t.Fatalf("registry lists %d probers: %v", len(names), names)
