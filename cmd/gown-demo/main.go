@@ -188,7 +188,7 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 	sort.Slice(results, func(i, j int) bool {
 		return byAddr[results[i].Target.Dial()].Name < byAddr[results[j].Target.Dial()].Name
 	})
-	fmt.Fprintf(io.out, "\n%-20s %-22s %-14s %-14s %10s %10s  %-17s %-22s %-22s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS",
+	fmt.Fprintf(io.out, "\n%-23s %-22s %-14s %-14s %10s %10s  %-17s %-22s %-22s\n", "TEST-BED SERVER", "ADDRESS", "PLANTED", "GOWN SAYS",
 		"PLANTED#", "GOWN#", "TLS PLANTED/GOWN", "PII CLASSES FOUND", "SIGNS FOUND/PLANTED")
 	wrong := 0
 	for _, r := range results {
@@ -213,7 +213,7 @@ func printTruth(io stdio, results []*gown.Result, byAddr map[string]*testbed.Ser
 		if missed {
 			mark, wrong = "WRONG", wrong+1
 		}
-		fmt.Fprintf(io.out, "%-20s %-22s %-14s %-14s %10d %10d  %-17s %-22s %-22s %s\n", s.Name, s.Addr, s.Want.Status, r.Status,
+		fmt.Fprintf(io.out, "%-23s %-22s %-14s %-14s %10d %10d  %-17s %-22s %-22s %s\n", s.Name, s.Addr, s.Want.Status, r.Status,
 			s.Want.Items, got, tlsCol, classes, signs, mark)
 	}
 	if wrong > 0 {

@@ -15,7 +15,7 @@ func TestCatalog(t *testing.T) {
 		"mysql": "mysql 3306 false", "mariadb": "mysql 3306 false",
 		"postgres": "postgres 5432 false", "postgresql": "postgres 5432 false",
 		"mongodb": "mongodb 27017 false", "mongodb+srv": "mongodb 27017 true",
-		"memcached": "memcached 11211 false", "elasticsearch": "elasticsearch 9200 false",
+		"memcached": "memcached 11211 false", "elasticsearch": "elasticsearch 9200 false", "kibana": "kibana 5601 false",
 		"couchdb": "couchdb 5984 false", "couchbase": "couchbase 8091 false", "couchbases": "couchbase 18091 true",
 		"firebase": "firebase 443 true",
 		"http":     " 80 false", "https": " 443 true", "ws": " 80 false", "wss": " 443 true",

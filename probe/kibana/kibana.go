@@ -48,9 +48,10 @@ var _ probe.Prober = (*Prober)(nil)
 func New() *Prober { return &Prober{} }
 
 // kind is Kibana's descriptor: no URL scheme names it.
-var kind = gown.StoreKind{Name: "kibana", Ports: []int{port}}
+var kind = gown.StoreKind{Name: "kibana", Ports: []int{port}, Schemes: []gown.Scheme{{Name: "kibana", Port: port}}}
 
-// Kind describes Kibana: port 5601, its default.
+// Kind describes Kibana: port 5601, its default, and the kibana:// scheme
+// that names it on another port.
 func (*Prober) Kind() gown.StoreKind { return kind }
 
 // Probe asks GET /api/status and says whether the UI answers without login.
