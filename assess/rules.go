@@ -1,8 +1,6 @@
 package assess
 
 import (
-	"strings"
-
 	"github.com/gownscan/gown"
 )
 
@@ -53,30 +51,4 @@ func severityOf(rule string) gown.Severity {
 		}
 	}
 	panic("assess: rule " + rule + " is not in the severity table")
-}
-
-// adminDetail is a detail a prober sets when anonymous access is admin:
-// the value itself, or the value as the first word ("root with empty
-// password").
-type adminDetail struct {
-	store, key, value, what string
-}
-
-// adminDetails is the admin-level access table, read from Result.Details.
-var adminDetails = []adminDetail{
-	{"couchdb", "admin_party", "true", "anyone is server admin (admin party)"},
-	{"mysql", "login", "root", "the root account logs in with an empty password"},
-	{"postgres", "superuser", "on", "the session is a superuser's"},
-	{"couchbase", "admin_creds", "true", "the cluster manager grants admin rights without credentials"},
-	{"redis", "config_get", "ok", "CONFIG answers: anyone can rewrite the server's configuration"},
-}
-
-// adminAccess returns what admin access a result shows, if any.
-func adminAccess(r *gown.Result) (string, bool) {
-	for _, a := range adminDetails {
-		if v := r.Details[a.key]; r.Store == a.store && (v == a.value || strings.HasPrefix(v, a.value+" ")) {
-			return a.what, true
-		}
-	}
-	return "", false
 }

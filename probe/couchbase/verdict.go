@@ -73,6 +73,9 @@ func judgePools(r *gown.Result, resp *httpget.Response) (poolsInfo, bool) {
 	}
 	if info.IsAdminCreds != nil {
 		r.Detail("admin_creds", strconv.FormatBool(*info.IsAdminCreds))
+		if *info.IsAdminCreds {
+			r.Facts.Admin = "the cluster manager grants admin rights without credentials"
+		}
 	}
 	if info.IsEnterprise != nil {
 		r.Detail("enterprise", strconv.FormatBool(*info.IsEnterprise))

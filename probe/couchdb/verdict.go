@@ -115,6 +115,9 @@ func (r *run) adminParty() bool {
 		admin = true
 	}
 	r.res.Detail("admin_party", strconv.FormatBool(admin))
+	if admin {
+		r.res.Facts.Admin = "anyone is server admin (admin party)"
+	}
 	return admin
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
@@ -134,6 +135,9 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 // enough for open: that account can read the server's own accounts.
 func openVerdict(res *gown.Result, a *attempt, who string) {
 	res.Detail("login", who)
+	if strings.HasPrefix(who, "root ") {
+		res.Facts.Admin = "the root account logs in with an empty password"
+	}
 	res.Status, res.Reason, res.Error = gown.StatusOpen, "login as "+who+" accepted", ""
 	if a.inv == nil && a.invErr == nil {
 		return // a second login, made for TLS facts only
