@@ -28,6 +28,8 @@
 //
 // Result.Details keys: http_status (of the bucket list), admin_creds,
 // enterprise, ns_server, initialized, error (a redacted server message).
+// Result.Facts: Admin when /pools says the anonymous caller holds admin
+// rights (isAdminCreds).
 package couchbase
 
 import (

@@ -41,7 +41,8 @@
 // all_dbs (its status); databases (how many are listed); unreadable_dbs
 // (names that refused, comma-separated); unclear_dbs (names whose
 // readability could not be told, with the status); evidence (set when the
-// record was cut to its first exchanges).
+// record was cut to its first exchanges). Result.Facts: Admin on an admin
+// party.
 package couchdb
 
 import (

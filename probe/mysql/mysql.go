@@ -18,6 +18,8 @@
 //
 // then COM_QUIT. When the greeting offers TLS, one more connection sends
 // SSLRequest and repeats the root login over TLS to record the certificate.
+//
+// Result.Facts: Admin when root logs in with an empty password.
 package mysql
 
 import (

@@ -28,6 +28,8 @@
 // SSLRequest with 'S' or 'N' and then speak the protocol is not-service.
 // When the server offers TLS, a second connection starts up in plaintext to
 // tell "offered" from "required" (hostssl-only pg_hba answers 28000).
+//
+// Result.Facts: Admin when the session is a superuser's (is_superuser on).
 package postgres
 
 import (
