@@ -42,13 +42,13 @@ func (r *run) listing() *survey {
 		r.addError(err)
 		return s
 	}
-	s.code = rep.code
-	r.res.Detail("all_dbs", strconv.Itoa(rep.code))
-	if rep.code != http.StatusOK {
+	s.code = rep.Status
+	r.res.Detail("all_dbs", strconv.Itoa(rep.Status))
+	if rep.Status != http.StatusOK {
 		return s
 	}
 	var names []string
-	if err := decode(rep.body, &names, "couchdb /_all_dbs on "+r.t.String()); err != nil {
+	if err := decode(rep.Body, &names, "couchdb /_all_dbs on "+r.t.String()); err != nil {
 		s.err = err
 		r.addError(err)
 		return s
@@ -90,7 +90,7 @@ func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 		s.unclear = append(s.unclear, clip(name)+" (no reply)")
 		return
 	}
-	switch rep.code {
+	switch rep.Status {
 	case http.StatusOK:
 	case http.StatusUnauthorized, http.StatusForbidden:
 		s.refused = append(s.refused, clip(name))
@@ -102,7 +102,7 @@ func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 		return
 	}
 	var info dbInfo
-	if err := decode(rep.body, &info, "couchdb GET /{db} on "+r.t.String()); err != nil || info.DocCount == nil {
+	if err := decode(rep.Body, &info, "couchdb GET /{db} on "+r.t.String()); err != nil || info.DocCount == nil {
 		s.unclear = append(s.unclear, clip(name)+" (no doc_count)")
 		return
 	}
@@ -114,9 +114,9 @@ func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 	case err != nil:
 		r.addError(err)
 		s.unclear = append(s.unclear, clip(name)+" (no reply)")
-	case rep.code == http.StatusOK && isObject(rep.body):
+	case rep.Status == http.StatusOK && isObject(rep.Body):
 		s.readable++
-	case rep.code == http.StatusUnauthorized || rep.code == http.StatusForbidden:
+	case rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden:
 		s.refused = append(s.refused, clip(name))
 	default:
 		s.unclear = append(s.unclear, clip(name)+" ("+statusText(rep)+")")
