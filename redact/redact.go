@@ -1,12 +1,14 @@
 // Package redact is the one helper through which evidence, errors and logs pass
 // before they are stored or printed. It masks secrets and personal data so that
-// no full password, token, e-mail address or card number leaves gown, and it
-// makes raw protocol bytes printable.
+// no full password, token, e-mail address or card number leaves gown (String,
+// and Mask for values of a known class), makes raw protocol bytes printable
+// (Bytes), and makes any string a server chose safe to keep and to show
+// (Text: masked, cut on a character boundary, nothing left that could drive
+// a terminal), the pass the probe engine runs over every result.
 package redact
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gownscan/gown/internal/lazyre"
 )
@@ -61,6 +63,14 @@ var rules = []rule{
 
 // String masks sensitive data in s.
 func String(s string) string {
+	if !maySecret(s) {
+		return s
+	}
+	return applyRules(s)
+}
+
+// applyRules runs every rule over s.
+func applyRules(s string) string {
 	for _, r := range rules {
 		s = r.re.ReplaceAllStringFunc(s, func(match string) string {
 			return r.mask(r.re.FindStringSubmatch(match))
@@ -70,38 +80,82 @@ func String(s string) string {
 }
 
 // Bytes renders raw protocol bytes as printable text of at most max bytes of
-// input, escaping control and non-UTF-8 bytes as \xNN, then masks it. A cut
-// is marked with "…".
+// input, escaping control and non-UTF-8 bytes as Text does (\r, \n, \t,
+// \xNN, \u009b), then masks it. A cut is marked with Ellipsis. Unlike Text,
+// it cuts the input, not the output: evidence shows the first max bytes of
+// an exchange, whatever their escapes cost.
 func Bytes(b []byte, max int) string {
 	cut := false
 	if max > 0 && len(b) > max {
 		b, cut = b[:max], true
 	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == '\r':
-			sb.WriteString(`\r`)
-		case r == '\n':
-			sb.WriteString(`\n`)
-		case r == '\t':
-			sb.WriteString(`\t`)
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f:
-			const hex = "0123456789abcdef"
-			sb.WriteString(`\x`)
-			sb.WriteByte(hex[b[0]>>4])
-			sb.WriteByte(hex[b[0]&0xf])
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
+	out := escape(string(b), 0, false)
 	if cut {
-		sb.WriteString("…")
+		out += Ellipsis
 	}
-	return String(sb.String())
+	return String(out)
 }
+
+// maySecret reports whether a rule of String could match s. It is cheap,
+// and exact in one direction: false means no rule matches, so String can
+// skip its expressions, which most strings of a scan (a closed port's
+// error, a version) never need. It reads printable ASCII only; anything
+// else is handed to the expressions (Unicode case folding lets "ſ" match
+// "s" in the keyword rule).
+func maySecret(s string) bool {
+	if !printableASCII(s) {
+		return true
+	}
+	// '@': e-mail addresses and URL user info; '$': password hashes;
+	// "eyJ": JSON Web Tokens.
+	if strings.ContainsAny(s, "@$") || strings.Contains(s, "eyJ") {
+		return true
+	}
+	keyValue := strings.ContainsAny(s, ":=")
+	run, lastDigit := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			// Long digit runs: nine digits, single spaces or dashes
+			// between them allowed.
+			if run++; run >= 9 {
+				return true
+			}
+			lastDigit = true
+		case (c == ' ' || c == '-') && lastDigit:
+			lastDigit = false
+		default:
+			run, lastDigit = 0, false
+		}
+		// IBANs: two capital letters, then two digits.
+		if i+3 < len(s) && isUpper(c) && isUpper(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			return true
+		}
+		// Credentials after a keyword, which needs a ':' or '=' after it.
+		if keyValue && strings.IndexByte("pstam", c|0x20) >= 0 && keywordAt(s, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// keywords start the credential rule's keywords (api[_-]?key starts "api";
+// requirepass holds "pass").
+var keywords = []string{"pass", "pwd", "secret", "token", "api", "masterauth"}
+
+// keywordAt reports whether a keyword starts at s[i], in any ASCII case.
+func keywordAt(s string, i int) bool {
+	for _, k := range keywords {
+		if len(s)-i >= len(k) && strings.EqualFold(s[i:i+len(k)], k) {
+			return true
+		}
+	}
+	return false
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // Secret masks a value known to be secret entirely, keeping only its length
 // class, for places where a field is a password by construction.
