@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 // maxBuckets caps the buckets listed in the inventory.
@@ -67,9 +66,9 @@ func judgePools(r *gown.Result, resp *httpget.Reply) (poolsInfo, bool) {
 		return info, false
 	}
 	r.Product = product
-	r.Version = clip(info.ImplementationVersion)
+	r.Version = info.ImplementationVersion
 	if v := info.ComponentsVersion["ns_server"]; v != "" {
-		r.Detail("ns_server", clip(v))
+		r.Detail("ns_server", v)
 	}
 	if info.IsAdminCreds != nil {
 		r.Detail("admin_creds", strconv.FormatBool(*info.IsAdminCreds))
@@ -94,7 +93,7 @@ func judgeBuckets(r *gown.Result, resp *httpget.Reply, info poolsInfo) {
 		r.Status, r.Reason = gown.StatusAuthRequired, "the bucket list asks for credentials (401)"
 		return
 	case http.StatusForbidden:
-		r.Detail("error", clip(redact.String(string(resp.Body))))
+		r.Detail("error", string(resp.Body))
 		r.Status, r.Reason = gown.StatusRestricted, "the bucket list is refused to this client (403)"
 		return
 	case http.StatusNotFound:
@@ -104,7 +103,7 @@ func judgeBuckets(r *gown.Result, resp *httpget.Reply, info poolsInfo) {
 		}
 		fallthrough
 	default:
-		r.Detail("error", clip(redact.String(string(resp.Body))))
+		r.Detail("error", string(resp.Body))
 		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("the bucket list answered HTTP %d", resp.Status)
 		return
 	}

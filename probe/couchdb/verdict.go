@@ -23,7 +23,7 @@ type identity struct {
 func identify(rep *httpget.Reply) identity {
 	var w welcome
 	if rep.Status == http.StatusOK && json.Unmarshal(rep.Body, &w) == nil {
-		id := identity{version: clip(string(w.Version)), vendor: clip(string(w.Vendor.Name))}
+		id := identity{version: string(w.Version), vendor: string(w.Vendor.Name)}
 		switch {
 		case w.Express != "" || strings.Contains(strings.ToLower(id.vendor), "pouchdb"):
 			id.couch, id.product = true, "PouchDB Server"
@@ -34,7 +34,7 @@ func identify(rep *httpget.Reply) identity {
 	}
 	if server := rep.Header.Get("Server"); strings.HasPrefix(server, "CouchDB/") {
 		v, _, _ := strings.Cut(strings.TrimPrefix(server, "CouchDB/"), " ")
-		return identity{couch: true, product: "CouchDB", version: clip(v)}
+		return identity{couch: true, product: "CouchDB", version: v}
 	}
 	if rep.Status == http.StatusUnauthorized && reasonOf(rep.Body) != "" {
 		// CouchDB's {"error":"unauthorized",...}; the Server header may be
@@ -72,7 +72,7 @@ func (r *run) examine(root *httpget.Reply) {
 		res.Status = gown.StatusAuthRequired
 		res.Reason = "asks for credentials on / (HTTP 401): require_valid_user or an authenticating proxy"
 		if auth := root.Header.Get("WWW-Authenticate"); auth != "" {
-			res.Detail("www_authenticate", clip(auth))
+			res.Detail("www_authenticate", auth)
 		}
 		if !id.couch {
 			res.Store = "" // something asks for a password; not known to be CouchDB
@@ -82,7 +82,7 @@ func (r *run) examine(root *httpget.Reply) {
 		res.Store, res.Status = "", gown.StatusNotService
 		res.Reason = "answered GET / with " + statusText(root) + ", not CouchDB's welcome"
 		if server := root.Header.Get("Server"); server != "" {
-			res.Detail("server", clip(server))
+			res.Detail("server", server)
 		}
 		return
 	case root.Status != http.StatusOK:
@@ -109,7 +109,7 @@ func (r *run) adminParty() bool {
 				roles = append(roles, string(role))
 				admin = admin || (role == "_admin" && s.UserCtx.Name == nil)
 			}
-			r.res.Detail("session_roles", clip(strings.Join(roles, ",")))
+			r.res.Detail("session_roles", strings.Join(roles, ","))
 		}
 	}
 	if r.config() {

@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 // Firebase's documented error messages, matched in part because Firebase
@@ -51,7 +49,7 @@ func judge(r *gown.Result, resp *httpget.Reply) {
 		return
 	}
 	r.Product = product
-	r.Detail("error", clip(redact.String(msg)))
+	r.Detail("error", msg)
 	low := strings.ToLower(msg)
 	switch {
 	case resp.Status == http.StatusUnauthorized && msg == msgDenied:
@@ -70,7 +68,7 @@ func judge(r *gown.Result, resp *httpget.Reply) {
 	case resp.Status == http.StatusForbidden:
 		r.Status, r.Reason = gown.StatusRestricted, "refuses this client (403)"
 	default:
-		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("Firebase error %d: %s", resp.Status, clip(redact.String(msg)))
+		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("Firebase error %d: %s", resp.Status, msg)
 	}
 }
 
@@ -96,7 +94,7 @@ func judgeTree(r *gown.Result, resp *httpget.Reply) {
 	r.Detail("top_level_keys", strconv.Itoa(tr.count))
 	inv := &gown.Inventory{Truncated: tr.more || resp.Truncated || tr.count > len(tr.keys)}
 	for _, k := range tr.keys {
-		inv.Add(gown.Database{Name: redact.String(k.name), Items: uint64(max(k.children, 0))})
+		inv.Add(gown.Database{Name: k.name, Items: uint64(max(k.children, 0))})
 	}
 	// No size API: the count of top-level keys is what Firebase tells.
 	inv.Items = uint64(tr.count)
@@ -115,17 +113,4 @@ func judgeTree(r *gown.Result, resp *httpget.Reply) {
 	if err != nil {
 		r.Error = fmt.Sprintf("reading the keys: %v", err)
 	}
-}
-
-// clip keeps a server's message short enough for a detail.
-func clip(s string) string {
-	const max = 160
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

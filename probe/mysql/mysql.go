@@ -29,7 +29,6 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
-	"github.com/gownscan/gown/redact"
 )
 
 var (
@@ -124,7 +123,7 @@ func describe(res *gown.Result, g *greeting) {
 func refusedAtGreeting(res *gown.Result, e *serverError) {
 	// The refusal is the verdict, not a failure: keep the server's words
 	// as a detail, not as Error.
-	res.Detail("server_error", redact.String(e.Error()))
+	res.Detail("server_error", e.Error())
 	switch e.Code {
 	case erHostNotAllowed:
 		res.Status, res.Reason = gown.StatusRestricted, "server refuses this client's host before login (1130)"

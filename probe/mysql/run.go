@@ -8,7 +8,6 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
-	"github.com/gownscan/gown/redact"
 )
 
 // errTooOld means the server predates protocol 4.1, whose login gown speaks.
@@ -110,7 +109,7 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 	}
 	// The refusal is the verdict, not a failure: keep the server's words
 	// as a detail, not as Error.
-	res.Detail("server_error", redact.String(e.Error()))
+	res.Detail("server_error", e.Error())
 	switch {
 	case refusesUser(e):
 		res.Status = gown.StatusAuthRequired

@@ -210,7 +210,7 @@ func (r *run) tlsMode(s *session, rep startupReply, db string, tlsErr error) {
 	switch {
 	case err != nil:
 		r.res.TLS.Mode = gown.TLSRequired
-		r.res.Detail("plaintext", "failed: "+clip(err.Error()))
+		r.res.Detail("plaintext", "failed: "+err.Error())
 	case prep.Err != nil && prep.Err.Code == codeInvalidAuthorization && !prep.AuthOK && !tlsRefused:
 		r.res.TLS.Mode = gown.TLSRequired
 		r.res.Detail("plaintext", "refused by pg_hba.conf")
