@@ -85,11 +85,13 @@ func TestTextPassKeepsCleanResults(t *testing.T) {
 }
 
 // failingProber answers every target with an error carrying the server's
-// words, as a prober wraps a refusal it could not place.
-type failingProber struct{ err error }
+// words, as a prober wraps a refusal it could not place. It borrows the
+// test prober's identity (echoProber) and replaces its Probe.
+type failingProber struct {
+	*echoProber
+	err error
+}
 
-func (failingProber) Name() string { return "failing" }
-func (failingProber) Ports() []int { return nil }
 func (p failingProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error) {
 	c, err := d.Dial(ctx, t)
 	if err != nil {
@@ -104,13 +106,13 @@ func (p failingProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gow
 // the server's words and leave the engine masked and neutralised.
 func TestEngineMasksProberErrors(t *testing.T) {
 	ap := listen(t, func(c net.Conn) {})
-	p := failingProber{err: errors.New("server said: " + hostile)}
+	p := failingProber{echoProber: &echoProber{name: "failing", ports: []int{int(ap.Port())}}, err: errors.New("server said: " + hostile)}
 	eng, err := New(Config{Workers: 1}, NewRegistry(p))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := make(chan gown.Target, 1)
-	in <- gown.Target{Host: "127.0.0.1", Addr: ap.Addr(), Port: int(ap.Port()), Hint: "failing"}
+	in <- gown.Target{Host: "127.0.0.1", Addr: ap.Addr(), Port: int(ap.Port())}
 	close(in)
 	var got []*gown.Result
 	if err := eng.Run(t.Context(), in, func(r *gown.Result) { got = append(got, r) }); err != nil {

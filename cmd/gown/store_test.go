@@ -13,6 +13,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/store"
+	"github.com/gownscan/gown/store/migrations"
 	"github.com/gownscan/gown/store/storetest"
 )
 
@@ -66,7 +67,7 @@ func TestStoreCommands(t *testing.T) {
 	if p := runOK(t, "db", "path", "--db", db); strings.TrimSpace(p) != db {
 		t.Errorf("db path = %q, want %s", p, db)
 	}
-	if v := runOK(t, "db", "migrate", "--db", db); !strings.Contains(v, "schema version 2") {
+	if v := runOK(t, "db", "migrate", "--db", db); !strings.Contains(v, fmt.Sprintf("schema version %d", migrations.Latest())) {
 		t.Errorf("db migrate: %q", v)
 	}
 	if p := runOK(t, "db", "prune", "--keep", "1", "--db", db); !strings.Contains(p, "pruned 1 scans") {

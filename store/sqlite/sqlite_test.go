@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store/migrations"
 	"github.com/gownscan/gown/store/sqlite"
 	"github.com/gownscan/gown/store/storetest"
 )
@@ -37,7 +38,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 4 { // 0001_init, 0002_assessment, 0004_facts (0003 comes from another branch)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != migrations.Latest() {
 		t.Errorf("schema version %d, %v", v, err)
 	}
 	if m, err := s.Scan(t.Context(), id); err != nil || m.State != gown.ScanRunning {
