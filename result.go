@@ -153,7 +153,7 @@ type Persistence struct {
 	File string `json:"file"`
 }
 
-// Detail sets a store-specific fact, creating the map on first use.
+// Detail sets a store-specific detail, creating the map on first use.
 func (r *Result) Detail(key, value string) {
 	if r.Details == nil {
 		r.Details = map[string]string{}

@@ -207,8 +207,12 @@ func walk(v reflect.Value, path string, fn func(path, s string)) {
 	}
 }
 
-// The checks above, for the real-server test of the pass in probe_test.
+// The checks above, for the real-server test of the pass in probe_test
+// (textpass_real_test.go), which cannot live in this package: it imports a
+// prober, and probers import probe.
 var (
-	UnsafeText  = unsafeText
+	// UnsafeText says what is wrong with s as output, or "".
+	UnsafeText = unsafeText
+	// WalkStrings calls fn with every string of r and its field path.
 	WalkStrings = func(r *gown.Result, fn func(path, s string)) { walk(reflect.ValueOf(r).Elem(), "", fn) }
 )
