@@ -99,9 +99,13 @@ type Result struct {
 	TLS       TLS        `json:"tls"`
 	Inventory *Inventory `json:"inventory,omitempty"`
 	// Details carries store-specific facts as short strings (auth plugin,
-	// redis_mode, protocol version); keys are stable per store.
-	Details  map[string]string `json:"details,omitempty"`
-	Evidence []Evidence        `json:"evidence,omitempty"`
+	// redis_mode, protocol version), for display; keys are stable per
+	// store. No other package interprets them: what assess grades on is in
+	// Facts.
+	Details map[string]string `json:"details,omitempty"`
+	// Facts are what the prober determined that other packages act on.
+	Facts    Facts      `json:"facts,omitzero"`
+	Evidence []Evidence `json:"evidence,omitempty"`
 	// Exposure is what sampling read (set only when the store was open and
 	// sampling was on); Signs are compromise or honeypot signs drawn from
 	// the inventory, the details and the samples.
@@ -114,7 +118,42 @@ type Result struct {
 	Duration time.Duration `json:"duration_ns"`
 }
 
-// Detail sets a store-specific fact, creating the map on first use.
+// Facts are what a prober determined about a store that assess grades on,
+// typed so that no package reads meaning into another's Details strings.
+// Each prober sets the facts it can tell; the zero value says nothing was
+// determined.
+type Facts struct {
+	// Admin says in a few words what admin-level access an anonymous client
+	// has ("anyone is server admin (admin party)"); "" when none was seen.
+	// It completes the sentence "gives admin access without authentication:".
+	Admin string `json:"admin,omitempty"`
+	// Replica is set when the server copies its data from a master.
+	Replica *Replica `json:"replica,omitempty"`
+	// Persistence is where the store writes its data to disk, when the
+	// server said.
+	Persistence *Persistence `json:"persistence,omitempty"`
+}
+
+// Replica is the master a replica copies its data from, as the replica
+// reports it.
+type Replica struct {
+	// Host is the master's address or name as configured.
+	Host string `json:"host"`
+	// Port is the master's port; 0 when the server did not give a number.
+	Port int `json:"port,omitempty"`
+	// Link is the state of the replication link ("up", "down"), "" when
+	// not reported.
+	Link string `json:"link,omitempty"`
+}
+
+// Persistence is the directory and file a store writes its data to (Redis's
+// dir and dbfilename): a takeover points them at cron or SSH files.
+type Persistence struct {
+	Dir  string `json:"dir"`
+	File string `json:"file"`
+}
+
+// Detail sets a store-specific detail, creating the map on first use.
 func (r *Result) Detail(key, value string) {
 	if r.Details == nil {
 		r.Details = map[string]string{}

@@ -80,12 +80,12 @@ var Rules = []Rule{
 	},
 	{
 		ID: RuleAdmin, Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
-		Condition: "open with admin rights: CouchDB admin party (`admin_party=true`), MySQL/MariaDB login as `root`, PostgreSQL superuser (`superuser=on`), Couchbase admin credentials (`admin_creds=true`), Redis CONFIG readable (`config_get=ok`)",
+		Condition: "open with admin rights, as the prober reports in the typed fact `facts.admin`: a CouchDB admin party, a MySQL/MariaDB `root` login with an empty password, a PostgreSQL superuser session, Couchbase `isAdminCreds`",
 		Example:   "CouchDB gives admin access without authentication: anyone is server admin (admin party)",
 		Short:     "Anyone gets admin rights on the data store.",
 		Full: "The store's own answers show that an anonymous client is an administrator: a CouchDB admin " +
-			"party, a MySQL or MariaDB root account with an empty password, a PostgreSQL superuser session, " +
-			"Couchbase admin credentials, or a Redis that answers CONFIG. An administrator can read and " +
+			"party, a MySQL or MariaDB root account with an empty password, a PostgreSQL superuser session " +
+			"or Couchbase admin credentials granted without a login. An administrator can read and " +
 			"delete everything, create accounts and often run code on the host.",
 		Remediation: "Set an admin password or remove the passwordless admin account now, bind the store to private " +
 			"addresses and firewall it. Check for accounts, configuration changes and files you did not make.",

@@ -47,7 +47,7 @@ func Findings(r *gown.Result) []gown.Finding {
 		} else {
 			add(RuleOpenEmpty, RuleOpenEmpty, fmt.Sprintf("%s answers without authentication (no data seen)", name))
 		}
-		if what, ok := adminAccess(r); ok {
+		if what := r.Facts.Admin; what != "" {
 			add(RuleAdmin, RuleAdmin, fmt.Sprintf("%s gives admin access without authentication: %s", name, what))
 		}
 		if t := sensitiveTitle(name, r.Exposure); t != "" {

@@ -72,10 +72,15 @@ func TestFindings(t *testing.T) {
 	}
 	mysqlRoot := open("mysql", db("crm", 2204))
 	mysqlRoot.Product, mysqlRoot.Version = "MariaDB", "10.11.6-MariaDB-0+deb12u1"
-	mysqlRoot.Detail("login", "root with empty password") // as probe/mysql words it
+	mysqlRoot.Facts.Admin = "the root account logs in with an empty password" // as probe/mysql words it
 	couch := open("couchdb")
 	couch.Product, couch.Version = "CouchDB", "3.3.3"
-	couch.Detail("admin_party", "true")
+	couch.Facts.Admin = "anyone is server admin (admin party)"
+	// Details are for display: the words a prober shows there are no facts.
+	detailsOnly := open("mysql", db("crm", 3))
+	detailsOnly.Detail("login", "root with empty password")
+	detailsOnly.Detail("admin_party", "true")
+	detailsOnly.Detail("superuser", "on")
 	ipOnly := withExposure(open("redis", db("db0", 9)), []gown.Sample{rec("db0", "", "seen:203.0.113.9", "", "1")})
 	cases := []struct {
 		name string
@@ -85,8 +90,12 @@ func TestFindings(t *testing.T) {
 		{"open with planted people", withExposure(open("mongodb", db("app", 3)), plantedSamples()), []string{"sensitive-data:critical", "open-store:high"}},
 		{"open, root, sensitive", withExposure(mysqlRoot, plantedSamples()), []string{"admin-access:critical", "sensitive-data:critical", "open-store:high"}},
 		{"admin party, empty", couch, []string{"admin-access:critical", "open-store-empty:medium"}},
-		{"anonymous mysql is not admin", func() *gown.Result { r := open("mysql", db("crm", 3)); r.Detail("login", "anonymous"); return r }(), []string{"open-store:high"}},
-		{"rootless lookalike is not admin", func() *gown.Result { r := open("mysql", db("crm", 3)); r.Detail("login", "rooted"); return r }(), []string{"open-store:high"}},
+		{"admin words in details alone are not admin", detailsOnly, []string{"open-store:high"}},
+		{"admin fact on a refused store is not admin", func() *gown.Result {
+			r := &gown.Result{Store: "postgres", Status: gown.StatusRestricted}
+			r.Facts.Admin = "the session is a superuser's"
+			return r
+		}(), []string{"store-reachable:info"}},
 		{"open with only IP addresses", ipOnly, []string{"open-store:high"}},
 		{"ransomed and wiped", withExposure(open("mongodb", sys("admin"), db(testbed.RansomName, 1)),
 			[]gown.Sample{rec(testbed.RansomName, "README", "1", "content", testbed.RansomMessage)}),
@@ -195,4 +204,21 @@ func TestOutdated(t *testing.T) {
 			t.Errorf("outdated(%s, %s) = %v, want %v", c.product, c.version, got, c.want)
 		}
 	}
+}
+
+// TestAdminTitle: the admin finding's title ends with the prober's own
+// words for the access, as Facts.Admin gives them.
+func TestAdminTitle(t *testing.T) {
+	r := open("couchdb")
+	r.Product = "CouchDB"
+	r.Facts.Admin = "anyone is server admin (admin party)"
+	for _, f := range Findings(r) {
+		if f.Rule == RuleAdmin {
+			if want := "CouchDB gives admin access without authentication: anyone is server admin (admin party)"; f.Title != want {
+				t.Errorf("title %q, want %q", f.Title, want)
+			}
+			return
+		}
+	}
+	t.Error("no admin-access finding")
 }

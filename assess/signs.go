@@ -30,8 +30,8 @@ var SignKinds = []string{SignRansomNote, SignWiped, SignMeow, SignRedisCron, Sig
 // attacked (every kind but honeypot, which says it may be staged).
 func Compromised(kind string) bool { return kind != SignHoneypot && kind != "" }
 
-// Signs draws compromise and honeypot signs from a result (its inventory
-// and details) and the records sampled from it. Details pass through
+// Signs draws compromise and honeypot signs from a result (its inventory,
+// facts and banner) and the records sampled from it. Details pass through
 // redact: a sign names where it was seen and what, never a record's text.
 func Signs(r *gown.Result, samples []gown.Sample) []gown.Sign {
 	signs, _ := signsAndNotes(r, samples)
@@ -54,7 +54,8 @@ func signsAndNotes(r *gown.Result, samples []gown.Sample) ([]gown.Sign, map[int]
 		}
 	}
 	b.wiped(r)
-	b.redisDetails(r)
+	b.replication(r)
+	b.persistence(r)
 	b.signs = append(b.signs, honeypotSigns(r)...)
 	return b.finish(), notes
 }
@@ -236,33 +237,47 @@ func (b *signBuilder) wiped(r *gown.Result) {
 		Detail: fmt.Sprintf("the store holds nothing but %s: %s", plural(len(notes), "a ransom note or wipe mark", "ransom notes or wipe marks"), strings.Join(clipList(notes, 4), ", "))})
 }
 
-// redisDetails reads the replication and configuration facts the Redis
-// prober keeps: a replica of a master on another network (the rogue-master
-// attack), and a dir or dbfilename pointing at cron or SSH files (the
-// takeover's CONFIG SET, seen after the fact).
-func (b *signBuilder) redisDetails(r *gown.Result) {
-	if r.Store != "redis" || r.Details == nil {
+// replication reads the master a replica copies from: one on another
+// network is the mark of the rogue-master attack.
+func (b *signBuilder) replication(r *gown.Result) {
+	rep := r.Facts.Replica
+	if rep == nil || rep.Host == "" {
 		return
 	}
-	d := r.Details
-	if d["role"] == "slave" && d["master_host"] != "" {
-		if m, err := netip.ParseAddr(d["master_host"]); err == nil && foreignTo(m, r.Target) {
-			detail := fmt.Sprintf("replica of %s (role:slave): a master on another network controls this server's data, as in the rogue-master attack that loads a module",
-				netip.AddrPortFrom(m, portOr(d["master_port"])).String())
-			if s := d["master_link_status"]; s != "" {
-				detail += "; link " + s
-			}
-			b.signs = append(b.signs, gown.Sign{Kind: SignForeignMaster, Where: "replication", Detail: detail})
-		}
+	m, err := netip.ParseAddr(rep.Host)
+	if err != nil || !foreignTo(m, r.Target) {
+		return
 	}
-	dir, file := strings.ToLower(d["config_dir"]), strings.ToLower(d["config_dbfilename"])
+	port := uint16(6379) // Redis's, the one store that reports its master today
+	if rep.Port > 0 && rep.Port <= 0xffff {
+		port = uint16(rep.Port)
+	}
+	// The wording is Redis's (role:slave): Redis is the one store whose
+	// prober reports a master today.
+	detail := fmt.Sprintf("replica of %s (role:slave): a master on another network controls this server's data, as in the rogue-master attack that loads a module",
+		netip.AddrPortFrom(m, port).String())
+	if rep.Link != "" {
+		detail += "; link " + rep.Link
+	}
+	b.signs = append(b.signs, gown.Sign{Kind: SignForeignMaster, Where: "replication", Detail: detail})
+}
+
+// persistence reads where the store writes its data: a dir or file name
+// pointing at cron or SSH files is the takeover's CONFIG SET, seen after
+// the fact.
+func (b *signBuilder) persistence(r *gown.Result) {
+	p := r.Facts.Persistence
+	if p == nil {
+		return
+	}
+	dir, file := strings.ToLower(p.Dir), strings.ToLower(p.File)
 	switch {
 	case strings.Contains(dir, "cron") || file == "crontab" || (strings.Contains(dir, "/var/spool") && file == "root"):
 		b.signs = append(b.signs, gown.Sign{Kind: SignRedisCron, Where: "config",
-			Detail: fmt.Sprintf("dir %q, dbfilename %q: the next save writes a crontab", d["config_dir"], d["config_dbfilename"])})
+			Detail: fmt.Sprintf("dir %q, dbfilename %q: the next save writes a crontab", p.Dir, p.File)})
 	case strings.Contains(dir, ".ssh") || strings.HasPrefix(file, "authorized_keys"):
 		b.signs = append(b.signs, gown.Sign{Kind: SignRedisSSHKey, Where: "config",
-			Detail: fmt.Sprintf("dir %q, dbfilename %q: the next save writes authorized_keys", d["config_dir"], d["config_dbfilename"])})
+			Detail: fmt.Sprintf("dir %q, dbfilename %q: the next save writes authorized_keys", p.Dir, p.File)})
 	}
 }
 
@@ -292,14 +307,6 @@ func foreignTo(m netip.Addr, t gown.Target) bool {
 	}
 	pa, _ := a.Prefix(bits)
 	return !pa.Contains(m)
-}
-
-func portOr(s string) uint16 {
-	var p uint16
-	if _, err := fmt.Sscan(s, &p); err != nil {
-		return 6379
-	}
-	return p
 }
 
 // finish writes the notes and meow marks as signs, redacts every detail

@@ -45,9 +45,7 @@ func TestSigns(t *testing.T) {
 	redis := func(dbs ...gown.Database) *gown.Result { r := open("redis", dbs...); r.Target.Port = 6379; return r }
 	replica := func(master string) *gown.Result {
 		r := redis(db("db0", 10))
-		r.Detail("role", "slave")
-		r.Detail("master_host", master)
-		r.Detail("master_port", "8886")
+		r.Facts.Replica = &gown.Replica{Host: master, Port: 8886, Link: "up"}
 		return r
 	}
 	cases := []struct {
@@ -102,10 +100,30 @@ func TestSigns(t *testing.T) {
 		{"redis configured to write a crontab",
 			func() *gown.Result {
 				r := redis(db("db0", 4))
-				r.Detail("config_dir", "/var/spool/cron/crontabs")
-				r.Detail("config_dbfilename", "root")
+				r.Facts.Persistence = &gown.Persistence{Dir: "/var/spool/cron/crontabs", File: "root"}
 				return r
 			}(), nil, []string{SignRedisCron}},
+		{"redis configured to write authorized_keys",
+			func() *gown.Result {
+				r := redis(db("db0", 4))
+				r.Facts.Persistence = &gown.Persistence{Dir: "/root/.ssh", File: "authorized_keys"}
+				return r
+			}(), nil, []string{SignRedisSSHKey}},
+		{"redis writing its usual dump",
+			func() *gown.Result {
+				r := redis(db("db0", 4))
+				r.Facts.Persistence = &gown.Persistence{Dir: "/var/lib/redis", File: "dump.rdb"}
+				return r
+			}(), nil, nil},
+		{"replication and config words in details alone are no signs",
+			func() *gown.Result {
+				r := redis(db("db0", 4))
+				for k, v := range map[string]string{"role": "slave", "master_host": "198.51.100.7", "master_port": "8886",
+					"config_dir": "/var/spool/cron/crontabs", "config_dbfilename": "root"} {
+					r.Detail(k, v)
+				}
+				return r
+			}(), nil, nil},
 		{"note by text without a bitcoin address",
 			open("mongodb", db("shop", 500)),
 			[]gown.Sample{rec("shop", "notice", "1", "msg", "Your database was downloaded and backed up on our servers. To recover it, pay 0.05 BTC within 48 hours and write to recover@mail.example.test")},
@@ -216,5 +234,26 @@ func TestMultiStore(t *testing.T) {
 	fs := m.Findings()
 	if len(fs) != 1 || fs[0].Rule != RuleHoneypot || fs[0].Severity != gown.SeverityInfo || fs[0].Target.Host != "192.0.2.1" {
 		t.Errorf("Findings = %+v", fs)
+	}
+}
+
+// TestForeignMasterDetail: the sign names the master as the replica's fact
+// gives it, with the link state, and falls back to Redis's port when the
+// replica gave no number.
+func TestForeignMasterDetail(t *testing.T) {
+	for _, c := range []struct {
+		rep  gown.Replica
+		want string
+	}{
+		{gown.Replica{Host: "198.51.100.7", Port: 8886, Link: "up"}, "replica of 198.51.100.7:8886 (role:slave): a master on another network controls this server's data, as in the rogue-master attack that loads a module; link up"},
+		{gown.Replica{Host: "198.51.100.7"}, "replica of 198.51.100.7:6379 (role:slave): a master on another network controls this server's data, as in the rogue-master attack that loads a module"},
+	} {
+		r := open("redis", db("db0", 1))
+		r.Target.Port = 6379
+		r.Facts.Replica = &c.rep
+		signs := Signs(r, nil)
+		if len(signs) != 1 || signs[0].Kind != SignForeignMaster || signs[0].Detail != c.want || signs[0].Where != "replication" {
+			t.Errorf("replica %+v: signs %+v, want one foreign-master saying %q", c.rep, signs, c.want)
+		}
 	}
 }

@@ -111,6 +111,7 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 			r := failed(t, "", err)
 			r.Start, r.Duration = start, time.Since(start)
 			if ctx.Err() == nil {
+				textPass(r)
 				out <- r
 			}
 			return

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 // Config sets how the engine runs probers over targets.
@@ -110,6 +109,7 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 			for j := range jobs {
 				r := e.probeTarget(ctx, j)
 				if r != nil && ctx.Err() == nil {
+					textPass(r)
 					out <- r
 				}
 			}
@@ -193,7 +193,7 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 	}
 	samples, truncated, err := SampleStore(ctx, p, t, e.dialer, r, e.cfg.Sample)
 	if err != nil && r.Error == "" {
-		r.Error = "sampling: " + redact.String(err.Error())
+		r.Error = "sampling: " + err.Error() // textPass masks it with the rest
 	}
 	e.cfg.Analyze(r, samples, truncated)
 }
@@ -246,7 +246,10 @@ func (e *Engine) banner(ctx context.Context, t gown.Target, d Dialer) (bool, err
 	return n > 0, nil
 }
 
-// failed turns a prober's error into a result that says what happened.
+// failed turns a prober's error into a result that says what happened. The
+// error's text is the server's words as often as not (a refusal, a broken
+// reply): it goes out through textPass, which masks it, like every string
+// of a result.
 func failed(t gown.Target, store string, err error) *gown.Result {
 	st, reason := Classify(err)
 	r := &gown.Result{Target: t, Status: st, Reason: reason}

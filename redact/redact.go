@@ -1,37 +1,47 @@
 // Package redact is the one helper through which evidence, errors and logs pass
 // before they are stored or printed. It masks secrets and personal data so that
-// no full password, token, e-mail address or card number leaves gown, and it
-// makes raw protocol bytes printable.
+// no full password, token, e-mail address or card number leaves gown (String,
+// and Mask for values of a known class), makes raw protocol bytes printable
+// (Bytes), and makes any string a server chose safe to keep and to show
+// (Text: masked, cut on a character boundary, nothing left that could drive
+// a terminal), the pass the probe engine runs over every result.
 package redact
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gownscan/gown/internal/lazyre"
 )
 
 // rule masks one kind of sensitive text. The mask keeps a little of the value
-// (first character, domain) so that evidence stays useful to a human.
+// (first character, domain) so that evidence stays useful to a human. may is
+// a cheap test that is false only where re cannot match: most strings of a
+// scan (a version, a closed port's error, a redis INFO line) skip the
+// expression, which costs tens of microseconds on a few hundred bytes.
 type rule struct {
 	re   *lazyre.Regexp
 	mask func(m []string) string
+	may  func(s string) bool
 }
 
 var rules = []rule{
 	// Credentials after a keyword: password=x, "password":"x", pwd: x, AUTH x.
 	{lazyre.New(`(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|requirepass|masterauth)["']?\s*[:=]\s*["']?)([^\s"',;&}]+)`),
-		func(m []string) string { return m[1] + "[REDACTED]" }},
+		func(m []string) string { return m[1] + "[REDACTED]" },
+		mayKeyword},
 	// URL user info: scheme://user:secret@host.
 	{lazyre.New(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)`),
-		func(m []string) string { return m[1] + "[REDACTED]" + m[3] }},
+		func(m []string) string { return m[1] + "[REDACTED]" + m[3] },
+		func(s string) bool { return strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 }},
 	// JSON Web Tokens.
 	{lazyre.New(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}`),
-		func(m []string) string { return "eyJ[REDACTED-JWT]" }},
+		func(m []string) string { return "eyJ[REDACTED-JWT]" },
+		func(s string) bool { return strings.Contains(s, "eyJ") }},
 	// Password hashes in modular crypt format (bcrypt, argon2, sha-crypt,
 	// md5-crypt, phpass): keep the scheme.
 	{lazyre.New(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
-		func(m []string) string { return maskHash(m[0]) }},
+		func(m []string) string { return maskHash(m[0]) },
+		func(s string) bool { return strings.IndexByte(s, '$') >= 0 }},
 	// IBAN-shaped strings: country, check digits and 11 to 30 letters and
 	// digits. Masking a look-alike in evidence costs nothing; missing an
 	// IBAN would leak one.
@@ -41,10 +51,12 @@ var rules = []rule{
 				return m[0]
 			}
 			return maskIBAN(m[0])
-		}},
+		},
+		mayIBAN},
 	// E-mail addresses: keep the first letter and the top-level domain.
 	{lazyre.New(`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.([A-Za-z]{2,})`),
-		func(m []string) string { return m[1] + "***@***." + m[2] }},
+		func(m []string) string { return m[1] + "***@***." + m[2] },
+		func(s string) bool { return strings.IndexByte(s, '@') >= 0 }},
 	// Long digit runs (cards, phone numbers, ids), spaces or dashes allowed:
 	// keep the last two digits.
 	{lazyre.New(`\b\d(?:[ -]?\d){8,}\b`),
@@ -56,12 +68,17 @@ var rules = []rule{
 				return -1
 			}, m[0])
 			return "[NUM-" + d[len(d)-2:] + "]"
-		}},
+		},
+		mayDigits},
 }
 
 // String masks sensitive data in s.
 func String(s string) string {
 	for _, r := range rules {
+		// Each rule's test reads s as the rules before it left it.
+		if !r.may(s) {
+			continue
+		}
 		s = r.re.ReplaceAllStringFunc(s, func(match string) string {
 			return r.mask(r.re.FindStringSubmatch(match))
 		})
@@ -70,38 +87,99 @@ func String(s string) string {
 }
 
 // Bytes renders raw protocol bytes as printable text of at most max bytes of
-// input, escaping control and non-UTF-8 bytes as \xNN, then masks it. A cut
-// is marked with "…".
+// input, escaping control and non-UTF-8 bytes as Text does (\r, \n, \t,
+// \xNN, \u009b), then masks it. A cut is marked with Ellipsis. Unlike Text,
+// it cuts the input, not the output: evidence shows the first max bytes of
+// an exchange, whatever their escapes cost.
 func Bytes(b []byte, max int) string {
 	cut := false
 	if max > 0 && len(b) > max {
 		b, cut = b[:max], true
 	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == '\r':
-			sb.WriteString(`\r`)
-		case r == '\n':
-			sb.WriteString(`\n`)
-		case r == '\t':
-			sb.WriteString(`\t`)
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f:
-			const hex = "0123456789abcdef"
-			sb.WriteString(`\x`)
-			sb.WriteByte(hex[b[0]>>4])
-			sb.WriteByte(hex[b[0]&0xf])
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
+	out := escape(string(b), 0, false)
 	if cut {
-		sb.WriteString("…")
+		out += Ellipsis
 	}
-	return String(sb.String())
+	return String(out)
 }
+
+// maySecret reports whether a rule of String could match s: false means
+// String would return s unchanged.
+func maySecret(s string) bool {
+	for _, r := range rules {
+		if r.may(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayKeyword is the credential rule's test: a keyword, and a ':' or '='
+// for it to precede. The rule is case-insensitive, and Unicode case folding
+// maps "ſ" to "s" and the Kelvin sign to "k": a string with bytes past
+// ASCII always gets the expression.
+func mayKeyword(s string) bool {
+	if !strings.ContainsAny(s, ":=") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return true
+		}
+		if strings.IndexByte("pstam", c|0x20) >= 0 && keywordAt(s, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// keywords start the credential rule's keywords (api[_-]?key starts "api";
+// requirepass holds "pass").
+var keywords = []string{"pass", "pwd", "secret", "token", "api", "masterauth"}
+
+// keywordAt reports whether a keyword starts at s[i], in any ASCII case.
+func keywordAt(s string, i int) bool {
+	for _, k := range keywords {
+		if len(s)-i >= len(k) && strings.EqualFold(s[i:i+len(k)], k) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayIBAN is the IBAN rule's test: two capital letters, then two digits.
+func mayIBAN(s string) bool {
+	for i := 0; i+3 < len(s); i++ {
+		if isUpper(s[i]) && isUpper(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayDigits is the long-number rule's test: nine digits in a row, single
+// spaces or dashes between them allowed.
+func mayDigits(s string) bool {
+	run, lastDigit := 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isDigit(c):
+			if run++; run >= 9 {
+				return true
+			}
+			lastDigit = true
+		case (c == ' ' || c == '-') && lastDigit:
+			lastDigit = false
+		default:
+			run, lastDigit = 0, false
+		}
+	}
+	return false
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // Secret masks a value known to be secret entirely, keeping only its length
 // class, for places where a field is a password by construction.

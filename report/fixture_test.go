@@ -100,6 +100,7 @@ func fixtureSQLAndRedis() []*gown.Result {
 	maria.Inventory.Add(gown.Database{Name: "shop", Items: 96_310, Bytes: 40_681_472})
 	maria.Inventory.Add(gown.Database{Name: "mysql", Items: 3104, Bytes: 2_523_136, System: true})
 	maria.Detail("login", "root with empty password")
+	maria.Facts.Admin = "the root account logs in with an empty password" // as probe/mysql sets it
 	var customers []gown.Sample
 	for _, p := range testbed.People {
 		s := gown.Sample{Database: "crm", Collection: "customers", Key: p.ID}

@@ -6,10 +6,8 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 var errNotArray = errors.New("not a JSON array")
@@ -35,7 +33,7 @@ func readBuckets(body []byte, cut bool) (*gown.Inventory, error) {
 			return inv, err
 		}
 		inv.Add(gown.Database{
-			Name:  clip(redact.String(b.Name)),
+			Name:  b.Name,
 			Items: count(b.BasicStats.ItemCount),
 			Bytes: count(b.BasicStats.DiskUsed),
 		})
@@ -62,17 +60,4 @@ func count(n json.Number) uint64 {
 		return math.MaxUint64
 	}
 	return uint64(f)
-}
-
-// clip keeps a server's string short enough for a detail or a name.
-func clip(s string) string {
-	const max = 160
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

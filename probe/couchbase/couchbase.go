@@ -28,6 +28,8 @@
 //
 // Result.Details keys: http_status (of the bucket list), admin_creds,
 // enterprise, ns_server, initialized, error (a redacted server message).
+// Result.Facts: Admin when /pools says the anonymous caller holds admin
+// rights (isAdminCreds).
 package couchbase
 
 import (
@@ -79,7 +81,7 @@ func (*Prober) Kind() gown.StoreKind { return kind }
 // for the bucket list without credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	useTLS := t.TLS || t.Port == tlsPort
-	x, err := httpget.Fetch(ctx, t, d, useTLS, poolsPath)
+	x, err := get(ctx, t, d, useTLS, poolsPath)
 	if err != nil {
 		return failed(ctx, t, poolsPath, x, err)
 	}
@@ -90,11 +92,11 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 		// Couchbase serves TLS and plaintext on separate ports.
 		r.TLS.Mode = gown.TLSRequired
 	}
-	info, known := judgePools(r, x.Resp)
+	info, known := judgePools(r, x.Reply)
 	if !known {
 		return r, nil
 	}
-	y, err := httpget.Fetch(ctx, t, d, useTLS, bucketsPath)
+	y, err := get(ctx, t, d, useTLS, bucketsPath)
 	r.Evidence = append(r.Evidence, y.Evidence...)
 	if err != nil {
 		// Identified, but the verdict needs the bucket list.
@@ -103,16 +105,27 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 		r.Error = err.Error()
 		return r, nil
 	}
-	judgeBuckets(r, y.Resp, info)
+	judgeBuckets(r, y.Reply, info)
 	return r, nil
+}
+
+// get sends one GET. A TLS listener's 400 page is an HTTP reply like any
+// other here: it is judged (it is not Couchbase's), not taken as a cue to
+// switch to TLS, which the port and the URL already decided.
+func get(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path string) (*httpget.Exchange, error) {
+	x, err := httpget.Get(ctx, d, t, useTLS, path)
+	if errors.Is(err, httpget.ErrTLSAnswer) && x.Reply != nil {
+		err = nil
+	}
+	return x, err
 }
 
 // failed turns a failed /pools exchange into Probe's return values: a
 // not-service result when something other than HTTP answered, else no
 // verdict.
-func failed(ctx context.Context, t gown.Target, path string, x httpget.Fetched, err error) (*gown.Result, error) {
+func failed(ctx context.Context, t gown.Target, path string, x *httpget.Exchange, err error) (*gown.Result, error) {
 	err = fmt.Errorf("couchbase GET %s on %s: %w", path, t, err)
-	if errors.Is(err, gown.ErrNotService) && ctx.Err() == nil {
+	if (errors.Is(err, gown.ErrNotService) || errors.Is(err, httpget.ErrTLSAnswer)) && ctx.Err() == nil {
 		return &gown.Result{Target: t, Store: "couchbase", Status: gown.StatusNotService,
 			Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.Evidence}, nil
 	}

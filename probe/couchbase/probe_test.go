@@ -209,3 +209,23 @@ func probeOnce(t *testing.T, tg gown.Target) *gown.Result {
 	}
 	return r
 }
+
+// TestProbeAdminFact: a cluster manager that says the anonymous caller
+// holds admin rights (isAdminCreds, as Couchbase answers with no
+// credentials on a node whose admin has none) gets the admin fact assess
+// grades on; one that says false gets none. A replayed stand-in, as the
+// other tests here: no Couchbase Server runs on these machines.
+func TestProbeAdminFact(t *testing.T) {
+	for _, c := range []struct {
+		pools, admin string
+	}{
+		{strings.Replace(pools45, `"isAdminCreds":false`, `"isAdminCreds":true`, 1), "the cluster manager grants admin rights without credentials"},
+		{pools45, ""},
+	} {
+		_, tg := startStandIn(t, map[string]string{poolsPath: cbReply(200, c.pools), bucketsPath: cbReply(200, buckets2)}, nil)
+		r := probeOnce(t, tg)
+		if r.Status != gown.StatusOpen || r.Facts.Admin != c.admin {
+			t.Errorf("got %s facts %+v, want open with admin %q", r.Status, r.Facts, c.admin)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 // maxBuckets caps the buckets listed in the inventory.
@@ -48,18 +47,18 @@ func couchbaseRealm(h http.Header) bool {
 // judgePools reads GET /pools. It returns the parsed reply and whether the
 // peer is Couchbase and the bucket list is worth asking for; when not, the
 // result already holds the verdict.
-func judgePools(r *gown.Result, resp *httpget.Response) (poolsInfo, bool) {
+func judgePools(r *gown.Result, resp *httpget.Reply) (poolsInfo, bool) {
 	var info poolsInfo
 	switch {
-	case resp.Code == http.StatusUnauthorized && couchbaseRealm(resp.Head):
+	case resp.Status == http.StatusUnauthorized && couchbaseRealm(resp.Header):
 		r.Product = product
 		r.Status, r.Reason = gown.StatusAuthRequired, "asks for credentials on /pools (401)"
 		return info, false
-	case resp.Code == http.StatusUnauthorized:
+	case resp.Status == http.StatusUnauthorized:
 		r.Status, r.Reason = gown.StatusUnknown, "asks for credentials on /pools (401), but does not say it is Couchbase"
 		return info, false
-	case resp.Code != http.StatusOK:
-		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("/pools answered HTTP %d: not a Couchbase cluster manager", resp.Code)
+	case resp.Status != http.StatusOK:
+		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("/pools answered HTTP %d: not a Couchbase cluster manager", resp.Status)
 		return info, false
 	}
 	if err := json.Unmarshal(resp.Body, &info); err != nil || (info.ImplementationVersion == "" && info.ComponentsVersion["ns_server"] == "") {
@@ -67,12 +66,15 @@ func judgePools(r *gown.Result, resp *httpget.Response) (poolsInfo, bool) {
 		return info, false
 	}
 	r.Product = product
-	r.Version = clip(info.ImplementationVersion)
+	r.Version = info.ImplementationVersion
 	if v := info.ComponentsVersion["ns_server"]; v != "" {
-		r.Detail("ns_server", clip(v))
+		r.Detail("ns_server", v)
 	}
 	if info.IsAdminCreds != nil {
 		r.Detail("admin_creds", strconv.FormatBool(*info.IsAdminCreds))
+		if *info.IsAdminCreds {
+			r.Facts.Admin = "the cluster manager grants admin rights without credentials"
+		}
 	}
 	if info.IsEnterprise != nil {
 		r.Detail("enterprise", strconv.FormatBool(*info.IsEnterprise))
@@ -82,16 +84,16 @@ func judgePools(r *gown.Result, resp *httpget.Response) (poolsInfo, bool) {
 }
 
 // judgeBuckets reads GET /pools/default/buckets and sets the verdict.
-func judgeBuckets(r *gown.Result, resp *httpget.Response, info poolsInfo) {
-	r.Detail("http_status", strconv.Itoa(resp.Code))
+func judgeBuckets(r *gown.Result, resp *httpget.Reply, info poolsInfo) {
+	r.Detail("http_status", strconv.Itoa(resp.Status))
 	admin := info.IsAdminCreds != nil && *info.IsAdminCreds
-	switch resp.Code {
+	switch resp.Status {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
 		r.Status, r.Reason = gown.StatusAuthRequired, "the bucket list asks for credentials (401)"
 		return
 	case http.StatusForbidden:
-		r.Detail("error", clip(redact.String(string(resp.Body))))
+		r.Detail("error", string(resp.Body))
 		r.Status, r.Reason = gown.StatusRestricted, "the bucket list is refused to this client (403)"
 		return
 	case http.StatusNotFound:
@@ -101,11 +103,11 @@ func judgeBuckets(r *gown.Result, resp *httpget.Response, info poolsInfo) {
 		}
 		fallthrough
 	default:
-		r.Detail("error", clip(redact.String(string(resp.Body))))
-		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("the bucket list answered HTTP %d", resp.Code)
+		r.Detail("error", string(resp.Body))
+		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("the bucket list answered HTTP %d", resp.Status)
 		return
 	}
-	inv, err := readBuckets(resp.Body, resp.Cut)
+	inv, err := readBuckets(resp.Body, resp.Truncated)
 	if err != nil && inv == nil {
 		r.Status, r.Reason = gown.StatusUnknown, "the bucket list is not a JSON array"
 		r.Error = fmt.Sprintf("couchbase GET %s on %s: %v", bucketsPath, r.Target, err)

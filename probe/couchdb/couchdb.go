@@ -3,9 +3,10 @@
 // databases or administer it without credentials.
 //
 // It follows the CouchDB HTTP API (https://docs.couchdb.org/en/stable/api/)
-// and sends only GET requests, each on its own connection (HTTP/1.1 with
-// Connection: close, Accept: application/json, User-Agent: gown), with every
-// body capped at 1 MiB. In this order, and nothing else:
+// and sends only GET requests, each on its own connection through
+// probe/httpget (HTTP/1.1 with Connection: close, Accept: application/json,
+// User-Agent: gown), with every body capped at httpget.MaxBody (768 KiB); a
+// longer body fails its step. In this order, and nothing else:
 //
 //	GET /                          the welcome: {"couchdb":"Welcome","version":...};
 //	                               PouchDB Server says {"express-pouchdb":"Welcome!"}.
@@ -41,7 +42,8 @@
 // all_dbs (its status); databases (how many are listed); unreadable_dbs
 // (names that refused, comma-separated); unclear_dbs (names whose
 // readability could not be told, with the status); evidence (set when the
-// record was cut to its first exchanges).
+// record was cut to its first exchanges). Result.Facts: Admin on an admin
+// party.
 package couchdb
 
 import (
@@ -51,6 +53,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/httpget"
 )
 
 var _ probe.Prober = (*Prober)(nil)
@@ -59,10 +62,6 @@ const (
 	plainPort = 5984
 	tlsPort   = 6984
 )
-
-// errHandshake marks a failed TLS handshake, after which plaintext is worth
-// a try.
-var errHandshake = errors.New("TLS handshake failed")
 
 // Prober checks CouchDB. The zero value is ready to use.
 type Prober struct{}
@@ -84,11 +83,11 @@ func (*Prober) Kind() gown.StoreKind { return kind }
 // listing, and says who can read what without credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	tlsFirst := t.TLS || t.Port == tlsPort
-	r := &run{ctx: ctx, t: t, d: d, host: hostHeader(t), useTLS: tlsFirst}
+	r := &run{ctx: ctx, t: t, d: d, useTLS: tlsFirst}
 	rep, err := r.get("/", false)
 	mode := gown.TLSNone
 	switch {
-	case tlsFirst && errors.Is(err, errHandshake) && ctx.Err() == nil:
+	case tlsFirst && errors.Is(err, httpget.ErrHandshake) && ctx.Err() == nil:
 		// Plaintext CouchDB on 6984 happens; and a target's https:// hint
 		// may be wrong.
 		r.useTLS = false
@@ -97,7 +96,8 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 		// CouchDB serves TLS and plaintext on separate ports, so a port
 		// where TLS works is a TLS-only port.
 		mode = gown.TLSRequired
-	case wantsTLS(rep, err) && ctx.Err() == nil:
+	case errors.Is(err, httpget.ErrTLSAnswer) && ctx.Err() == nil:
+		// A TLS record, or the 400 page a TLS listener gives plaintext.
 		r.useTLS = true
 		if trep, terr := r.get("/", false); terr == nil {
 			rep, err, mode = trep, nil, gown.TLSRequired
@@ -131,9 +131,9 @@ func (r *run) fail(err error) (*gown.Result, error) {
 	}
 	st, reason := probe.Classify(err)
 	switch {
-	case errors.Is(err, errNotHTTP):
+	case errors.Is(err, httpget.ErrNotHTTP):
 		st, reason = gown.StatusNotService, "answered, but not in HTTP"
-	case errors.Is(err, errTLSRecord):
+	case errors.Is(err, httpget.ErrTLSAnswer):
 		st, reason = gown.StatusUnknown, "answers plaintext with TLS, and the TLS handshake failed"
 	}
 	return &gown.Result{Target: r.t, Status: st, Reason: reason, Error: err.Error(), Evidence: r.evidence}, nil

@@ -42,13 +42,13 @@ func (r *run) listing() *survey {
 		r.addError(err)
 		return s
 	}
-	s.code = rep.code
-	r.res.Detail("all_dbs", strconv.Itoa(rep.code))
-	if rep.code != http.StatusOK {
+	s.code = rep.Status
+	r.res.Detail("all_dbs", strconv.Itoa(rep.Status))
+	if rep.Status != http.StatusOK {
 		return s
 	}
 	var names []string
-	if err := decode(rep.body, &names, "couchdb /_all_dbs on "+r.t.String()); err != nil {
+	if err := decode(rep.Body, &names, "couchdb /_all_dbs on "+r.t.String()); err != nil {
 		s.err = err
 		r.addError(err)
 		return s
@@ -79,7 +79,9 @@ func (r *run) listing() *survey {
 // row of _all_docs to tell whether documents are readable.
 func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 	if name == "" || len(name) > maxName {
-		s.unclear = append(s.unclear, clip(name)+" (bad name)")
+		// A name past any CouchDB's limit is a hostile listing's: keep
+		// what a detail can show, not the megabyte it may be.
+		s.unclear = append(s.unclear, name[:min(len(name), maxName)]+" (bad name)")
 		return
 	}
 	s.checked++
@@ -87,23 +89,23 @@ func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 	rep, err := r.get(path, false)
 	if err != nil {
 		r.addError(err)
-		s.unclear = append(s.unclear, clip(name)+" (no reply)")
+		s.unclear = append(s.unclear, name+" (no reply)")
 		return
 	}
-	switch rep.code {
+	switch rep.Status {
 	case http.StatusOK:
 	case http.StatusUnauthorized, http.StatusForbidden:
-		s.refused = append(s.refused, clip(name))
+		s.refused = append(s.refused, name)
 		return
 	case http.StatusNotFound:
 		return // deleted since the listing
 	default:
-		s.unclear = append(s.unclear, clip(name)+" ("+statusText(rep)+")")
+		s.unclear = append(s.unclear, name+" ("+statusText(rep)+")")
 		return
 	}
 	var info dbInfo
-	if err := decode(rep.body, &info, "couchdb GET /{db} on "+r.t.String()); err != nil || info.DocCount == nil {
-		s.unclear = append(s.unclear, clip(name)+" (no doc_count)")
+	if err := decode(rep.Body, &info, "couchdb GET /{db} on "+r.t.String()); err != nil || info.DocCount == nil {
+		s.unclear = append(s.unclear, name+" (no doc_count)")
 		return
 	}
 	inv.Add(gown.Database{Name: name, Items: uint64(*info.DocCount), Bytes: info.bytesOnDisk(),
@@ -113,13 +115,13 @@ func (r *run) database(name string, s *survey, inv *gown.Inventory) {
 	switch {
 	case err != nil:
 		r.addError(err)
-		s.unclear = append(s.unclear, clip(name)+" (no reply)")
-	case rep.code == http.StatusOK && isObject(rep.body):
+		s.unclear = append(s.unclear, name+" (no reply)")
+	case rep.Status == http.StatusOK && isObject(rep.Body):
 		s.readable++
-	case rep.code == http.StatusUnauthorized || rep.code == http.StatusForbidden:
-		s.refused = append(s.refused, clip(name))
+	case rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden:
+		s.refused = append(s.refused, name)
 	default:
-		s.unclear = append(s.unclear, clip(name)+" ("+statusText(rep)+")")
+		s.unclear = append(s.unclear, name+" ("+statusText(rep)+")")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gownscan/gown"
 )
@@ -123,7 +122,7 @@ func isObject(body []byte) bool {
 }
 
 // reasonOf is a CouchDB error reply's "error: reason", or "" if the body
-// is not one. Both parts are clipped: they are the server's words.
+// is not one.
 func reasonOf(body []byte) string {
 	var e errorBody
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
@@ -132,26 +131,6 @@ func reasonOf(body []byte) string {
 	s := string(e.Error)
 	if e.Reason != "" {
 		s += ": " + string(e.Reason)
-	}
-	return clip(s)
-}
-
-// clip shortens server-supplied text for Details and reasons.
-func clip(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	const limit = 120
-	if len(s) > limit {
-		// Cut on a rune boundary so the result stays valid UTF-8.
-		cut := limit
-		for cut > 0 && s[cut]&0xc0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
 	}
 	return s
 }

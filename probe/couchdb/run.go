@@ -1,14 +1,14 @@
 package couchdb
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/httpget"
 )
 
 // maxEvidence caps the exchanges kept as evidence. A probe may send over a
@@ -21,7 +21,6 @@ type run struct {
 	ctx    context.Context
 	t      gown.Target
 	d      probe.Dialer
-	host   string // the Host header
 	useTLS bool
 	tls    *gown.TLS // the first handshake's facts
 
@@ -33,35 +32,30 @@ type run struct {
 // get sends GET path on a fresh connection and reads the reply. When
 // withhold is set, the reply body is left out of the evidence: the
 // configuration holds the server's secrets, and _all_docs a document id,
-// which may be personal data.
-func (r *run) get(path string, withhold bool) (*reply, error) {
-	conn, err := r.d.Dial(r.ctx, r.t)
+// which may be personal data. Every answer gown reads here is needed whole
+// (a listing, a configuration, a database's counts), so a body cut short is
+// an error.
+func (r *run) get(path string, withhold bool) (*httpget.Reply, error) {
+	ex, err := httpget.Get(r.ctx, r.d, r.t, r.useTLS, path)
+	r.keep(ex.Evidence, withhold)
+	if r.tls == nil {
+		r.tls = ex.TLS
+	}
+	if err == nil && ex.Reply.BodyErr != nil {
+		err = ex.Reply.BodyErr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("couchdb GET %s on %s: %w", path, r.t, err)
 	}
-	defer conn.Close()
-	// Runs before Close (deferred calls run last in, first out).
-	defer func() { r.keep(conn.Evidence(), withhold) }()
-	if r.useTLS {
-		if err := conn.UpgradeTLS(probe.ServerName(r.t)); err != nil {
-			return nil, fmt.Errorf("couchdb TLS on %s: %w: %w", r.t, errHandshake, err)
-		}
-		if r.tls == nil {
-			r.tls = conn.TLS()
-		}
+	return ex.Reply, nil
+}
+
+// statusText is a reply's status for Details and reasons: "HTTP 401".
+func statusText(rep *httpget.Reply) string {
+	if rep == nil {
+		return "no reply"
 	}
-	conn.Step("GET " + path)
-	_, werr := io.WriteString(conn, request(path, r.host))
-	// The reply is read even when the write failed: a server that refuses
-	// the request at once may have answered before closing.
-	rep, err := readReply(bufio.NewReader(conn))
-	if err != nil {
-		if werr != nil && conn.BytesRead() == 0 {
-			err = werr
-		}
-		return nil, fmt.Errorf("couchdb GET %s on %s: %w", path, r.t, err)
-	}
-	return rep, nil
+	return "HTTP " + strconv.Itoa(rep.Status)
 }
 
 // keep adds a connection's exchanges to the evidence, up to maxEvidence.

@@ -12,6 +12,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/httpget"
 )
 
 // Sampling sends, for each database the inventory lists that is not system
@@ -24,8 +25,8 @@ import (
 // the record's key. Design documents (_design/...) hold the application's
 // views and validation code, not its data, and are skipped. A database
 // that refuses (401/403: _security members) or answers anything but a
-// listing of rows is skipped. Bodies are capped at 1 MiB as in Probe, and
-// left out of the evidence.
+// listing of rows is skipped, and so is one whose K documents pass the body
+// cap (httpget.MaxBody, as in Probe). Bodies are left out of the evidence.
 
 var _ probe.Sampler = (*Prober)(nil)
 
@@ -39,7 +40,7 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 	if r.Inventory == nil {
 		return nil
 	}
-	rn := &run{ctx: ctx, t: t, d: d, host: hostHeader(t), useTLS: r.TLS.Mode == gown.TLSRequired}
+	rn := &run{ctx: ctx, t: t, d: d, useTLS: r.TLS.Mode == gown.TLSRequired}
 	tried := 0
 	for _, db := range r.Inventory.Databases {
 		if db.System || db.Items == 0 || db.Name == "" || len(db.Name) > maxName {
@@ -97,14 +98,14 @@ func (r row) fields() []gown.Field {
 
 // parseRows reads at most k document rows of a 200 _all_docs reply,
 // design documents and rows without a document (deleted) left out.
-func parseRows(rep *reply, k int) []row {
-	if rep == nil || rep.code != http.StatusOK {
+func parseRows(rep *httpget.Reply, k int) []row {
+	if rep == nil || rep.Status != http.StatusOK {
 		return nil
 	}
 	var body struct {
 		Rows []row `json:"rows"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(rep.body))
+	dec := json.NewDecoder(bytes.NewReader(rep.Body))
 	dec.UseNumber()
 	if dec.Decode(&body) != nil {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/httpget"
 	"github.com/gownscan/gown/probe/sampletest"
 )
 
@@ -107,7 +108,7 @@ func TestSampleHostile(t *testing.T) {
 	var paths []string
 	rows := `{"total_rows":9999,"rows":[` + strings.Repeat(`{"id":"x","doc":{"_id":"x","_rev":"1-a","email":"a@b.example"}},`, 5000) +
 		`{"id":"_design/x","doc":{"_id":"_design/x"}}]}`
-	huge := `{"rows":[{"id":"z","doc":{"blob":"` + strings.Repeat("A", maxBody) + `"}}]}`
+	huge := `{"rows":[{"id":"z","doc":{"blob":"` + strings.Repeat("A", httpget.MaxBody) + `"}}]}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		paths = append(paths, r.Method+" "+r.URL.RequestURI())
@@ -167,7 +168,7 @@ func FuzzParseRows(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rows := parseRows(&reply{code: http.StatusOK, body: body}, 5)
+		rows := parseRows(&httpget.Reply{Status: http.StatusOK, Body: body}, 5)
 		if len(rows) > 5 {
 			t.Fatalf("%d rows", len(rows))
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/httpget"
 )
 
 // identity is what GET / showed about the server.
@@ -19,10 +20,10 @@ type identity struct {
 
 // identify reads the reply to GET /. CouchDB is known by its welcome
 // object or, on an error status, by its Server header or error body.
-func identify(rep *reply) identity {
+func identify(rep *httpget.Reply) identity {
 	var w welcome
-	if rep.code == http.StatusOK && json.Unmarshal(rep.body, &w) == nil {
-		id := identity{version: clip(string(w.Version)), vendor: clip(string(w.Vendor.Name))}
+	if rep.Status == http.StatusOK && json.Unmarshal(rep.Body, &w) == nil {
+		id := identity{version: string(w.Version), vendor: string(w.Vendor.Name)}
 		switch {
 		case w.Express != "" || strings.Contains(strings.ToLower(id.vendor), "pouchdb"):
 			id.couch, id.product = true, "PouchDB Server"
@@ -31,11 +32,11 @@ func identify(rep *reply) identity {
 		}
 		return id
 	}
-	if strings.HasPrefix(rep.server, "CouchDB/") {
-		v, _, _ := strings.Cut(strings.TrimPrefix(rep.server, "CouchDB/"), " ")
-		return identity{couch: true, product: "CouchDB", version: clip(v)}
+	if server := rep.Header.Get("Server"); strings.HasPrefix(server, "CouchDB/") {
+		v, _, _ := strings.Cut(strings.TrimPrefix(server, "CouchDB/"), " ")
+		return identity{couch: true, product: "CouchDB", version: v}
 	}
-	if rep.code == http.StatusUnauthorized && reasonOf(rep.body) != "" {
+	if rep.Status == http.StatusUnauthorized && reasonOf(rep.Body) != "" {
 		// CouchDB's {"error":"unauthorized",...}; the Server header may be
 		// hidden by a proxy.
 		return identity{couch: true, product: "CouchDB"}
@@ -58,7 +59,7 @@ func productOf(vendor string) string {
 
 // examine places the welcome and, for CouchDB, runs the remaining steps and
 // sets the verdict.
-func (r *run) examine(root *reply) {
+func (r *run) examine(root *httpget.Reply) {
 	res := r.res
 	id := identify(root)
 	res.Product, res.Version = id.product, id.version
@@ -66,12 +67,12 @@ func (r *run) examine(root *reply) {
 		res.Detail("vendor", id.vendor)
 	}
 	switch {
-	case root.code == http.StatusUnauthorized:
+	case root.Status == http.StatusUnauthorized:
 		// require_valid_user, or a proxy asking for credentials in front.
 		res.Status = gown.StatusAuthRequired
 		res.Reason = "asks for credentials on / (HTTP 401): require_valid_user or an authenticating proxy"
-		if root.wwwAuth != "" {
-			res.Detail("www_authenticate", clip(root.wwwAuth))
+		if auth := root.Header.Get("WWW-Authenticate"); auth != "" {
+			res.Detail("www_authenticate", auth)
 		}
 		if !id.couch {
 			res.Store = "" // something asks for a password; not known to be CouchDB
@@ -80,11 +81,11 @@ func (r *run) examine(root *reply) {
 	case !id.couch:
 		res.Store, res.Status = "", gown.StatusNotService
 		res.Reason = "answered GET / with " + statusText(root) + ", not CouchDB's welcome"
-		if root.server != "" {
-			res.Detail("server", clip(root.server))
+		if server := root.Header.Get("Server"); server != "" {
+			res.Detail("server", server)
 		}
 		return
-	case root.code != http.StatusOK:
+	case root.Status != http.StatusOK:
 		res.Status = gown.StatusUnknown
 		res.Reason = "CouchDB answered GET / with " + statusText(root)
 		return
@@ -100,21 +101,24 @@ func (r *run) adminParty() bool {
 	admin := false
 	if rep, err := r.get("/_session", false); err != nil {
 		r.addError(err)
-	} else if rep.code == http.StatusOK {
+	} else if rep.Status == http.StatusOK {
 		var s session
-		if decode(rep.body, &s, "couchdb /_session") == nil {
+		if decode(rep.Body, &s, "couchdb /_session") == nil {
 			roles := make([]string, 0, len(s.UserCtx.Roles))
 			for _, role := range s.UserCtx.Roles {
 				roles = append(roles, string(role))
 				admin = admin || (role == "_admin" && s.UserCtx.Name == nil)
 			}
-			r.res.Detail("session_roles", clip(strings.Join(roles, ",")))
+			r.res.Detail("session_roles", strings.Join(roles, ","))
 		}
 	}
 	if r.config() {
 		admin = true
 	}
 	r.res.Detail("admin_party", strconv.FormatBool(admin))
+	if admin {
+		r.res.Facts.Admin = "anyone is server admin (admin party)"
+	}
 	return admin
 }
 
@@ -126,11 +130,11 @@ func (r *run) config() bool {
 		r.addError(err)
 		return false
 	}
-	r.res.Detail("node_config", strconv.Itoa(rep.code))
-	if rep.code == http.StatusOK {
-		return isObject(rep.body)
+	r.res.Detail("node_config", strconv.Itoa(rep.Status))
+	if rep.Status == http.StatusOK {
+		return isObject(rep.Body)
 	}
-	if rep.code != http.StatusNotFound && rep.code != http.StatusBadRequest {
+	if rep.Status != http.StatusNotFound && rep.Status != http.StatusBadRequest {
 		// 401/403: the path exists, so this is 2.x/3.x and /_config is not
 		// worth a request.
 		return false
@@ -140,6 +144,6 @@ func (r *run) config() bool {
 		r.addError(err)
 		return false
 	}
-	r.res.Detail("config", strconv.Itoa(rep.code))
-	return rep.code == http.StatusOK && isObject(rep.body)
+	r.res.Detail("config", strconv.Itoa(rep.Status))
+	return rep.Status == http.StatusOK && isObject(rep.Body)
 }

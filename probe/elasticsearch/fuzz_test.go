@@ -7,8 +7,9 @@ import (
 )
 
 // FuzzResponse feeds arbitrary bytes as the server's HTTP reply to the
-// reader and every JSON decoder behind it: nothing may panic, and every cap
-// must hold.
+// reader and every JSON decoder behind it: nothing may panic, and the body
+// and index caps must hold. (The strings kept are the server's: the
+// engine's text pass bounds them, probe/textpass_test.go.)
 func FuzzResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -20,26 +21,16 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("body %d bytes, cap %d", len(rp.Body), httpget.MaxBody)
 		}
 		if b, err := parseBanner(rp.Body); err == nil {
-			if len(b.Version.Number) > maxField || len(b.ClusterName) > maxField {
-				t.Fatal("banner field over the cap")
-			}
 			_ = b.product()
 		}
 		if inv, err := parseIndices(rp.Body, rp.Truncated); err == nil {
 			if len(inv.Databases) > maxIndices {
 				t.Fatalf("%d indices kept, cap %d", len(inv.Databases), maxIndices)
 			}
-			for _, d := range inv.Databases {
-				if len(d.Name) > maxField {
-					t.Fatal("index name over the cap")
-				}
-			}
 			ransomNote(inv)
 		}
 		parseStats(rp.Body)
-		if e, ok := parseError(rp.Body); ok && (len(e.Type) > maxField || len(e.Reason) > maxField) {
-			t.Fatal("error field over the cap")
-		}
+		parseError(rp.Body)
 		realm(rp.Header.Get("WWW-Authenticate"))
 	})
 }

@@ -14,9 +14,6 @@ import (
 // is reported as Truncated.
 const maxIndices = 1000
 
-// maxField caps the length of any string taken from a reply into a result.
-const maxField = 128
-
 // tagline is what Elasticsearch (and OpenSearch 1.x) answer on GET /.
 const tagline = "You Know, for Search"
 
@@ -54,9 +51,6 @@ func parseBanner(body []byte) (*banner, error) {
 	if b.Version.Number == "" || !isES {
 		return nil, fmt.Errorf("%w: GET / is JSON without the Elasticsearch tagline and version", gown.ErrNotService)
 	}
-	b.Name, b.ClusterName = clip(b.Name), clip(b.ClusterName)
-	b.Version.Number, b.Version.Distribution = clip(b.Version.Number), clip(b.Version.Distribution)
-	b.Version.BuildFlavor = clip(b.Version.BuildFlavor)
 	return &b, nil
 }
 
@@ -115,7 +109,7 @@ func parseIndices(body []byte, truncated bool) (*gown.Inventory, error) {
 			return nil, fmt.Errorf("%w: _cat/indices row: %v", gown.ErrProtocol, err)
 		}
 		inv.Add(gown.Database{
-			Name:   clip(row.Index),
+			Name:   row.Index,
 			Items:  uint64(row.DocsCount),
 			Bytes:  uint64(row.StoreSize),
 			System: strings.HasPrefix(row.Index, "."),
@@ -168,11 +162,11 @@ func parseError(body []byte) (esError, bool) {
 		Reason string `json:"reason"`
 	}
 	if err := json.Unmarshal(env.Error, &obj); err == nil && obj.Type != "" {
-		return esError{Type: clip(obj.Type), Reason: clip(obj.Reason)}, true
+		return esError{Type: obj.Type, Reason: obj.Reason}, true
 	}
 	var s string
 	if err := json.Unmarshal(env.Error, &s); err == nil && s != "" {
-		return esError{Reason: clip(s)}, true
+		return esError{Reason: s}, true
 	}
 	return esError{}, false
 }
@@ -185,7 +179,7 @@ func realm(h string) string {
 		return ""
 	}
 	v, _, _ := strings.Cut(after, `"`)
-	return clip(v)
+	return v
 }
 
 // ransomNames are index names that ransom bots leave after wiping a cluster.
@@ -206,12 +200,4 @@ func ransomNote(inv *gown.Inventory) string {
 		}
 	}
 	return ""
-}
-
-// clip bounds a string taken from the network.
-func clip(s string) string {
-	if len(s) > maxField {
-		return s[:maxField]
-	}
-	return s
 }

@@ -79,10 +79,10 @@ func (*Prober) Kind() gown.StoreKind { return kind }
 // readable without credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
 	useTLS := t.TLS || t.Port == 443
-	x, err := httpget.Fetch(ctx, t, d, useTLS, rootPath)
+	x, err := get(ctx, t, d, useTLS, rootPath)
 	if err != nil {
 		err = fmt.Errorf("firebase GET %s on %s: %w", rootPath, t, err)
-		if errors.Is(err, gown.ErrNotService) && ctx.Err() == nil {
+		if (errors.Is(err, gown.ErrNotService) || errors.Is(err, httpget.ErrTLSAnswer)) && ctx.Err() == nil {
 			return &gown.Result{Target: t, Store: "firebase", Status: gown.StatusNotService,
 				Reason: "answered, but not in HTTP", Error: err.Error(), Evidence: x.Evidence}, nil
 		}
@@ -96,6 +96,17 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 		r.TLS = *x.TLS
 		r.TLS.Mode = gown.TLSRequired // Firebase serves HTTPS only
 	}
-	judge(r, x.Resp)
+	judge(r, x.Reply)
 	return r, nil
+}
+
+// get sends one GET. A TLS listener's 400 page is an HTTP reply like any
+// other here: it is judged (it is not Firebase's), not taken as a cue to
+// switch to TLS, which the port and the URL already decided.
+func get(ctx context.Context, t gown.Target, d probe.Dialer, useTLS bool, path string) (*httpget.Exchange, error) {
+	x, err := httpget.Get(ctx, d, t, useTLS, path)
+	if errors.Is(err, httpget.ErrTLSAnswer) && x.Reply != nil {
+		err = nil
+	}
+	return x, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gownscan/gown/probe/httpget"
 	"net"
 	"net/netip"
 	"strings"
@@ -144,27 +143,6 @@ func TestProbeCancelled(t *testing.T) {
 	r, err := New().Probe(ctx, tg, dialer(t))
 	if r != nil || err == nil {
 		t.Errorf("cancelled: %+v, %v", r, err)
-	}
-}
-
-func TestHostHeader(t *testing.T) {
-	cases := []struct {
-		host string
-		port int
-		tls  bool
-		want string
-	}{
-		{"db.firebaseio.com", 443, true, "db.firebaseio.com"},
-		{"db.firebaseio.com", 8443, true, "db.firebaseio.com:8443"},
-		{"127.0.0.1", 9000, false, "127.0.0.1:9000"},
-		{"::1", 443, true, "[::1]"},
-		{"a\r\nX-Evil: 1", 443, true, ""},
-	}
-	for _, c := range cases {
-		got, err := httpget.FetchHost(gown.Target{Host: c.host, Port: c.port}, c.tls)
-		if got != c.want || (c.want == "") != (err != nil) {
-			t.Errorf("httpget.FetchHost(%q, %d) = %q, %v; want %q", c.host, c.port, got, err, c.want)
-		}
 	}
 }
 

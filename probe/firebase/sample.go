@@ -13,7 +13,6 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
-	"github.com/gownscan/gown/probe/httpget"
 )
 
 // Sampling sends, each on its own connection and over the transport the
@@ -31,7 +30,7 @@ import (
 // at the root) is one record of its own. The top-level key is the record's
 // database, as in the inventory. Only the first K children are decoded
 // even from a server that ignores limitToFirst; bodies are capped at
-// httpget.MaxFetchBody.
+// httpget.MaxBody.
 
 var _ probe.Sampler = (*Prober)(nil)
 
@@ -43,17 +42,17 @@ func childPath(key string, k int) string {
 // Sample reads the first few children of each top-level key.
 func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, lim probe.SampleLimits, emit func(gown.Sample) error) error {
 	useTLS := r.TLS.Mode == gown.TLSRequired
-	x, err := httpget.Fetch(ctx, t, d, useTLS, rootPath)
+	x, err := get(ctx, t, d, useTLS, rootPath)
 	if err != nil {
 		return fmt.Errorf("firebase GET %s on %s: %w", rootPath, t, err)
 	}
-	if x.Resp.Code != http.StatusOK {
+	if x.Reply.Status != http.StatusOK {
 		return nil // the rules changed since the probe: nothing to read
 	}
-	tr, _ := readTree(x.Resp.Body)
+	tr, _ := readTree(x.Reply.Body)
 	if tr.kind == kindValue {
 		// The root is one scalar, which shallow already sent whole.
-		return stop(emit(gown.Sample{Fields: flatten.Value("", decodeValue(x.Resp.Body))}))
+		return stop(emit(gown.Sample{Fields: flatten.Value("", decodeValue(x.Reply.Body))}))
 	}
 	for i, k := range tr.keys {
 		// One past the cap, so that a database with more keys shows as
@@ -65,14 +64,14 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 			return err
 		}
 		path := childPath(k.name, lim.PerCollection)
-		x, err := httpget.Fetch(ctx, t, d, useTLS, path)
+		x, err := get(ctx, t, d, useTLS, path)
 		if err != nil {
 			return fmt.Errorf("firebase GET %s on %s: %w", path, t, err)
 		}
-		if x.Resp.Code != http.StatusOK {
+		if x.Reply.Status != http.StatusOK {
 			continue // rules that deny this key only
 		}
-		for _, s := range records(k.name, x.Resp.Body, lim.PerCollection) {
+		for _, s := range records(k.name, x.Reply.Body, lim.PerCollection) {
 			if err := emit(s); err != nil {
 				return stop(err)
 			}

@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 )
 
 // Firebase's documented error messages, matched in part because Firebase
@@ -38,44 +36,44 @@ func firebaseError(body []byte) (string, bool) {
 }
 
 // judge sets the verdict, reason and details from the reply to the root GET.
-func judge(r *gown.Result, resp *httpget.Response) {
-	r.Detail("http_status", strconv.Itoa(resp.Code))
-	if resp.Code == http.StatusOK {
+func judge(r *gown.Result, resp *httpget.Reply) {
+	r.Detail("http_status", strconv.Itoa(resp.Status))
+	if resp.Status == http.StatusOK {
 		judgeTree(r, resp)
 		return
 	}
 	msg, ok := firebaseError(resp.Body)
 	if !ok {
 		r.Status = gown.StatusNotService
-		r.Reason = fmt.Sprintf("HTTP %d without a Firebase error body: not a Firebase database", resp.Code)
+		r.Reason = fmt.Sprintf("HTTP %d without a Firebase error body: not a Firebase database", resp.Status)
 		return
 	}
 	r.Product = product
-	r.Detail("error", clip(redact.String(msg)))
+	r.Detail("error", msg)
 	low := strings.ToLower(msg)
 	switch {
-	case resp.Code == http.StatusUnauthorized && msg == msgDenied:
+	case resp.Status == http.StatusUnauthorized && msg == msgDenied:
 		r.Status, r.Reason = gown.StatusAuthRequired, "security rules refuse unauthenticated reads (401 Permission denied)"
-	case resp.Code == http.StatusUnauthorized:
+	case resp.Status == http.StatusUnauthorized:
 		r.Status, r.Reason = gown.StatusAuthRequired, "asks for credentials (401)"
 	case strings.Contains(low, msgMissing):
 		r.Detail("state", "missing")
-		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("no Firebase database by this name (%d)", resp.Code)
+		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("no Firebase database by this name (%d)", resp.Status)
 	case strings.Contains(low, msgDisabled) || strings.Contains(low, msgDeactive):
 		r.Detail("state", "disabled")
-		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("database disabled by its owner (%d): nothing to read", resp.Code)
+		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("database disabled by its owner (%d): nothing to read", resp.Status)
 	case strings.Contains(low, msgElsewhere):
 		r.Detail("state", "other-region")
 		r.Status, r.Reason = gown.StatusNotService, "database lives in another region: probe the URL the error names"
-	case resp.Code == http.StatusForbidden:
+	case resp.Status == http.StatusForbidden:
 		r.Status, r.Reason = gown.StatusRestricted, "refuses this client (403)"
 	default:
-		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("Firebase error %d: %s", resp.Code, clip(redact.String(msg)))
+		r.Status, r.Reason = gown.StatusUnknown, fmt.Sprintf("Firebase error %d: %s", resp.Status, msg)
 	}
 }
 
 // judgeTree reads a 200 reply: JSON means the rules let anyone read the root.
-func judgeTree(r *gown.Result, resp *httpget.Response) {
+func judgeTree(r *gown.Result, resp *httpget.Reply) {
 	tr, err := readTree(resp.Body)
 	if tr.kind == "" {
 		r.Status = gown.StatusNotService
@@ -83,7 +81,7 @@ func judgeTree(r *gown.Result, resp *httpget.Response) {
 		r.Error = err.Error()
 		return
 	}
-	if err != nil && !resp.Cut {
+	if err != nil && !resp.Truncated {
 		// A body that breaks off mid-value without being cut is not JSON.
 		r.Status = gown.StatusNotService
 		r.Reason = "HTTP 200, but the body is not one JSON value: not a Firebase database"
@@ -94,9 +92,9 @@ func judgeTree(r *gown.Result, resp *httpget.Response) {
 	r.Status = gown.StatusOpen
 	r.Detail("root", tr.kind)
 	r.Detail("top_level_keys", strconv.Itoa(tr.count))
-	inv := &gown.Inventory{Truncated: tr.more || resp.Cut || tr.count > len(tr.keys)}
+	inv := &gown.Inventory{Truncated: tr.more || resp.Truncated || tr.count > len(tr.keys)}
 	for _, k := range tr.keys {
-		inv.Add(gown.Database{Name: redact.String(k.name), Items: uint64(max(k.children, 0))})
+		inv.Add(gown.Database{Name: k.name, Items: uint64(max(k.children, 0))})
 	}
 	// No size API: the count of top-level keys is what Firebase tells.
 	inv.Items = uint64(tr.count)
@@ -115,17 +113,4 @@ func judgeTree(r *gown.Result, resp *httpget.Response) {
 	if err != nil {
 		r.Error = fmt.Sprintf("reading the keys: %v", err)
 	}
-}
-
-// clip keeps a server's message short enough for a detail.
-func clip(s string) string {
-	const max = 160
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -36,7 +36,6 @@ import (
 const (
 	pathStatus = "/api/status"
 	port       = 5601
-	maxField   = 128
 )
 
 // Prober checks Kibana. The zero value is ready to use.
@@ -100,7 +99,7 @@ type status struct {
 
 // verdict reads the reply to GET /api/status.
 func verdict(r *gown.Result, rp *httpget.Reply) {
-	name := clip(rp.Header.Get("kbn-name"))
+	name := rp.Header.Get("kbn-name")
 	switch {
 	case rp.Status == http.StatusOK:
 		var st status
@@ -108,13 +107,13 @@ func verdict(r *gown.Result, rp *httpget.Reply) {
 			r.Status, r.Reason = gown.StatusNotService, "HTTP answers /api/status with something other than Kibana's status JSON"
 			return
 		}
-		overall := clip(st.Status.Overall.Level + st.Status.Overall.State)
+		overall := st.Status.Overall.Level + st.Status.Overall.State
 		if name == "" {
-			name = clip(st.Name)
+			name = st.Name
 		}
 		switch {
 		case st.Version.Number != "":
-			r.Product, r.Version = "Kibana", clip(st.Version.Number)
+			r.Product, r.Version = "Kibana", st.Version.Number
 			r.Status, r.Reason = gown.StatusOpen, "Kibana UI open without login: /api/status answers anyone with its version"
 		case overall != "":
 			r.Product = "Kibana"
@@ -131,7 +130,7 @@ func verdict(r *gown.Result, rp *httpget.Reply) {
 			r.Product = "Kibana"
 		}
 	case rp.Status == http.StatusFound || rp.Status == http.StatusSeeOther || rp.Status == http.StatusTemporaryRedirect:
-		loc := clip(rp.Header.Get("Location"))
+		loc := rp.Header.Get("Location")
 		r.Detail("location", loc)
 		if strings.Contains(loc, "/login") {
 			r.Product = "Kibana"
@@ -145,12 +144,4 @@ func verdict(r *gown.Result, rp *httpget.Reply) {
 	if name != "" {
 		r.Detail("name", name)
 	}
-}
-
-// clip bounds a string taken from the network.
-func clip(s string) string {
-	if len(s) > maxField {
-		return s[:maxField]
-	}
-	return s
 }

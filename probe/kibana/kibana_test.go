@@ -81,7 +81,9 @@ func TestProbeNotHTTP(t *testing.T) {
 	}
 }
 
-// FuzzStatus feeds arbitrary bytes as the reply to GET /api/status.
+// FuzzStatus feeds arbitrary bytes as the reply to GET /api/status: every
+// reply gets a verdict. (The strings kept are the server's: the engine's text
+// pass bounds them, probe/textpass_test.go.)
 func FuzzStatus(f *testing.F) {
 	for _, s := range []string{open8, open6, redacted, unauth, redirect, notKibana} {
 		f.Add([]byte(s))
@@ -93,7 +95,7 @@ func FuzzStatus(f *testing.F) {
 		}
 		r := &gown.Result{}
 		verdict(r, rp)
-		if r.Status == "" || len(r.Version) > maxField || len(r.Details["name"]) > maxField {
+		if r.Status == "" {
 			t.Fatalf("verdict %+v", r)
 		}
 	})

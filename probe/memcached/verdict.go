@@ -166,7 +166,7 @@ func binaryAttempt(ctx context.Context, t gown.Target, d probe.Dialer) attempt {
 		r.Product = product
 		switch p.status {
 		case statusOK:
-			r.Detail("sasl_mechanisms", printableOr(p.value))
+			r.Detail("sasl_mechanisms", string(p.value)) // the engine's text pass escapes what is not printable
 			r.Version = s.binVersion()
 		case statusAuthError:
 		case statusUnknownCmd, statusUnsupported:
@@ -222,12 +222,4 @@ func (s *session) binVersion() string {
 		return ""
 	}
 	return string(p.value)
-}
-
-// printableOr returns b as text, or quoted when it holds control bytes.
-func printableOr(b []byte) string {
-	if printable(b) {
-		return string(b)
-	}
-	return strconv.Quote(string(b))
 }

@@ -22,7 +22,7 @@ var systemDBs = map[string]bool{"admin": true, "local": true, "config": true}
 func (s *session) inventory(r *gown.Result, dbs []dbEntry, total uint64, truncated bool) error {
 	out := make([]gown.Database, len(dbs))
 	for i, d := range dbs {
-		out[i] = gown.Database{Name: clip(d.name), Bytes: d.size, System: systemDBs[d.name]}
+		out[i] = gown.Database{Name: d.name, Bytes: d.size, System: systemDBs[d.name]}
 	}
 	var (
 		counted, collections uint64
@@ -84,7 +84,7 @@ type dbStats struct {
 // refusal (an ACL that hides one database) is not an error: that database
 // goes uncounted.
 func (s *session) dbStats(name string) (dbStats, error) {
-	doc, err := s.command("dbStats "+clip(name), name, bson.D{{Key: "dbStats", Value: 1}})
+	doc, err := s.command("dbStats "+name, name, bson.D{{Key: "dbStats", Value: 1}})
 	if err != nil {
 		return dbStats{}, err
 	}

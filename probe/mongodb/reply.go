@@ -3,7 +3,6 @@ package mongodb
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/gownscan/gown"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,7 +108,7 @@ func fromHello(r *gown.Result, doc bson.Raw) {
 		r.Detail("max_wire_version", strconv.FormatUint(n, 10))
 	}
 	if set := str(doc, "setName"); set != "" {
-		r.Detail("set_name", clip(set))
+		r.Detail("set_name", set)
 	}
 	switch {
 	case str(doc, "msg") == "isdbgrid":
@@ -131,13 +130,13 @@ func fromHello(r *gown.Result, doc bson.Raw) {
 func fromBuildInfo(r *gown.Result, doc bson.Raw) {
 	v := str(doc, "version")
 	if fv := str(doc, "ferretdbVersion"); fv != "" {
-		r.Product, r.Version = "FerretDB", clip(fv)
+		r.Product, r.Version = "FerretDB", fv
 		if v != "" {
-			r.Detail("mongodb_compat", clip(v))
+			r.Detail("mongodb_compat", v)
 		}
 		return
 	}
-	r.Version = clip(v)
+	r.Version = v
 }
 
 // dbEntry is one database of a listDatabases reply.
@@ -177,14 +176,4 @@ func parseDatabases(doc bson.Raw) (dbs []dbEntry, total uint64, truncated, ok bo
 	}
 	total, _ = count(doc, "totalSize")
 	return dbs, total, truncated, true
-}
-
-// clip bounds a server-chosen string kept in a result, keeping it valid
-// UTF-8.
-func clip(s string) string {
-	const maxLen = 128
-	if len(s) > maxLen {
-		s = s[:maxLen] + "…"
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }

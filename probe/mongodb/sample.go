@@ -104,7 +104,7 @@ func sampleDB(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result
 // system collections left out. A refused listing (an ACL) is no error:
 // there is nothing to read.
 func (s *session) collections(db string, max int) ([]string, error) {
-	doc, err := s.command("listCollections "+clip(db), db, bson.D{
+	doc, err := s.command("listCollections "+db, db, bson.D{
 		{Key: "listCollections", Value: 1}, {Key: "nameOnly", Value: true}, {Key: "authorizedCollections", Value: true},
 	})
 	if err != nil || refusal(doc) != nil {
@@ -132,7 +132,7 @@ func (s *session) collections(db string, max int) ([]string, error) {
 // find reads at most k documents of one collection in a single batch. A
 // refused find (an ACL on this collection, a timeout) reads nothing.
 func (s *session) find(db, coll string, k int) ([]bson.Raw, error) {
-	doc, err := s.command("find "+clip(db)+"."+clip(coll), db, bson.D{
+	doc, err := s.command("find "+db+"."+coll, db, bson.D{
 		{Key: "find", Value: coll}, {Key: "limit", Value: int32(k)}, {Key: "batchSize", Value: int32(k)},
 		{Key: "singleBatch", Value: true}, {Key: "maxTimeMS", Value: int32(sampleMaxTimeMS)},
 	})

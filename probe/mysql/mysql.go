@@ -18,6 +18,8 @@
 //
 // then COM_QUIT. When the greeting offers TLS, one more connection sends
 // SSLRequest and repeats the root login over TLS to record the certificate.
+//
+// Result.Facts: Admin when root logs in with an empty password.
 package mysql
 
 import (
@@ -27,7 +29,6 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
-	"github.com/gownscan/gown/redact"
 )
 
 var _ probe.Prober = (*Prober)(nil)
@@ -122,7 +123,7 @@ func describe(res *gown.Result, g *greeting) {
 func refusedAtGreeting(res *gown.Result, e *serverError) {
 	// The refusal is the verdict, not a failure: keep the server's words
 	// as a detail, not as Error.
-	res.Detail("server_error", redact.String(e.Error()))
+	res.Detail("server_error", e.Error())
 	switch e.Code {
 	case erHostNotAllowed:
 		res.Status, res.Reason = gown.StatusRestricted, "server refuses this client's host before login (1130)"

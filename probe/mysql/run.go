@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
-	"github.com/gownscan/gown/redact"
 )
 
 // errTooOld means the server predates protocol 4.1, whose login gown speaks.
@@ -109,7 +109,7 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 	}
 	// The refusal is the verdict, not a failure: keep the server's words
 	// as a detail, not as Error.
-	res.Detail("server_error", redact.String(e.Error()))
+	res.Detail("server_error", e.Error())
 	switch {
 	case refusesUser(e):
 		res.Status = gown.StatusAuthRequired
@@ -134,6 +134,9 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 // enough for open: that account can read the server's own accounts.
 func openVerdict(res *gown.Result, a *attempt, who string) {
 	res.Detail("login", who)
+	if strings.HasPrefix(who, "root ") {
+		res.Facts.Admin = "the root account logs in with an empty password"
+	}
 	res.Status, res.Reason, res.Error = gown.StatusOpen, "login as "+who+" accepted", ""
 	if a.inv == nil && a.invErr == nil {
 		return // a second login, made for TLS facts only

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -26,7 +25,7 @@ const (
 	maxMessages = 4096
 	// maxParams caps the ParameterStatus values kept.
 	maxParams = 64
-	// maxValue caps the length of a kept string (parameter, field, message).
+	// maxValue caps the length of a value a query returns.
 	maxValue = 256
 )
 
@@ -95,7 +94,7 @@ func (w *wire) frameError(i int, err error) error {
 type serverError struct {
 	Severity string // FATAL, ERROR (unlocalized when the server sends it)
 	Code     string // SQLSTATE, e.g. 28000
-	Message  string // redacted and trimmed
+	Message  string // the server's words: the engine's text pass masks them
 }
 
 func newServerError(e *pgproto3.ErrorResponse) *serverError {
@@ -104,28 +103,14 @@ func newServerError(e *pgproto3.ErrorResponse) *serverError {
 		sev = e.Severity
 	}
 	return &serverError{
-		Severity: clip(sev),
-		Code:     clip(e.Code[:min(len(e.Code), 5)]), // SQLSTATEs are five characters
-		Message:  redact.String(clip(e.Message)),
+		Severity: sev,
+		Code:     e.Code[:min(len(e.Code), 5)], // SQLSTATEs are five characters
+		Message:  e.Message,
 	}
 }
 
 func (e *serverError) Error() string {
 	return fmt.Sprintf("%s %s: %s", e.Severity, e.Code, e.Message)
-}
-
-// clip trims s to maxValue bytes and makes it printable, so nothing a server
-// sends can grow a result or smuggle control bytes into a terminal.
-func clip(s string) string {
-	if len(s) > maxValue {
-		s = s[:maxValue]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return '?'
-		}
-		return r
-	}, strings.ToValidUTF8(s, "?"))
 }
 
 // startupReply is what the server answered to a StartupMessage.
@@ -162,11 +147,11 @@ func authMethod(m pgproto3.BackendMessage) (name string, ok bool) {
 		// one and keep the list apart (see saslList).
 		for _, mech := range m.AuthMechanisms {
 			if !strings.HasSuffix(mech, "-PLUS") {
-				return clip(strings.ToLower(mech)), true
+				return strings.ToLower(mech), true
 			}
 		}
 		if len(m.AuthMechanisms) > 0 {
-			return clip(strings.ToLower(m.AuthMechanisms[0])), true
+			return strings.ToLower(m.AuthMechanisms[0]), true
 		}
 		return "sasl", true
 	}
@@ -205,7 +190,7 @@ func readStartup(w *wire) (startupReply, error) {
 				rep.Params = map[string]string{}
 			}
 			if len(rep.Params) < maxParams {
-				rep.Params[clip(m.Name)] = clip(m.Value)
+				rep.Params[m.Name] = m.Value
 			}
 		case *pgproto3.ReadyForQuery:
 			if !rep.AuthOK {
@@ -219,7 +204,7 @@ func readStartup(w *wire) (startupReply, error) {
 			if name, ok := authMethod(m); ok && !rep.AuthOK {
 				rep.Method = name
 				if sasl, ok := m.(*pgproto3.AuthenticationSASL); ok && len(sasl.AuthMechanisms) > 1 {
-					rep.SASL = clip(strings.Join(sasl.AuthMechanisms, ","))
+					rep.SASL = strings.Join(sasl.AuthMechanisms, ",")
 				}
 				return rep, nil
 			}

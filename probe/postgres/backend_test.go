@@ -2,12 +2,18 @@ package postgres
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
 )
 
 func wireOf(s string) *wire { return newWire(strings.NewReader(s), io.Discard) }
@@ -74,16 +80,69 @@ func TestReadStartup(t *testing.T) {
 	}
 }
 
-func TestServerErrorRedacted(t *testing.T) {
-	in := msg('E', "SFATAL\x00C28000\x00Mno entry for user \"alice@example.org\" password=hunter2 \x1b[31m\x00\x00")
-	rep, err := readStartup(wireOf(in))
-	if err != nil || rep.Err == nil {
-		t.Fatalf("rep = %+v, err = %v", rep, err)
+// TestServerErrorMasked: a server's refusal carries its own words (here a
+// crafted FATAL holding an e-mail address, a password and a terminal
+// escape: a hostile server's, not one PostgreSQL sends). The parser keeps
+// them for the verdict; the result gown scan emits holds none of them,
+// since every result passes the engine's text pass on its way out.
+func TestServerErrorMasked(t *testing.T) {
+	refusal := msg('E', "SFATAL\x00C28000\x00Mno entry for user \"alice@example.org\" password=hunter2 \x1b[31m\x00\x00")
+	rep, err := readStartup(wireOf(refusal))
+	if err != nil || rep.Err == nil || rep.Err.Code != "28000" || !strings.Contains(rep.Err.Message, "alice@example.org") {
+		t.Fatalf("rep = %+v, err = %v: the parser should keep the server's words", rep, err)
 	}
-	for _, bad := range []string{"alice", "hunter2", "\x1b"} {
-		if strings.Contains(rep.Err.Error(), bad) {
-			t.Errorf("error text %q still holds %q", rep.Err.Error(), bad)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				var head [8]byte
+				if _, err := io.ReadFull(c, head[:]); err != nil {
+					return
+				}
+				if binary.BigEndian.Uint32(head[4:]) == 80877103 { // SSLRequest: no TLS here
+					c.Write([]byte("N"))
+					if _, err := io.ReadFull(c, head[:]); err != nil {
+						return
+					}
+				}
+				io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(head[:4]))-8)
+				c.Write([]byte(refusal))
+			}()
 		}
+	}()
+	eng, err := probe.New(probe.Config{Workers: 1}, probe.NewRegistry(New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	in := make(chan gown.Target, 1)
+	in <- gown.Target{Host: "127.0.0.1", Addr: ap.Addr(), Port: int(ap.Port()), Hint: "postgres"}
+	close(in)
+	var r *gown.Result
+	if err := eng.Run(t.Context(), in, func(x *gown.Result) { r = x }); err != nil || r == nil {
+		t.Fatalf("Run: %v, result %+v", err, r)
+	}
+	if r.Status != gown.StatusRestricted || r.Details["sqlstate"] != "28000" {
+		t.Fatalf("result %+v: want restricted, sqlstate 28000", r)
+	}
+	out := fmt.Sprint(r.Reason, r.Error, r.Details)
+	for _, bad := range []string{"alice", "hunter2", "\x1b["} {
+		if strings.Contains(out, bad) {
+			t.Errorf("the emitted result still holds %q: %s", bad, out)
+		}
+	}
+	if !strings.Contains(r.Details["error"], "password=[REDACTED]") || !strings.Contains(r.Details["error"], `\x1b[31m`) {
+		t.Errorf("error detail %q: want the password masked and the escape shown", r.Details["error"])
 	}
 }
 

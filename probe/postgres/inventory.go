@@ -52,7 +52,7 @@ func parseCount(s string) (uint64, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	switch {
 	case err != nil || f < 0 || math.IsNaN(f):
-		return 0, fmt.Errorf("%w: not a count: %q", gown.ErrProtocol, clip(s))
+		return 0, fmt.Errorf("%w: not a count: %q", gown.ErrProtocol, s)
 	case f >= math.MaxUint64:
 		return math.MaxUint64, nil
 	}
@@ -147,7 +147,7 @@ func build(dbs []dbRow, items map[string]uint64, truncated bool) *gown.Inventory
 	for _, d := range dbs {
 		n := items[d.name]
 		inv.Add(gown.Database{
-			Name:   clip(d.name),
+			Name:   d.name,
 			Items:  n,
 			Bytes:  d.bytes,
 			System: d.template || (strings.EqualFold(d.name, defaultDB) && n == 0),

@@ -28,6 +28,8 @@
 // SSLRequest with 'S' or 'N' and then speak the protocol is not-service.
 // When the server offers TLS, a second connection starts up in plaintext to
 // tell "offered" from "required" (hostssl-only pg_hba answers 28000).
+//
+// Result.Facts: Admin when the session is a superuser's (is_superuser on).
 package postgres
 
 import (
@@ -212,7 +214,7 @@ func (r *run) tlsMode(s *session, rep startupReply, db string, tlsErr error) {
 	switch {
 	case err != nil:
 		r.res.TLS.Mode = gown.TLSRequired
-		r.res.Detail("plaintext", "failed: "+clip(err.Error()))
+		r.res.Detail("plaintext", "failed: "+err.Error())
 	case prep.Err != nil && prep.Err.Code == codeInvalidAuthorization && !prep.AuthOK && !tlsRefused:
 		r.res.TLS.Mode = gown.TLSRequired
 		r.res.Detail("plaintext", "refused by pg_hba.conf")

@@ -112,7 +112,7 @@ func sampleDB(ctx context.Context, t gown.Target, d probe.Dialer, ssl bool, db s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := s.query("sample "+clip(tb.schema)+"."+clip(tb.name), tb.selectRows(lim.PerCollection))
+		res, err := s.query("sample "+tb.schema+"."+tb.name, tb.selectRows(lim.PerCollection))
 		if err != nil {
 			return err
 		}

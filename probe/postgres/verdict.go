@@ -22,6 +22,9 @@ func (r *run) verdict(rep startupReply, db string) {
 	res.Version = rep.Params["server_version"]
 	if su := rep.Params["is_superuser"]; su != "" {
 		res.Detail("superuser", su)
+		if su == "on" {
+			res.Facts.Admin = "the session is a superuser's"
+		}
 	}
 	if rep.AuthOK {
 		res.Detail("auth", "trust")

@@ -77,3 +77,18 @@ func isDBName(s string) bool {
 	}
 	return true
 }
+
+// replicaOf is the master a replica's INFO names, or nil when it names
+// none. master_link_status is kept: a link that is up means the master's
+// data is flowing in now.
+func replicaOf(fields map[string]string) *gown.Replica {
+	host := fields["master_host"]
+	if host == "" {
+		return nil
+	}
+	rep := &gown.Replica{Host: host, Link: fields["master_link_status"]}
+	if p, err := strconv.ParseUint(fields["master_port"], 10, 16); err == nil {
+		rep.Port = int(p)
+	}
+	return rep
+}

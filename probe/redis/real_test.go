@@ -293,3 +293,29 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
 	}
 	return certFile, keyFile
 }
+
+// TestRealReplicaFacts: a real replica's INFO names its master, and the
+// prober keeps it as a typed fact (host, port, link state) beside the
+// details it shows; the master itself reports no replica fact.
+func TestRealReplicaFacts(t *testing.T) {
+	master := startRedis(t, "127.0.0.1")
+	replica := startRedis(t, "127.0.0.1", "--replicaof", "127.0.0.1", strconv.Itoa(master.Port))
+	want := gown.Replica{Host: "127.0.0.1", Port: master.Port, Link: "up"}
+	var r *gown.Result
+	// The link comes up once the first sync is done, a moment after start.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r = realProbe(t, replica, netip.Addr{})
+		if (r.Facts.Replica != nil && r.Facts.Replica.Link == "up") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if r.Status != gown.StatusOpen || r.Facts.Replica == nil || *r.Facts.Replica != want {
+		t.Fatalf("replica: status %s facts %+v, want replica %+v", r.Status, r.Facts, want)
+	}
+	if r.Details["role"] != "slave" || r.Details["master_port"] != strconv.Itoa(master.Port) {
+		t.Errorf("details %v: the displayed details must stay as they were", r.Details)
+	}
+	if m := realProbe(t, master, netip.Addr{}); m.Facts != (gown.Facts{}) {
+		t.Errorf("master: facts %+v, want none", m.Facts)
+	}
+}

@@ -22,7 +22,8 @@
 // Result.Details keys: redis_mode, role, os; master_host and master_port on a
 // replica; info=renamed when INFO is renamed or disabled; acl_reads=dbsize
 // when an ACL refuses INFO but DBSIZE answers; reply=http, tls or ssh when a
-// non-RESP reply is recognised.
+// non-RESP reply is recognised. Result.Facts: Replica (master host, port
+// and link state) on a replica.
 package redis
 
 import (

@@ -64,6 +64,7 @@ func fromInfo(r *gown.Result, text string) {
 				r.Detail(k, v)
 			}
 		}
+		r.Facts.Replica = replicaOf(in.fields)
 	}
 	if in.fields["redis_mode"] == "sentinel" {
 		r.Product = "Redis Sentinel"

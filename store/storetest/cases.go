@@ -22,6 +22,11 @@ func testRoundTrip(t *testing.T, s gown.Store) {
 	open.Result.TLS = gown.TLS{Mode: gown.TLSOffered, Version: "TLS 1.3", Subject: "CN=cache", Issuer: "CN=cache",
 		NotAfter: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), SelfSigned: true}
 	open.Result.Error = "inventory: timeout"
+	// Facts round-trip whole; the auth record has none and must read back
+	// without any.
+	open.Result.Facts = gown.Facts{Admin: "CONFIG answers",
+		Replica:     &gown.Replica{Host: "198.51.100.7", Port: 8886, Link: "up"},
+		Persistence: &gown.Persistence{Dir: "/var/lib/redis", File: "dump.rdb"}}
 	auth := Auth(Target("db.example", 3306), "mysql")
 	auth.Result.Target.Hint, auth.Result.Target.TLS = "mysql", true
 	auth.Target = auth.Result.Target

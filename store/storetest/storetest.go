@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every gown.Store backend must
-// pass, against the real database: round trip, batch atomicity, stable
+// pass, against the real database: round trip (facts included), batch atomicity, stable
 // finding ids, the resume set, diff categories, paging, prune by count and
 // by age.
 package storetest

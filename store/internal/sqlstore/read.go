@@ -17,7 +17,7 @@ const pageSize = 500
 
 const serviceCols = `id, target_key, store, host, ip, port, hint, tls_hint, origin, product, version, status, reason,
 	tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after, tls_self_signed, has_inventory, items, bytes,
-	truncated, details, error, started_at, duration_ns, exposure, signs`
+	truncated, details, error, started_at, duration_ns, exposure, signs, facts`
 
 // service is a result being assembled from its rows.
 type service struct {
@@ -218,12 +218,12 @@ func scanFinding(r rowScanner, serviceID *int64) (gown.Finding, error) {
 func scanService(r rowScanner) (*service, error) {
 	sv := &service{r: &gown.Result{}}
 	res, t := sv.r, &sv.r.Target
-	var ip, status, mode, notAfter, details, started, exposure, signs string
+	var ip, status, mode, notAfter, details, started, exposure, signs, facts string
 	var hasInv, truncated bool
 	var items, bytes, dur int64
 	err := r.Scan(&sv.id, &sv.key, &res.Store, &t.Host, &ip, &t.Port, &t.Hint, &t.TLS, &t.Origin, &res.Product,
 		&res.Version, &status, &res.Reason, &mode, &res.TLS.Version, &res.TLS.Subject, &res.TLS.Issuer, &notAfter,
-		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur, &exposure, &signs)
+		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur, &exposure, &signs, &facts)
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +246,11 @@ func scanService(r rowScanner) (*service, error) {
 	if signs != "" {
 		if err := json.Unmarshal([]byte(signs), &res.Signs); err != nil {
 			return nil, fmt.Errorf("signs of %s: %w", sv.key, err)
+		}
+	}
+	if facts != "" {
+		if err := json.Unmarshal([]byte(facts), &res.Facts); err != nil {
+			return nil, fmt.Errorf("facts of %s: %w", sv.key, err)
 		}
 	}
 	return sv, nil

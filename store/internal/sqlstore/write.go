@@ -17,8 +17,8 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	insService = `INSERT INTO services (scan_id, target_key, store, host, ip, port, hint, tls_hint, origin,
 		product, version, status, reason, tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after,
-		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns, exposure, signs)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns, exposure, signs, facts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	insDatabase = `INSERT INTO databases (service_id, seq, name, items, bytes, system) VALUES (?, ?, ?, ?, ?, ?)`
 	insEvidence = `INSERT INTO evidence (service_id, seq, step, sent, received) VALUES (?, ?, ?, ?, ?)`
 	// A re-scan updates the finding in place; an older scan written late
@@ -146,6 +146,10 @@ func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result,
 	if err != nil {
 		return 0, err
 	}
+	facts, err := jsonText(r.Facts, r.Facts != (gown.Facts{}))
+	if err != nil {
+		return 0, err
+	}
 	inv := r.Inventory
 	hasInv := inv != nil
 	if inv == nil {
@@ -156,7 +160,7 @@ func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result,
 	err = b.service.QueryRowContext(ctx, clean(scan, key, r.Store, t.Host, addr(t), t.Port, t.Hint, t.TLS, t.Origin,
 		r.Product, r.Version, string(r.Status), r.Reason, string(r.TLS.Mode), r.TLS.Version, r.TLS.Subject,
 		r.TLS.Issuer, fmtTime(r.TLS.NotAfter), r.TLS.SelfSigned, hasInv, clamp(inv.Items), clamp(inv.Bytes),
-		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration), exposure, signs)...).Scan(&id)
+		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration), exposure, signs, facts)...).Scan(&id)
 	if err != nil {
 		return 0, err
 	}

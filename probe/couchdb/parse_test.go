@@ -1,66 +1,26 @@
 package couchdb
 
 import (
-	"bufio"
-	"errors"
-	"strings"
+	"net/http"
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/httpget"
 )
-
-func read(s string) (*reply, error) {
-	return readReply(bufio.NewReader(strings.NewReader(s)))
-}
-
-func TestReadReply(t *testing.T) {
-	tests := []struct {
-		name, in string
-		code     int
-		body     string
-		err      error
-	}{
-		{"length", "HTTP/1.1 200 OK\r\nServer: CouchDB/3.3.3\r\nContent-Length: 2\r\n\r\n{}", 200, "{}", nil},
-		{"close-delimited", "HTTP/1.1 401 Unauthorized\r\n\r\n{\"error\":\"unauthorized\"}", 401, `{"error":"unauthorized"}`, nil},
-		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n", 200, "[]", nil},
-		{"interim", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1", 200, "1", nil},
-		{"tls alert", "\x15\x03\x01\x00\x02\x02\x46", 0, "", errTLSRecord},
-		{"ssh", "SSH-2.0-OpenSSH_9.2\r\n", 0, "", errNotHTTP},
-		{"redis", "-ERR unknown command\r\n", 0, "", errNotHTTP},
-		{"bad status", "HTTP/1.1 abc\r\n\r\n", 0, "", gown.ErrProtocol},
-		{"cut body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", 0, "", nil},
-		{"huge", "HTTP/1.1 200 OK\r\n\r\n" + strings.Repeat("x", maxBody+1), 0, "", gown.ErrReplyTooLarge},
-		{"endless 1xx", strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 10), 0, "", gown.ErrProtocol},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rep, err := read(tc.in)
-			if tc.code == 0 {
-				if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) {
-					t.Fatalf("reply %+v, error %v, want %v", rep, err, tc.err)
-				}
-				return
-			}
-			if err != nil || rep.code != tc.code || string(rep.body) != tc.body {
-				t.Fatalf("reply %+v, error %v", rep, err)
-			}
-		})
-	}
-}
 
 func TestIdentify(t *testing.T) {
 	tests := []struct {
 		name            string
-		rep             reply
+		rep             httpget.Reply
 		product, vendor string
 	}{
-		{"couchdb", reply{code: 200, body: []byte(welcome3)}, "CouchDB", "The Apache Software Foundation"},
-		{"pouchdb", reply{code: 200, body: []byte(`{"express-pouchdb":"Welcome!","version":"4.2.0","vendor":{"name":"PouchDB authors","version":"4.2.0"}}`)}, "PouchDB Server", "PouchDB authors"},
-		{"cloudant", reply{code: 200, body: []byte(`{"couchdb":"Welcome","version":"2.1.1","vendor":{"name":"IBM Cloudant","version":8162,"variant":"paas"}}`)}, "IBM Cloudant", "IBM Cloudant"},
-		{"401 header", reply{code: 401, server: "CouchDB/1.6.1 (Erlang OTP/17)"}, "CouchDB", ""},
-		{"401 body", reply{code: 401, body: []byte(authNeeded)}, "CouchDB", ""},
-		{"nginx 401", reply{code: 401, server: "nginx", body: []byte("<html>401</html>")}, "", ""},
-		{"elastic", reply{code: 200, body: []byte(`{"tagline":"You Know, for Search"}`)}, "", ""},
+		{"couchdb", httpget.Reply{Status: 200, Body: []byte(welcome3)}, "CouchDB", "The Apache Software Foundation"},
+		{"pouchdb", httpget.Reply{Status: 200, Body: []byte(`{"express-pouchdb":"Welcome!","version":"4.2.0","vendor":{"name":"PouchDB authors","version":"4.2.0"}}`)}, "PouchDB Server", "PouchDB authors"},
+		{"cloudant", httpget.Reply{Status: 200, Body: []byte(`{"couchdb":"Welcome","version":"2.1.1","vendor":{"name":"IBM Cloudant","version":8162,"variant":"paas"}}`)}, "IBM Cloudant", "IBM Cloudant"},
+		{"401 header", httpget.Reply{Status: 401, Header: http.Header{"Server": {"CouchDB/1.6.1 (Erlang OTP/17)"}}}, "CouchDB", ""},
+		{"401 body", httpget.Reply{Status: 401, Body: []byte(authNeeded)}, "CouchDB", ""},
+		{"nginx 401", httpget.Reply{Status: 401, Header: http.Header{"Server": {"nginx"}}, Body: []byte("<html>401</html>")}, "", ""},
+		{"elastic", httpget.Reply{Status: 200, Body: []byte(`{"tagline":"You Know, for Search"}`)}, "", ""},
 	}
 	for _, tc := range tests {
 		id := identify(&tc.rep)
