@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -131,10 +132,31 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 		if *dsn != "" {
 			db = " --db " + *dsn
 		}
-		fmt.Fprintf(out, "\nStored as scan %d in %s. Open it with:\n  gown report %d%s --format html -o gown-demo.html\n  gown scans%s\n",
-			sum.ID, where, sum.ID, db, db)
+		g := gownCommand()
+		fmt.Fprintf(out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
+			sum.ID, where, g, sum.ID, db, g, db)
 	}
 	return nil
+}
+
+// gownCommand is how to run gown from here: the gown binary beside this
+// one (make demo builds both into bin/), by a path relative to the working
+// folder when it is below it, else "gown" from the PATH.
+func gownCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "gown"
+	}
+	g := filepath.Join(filepath.Dir(exe), "gown")
+	if _, err := os.Stat(g); err != nil {
+		return "gown"
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, g); err == nil && !strings.HasPrefix(rel, "..") {
+			return "./" + rel
+		}
+	}
+	return g
 }
 
 // bedTargets names every server of the bed as a scan target, with its
