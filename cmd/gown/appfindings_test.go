@@ -75,6 +75,11 @@ func TestAppFindingsGateStoreAndReport(t *testing.T) {
 			t.Errorf("%s located at %+v in %+v: want /classes.dex inside %s at a byte offset", r.RuleID, l, lr.Artifacts, apk)
 		}
 	}
+	for _, r := range lr.Results {
+		l := r.Locations[0].Physical
+		t.Logf("SARIF %s: artifactLocation %s (artifact %d, inside %s), region.byteOffset %d", r.RuleID,
+			l.Artifact.URI, l.Artifact.Index, lr.Artifacts[*lr.Artifacts[l.Artifact.Index].ParentIndex].Location.URI, l.Region.ByteOffset)
+	}
 	if !rules["cleartext-transport"] || !rules["hardcoded-credential"] {
 		t.Errorf("SARIF rules %v", rules)
 	}
