@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
 )
@@ -46,11 +47,19 @@ const (
 	maxNameBytes  = 512      // names longer than this are read on their first 512 bytes
 )
 
-func clipName(s string) string {
-	if len(s) > maxNameBytes {
-		return s[:maxNameBytes]
+func clipName(s string) string { return cut(s, maxNameBytes) }
+
+// cut keeps at most n bytes of s, backing up to a character boundary: a
+// rune torn in two would reach examples, titles and the terminal as an
+// invalid byte.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // genericNames are field names that say nothing about the value: a Redis
@@ -119,9 +128,7 @@ func (r *record) flatten(path string, x any, depth int) {
 }
 
 func (r *record) add(path, value string) {
-	if len(value) > maxValueBytes {
-		value = value[:maxValueBytes]
-	}
+	value = cut(value, maxValueBytes)
 	segs := strings.Split(clipName(path), ".")
 	var named []string
 	for _, s := range segs {

@@ -126,7 +126,7 @@ var sshKey = lazyre.New(`(ssh-rsa|ssh-ed25519|ssh-dss|ecdsa-sha2-nistp(?:256|384
 func clipLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
-		s = s[:n] + "…"
+		s = cut(s, n) + "…"
 	}
 	return s
 }

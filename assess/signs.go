@@ -148,10 +148,7 @@ func (b *signBuilder) sample(r *gown.Result, s *gown.Sample) bool {
 	var text strings.Builder
 	allMeow, values := true, 0
 	for _, f := range s.Fields {
-		v := f.Value
-		if len(v) > maxValueBytes {
-			v = v[:maxValueBytes]
-		}
+		v := cut(f.Value, maxValueBytes)
 		if strings.TrimSpace(v) != "" {
 			values++
 			allMeow = allMeow && strings.EqualFold(strings.TrimSpace(v), "meow")

@@ -36,6 +36,17 @@ func Text(s string, max int) string {
 	return escape(red, max, more)
 }
 
+// Escape renders s visibly as Text does, without masking anything and
+// without a cap: for writers that print text which was redacted where it
+// was read (the engine's text pass) but may come back from a file or an
+// older store with control characters a terminal would obey.
+func Escape(s string) string {
+	if printableASCII(s) {
+		return s
+	}
+	return escape(s, 0, false)
+}
+
 // tailGuard is how far past the visible part redaction must have run. A
 // string longer than needed is redacted on a prefix only (a hostile value
 // may be a megabyte); a secret cut in two where the prefix ends escapes its

@@ -77,6 +77,9 @@ func (c *CSV) End() error {
 // opened, so it gets a leading apostrophe, as OWASP's CSV-injection advice
 // says. Our own numbers never start with those.
 func cell(s string) string {
+	// Control and escape characters, C1 and bidi controls and invalid
+	// UTF-8 are made visible first: a CSV is also read in a terminal.
+	s = text(s)
 	if s == "" {
 		return s
 	}

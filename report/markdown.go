@@ -169,7 +169,7 @@ const mdEscaped = "\\`*_[]<>|~&"
 // bytes, markup characters backslash-escaped.
 func mdText(s string) string {
 	var b strings.Builder
-	for _, c := range s {
+	for _, c := range text(s) {
 		switch {
 		case c == '\n' || c == '\r' || c == '\t':
 			b.WriteByte(' ')

@@ -5,8 +5,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 )
 
 // Table writes one aligned row per result as results arrive, then a summary.
@@ -65,9 +67,9 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if tlsMode == "" {
 		tlsMode = "-"
 	}
-	why := r.Reason
+	why := text(r.Reason)
 	if r.Error != "" && r.Status.Answered() && r.Status != gown.StatusUnknown {
-		why += " (then: " + r.Error + ")"
+		why += " (then: " + text(r.Error) + ")"
 	}
 	if sensitive(resultClasses(r, fs)) {
 		t.sensitive++
@@ -76,7 +78,7 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 		t.compromised++
 	}
 	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 13), clip(orDash(product), 22),
-		r.Status, tlsMode, items, bytes, clip(dataCell(r, fs), 20), why)
+		text(string(r.Status)), text(tlsMode), items, bytes, clip(dataCell(r, fs), 20), why)
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 			if db.System {
 				continue
 			}
-			line := fmt.Sprintf("%28s %-47s %9d %10s  %s", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), dbClasses(r, db.Name))
+			line := fmt.Sprintf("%28s %-47s %9d %10s  %s", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), text(dbClasses(r, db.Name)))
 			if _, err := fmt.Fprintln(t.w, strings.TrimRight(line, " ")); err != nil {
 				return err
 			}
@@ -117,11 +119,11 @@ func (t *Table) standalone(fs []gown.Finding) error {
 func (t *Table) findingLines(fs []gown.Finding) error {
 	for _, f := range fs {
 		t.findings[f.Severity]++
-		if _, err := fmt.Fprintf(t.w, "%28s %-8s %s\n", "!", strings.ToUpper(f.Severity.String()), f.Title); err != nil {
+		if _, err := fmt.Fprintf(t.w, "%28s %-8s %s\n", "!", strings.ToUpper(f.Severity.String()), text(f.Title)); err != nil {
 			return err
 		}
 		if len(f.Locations) > 0 {
-			if _, err := fmt.Fprintf(t.w, "%28s %-8s at %s\n", "", "", locationsText(f.Locations, 3)); err != nil {
+			if _, err := fmt.Fprintf(t.w, "%28s %-8s at %s\n", "", "", text(locationsText(f.Locations, 3))); err != nil {
 				return err
 			}
 		}
@@ -195,12 +197,23 @@ func shortVersion(v string) string {
 	return v
 }
 
+// clip makes a cell of at most n characters: text is neutralised first
+// (see text), then cut on a character boundary with an ellipsis.
 func clip(s string, n int) string {
-	if len(s) <= n {
+	s = text(s)
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
+
+// text makes server- or app-chosen text safe for a terminal: control and
+// escape characters, C1 controls, bidi overrides and invalid UTF-8 become
+// visible escapes (redact.Escape). Results of a live scan were cleaned (and
+// their secrets masked) by the engine's text pass already; results read
+// back from a file or an older store may not have been.
+func text(s string) string { return redact.Escape(s) }
 
 func orDash(s string) string {
 	if s == "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/store"
 	"github.com/spf13/pflag"
 )
@@ -265,7 +266,8 @@ func cmdScans(ctx context.Context, args []string, io stdio) error {
 			return enc.Encode(m)
 		}
 		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.Started.Local().Format(time.DateTime),
-			m.State, m.Targets, m.Results, m.Findings, strings.Join(append([]string{cmp.Or(m.Command, "scan")}, m.Args...), " "))
+			redact.Escape(string(m.State)), m.Targets, m.Results, m.Findings,
+			redact.Escape(strings.Join(append([]string{cmp.Or(m.Command, "scan")}, m.Args...), " ")))
 		return err
 	})
 	if err != nil {

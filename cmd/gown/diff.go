@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/store"
 	"github.com/spf13/pflag"
 )
@@ -79,8 +80,12 @@ func diffTable(ctx context.Context, st gown.Store, ids [2]gown.ScanID, io stdio)
 		if len(e.Notes) > 0 {
 			title += " (wiped; left: " + strings.Join(e.Notes, ", ") + ")"
 		}
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, targetName(f.Target), f.Store,
-			change(e.Kind, e.ItemsBefore, e.ItemsAfter), change(e.Kind, e.BytesBefore, e.BytesAfter), title)
+		// Names and titles come from servers and apps, maybe through a
+		// store an older gown wrote: a terminal must not obey them, and a
+		// tab must not split a column.
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, f.Severity, redact.Escape(targetName(f.Target)),
+			redact.Escape(f.Store), change(e.Kind, e.ItemsBefore, e.ItemsAfter), change(e.Kind, e.BytesBefore, e.BytesAfter),
+			redact.Escape(title))
 		return err
 	})
 	if err != nil {
