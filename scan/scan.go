@@ -49,6 +49,12 @@ type Config struct {
 	// Resume continues this stored scan instead of beginning a new one:
 	// the targets it finished are skipped.
 	Resume gown.ScanID
+	// Attach adds to a scan another process began and will finish (a queue
+	// worker's batch): nothing is begun, no finished targets are loaded and
+	// the scan's state is left as it is. Targets the scan already stored
+	// are not stored twice (gown.Store.AddResults skips them), so a batch
+	// delivered again changes nothing.
+	Attach gown.ScanID
 	// KeepClosed keeps and reports closed, filtered and failed targets
 	// (--all); without it they only mark their target done.
 	KeepClosed bool
@@ -71,8 +77,11 @@ func (c *Config) Validate() error {
 	if c.Registry == nil {
 		return errors.New("scan: no probers")
 	}
-	if c.Resume != 0 && c.Store == nil {
-		return errors.New("scan: resuming needs a results store")
+	if (c.Resume != 0 || c.Attach != 0) && c.Store == nil {
+		return errors.New("scan: resuming or attaching needs a results store")
+	}
+	if c.Resume != 0 && c.Attach != 0 {
+		return errors.New("scan: resume or attach, not both")
 	}
 	c.Probe.All = true
 	if c.Probe.Analyze == nil {
@@ -170,6 +179,13 @@ func Begin(ctx context.Context, cfg Config, sink Sink) (*Scan, error) {
 
 func (s *Scan) begin(ctx context.Context) error {
 	st := s.cfg.Store
+	if s.cfg.Attach != 0 {
+		if _, err := st.Scan(ctx, s.cfg.Attach); err != nil {
+			return err
+		}
+		s.id = s.cfg.Attach
+		return nil
+	}
 	if s.cfg.Resume == 0 {
 		id, err := st.BeginScan(ctx, s.cfg.Meta)
 		s.id = id
@@ -352,6 +368,9 @@ func (s *Scan) finish(ctx context.Context, complete bool) error {
 	}
 	ctx = context.WithoutCancel(ctx)
 	err := errors.Join(s.err, s.b.Close())
+	if s.cfg.Attach != 0 {
+		return err // the process that began the scan finishes it
+	}
 	state := gown.ScanDone
 	if !complete || err != nil {
 		state = gown.ScanInterrupted

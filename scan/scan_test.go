@@ -333,3 +333,34 @@ func TestWithoutStore(t *testing.T) {
 		t.Error("resuming without a store was accepted")
 	}
 }
+
+// TestAttachAddsToAScanItDoesNotOwn is a queue worker's batch: results go
+// into a scan another process began, which stays running; the same batch
+// delivered again stores nothing twice.
+func TestAttachAddsToAScanItDoesNotOwn(t *testing.T) {
+	bed := testbed.Require(t, "redis-open", "redis-password")
+	st := openStore(t)
+	id, err := st.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"queued"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config(st)
+	cfg.Attach = id
+	batch := scan.Targets(bedTarget(bed.Get("redis-open")), bedTarget(bed.Get("redis-password")))
+	for range 2 { // the second time as a redelivery
+		s := begin(t, cfg, &recorder{})
+		if _, err := s.Run(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := st.Scan(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.State != gown.ScanRunning || m.Targets != 2 || m.Results != 2 {
+		t.Errorf("after two deliveries of one batch: %+v; want the scan still running with 2 targets and 2 results", m)
+	}
+	if _, err := scan.Begin(t.Context(), scan.Config{Registry: all.Registry(), Store: st, Attach: 999}, nil); err == nil {
+		t.Error("attaching to a scan the store does not hold was accepted")
+	}
+}
