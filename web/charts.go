@@ -97,7 +97,7 @@ const (
 	colPlotH = 160
 	colTop   = 14
 	colStep  = 26
-	colLeft  = 40
+	colLeft  = 66
 )
 
 func newColChart(id, title, empty string, n int) colChart {
