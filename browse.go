@@ -14,6 +14,9 @@ type Browser interface {
 	FindingPage(ctx context.Context, scan ScanID, q FindingQuery) (FindingPage, error)
 	// ScanSummary counts what one scan holds, for its overview.
 	ScanSummary(ctx context.Context, scan ScanID) (ScanSummary, error)
+	// Facets counts a scan's findings by severity and lists the store
+	// kinds it holds, cheaply: what a findings page's filters offer.
+	Facets(ctx context.Context, scan ScanID) (Facets, error)
 	// Trend summarises the newest n scans, oldest first.
 	Trend(ctx context.Context, n int) ([]TrendPoint, error)
 	// Apps lists the apps with findings about their own code, by app id,
@@ -88,7 +91,7 @@ type FindingRow struct {
 }
 
 // ScanSummary counts what one scan holds: services and exposure by store,
-// findings by severity, rule and data class, and the apps whose own code
+// findings by severity and data class, and the apps whose own code
 // holds findings.
 type ScanSummary struct {
 	Scan ScanMeta `json:"scan"`
@@ -103,11 +106,18 @@ type ScanSummary struct {
 	ByStore []StoreCount `json:"by_store"`
 	// BySeverity counts findings, indexed by Severity (info first).
 	BySeverity [SeverityCritical + 1]int64 `json:"by_severity"`
-	ByRule     []NameCount                 `json:"by_rule"`
 	// ByClass counts the findings naming each sensitive-data class.
 	ByClass []NameCount `json:"by_class"`
 	// Apps counts the apps with findings in their own code.
 	Apps int64 `json:"apps"`
+}
+
+// Facets are what a findings page's filters offer for one scan.
+type Facets struct {
+	// BySeverity counts findings, indexed by Severity (info first).
+	BySeverity [SeverityCritical + 1]int64 `json:"by_severity"`
+	// Stores lists the store kinds of the scan's services, sorted.
+	Stores []string `json:"stores"`
 }
 
 // StoreCount is one store kind's services in a scan.
@@ -119,7 +129,7 @@ type StoreCount struct {
 	Bytes    uint64 `json:"bytes"`
 }
 
-// NameCount is a count under a name: findings of a rule or a class.
+// NameCount is a count under a name: the findings naming a class.
 type NameCount struct {
 	Name  string `json:"name"`
 	Count int64  `json:"count"`

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/assess"
 	"github.com/gownscan/gown/report"
 )
 
@@ -167,7 +168,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sum, err := s.br.ScanSummary(r.Context(), p.Scan)
+	fc, err := s.br.Facets(r.Context(), p.Scan)
 	if err != nil {
 		return err
 	}
@@ -176,20 +177,22 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) error {
 	d := findingsData{Meta: meta, P: p, Q: q, Base: base,
 		Filtered: len(q.Severities) > 0 || q.Store != "" || q.Class != "" || q.Rule != "" || q.Host != "" || q.Origin != ""}
 	for sev := gown.SeverityCritical; sev >= gown.SeverityInfo; sev-- {
-		d.Severities = append(d.Severities, option{Value: sev.String(), Label: fmt.Sprintf("%s (%s)", sev, thousands(sum.BySeverity[sev])),
+		d.Severities = append(d.Severities, option{Value: sev.String(), Label: fmt.Sprintf("%s (%s)", sev, thousands(fc.BySeverity[sev])),
 			On: contains(q.Severities, sev)})
 	}
 	d.Stores = []option{{Value: "", Label: "all stores", On: q.Store == ""}}
-	for _, c := range sum.ByStore {
-		d.Stores = append(d.Stores, option{Value: c.Store, Label: storeName(c.Store), On: q.Store == c.Store})
+	for _, st := range fc.Stores {
+		d.Stores = append(d.Stores, option{Value: st, Label: storeName(st), On: q.Store == st})
 	}
 	d.Classes = []option{{Value: "", Label: "any data class", On: q.Class == ""}}
-	for _, c := range sum.ByClass {
-		d.Classes = append(d.Classes, option{Value: c.Name, Label: fmt.Sprintf("%s (%s)", c.Name, thousands(c.Count)), On: q.Class == c.Name})
+	// The classes and rules gown knows, rather than those the scan holds:
+	// listing those would read every finding of the scan before the page.
+	for _, c := range assess.Classes {
+		d.Classes = append(d.Classes, option{Value: c, Label: c, On: q.Class == c})
 	}
 	d.Rules = []option{{Value: "", Label: "any rule", On: q.Rule == ""}}
-	for _, c := range sum.ByRule {
-		d.Rules = append(d.Rules, option{Value: c.Name, Label: fmt.Sprintf("%s (%s)", c.Name, thousands(c.Count)), On: q.Rule == c.Name})
+	for _, r := range report.Rules {
+		d.Rules = append(d.Rules, option{Value: r.ID, Label: r.ID, On: q.Rule == r.ID})
 	}
 	for _, n := range []int{50, 100, 250, 500} {
 		d.PerPages = append(d.PerPages, option{Value: strconv.Itoa(n), Label: strconv.Itoa(n) + " per page", On: q.Limit == n})

@@ -143,8 +143,12 @@ func testBrowse(t *testing.T, s gown.Store) {
 	if c := sum.ByClass; len(c) != 3 || c[0] != (gown.NameCount{Name: "a_b%", Count: 9}) || c[2] != (gown.NameCount{Name: "phone", Count: 1}) {
 		t.Errorf("by class %+v", c)
 	}
-	if r := sum.ByRule; len(r) != 3 || r[0].Name != "open-store" || r[0].Count != 12 {
-		t.Errorf("by rule %+v", r)
+	fc, err := br.Facets(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.BySeverity != sum.BySeverity || len(fc.Stores) != 3 || fc.Stores[0] != "elasticsearch" || fc.Stores[2] != "redis" {
+		t.Errorf("facets %+v; want the summary's severities and elasticsearch, mysql, redis", fc)
 	}
 
 	trend, err := br.Trend(ctx, 10)

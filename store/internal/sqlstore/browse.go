@@ -49,9 +49,8 @@ func (s *Store) FindingPage(ctx context.Context, scan gown.ScanID, q gown.Findin
 	if limit == 0 {
 		limit = 100
 	}
-	where, args := findingFilter(scan, q)
-	from := ` FROM occurrences o JOIN findings f ON f.id = o.finding_id LEFT JOIN services s ON s.id = o.service_id WHERE ` + where
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*)`+from), args...).Scan(&page.Total); err != nil {
+	where, args, joins := findingFilter(scan, q)
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM occurrences o `+joins+` WHERE `+where), args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("%s: count findings of scan %d: %w", s.d.Name, scan, err)
 	}
 	dir := " DESC"
@@ -62,8 +61,17 @@ func (s *Store) FindingPage(ctx context.Context, scan gown.ScanID, q gown.Findin
 	for _, c := range append(cols, "o.finding_id") {
 		order = append(order, c+dir)
 	}
-	query := `SELECT ` + findingPageCols + from + ` ORDER BY ` + strings.Join(order, ", ") +
+	if cols[0][0] == 'f' && !strings.Contains(joins, "findings f") {
+		joins += ` JOIN findings f ON f.id = o.finding_id`
+	}
+	// The page is chosen from occurrences alone (with the findings joined
+	// only when a filter or the order needs them), then only its rows are
+	// joined to their findings and services: joining all 100,000 first
+	// costs a second in SQLite.
+	inner := `SELECT o.* FROM occurrences o ` + joins + ` WHERE ` + where + ` ORDER BY ` + strings.Join(order, ", ") +
 		fmt.Sprintf(" LIMIT %d OFFSET %d", limit, q.Offset)
+	query := `SELECT ` + findingPageCols + ` FROM (` + inner + `) o JOIN findings f ON f.id = o.finding_id
+		LEFT JOIN services s ON s.id = o.service_id ORDER BY ` + strings.Join(order, ", ")
 	rows, err := collect(ctx, s.db, s.q(query), args, scanFindingRow)
 	if err != nil {
 		return page, fmt.Errorf("%s: findings of scan %d: %w", s.d.Name, scan, err)
@@ -80,9 +88,16 @@ func cmpOr(s, def gown.FindingSort) gown.FindingSort {
 }
 
 // findingFilter is the WHERE clause a query's filters make, with its
-// arguments.
-func findingFilter(scan gown.ScanID, q gown.FindingQuery) (string, []any) {
+// arguments and the joins it needs (none for severity and class).
+func findingFilter(scan gown.ScanID, q gown.FindingQuery) (string, []any, string) {
 	conds, args := []string{"o.scan_id = ?"}, []any{int64(scan)}
+	joins := ""
+	if q.Store != "" || q.Rule != "" || q.Host != "" {
+		joins += ` JOIN findings f ON f.id = o.finding_id`
+	}
+	if q.Origin != "" {
+		joins += ` LEFT JOIN services s ON s.id = o.service_id`
+	}
 	if len(q.Severities) > 0 {
 		conds = append(conds, "o.severity IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Severities)), ",")+")")
 		for _, v := range q.Severities {
@@ -109,7 +124,7 @@ func findingFilter(scan gown.ScanID, q gown.FindingQuery) (string, []any) {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Class)
 		conds, args = append(conds, `o.classes LIKE ? ESCAPE '\'`), append(args, `%"`+esc+`"%`)
 	}
-	return strings.Join(conds, " AND "), args
+	return strings.Join(conds, " AND "), args, joins
 }
 
 func scanFindingRow(r rowScanner) (gown.FindingRow, error) {
@@ -140,6 +155,36 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Facets counts a scan's findings by severity and lists its store kinds,
+// with two indexed queries: what a findings page's filters offer.
+func (s *Store) Facets(ctx context.Context, scan gown.ScanID) (gown.Facets, error) {
+	var fc gown.Facets
+	err := each(ctx, s.db, s.q(`SELECT severity, COUNT(*) FROM occurrences WHERE scan_id = ? GROUP BY severity`), []any{int64(scan)},
+		func(r *sql.Rows) error {
+			var sev int
+			var n int64
+			if err := r.Scan(&sev, &n); err != nil {
+				return err
+			}
+			if sev >= 0 && sev <= int(gown.SeverityCritical) {
+				fc.BySeverity[sev] += n
+			}
+			return nil
+		})
+	if err != nil {
+		return fc, fmt.Errorf("%s: severities of scan %d: %w", s.d.Name, scan, err)
+	}
+	fc.Stores, err = collect(ctx, s.db, s.q(`SELECT DISTINCT store FROM services WHERE scan_id = ? ORDER BY store`), []any{int64(scan)},
+		func(r rowScanner) (string, error) {
+			var st string
+			return st, r.Scan(&st)
+		})
+	if err != nil {
+		return fc, fmt.Errorf("%s: stores of scan %d: %w", s.d.Name, scan, err)
+	}
+	return fc, nil
 }
 
 // maxClassGroups caps the distinct class lists a summary reads: a store
@@ -200,11 +245,6 @@ func (s *Store) ScanSummary(ctx context.Context, scan gown.ScanID) (gown.ScanSum
 	if err != nil {
 		return sum, wrap("severities", err)
 	}
-	sum.ByRule, err = collect(ctx, s.db, s.q(`SELECT f.rule, COUNT(*) FROM occurrences o JOIN findings f ON f.id = o.finding_id
-		WHERE o.scan_id = ? GROUP BY f.rule ORDER BY COUNT(*) DESC, f.rule LIMIT 100`), []any{int64(scan)}, scanNameCount)
-	if err != nil {
-		return sum, wrap("rules", err)
-	}
 	if sum.ByClass, err = s.classCounts(ctx, scan); err != nil {
 		return sum, wrap("classes", err)
 	}
@@ -213,11 +253,6 @@ func (s *Store) ScanSummary(ctx context.Context, scan gown.ScanID) (gown.ScanSum
 		return sum, wrap("apps", err)
 	}
 	return sum, nil
-}
-
-func scanNameCount(r rowScanner) (gown.NameCount, error) {
-	var c gown.NameCount
-	return c, r.Scan(&c.Name, &c.Count)
 }
 
 // classCounts counts the findings naming each class: the database groups
