@@ -15,4 +15,6 @@ var (
 	ErrBadTarget = errors.New("bad target")
 	// ErrBadSeverity means a severity name is not one gown knows.
 	ErrBadSeverity = errors.New("unknown severity")
+	// ErrNoFinding means a finding id names no finding of the scan asked about.
+	ErrNoFinding = errors.New("no such finding")
 )

@@ -28,7 +28,21 @@ type AgePruner interface {
 	PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error)
 }
 
-var _ AgePruner = (*sqlstore.Store)(nil)
+// TokenKeeper is the optional ability to keep the dashboard's access token
+// (gown serve), as the hex SHA-256 of the token: never the token itself.
+// Both backends have it; the dashboard's pages never call it.
+type TokenKeeper interface {
+	// DashboardToken returns the hash, and false when no token was set.
+	DashboardToken(ctx context.Context) (hash string, ok bool, err error)
+	// SetDashboardToken replaces the hash.
+	SetDashboardToken(ctx context.Context, hash string) error
+}
+
+var (
+	_ AgePruner    = (*sqlstore.Store)(nil)
+	_ TokenKeeper  = (*sqlstore.Store)(nil)
+	_ gown.Browser = (*sqlstore.Store)(nil)
+)
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
 // SQLite file.

@@ -62,6 +62,7 @@ Usage:
   gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
   gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
   gown db prune --older-than 30d   delete scans started over 30 days ago (--keep N: all but the newest N)
+  gown serve [--listen ADDR:PORT]  a read-only dashboard of the results store (127.0.0.1:8080; token off loopback)
   gown version                     print the version
 
 Run "gown COMMAND --help" for a command's flags.
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		err = cmdApp(ctx, args[1:], io)
 	case "report":
 		err = cmdReport(ctx, args[1:], io)
+	case "serve":
+		err = cmdServe(ctx, args[1:], io)
 	case "demo":
 		// The demo starts the test bed, which the gown binary does not
 		// link: it is a command of its own.

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every gown.Store backend must
 // pass, against the real database: round trip (facts included), batch atomicity, stable
 // finding ids, the resume set, diff categories, paging, prune by count and
-// by age.
+// by age, and the dashboard's reads (gown.Browser).
 package storetest
 
 import (
@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"PruneBefore", testPruneBefore},
 		{"HostileText", testHostileText},
 		{"Standalone", testStandalone},
+		{"Browse", testBrowse},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
