@@ -68,8 +68,8 @@ compressionType: false
 `,
 }
 
-// needTools finds the Android tools: installed with apt-get in CI, skipped
-// for when missing elsewhere.
+// needTools finds the Android tools: installed with apt-get in CI, where
+// one still missing fails the test; skipped for when missing elsewhere.
 func needTools(t *testing.T) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
@@ -81,6 +81,11 @@ func needTools(t *testing.T) {
 	}
 	for _, b := range []string{"apktool", "zipalign", "apksigner", "keytool"} {
 		if _, err := exec.LookPath(b); err != nil {
+			// keytool comes with the Java apksigner needs, not from Ensure
+			// above: a CI machine without it must fail, not skip.
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not installed in CI: %v", b, err)
+			}
 			t.Skipf("%s not installed (apt-get install -y apktool zipalign apksigner)", b)
 		}
 	}

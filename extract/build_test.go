@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
+	"go/build"
 	"math/big"
 	"os"
 	"os/exec"
@@ -67,9 +69,12 @@ func goBinary(t testing.TB, goos, planted string) []byte {
 	if b, ok := goBinaries.Load(key); ok {
 		return b.([]byte)
 	}
-	goTool, err := exec.LookPath("go")
+	goTool, err := goCommand()
 	if err != nil {
-		t.Skip("no go toolchain to build a test binary")
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cannot build a test binary: %v", err)
+		}
+		t.Skipf("cannot build a test binary (set CI=true to fail instead): %v", err)
 	}
 	dir := t.TempDir()
 	src := "package main\n\nvar planted = `{\"api\":\"" + planted + "\"}`\n\nfunc main() { println(planted) }\n"
@@ -92,6 +97,22 @@ func goBinary(t testing.TB, goos, planted string) []byte {
 	}
 	goBinaries.Store(key, b)
 	return b
+}
+
+// goCommand finds the go command: on PATH, where go test puts its own
+// first, else in the GOROOT the test binary was built from (a binary built
+// with go test -c and run by hand, with a PATH that lacks go).
+func goCommand() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	if root := build.Default.GOROOT; root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("no go command on PATH nor in GOROOT")
 }
 
 // signatureBlock returns a v1 signature block (PKCS#7 SignedData with one

@@ -38,8 +38,10 @@ var rules = []rule{
 		func(m []string) string { return "eyJ[REDACTED-JWT]" },
 		func(s string) bool { return strings.Contains(s, "eyJ") }},
 	// Password hashes in modular crypt format (bcrypt, argon2, sha-crypt,
-	// md5-crypt, phpass): keep the scheme.
-	{lazyre.New(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
+	// md5-crypt, phpass): keep the scheme. Argon2's PHC string has commas
+	// between its parameters (m=65536,t=3,p=4), which the looser argon2
+	// branch stops at.
+	{lazyre.New(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/.=-]+\$[A-Za-z0-9+/.=-]+|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
 		func(m []string) string { return maskHash(m[0]) },
 		func(s string) bool { return strings.IndexByte(s, '$') >= 0 }},
 	// IBAN-shaped strings: country, check digits and 11 to 30 letters and

@@ -5,12 +5,16 @@
 // before it did anything (GODEBUG=inittrace=1). A pattern that is never used
 // in a run is never compiled in it.
 //
-// A bad pattern still panics, at first use instead of at init; each package
-// test calls CompileAll so that a typo fails the tests, not a scan.
+// A bad pattern still panics, at first use instead of at init. Each
+// package's tests check its patterns (All, Package; lazyretest.Check)
+// against examples of what each must and must not match, so that a typo
+// fails the tests, not a scan.
 package lazyre
 
 import (
 	"regexp"
+	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -18,6 +22,7 @@ import (
 // concurrent use, as *regexp.Regexp is.
 type Regexp struct {
 	src  string
+	pc   uintptr // the call of New, for Package (0: not tracked)
 	once sync.Once
 	re   *regexp.Regexp
 }
@@ -25,26 +30,61 @@ type Regexp struct {
 var (
 	mu  sync.Mutex
 	all []*Regexp
+	// origins is set by TrackOrigins, before the patterns of the package
+	// under test are made, and never by gown itself.
+	origins bool
 )
+
+// TrackOrigins makes New record where each later pattern is made, for
+// Package. Only tests call it: lazyretest does as it initialises, which is
+// before the package under test (which imports it) makes its patterns.
+// Recording costs a stack frame walk, about a microsecond a pattern at
+// start, which gown does not pay.
+func TrackOrigins() { origins = true }
 
 // New returns src as a pattern to compile on first use.
 func New(src string) *Regexp {
 	r := &Regexp{src: src}
+	if origins {
+		var pc [1]uintptr
+		runtime.Callers(2, pc[:])
+		r.pc = pc[0]
+	}
 	mu.Lock()
 	all = append(all, r)
 	mu.Unlock()
 	return r
 }
 
-// CompileAll compiles every pattern made so far, panicking on the first bad
-// one, as regexp.MustCompile would at init.
-func CompileAll() {
+// All returns every pattern made so far, in the order they were made,
+// without compiling any.
+func All() []*Regexp {
 	mu.Lock()
-	rs := append([]*Regexp(nil), all...)
-	mu.Unlock()
-	for _, r := range rs {
-		r.Regexp()
+	defer mu.Unlock()
+	return append([]*Regexp(nil), all...)
+}
+
+// Package returns the import path of the package whose code called New
+// ("github.com/gownscan/gown/assess"), or "" for a pattern made before
+// TrackOrigins.
+func (r *Regexp) Package() string {
+	if r.pc == 0 {
+		return ""
 	}
+	f, _ := runtime.CallersFrames([]uintptr{r.pc}).Next()
+	return funcPackage(f.Function)
+}
+
+// funcPackage cuts a function's full name (path/pkg.(*T).method.func1)
+// to its package's import path: the path's own dots come before its last
+// slash (the linker writes one in the last element as %2e), and the
+// package name ends at the first dot after it.
+func funcPackage(fn string) string {
+	slash := strings.LastIndexByte(fn, '/') + 1
+	if dot := strings.IndexByte(fn[slash:], '.'); dot >= 0 {
+		fn = fn[:slash+dot]
+	}
+	return strings.ReplaceAll(fn, "%2e", ".")
 }
 
 // Regexp returns the compiled pattern.

@@ -18,16 +18,40 @@ func TestCompiledOnFirstUseOnly(t *testing.T) {
 	}
 }
 
-func TestCompileAllPanicsOnABadPattern(t *testing.T) {
-	bad := New(`a(`)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a bad pattern did not panic")
+func init() { TrackOrigins() }
+
+// made is a helper that makes patterns, as assess's rule tables do.
+func made(src string) *Regexp { return New(src) }
+
+func TestAllAndPackage(t *testing.T) {
+	direct := New(`^direct$`)
+	helped := made(`^helped$`)
+	inClosure := func() *Regexp { return New(`^closure$`) }()
+	got := All()
+	if len(got) < 3 || got[len(got)-3] != direct || got[len(got)-2] != helped || got[len(got)-1] != inClosure {
+		t.Fatalf("All does not end with the patterns just made, in order: %v", got)
+	}
+	for _, r := range []*Regexp{direct, helped, inClosure} {
+		if p := r.Package(); p != "github.com/gownscan/gown/internal/lazyre" {
+			t.Errorf("%s made in package %q", r, p)
 		}
-		mu.Lock()
-		all = all[:len(all)-1] // leave the registry as it was
-		mu.Unlock()
-	}()
-	_ = bad
-	CompileAll()
+		if r.re != nil {
+			t.Errorf("%s compiled by All or Package", r)
+		}
+	}
+}
+
+func TestFuncPackage(t *testing.T) {
+	for fn, want := range map[string]string{
+		"github.com/gownscan/gown/assess.init":               "github.com/gownscan/gown/assess",
+		"github.com/gownscan/gown/assess.compileRules.func1": "github.com/gownscan/gown/assess",
+		"github.com/gownscan/gown/extract/rules.(*Rule).set": "github.com/gownscan/gown/extract/rules",
+		"gopkg.in/yaml%2ev3.(*parser).init":                  "gopkg.in/yaml.v3",
+		"main.main":                                          "main",
+		"regexp.MustCompile":                                 "regexp",
+	} {
+		if got := funcPackage(fn); got != want {
+			t.Errorf("funcPackage(%q) = %q, want %q", fn, got, want)
+		}
+	}
 }

@@ -346,17 +346,3 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
-
-func TestEnsure(t *testing.T) {
-	if err := Ensure(t.Context(), io.Discard, "redis-server", "redis-server"); err != nil {
-		t.Skipf("redis-server not installed: %v", err)
-	}
-	if os.Geteuid() == 0 {
-		// As root a missing program would really be installed.
-		return
-	}
-	err := Ensure(t.Context(), io.Discard, "gown-no-such-package", "gown-no-such-program")
-	if err == nil || !strings.Contains(err.Error(), "apt-get install -y gown-no-such-package") {
-		t.Errorf("Ensure of a missing program as non-root: %v", err)
-	}
-}
