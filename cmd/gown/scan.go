@@ -148,6 +148,14 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	if len(specs) == 0 && len(f.lists) == 0 {
 		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
 	}
+	if err := job.input.Check(); err != nil {
+		return nil, err
+	}
+	if !f.noStore {
+		if err := store.CheckDSN(f.db); err != nil {
+			return nil, err
+		}
+	}
 	ports := reg.Ports()
 	if f.ports != "" {
 		var err error
@@ -263,13 +271,18 @@ type liveWriter interface {
 }
 
 func (job *scanJob) run(ctx context.Context, io stdio) error {
-	l, err := job.begin(ctx, io)
+	// The first target is in hand before the scan is recorded: an input
+	// whose every target is refused leaves no empty scan behind.
+	src, err := job.input.Start(ctx, &job.tcfg)
 	if err != nil {
 		return err
 	}
-	return l.run(ctx, func(ctx context.Context, out chan<- gown.Target) error {
-		return job.input.Produce(ctx, &job.tcfg, out)
-	}, func(ctx context.Context) int64 { return job.input.Count(ctx, &job.tcfg) })
+	l, err := job.begin(ctx, io)
+	if err != nil {
+		src.Stop()
+		return err
+	}
+	return l.run(ctx, src.Produce, func(ctx context.Context) int64 { return job.input.Count(ctx, &job.tcfg) })
 }
 
 // live is a scan wired to the terminal: the results store, the writer on
