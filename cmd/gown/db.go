@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,6 +33,71 @@ func storedArgs(args []string) []string {
 		case strings.HasPrefix(a, "--db="), a == "--no-store":
 		default:
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// absLists gives the target lists (-l, --list) in a scan's arguments as
+// absolute paths, so that a resumed scan reads the same files from any
+// working directory. It walks args as fs's parser does: "--" ends the
+// flags, a flag that takes a value takes the next argument unless it has
+// "=", and shorthands run together (-ql FILE, -qlFILE, -l=FILE). Stdin
+// ("-") stays.
+func absLists(fs *pflag.FlagSet, args []string) []string {
+	out := slices.Clone(args)
+	abs := func(p string) string {
+		if p == "-" || p == "" {
+			return p
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--":
+			return out
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			f := fs.Lookup(name)
+			switch {
+			case !takesValue(f):
+			case hasVal && name == "list":
+				out[i] = "--list=" + abs(val)
+			case !hasVal && i+1 < len(out):
+				i++
+				if name == "list" {
+					out[i] = abs(out[i])
+				}
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			for j := 1; j < len(a); j++ {
+				f := fs.ShorthandLookup(a[j : j+1])
+				if f == nil || !takesValue(f) && strings.HasPrefix(a[j+1:], "=") {
+					break // an unknown shorthand, or -q=true: the rest is not flags
+				}
+				if !takesValue(f) {
+					continue
+				}
+				rest, prefix := a[j+1:], a[:j+1]
+				if v, ok := strings.CutPrefix(rest, "="); ok && len(a) > j+2 {
+					rest, prefix = v, a[:j+2]
+				}
+				switch {
+				case rest != "" && f.Name == "list":
+					out[i] = prefix + abs(rest)
+				case rest == "" && i+1 < len(out):
+					i++
+					if f.Name == "list" {
+						out[i] = abs(out[i])
+					}
+				}
+				break
+			}
 		}
 	}
 	return out

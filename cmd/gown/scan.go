@@ -128,7 +128,7 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return usageError{err}
 	}
-	job.args = storedArgs(args)
+	job.args = storedArgs(absLists(fs, args))
 	return job.run(ctx, io)
 }
 
