@@ -29,12 +29,33 @@ var ErrBadDSN = errors.New("not a results store")
 
 // AgePruner is the optional ability to prune by age: PruneBefore deletes
 // the scans started before cutoff, with everything they hold, except the
-// newest keep of all scans, and returns how many went. Both backends have it.
+// newest keep of all scans and the running ones, and returns how many
+// went. Both backends have it.
 type AgePruner interface {
 	PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error)
 }
 
-var _ AgePruner = (*sqlstore.Store)(nil)
+// ScanPruner is the optional ability to prune with every option and be
+// told which running scans were spared (PruneOptions, Pruned). Prune and
+// PruneBefore spare running scans too; PruneScans says which, and can
+// delete them when told that none is live. Both backends have it.
+type ScanPruner interface {
+	PruneScans(ctx context.Context, o PruneOptions) (Pruned, error)
+}
+
+// PruneOptions chooses the scans PruneScans deletes: all but the newest
+// Keep, those started before Before (when set), running ones only with
+// Running.
+type PruneOptions = sqlstore.PruneOptions
+
+// Pruned says how many scans PruneScans deleted and which running scans it
+// spared.
+type Pruned = sqlstore.Pruned
+
+var (
+	_ AgePruner  = (*sqlstore.Store)(nil)
+	_ ScanPruner = (*sqlstore.Store)(nil)
+)
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
 // SQLite file.

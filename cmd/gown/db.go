@@ -180,7 +180,11 @@ Commands:
   vacuum                     give the space pruned scans held back to the system
 
 Pruning deletes the scans with their results and findings, and the findings no
-remaining scan saw; gown diff against a pruned scan then fails.
+remaining scan saw; gown diff against a pruned scan then fails. It spares the
+scans still running, and says which: the store cannot tell a live scan from one
+killed outright (SIGKILL, power loss), which stays running for good. Resume such
+a scan (gown scan --resume ID) or, when no scan is running on this store, prune
+with --include-running.
 `
 
 func cmdDB(ctx context.Context, args []string, io stdio) error {
@@ -190,6 +194,7 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	dsn, open := openFlags(fs)
 	keep := fs.Int("keep", 0, "prune all but the newest `N` scans (with --older-than: spare them)")
 	olderThan := fs.String("older-than", "", "prune the scans started more than `AGE` ago: 30d, 2w, 36h, 90m")
+	running := fs.Bool("include-running", false, "also prune scans still marked running: only when no scan is running on this store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -234,7 +239,7 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	}
 	defer st.Close()
 	if cmd == "prune" {
-		return dbPrune(ctx, st, *keep, age, io)
+		return dbPrune(ctx, st, store.PruneOptions{Keep: max(*keep, 0), Running: *running}, age, *keep >= 0, io)
 	}
 	return dbMaintain(ctx, st, cmd, io)
 }
@@ -257,30 +262,43 @@ func parseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// dbPrune deletes by count (keep >= 0), by age (age > 0), or both: with
-// both, the scans older than age go except the newest keep.
-func dbPrune(ctx context.Context, st gown.Store, keep int, age time.Duration, io stdio) error {
-	if age == 0 {
-		n, err := st.Prune(ctx, keep)
-		if err == nil {
-			fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", n, keep)
-		}
-		return err
-	}
-	p, ok := st.(store.AgePruner)
+// dbPrune deletes by count (byCount), by age (age > 0), or both: with
+// both, the scans older than age go except the newest o.Keep. Running
+// scans are spared unless o.Running, and the output says which.
+func dbPrune(ctx context.Context, st gown.Store, o store.PruneOptions, age time.Duration, byCount bool, io stdio) error {
+	p, ok := st.(store.ScanPruner)
 	if !ok {
-		return errors.New("gown db prune: this store cannot prune by age")
+		return errors.New("gown db prune: this store cannot prune")
 	}
-	cutoff := time.Now().Add(-age)
-	n, err := p.PruneBefore(ctx, cutoff, max(keep, 0))
+	if age > 0 {
+		o.Before = time.Now().Add(-age)
+	}
+	res, err := p.PruneScans(ctx, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "pruned %d scans started before %s", n, cutoff.Local().Format(time.DateTime))
-	if keep > 0 {
-		fmt.Fprintf(io.out, ", sparing the newest %d", keep)
+	if age == 0 {
+		fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", res.Deleted, o.Keep)
+	} else {
+		fmt.Fprintf(io.out, "pruned %d scans started before %s", res.Deleted, o.Before.Local().Format(time.DateTime))
+		if byCount && o.Keep > 0 {
+			fmt.Fprintf(io.out, ", sparing the newest %d", o.Keep)
+		}
+		fmt.Fprintln(io.out)
 	}
-	fmt.Fprintln(io.out)
+	if n := len(res.Spared); n > 0 {
+		ids := make([]string, n)
+		for i, id := range res.Spared {
+			ids[i] = strconv.FormatInt(int64(id), 10)
+		}
+		what, id := fmt.Sprintf("%d scans", n), "ID"
+		if n == 1 {
+			what, id = "1 scan", ids[0]
+		}
+		fmt.Fprintf(io.out, "spared %s still marked running (%s), which may be live. A scan killed outright stays\n"+
+			"running: resume it (gown scan --resume %s), or prune again with --include-running once no scan is running\n",
+			what, strings.Join(ids, ", "), id)
+	}
 	return nil
 }
 

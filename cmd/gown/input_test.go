@@ -140,8 +140,8 @@ func TestAbsListsParsesAsPflag(t *testing.T) {
 		{"--list", "a.txt", "--list=b.txt", "-lc.txt", "-l=d.txt", "-ql", "e.txt", "-vqlf.txt"},
 		{"-l", "-", "--list=-", "db.example"},
 		{"-p", "-l", "x", "--exclude", "-l", "-l", "/abs/list.txt"}, // values that look like -l are values
-		{"--json", "-l", "a.txt", "--", "-l", "b.txt"},             // after --, nothing is a flag
-		{"--resume", "-l", "a.txt", "--rate=5", "h"},               // --resume takes no separate value
+		{"--json", "-l", "a.txt", "--", "-l", "b.txt"},              // after --, nothing is a flag
+		{"--resume", "-l", "a.txt", "--rate=5", "h"},                // --resume takes no separate value
 		{"-l", "../up/list.txt", "--no-dns", "-l", "./here.txt"},
 	} {
 		orig, origFS := parseScan(t, args)
