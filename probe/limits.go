@@ -11,13 +11,13 @@ import (
 // the first target is probed: each worker is a goroutine with connectSpread
 // connectors beside it and a slot in the engine's queues. Measured as the
 // peak resident size of `gown scan --no-store 127.0.0.1:1` (one target):
-// 256 workers 16 MB, 16,384 workers 83 MB, 65,536 workers 240-248 MB,
-// 1,000,000 workers 3.0 GB: 3 to 3.6 KB per worker.
+// 256 workers 15-17 MB, 16,384 workers 83 MB, 65,536 workers 236-303 MB
+// (eight runs), 1,000,000 workers 3.0-3.2 GB: 3 to 4.4 KB per worker.
 const (
 	// MaxWorkers caps Config.Workers. At the cap the scan has 262,144
 	// connectors: more than one machine can use, whose file descriptors
 	// (ulimit -n) and ephemeral ports (about 28,000 per destination
-	// address) run out first. It costs about 250 MB.
+	// address) run out first. It costs 240 to 300 MB.
 	MaxWorkers = 1 << 16
 	// MaxPerHost caps Config.PerHost at the most connections a scan can
 	// have open at once (connectSpread × MaxWorkers). A PerHost at or

@@ -215,8 +215,8 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 
 // limitsHelp explains the bounds of the limit flags in gown scan --help;
 // probe.MaxWorkers and its kin say why they are where they are.
-var limitsHelp = fmt.Sprintf(`Limits: --workers is at most %d: each worker costs about 3.5 KB before
-the first target (%d take about 250 MB), and more could not all connect, as
+var limitsHelp = fmt.Sprintf(`Limits: --workers is at most %d: each worker costs 3 to 4.5 KB before
+the first target (%d take 240 to 300 MB), and more could not all connect, as
 file descriptors and ephemeral ports run out first. --per-host is at most %d,
 the most connections a scan has open; --rate at most %.0f a second (0: no
 limit). Timeouts, --max-read, --max-cidr and --sample-bytes must be above 0;
