@@ -215,7 +215,7 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 
 // limitsHelp explains the bounds of the limit flags in gown scan --help;
 // probe.MaxWorkers and its kin say why they are where they are.
-var limitsHelp = fmt.Sprintf(`Limits: --workers is at most %d: each worker costs 3 to 4.5 KB before
+var limitsHelp = fmt.Sprintf(`Limits: --workers is at most %d: each worker costs 3 to 4.4 KB before
 the first target (%d take 240 to 300 MB), and more could not all connect, as
 file descriptors and ephemeral ports run out first. --per-host is at most %d,
 the most connections a scan has open; --rate at most %.0f a second (0: no
