@@ -13,6 +13,9 @@ var (
 	ErrProtocol = errors.New("protocol violation")
 	// ErrBadTarget means a target spec could not be parsed or is out of scope.
 	ErrBadTarget = errors.New("bad target")
+	// ErrNoTargets means an input gave nothing to scan: every spec was
+	// refused (ErrBadTarget), or there was none.
+	ErrNoTargets = errors.New("no target to scan")
 	// ErrBadSeverity means a severity name is not one gown knows.
 	ErrBadSeverity = errors.New("unknown severity")
 	// ErrNoFinding means a finding id names no finding of the scan asked about.

@@ -15,7 +15,8 @@ type ScanID int64
 type ScanState string
 
 // Scan states. A scan killed outright (SIGKILL, power loss) stays running;
-// both running and interrupted scans can be resumed.
+// both running and interrupted scans can be resumed, and a resumed scan is
+// running again until it ends. Pruning spares running scans unless told.
 const (
 	ScanRunning     ScanState = "running"
 	ScanInterrupted ScanState = "interrupted"
@@ -84,7 +85,8 @@ type Store interface {
 	// AddResults stores a batch atomically. A target already stored for the
 	// scan is skipped, so replaying a batch after a crash is harmless.
 	AddResults(ctx context.Context, scan ScanID, batch []Record) error
-	// FinishScan sets the scan's final state and end time.
+	// FinishScan sets the scan's final state and end time. ScanRunning
+	// marks a scan taken up again by a resume running, with no end time.
 	FinishScan(ctx context.Context, scan ScanID, state ScanState) error
 	// Scan returns one scan's description with its counts.
 	Scan(ctx context.Context, scan ScanID) (ScanMeta, error)
@@ -99,7 +101,9 @@ type Store interface {
 	// DoneTargets walks the TargetKey of every target the scan finished.
 	DoneTargets(ctx context.Context, scan ScanID, fn func(key string) error) error
 	// Prune deletes all but the newest keep scans with everything they hold
-	// and returns how many scans went.
+	// and returns how many scans went. Running scans are spared: a store
+	// cannot tell a live one from one killed outright, and deleting a live
+	// scan loses its results.
 	Prune(ctx context.Context, keep int) (int, error)
 	Close() error
 }

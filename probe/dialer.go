@@ -31,23 +31,33 @@ type DialerConfig struct {
 	MaxRead int64
 	// Source, when set, is the local address connections come from.
 	Source netip.Addr
-	// Rate, when above zero, caps new connections per second across the scan.
+	// Rate, when above zero, caps new connections per second across the
+	// scan, up to MaxRate; zero means no limit.
 	Rate float64
 }
 
-// Validate checks the config and fills in defaults.
+// Validate checks the config and fills in defaults: a zero ConnectTimeout,
+// IOTimeout or MaxRead takes the default (3 s, 5 s, 1 MiB). A negative
+// value, and a Rate that is not a finite number in 0 to MaxRate, is a
+// *ConfigError naming the field.
 func (c *DialerConfig) Validate() error {
-	if c.ConnectTimeout <= 0 {
+	err := firstErr(
+		checkDuration("Dialer.ConnectTimeout", c.ConnectTimeout),
+		checkDuration("Dialer.IOTimeout", c.IOTimeout),
+		checkCount("Dialer.MaxRead", c.MaxRead, 0),
+		checkRate("Dialer.Rate", c.Rate),
+	)
+	if err != nil {
+		return err
+	}
+	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 3 * time.Second
 	}
-	if c.IOTimeout <= 0 {
+	if c.IOTimeout == 0 {
 		c.IOTimeout = 5 * time.Second
 	}
-	if c.MaxRead <= 0 {
+	if c.MaxRead == 0 {
 		c.MaxRead = 1 << 20
-	}
-	if c.Rate < 0 {
-		return fmt.Errorf("probe: rate %v is negative", c.Rate)
 	}
 	return nil
 }

@@ -45,22 +45,35 @@ type Config struct {
 	Analyze func(r *gown.Result, samples []gown.Sample, truncated bool)
 }
 
-// Validate checks the config and fills in defaults.
+// Validate checks the config and fills in defaults: a zero Workers,
+// PerHost, Timeout or BannerWait takes the default (256, 16, 15 s, 1.5 s).
+// A negative value, or one above its cap (MaxWorkers, MaxPerHost), is a
+// *ConfigError naming the field.
 func (c *Config) Validate() error {
-	if c.Workers <= 0 {
+	err := firstErr(
+		checkCount("Workers", c.Workers, MaxWorkers),
+		checkCount("PerHost", c.PerHost, MaxPerHost),
+		checkDuration("Timeout", c.Timeout),
+		checkDuration("BannerWait", c.BannerWait),
+		c.Sample.validate(),
+		c.Dialer.Validate(),
+	)
+	if err != nil {
+		return err
+	}
+	if c.Workers == 0 {
 		c.Workers = 256
 	}
-	if c.PerHost <= 0 {
+	if c.PerHost == 0 {
 		c.PerHost = 16
 	}
-	if c.Timeout <= 0 {
+	if c.Timeout == 0 {
 		c.Timeout = 15 * time.Second
 	}
-	if c.BannerWait <= 0 {
+	if c.BannerWait == 0 {
 		c.BannerWait = 1500 * time.Millisecond
 	}
-	c.Sample.validate()
-	return c.Dialer.Validate()
+	return nil
 }
 
 // Engine runs probers over a stream of targets.

@@ -40,19 +40,28 @@ type SampleLimits struct {
 // On reports whether sampling is switched on.
 func (l SampleLimits) On() bool { return l.PerCollection > 0 }
 
-func (l *SampleLimits) validate() {
-	if !l.On() {
-		return
+// validate refuses negative limits, off or not, and fills in the defaults
+// of the zero ones when sampling is on.
+func (l *SampleLimits) validate() error {
+	err := firstErr(
+		checkCount("Sample.PerCollection", l.PerCollection, 0),
+		checkCount("Sample.Collections", l.Collections, 0),
+		checkCount("Sample.Bytes", l.Bytes, 0),
+		checkDuration("Sample.Timeout", l.Timeout),
+	)
+	if err != nil || !l.On() {
+		return err
 	}
-	if l.Collections <= 0 {
+	if l.Collections == 0 {
 		l.Collections = 50
 	}
-	if l.Bytes <= 0 {
+	if l.Bytes == 0 {
 		l.Bytes = 256 << 10
 	}
-	if l.Timeout <= 0 {
+	if l.Timeout == 0 {
 		l.Timeout = 10 * time.Second
 	}
+	return nil
 }
 
 // DefaultSample is what `gown scan` samples unless told otherwise: 5 records

@@ -192,7 +192,21 @@ func (s *Scan) begin(ctx context.Context) error {
 		return err
 	}
 	s.id = s.cfg.Resume
-	done, err := store.LoadDone(ctx, st, s.id)
+	// Running again, before anything is read: a prune meanwhile spares it.
+	if err := st.FinishScan(ctx, s.id, gown.ScanRunning); err != nil {
+		return err
+	}
+	err := s.resume(ctx)
+	if err != nil {
+		err = errors.Join(err, st.FinishScan(context.WithoutCancel(ctx), s.id, gown.ScanInterrupted))
+	}
+	return err
+}
+
+// resume loads what a resumed scan had finished: its done targets, and
+// the findings that count towards FailOn.
+func (s *Scan) resume(ctx context.Context) error {
+	done, err := store.LoadDone(ctx, s.cfg.Store, s.id)
 	if err != nil {
 		return err
 	}
@@ -200,7 +214,7 @@ func (s *Scan) begin(ctx context.Context) error {
 	if s.cfg.FailOn == nil {
 		return nil
 	}
-	return st.Results(ctx, s.id, func(_ *gown.Result, fs []gown.Finding) error {
+	return s.cfg.Store.Results(ctx, s.id, func(_ *gown.Result, fs []gown.Finding) error {
 		s.gate(fs)
 		return nil
 	})

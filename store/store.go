@@ -5,8 +5,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +23,14 @@ import (
 // ErrNoScan means a scan id names no scan in the store.
 var ErrNoScan = sqlstore.ErrNoScan
 
+// ErrBadDSN means a DSN names no store gown can open: a URL whose scheme
+// is not postgres:// or postgresql://.
+var ErrBadDSN = errors.New("not a results store")
+
 // AgePruner is the optional ability to prune by age: PruneBefore deletes
 // the scans started before cutoff, with everything they hold, except the
-// newest keep of all scans, and returns how many went. Both backends have it.
+// newest keep of all scans and the running ones, and returns how many
+// went. Both backends have it.
 type AgePruner interface {
 	PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error)
 }
@@ -38,8 +45,26 @@ type TokenKeeper interface {
 	SetDashboardToken(ctx context.Context, hash string) error
 }
 
+// ScanPruner is the optional ability to prune with every option and be
+// told which running scans were spared (PruneOptions, Pruned). Prune and
+// PruneBefore spare running scans too; PruneScans says which, and can
+// delete them when told that none is live. Both backends have it.
+type ScanPruner interface {
+	PruneScans(ctx context.Context, o PruneOptions) (Pruned, error)
+}
+
+// PruneOptions chooses the scans PruneScans deletes: all but the newest
+// Keep, those started before Before (when set), running ones only with
+// Running.
+type PruneOptions = sqlstore.PruneOptions
+
+// Pruned says how many scans PruneScans deleted and which running scans it
+// spared.
+type Pruned = sqlstore.Pruned
+
 var (
 	_ AgePruner    = (*sqlstore.Store)(nil)
+	_ ScanPruner   = (*sqlstore.Store)(nil)
 	_ TokenKeeper  = (*sqlstore.Store)(nil)
 	_ gown.Browser = (*sqlstore.Store)(nil)
 )
@@ -50,10 +75,42 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// CheckDSN refuses a DSN that is a URL of a scheme other than postgres://
+// and postgresql://, with ErrBadDSN. Before, "mysql://db/x" and
+// "sqlite:///x.db" became SQLite files under the working directory, at
+// "mysql:/db/x" and "sqlite:/x.db". A SQLite store is named by its path
+// alone: there is no sqlite:// form, as a path says it with less to get
+// wrong.
+func CheckDSN(dsn string) error {
+	scheme, _, isURL := strings.Cut(dsn, "://")
+	if IsPostgres(dsn) || !isURL || !isScheme(scheme) {
+		return nil
+	}
+	hint := "want a SQLite file path or a postgres:// URL"
+	if s := strings.ToLower(scheme); s == "sqlite" || s == "sqlite3" || s == "file" {
+		hint = "a SQLite store is named by its file path alone, such as --db " + cmp.Or(strings.TrimPrefix(dsn, scheme+"://"), "gown.db")
+	}
+	return fmt.Errorf("%w: %s: %s", ErrBadDSN, redactURL(dsn), hint)
+}
+
+// isScheme reports whether s is a URL scheme (RFC 3986 3.1): a letter,
+// then letters, digits, '+', '-' and '.'.
+func isScheme(s string) bool {
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Open opens the store dsn names: a postgres:// or postgresql:// URL, or
 // else a SQLite file path ("" means DefaultPath). The schema is migrated to
-// the latest version on the way.
+// the latest version on the way. A URL of another scheme is ErrBadDSN.
 func Open(ctx context.Context, dsn string) (gown.Store, error) {
+	if err := CheckDSN(dsn); err != nil {
+		return nil, err
+	}
 	if IsPostgres(dsn) {
 		return postgres.Open(ctx, dsn)
 	}
@@ -84,6 +141,9 @@ func DefaultPath() (string, error) {
 // Where names the store dsn opens, for `gown db path`: the file path, or the
 // URL with its password masked.
 func Where(dsn string) (string, error) {
+	if err := CheckDSN(dsn); err != nil {
+		return "", err
+	}
 	if IsPostgres(dsn) {
 		return redactURL(dsn), nil
 	}

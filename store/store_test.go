@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +97,39 @@ func TestRansomLike(t *testing.T) {
 		"PLEASE_READ_ME": true, "warning": true, "users": false, "db0": false, "orders": false} {
 		if store.RansomLike(name) != want {
 			t.Errorf("RansomLike(%q) = %v", name, !want)
+		}
+	}
+}
+
+// TestOpenRefusesOtherSchemes checks that a URL gown cannot open as a store
+// is refused with ErrBadDSN, the password masked, and creates nothing;
+// before, each became a SQLite file under the working directory. Paths,
+// even odd ones, stay paths.
+func TestOpenRefusesOtherSchemes(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, dsn := range []string{"mysql://root:s3cret@127.0.0.1/gown", "sqlite://" + dir + "/x.db", "sqlite://x.db",
+		"SQLITE3:///x.db", "file:///x.db", "redis://127.0.0.1", "mongodb+srv://u:s3cret@c.example/db", "POSTGRES://u@h/db"} {
+		s, err := store.Open(t.Context(), dsn)
+		if err == nil {
+			s.Close()
+		}
+		_, werr := store.Where(dsn)
+		if !errors.Is(err, store.ErrBadDSN) || !errors.Is(werr, store.ErrBadDSN) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%q) = %v, Where: %v; want ErrBadDSN without the password", dsn, err, werr)
+			continue
+		}
+		t.Logf("%v", err)
+	}
+	if err := store.CheckDSN("sqlite:///var/lib/gown.db"); err == nil || !strings.Contains(err.Error(), "--db /var/lib/gown.db") {
+		t.Errorf("sqlite:// refusal does not say the path to give: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("refused DSNs left %v in the working directory", left)
+	}
+	for _, path := range []string{"gown.db", "./a://b.db", "9p://x.db", "sqlite:x.db"} {
+		if err := store.CheckDSN(path); err != nil {
+			t.Errorf("CheckDSN(%q) = %v; a path is not a URL", path, err)
 		}
 	}
 }

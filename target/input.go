@@ -2,13 +2,15 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/gownscan/gown"
 )
@@ -53,13 +55,13 @@ func (in Input) produceList(ctx context.Context, cfg *Config, name string, out c
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return fmt.Errorf("target list: %w", err)
+			return listError(name, err)
 		}
 		defer f.Close()
 		r = f
 	}
 	if r == nil {
-		return fmt.Errorf("target list %s: no standard input", name)
+		return &ListError{Name: name, Err: errors.New("no standard input")}
 	}
 	var expandErr error
 	err := Lines(r, func(line string) bool {
@@ -70,10 +72,139 @@ func (in Input) produceList(ctx context.Context, cfg *Config, name string, out c
 		return expandErr
 	}
 	if err != nil {
-		return fmt.Errorf("target list %s: %w", strings.TrimSpace(name), err)
+		return listError(name, err)
 	}
 	return nil
 }
+
+// ListError is a target list that cannot be read: it cannot be opened, is
+// a folder, or holds a line Lines refuses (a *LineError, which gives the
+// line's number). Name is the list as given, "-" for standard input.
+type ListError struct {
+	Name string
+	Err  error
+}
+
+func (e *ListError) Error() string {
+	if e.Name == "-" {
+		return fmt.Sprintf("target list on standard input: %v", e.Err)
+	}
+	return fmt.Sprintf("target list %s: %v", e.Name, e.Err)
+}
+
+func (e *ListError) Unwrap() error { return e.Err }
+
+// listError drops the path an *fs.PathError repeats.
+func listError(name string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		err = pe.Err
+	}
+	return &ListError{Name: name, Err: err}
+}
+
+// Check opens each list file and closes it again, so that a list that
+// cannot be read is found before a scan is recorded, not after the specs
+// before it were probed.
+func (in Input) Check() error {
+	for _, name := range in.Lists {
+		if name == "-" {
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return listError(name, err)
+		}
+		st, err := f.Stat()
+		f.Close()
+		switch {
+		case err != nil:
+			return listError(name, err)
+		case st.IsDir():
+			return &ListError{Name: name, Err: errors.New("is a folder, not a file of targets")}
+		}
+	}
+	return nil
+}
+
+// Started is an input whose first target is ready: see Input.Start.
+type Started struct {
+	first  gown.Target
+	next   <-chan gown.Target
+	errc   <-chan error
+	cancel context.CancelFunc
+}
+
+// Start begins producing in's targets on a goroutine and returns once the
+// first one is ready, so that a caller records a scan only when there is
+// something to scan. When the input ends first, the error is the input's
+// own (a *ListError), or says that DNS failed for some of the specs, or
+// else wraps gown.ErrNoTargets: the input is at fault, as every spec was
+// refused (malformed, excluded, no such host; each went to cfg.OnError as
+// in Produce) or there was none. Otherwise Produce sends that first target and the rest; Stop
+// ends the production when Produce will not be called.
+func (in Input) Start(ctx context.Context, cfg *Config) (*Started, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	c := *cfg
+	refused, dnsFailed := 0, 0 // written by the producer, read once next is closed
+	c.OnError = func(spec string, err error) {
+		refused++
+		if de, ok := errors.AsType[*net.DNSError](err); ok && !de.IsNotFound {
+			dnsFailed++
+		}
+		cfg.OnError(spec, err)
+	}
+	next := make(chan gown.Target)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(next)
+		errc <- in.Produce(ctx, &c, next)
+	}()
+	first, ok := <-next
+	if ok {
+		return &Started{first: first, next: next, errc: errc, cancel: cancel}, nil
+	}
+	cancel()
+	switch err := <-errc; {
+	case err != nil:
+		return nil, err
+	case dnsFailed > 0:
+		// Not the input's fault: DNS could not answer (a timeout, no
+		// server), where "no such host" says the name is wrong.
+		return nil, fmt.Errorf("no target to scan: DNS failed for %d of the %d targets given (the reasons are above)", dnsFailed, refused)
+	case refused == 1:
+		return nil, fmt.Errorf("%w: the one target given was refused (the reason is above)", gown.ErrNoTargets)
+	case refused > 1:
+		return nil, fmt.Errorf("%w: all %d targets given were refused (the reasons are above)", gown.ErrNoTargets, refused)
+	}
+	return nil, fmt.Errorf("%w: the input holds none, only blank lines and comments", gown.ErrNoTargets)
+}
+
+// Produce sends the first target, then the rest as the input gives them,
+// and returns the input's error, or ctx's when ctx ends first. It is a
+// scan.Source, called once.
+func (s *Started) Produce(ctx context.Context, out chan<- gown.Target) error {
+	defer s.cancel()
+	if err := send(ctx, out, s.first); err != nil {
+		return err
+	}
+	for {
+		select {
+		case t, ok := <-s.next:
+			if !ok {
+				return <-s.errc
+			}
+			if err := send(ctx, out, t); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stop ends the production of a started input whose Produce will not be
+// called (the scan could not begin).
+func (s *Started) Stop() { s.cancel() }
 
 // Count is how many targets the input expands to, as far as the specs
 // alone tell, without resolving or dialling: a CIDR counts its addresses

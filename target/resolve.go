@@ -18,6 +18,9 @@ type Resolver struct {
 	override map[string]netip.Addr
 	// NoDNS makes names without an override fail instead of going to DNS.
 	NoDNS bool
+	// dns asks the system resolver; tests replace it to prove what never
+	// reaches it.
+	dns func(ctx context.Context, host string) ([]netip.Addr, error)
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -32,7 +35,11 @@ const cacheCap = 10000
 
 // NewResolver builds a resolver with no overrides.
 func NewResolver() *Resolver {
-	return &Resolver{override: map[string]netip.Addr{}, cache: map[string]cached{}}
+	return &Resolver{override: map[string]netip.Addr{}, cache: map[string]cached{}, dns: systemDNS}
+}
+
+func systemDNS(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // Override maps a name to an address; spec is "host=addr".
@@ -45,16 +52,26 @@ func (r *Resolver) Override(spec string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --resolve %q: %v", gown.ErrBadTarget, spec, err)
 	}
-	r.override[strings.ToLower(strings.TrimSpace(host))] = a
+	host = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	if err := CheckName(host); err != nil {
+		return fmt.Errorf("--resolve %q: %w", spec, err)
+	}
+	r.override[host] = a
 	return nil
 }
 
-// Lookup resolves a name. Address literals resolve to themselves.
+// Lookup resolves a name. Address literals resolve to themselves; what
+// cannot be a host name (CheckName) is refused with ErrBadTarget before
+// any override or DNS, whichever path it came by (a typed spec, an app's
+// endpoint).
 func (r *Resolver) Lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
-	host = strings.ToLower(host)
+	if err := CheckName(host); err != nil {
+		return nil, err
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if a, ok := r.override[host]; ok {
 		return []netip.Addr{a}, nil
 	}
@@ -67,7 +84,11 @@ func (r *Resolver) Lookup(ctx context.Context, host string) ([]netip.Addr, error
 	if ok {
 		return c.addrs, c.err
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	dns := r.dns
+	if dns == nil {
+		dns = systemDNS
+	}
+	addrs, err := dns(ctx, host)
 	if err != nil {
 		err = fmt.Errorf("resolve %s: %w", host, err)
 	}

@@ -76,8 +76,23 @@ func parseURL(s string, c *gown.Catalog) (Spec, error) {
 	return sp, checkHost(&sp, u.Hostname())
 }
 
+// checkHost sets sp.Host to host, an address literal (IPv6 in brackets
+// or not) or a host name, and refuses anything else before it can reach a
+// resolver.
 func checkHost(sp *Spec, host string) error {
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if inner, ok := strings.CutPrefix(host, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		a, err := netip.ParseAddr(inner)
+		if !ok || err != nil {
+			return fmt.Errorf("%w: %q: brackets must enclose an IPv6 address, [::1]", gown.ErrBadTarget, sp.Raw)
+		}
+		sp.Host = a.String()
+		return nil
+	}
+	if strings.ContainsAny(host, "[]") {
+		return fmt.Errorf("%w: %q: brackets must enclose an IPv6 address, [::1]", gown.ErrBadTarget, sp.Raw)
+	}
+	host = strings.TrimSuffix(host, ".")
 	if host == "" {
 		return fmt.Errorf("%w: %q has no host", gown.ErrBadTarget, sp.Raw)
 	}
@@ -85,14 +100,55 @@ func checkHost(sp *Spec, host string) error {
 		sp.Host = a.String()
 		return nil
 	}
-	for _, label := range strings.Split(host, ".") {
-		if label == "" || len(label) > 63 || strings.ContainsFunc(label, func(r rune) bool {
-			return !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
-		}) {
-			return fmt.Errorf("%w: %q is not a host name", gown.ErrBadTarget, host)
-		}
+	if err := CheckName(host); err != nil {
+		return err
 	}
 	sp.Host = strings.ToLower(host)
+	return nil
+}
+
+// CheckName refuses what cannot be a host name, so that it never reaches
+// a resolver: a system resolver takes "256.1.1.1" or "12345" for a name
+// (or, as inet_aton, for an address) and asks DNS about it. A host name is
+// at most 253 characters (one trailing dot aside) of labels of 1 to 63
+// letters, digits, '-' and '_' (SRV and DKIM names use it); a label does
+// not begin or end with '-' (RFC 952, RFC 1123 2.1: "-l", "db-.example"),
+// and the last one is not all digits: no top-level domain is (RFC 3696 2),
+// and a dotted number that netip did not read as an address is a
+// mistyped address ("256.1.1.1", "10.1.2.999"), not a name.
+func CheckName(host string) error {
+	name := strings.TrimSuffix(host, ".")
+	bad := func(why string, args ...any) error {
+		return fmt.Errorf("%w: %q is not a host name: %s", gown.ErrBadTarget, host, fmt.Sprintf(why, args...))
+	}
+	if name == "" {
+		return bad("empty")
+	}
+	if len(name) > 253 {
+		return bad("longer than 253 characters")
+	}
+	labels := strings.Split(name, ".")
+	for _, label := range labels {
+		switch {
+		case label == "":
+			return bad("an empty label")
+		case len(label) > 63:
+			return bad("a label longer than 63 characters")
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return bad("label %q begins or ends with '-'", label)
+		}
+		for _, r := range label {
+			if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return bad("character %q", r)
+			}
+		}
+	}
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		if len(labels) == 4 {
+			return bad("nor an IPv4 address, whose four parts are 0 to 255")
+		}
+		return bad("its last label %q is all digits, which no top-level domain is", last)
+	}
 	return nil
 }
 

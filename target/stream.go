@@ -58,11 +58,33 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Lines yields the non-empty, non-comment lines of r, one at a time.
+// MaxLine caps the length of a line of a target list. A spec is a host,
+// URL or CIDR: no real one comes near it, so a longer line is a file that
+// is not a target list, and reading on would hold it all in memory.
+const MaxLine = 64 << 10
+
+// ErrLineTooLong is a line of a target list longer than MaxLine.
+var ErrLineTooLong = fmt.Errorf("longer than the %d KiB a target list's line may hold", MaxLine>>10)
+
+// LineError is a line of r that Lines could not read: Line counts from 1,
+// blank and comment lines included, as an editor does.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Lines yields the non-empty, non-comment lines of r, one at a time. A
+// line longer than MaxLine stops it with a *LineError wrapping
+// ErrLineTooLong.
 func Lines(r io.Reader, yield func(string) bool) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 64*1024)
+	sc.Buffer(make([]byte, 0, 4096), MaxLine)
+	n := 0
 	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -71,7 +93,13 @@ func Lines(r io.Reader, yield func(string) bool) error {
 			return nil
 		}
 	}
-	return sc.Err()
+	switch err := sc.Err(); {
+	case errors.Is(err, bufio.ErrTooLong):
+		return &LineError{Line: n + 1, Err: ErrLineTooLong}
+	case err != nil:
+		return &LineError{Line: n + 1, Err: err}
+	}
+	return nil
 }
 
 // Expand turns one spec into targets, sending each on out. It returns early,
@@ -145,7 +173,7 @@ func place(ctx context.Context, cfg *Config, host string, a netip.Addr) (netip.A
 		case errors.Is(err, gown.ErrBadTarget):
 			return a, err // the resolver said why (no mapping under --no-dns)
 		case err != nil:
-			return a, fmt.Errorf("%w: %v", gown.ErrBadTarget, err)
+			return a, fmt.Errorf("%w: %w", gown.ErrBadTarget, err) // the *net.DNSError says whether DNS failed
 		case len(addrs) == 0:
 			return a, fmt.Errorf("%w: %s has no address", gown.ErrBadTarget, host)
 		}

@@ -47,6 +47,32 @@ func TestParse(t *testing.T) {
 		{in: "bad host!", err: true},
 		{in: "10.0.0.0/33", err: true},
 		{in: "redis://", err: true},
+		// What cannot be a host name is refused here, before any resolver.
+		{in: "[::1]", want: Spec{Host: "::1"}},
+		{in: "db.example.com.", want: Spec{Host: "db.example.com"}},
+		{in: "xn--bcher-kva.example", want: Spec{Host: "xn--bcher-kva.example"}},
+		{in: "_service._tcp.example.com", want: Spec{Host: "_service._tcp.example.com"}},
+		{in: "1.2.3.4.example", want: Spec{Host: "1.2.3.4.example"}},
+		{in: "3com.example:6379", want: Spec{Host: "3com.example", Port: 6379}},
+		{in: "[::1", err: true},
+		{in: "::1]", err: true},
+		{in: "[::1:6379", err: true},
+		{in: "[db.example]", err: true},
+		{in: "redis://[::1", err: true},
+		{in: "256.1.1.1", err: true},
+		{in: "256.1.1.1:6379", err: true},
+		{in: "10.1.2.999", err: true},
+		{in: "1.2.3.4.5", err: true},
+		{in: "12345", err: true},
+		{in: "0x7f.1", err: true},
+		{in: "host.123", err: true},
+		{in: "-l", err: true},
+		{in: "-db.example.com", err: true},
+		{in: "db-.example.com", err: true},
+		{in: "db.-example.com:6379", err: true},
+		{in: "redis://-l:6379", err: true},
+		{in: "a..b", err: true},
+		{in: strings.Repeat("a.", 127) + "com", err: true}, // 257 characters
 	}
 	for _, c := range cases {
 		got, err := Parse(c.in, catalog)

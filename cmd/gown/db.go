@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +34,71 @@ func storedArgs(args []string) []string {
 		case strings.HasPrefix(a, "--db="), a == "--no-store":
 		default:
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// absLists gives the target lists (-l, --list) in a scan's arguments as
+// absolute paths, so that a resumed scan reads the same files from any
+// working directory. It walks args as fs's parser does: "--" ends the
+// flags, a flag that takes a value takes the next argument unless it has
+// "=", and shorthands run together (-ql FILE, -qlFILE, -l=FILE). Stdin
+// ("-") stays.
+func absLists(fs *pflag.FlagSet, args []string) []string {
+	out := slices.Clone(args)
+	abs := func(p string) string {
+		if p == "-" || p == "" {
+			return p
+		}
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	takesValue := func(f *pflag.Flag) bool { return f != nil && f.NoOptDefVal == "" }
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--":
+			return out
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a[2:], "=")
+			f := fs.Lookup(name)
+			switch {
+			case !takesValue(f):
+			case hasVal && name == "list":
+				out[i] = "--list=" + abs(val)
+			case !hasVal && i+1 < len(out):
+				i++
+				if name == "list" {
+					out[i] = abs(out[i])
+				}
+			}
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			for j := 1; j < len(a); j++ {
+				f := fs.ShorthandLookup(a[j : j+1])
+				if f == nil || !takesValue(f) && strings.HasPrefix(a[j+1:], "=") {
+					break // an unknown shorthand, or -q=true: the rest is not flags
+				}
+				if !takesValue(f) {
+					continue
+				}
+				rest, prefix := a[j+1:], a[:j+1]
+				if v, ok := strings.CutPrefix(rest, "="); ok && len(a) > j+2 {
+					rest, prefix = v, a[:j+2]
+				}
+				switch {
+				case rest != "" && f.Name == "list":
+					out[i] = prefix + abs(rest)
+				case rest == "" && i+1 < len(out):
+					i++
+					if f.Name == "list" {
+						out[i] = abs(out[i])
+					}
+				}
+				break
+			}
 		}
 	}
 	return out
@@ -114,7 +181,11 @@ Commands:
   vacuum                     give the space pruned scans held back to the system
 
 Pruning deletes the scans with their results and findings, and the findings no
-remaining scan saw; gown diff against a pruned scan then fails.
+remaining scan saw; gown diff against a pruned scan then fails. It spares the
+scans still running, and says which: the store cannot tell a live scan from one
+killed outright (SIGKILL, power loss), which stays running for good. Resume such
+a scan (gown scan --resume ID) or, when no scan is running on this store, prune
+with --include-running.
 `
 
 func cmdDB(ctx context.Context, args []string, io stdio) error {
@@ -124,6 +195,7 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	dsn, open := openFlags(fs)
 	keep := fs.Int("keep", 0, "prune all but the newest `N` scans (with --older-than: spare them)")
 	olderThan := fs.String("older-than", "", "prune the scans started more than `AGE` ago: 30d, 2w, 36h, 90m")
+	running := fs.Bool("include-running", false, "also prune scans still marked running: only when no scan is running on this store")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -168,7 +240,7 @@ func cmdDB(ctx context.Context, args []string, io stdio) error {
 	}
 	defer st.Close()
 	if cmd == "prune" {
-		return dbPrune(ctx, st, *keep, age, io)
+		return dbPrune(ctx, st, store.PruneOptions{Keep: max(*keep, 0), Running: *running}, age, *keep >= 0, io)
 	}
 	return dbMaintain(ctx, st, cmd, io)
 }
@@ -191,30 +263,43 @@ func parseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// dbPrune deletes by count (keep >= 0), by age (age > 0), or both: with
-// both, the scans older than age go except the newest keep.
-func dbPrune(ctx context.Context, st gown.Store, keep int, age time.Duration, io stdio) error {
-	if age == 0 {
-		n, err := st.Prune(ctx, keep)
-		if err == nil {
-			fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", n, keep)
-		}
-		return err
-	}
-	p, ok := st.(store.AgePruner)
+// dbPrune deletes by count (byCount), by age (age > 0), or both: with
+// both, the scans older than age go except the newest o.Keep. Running
+// scans are spared unless o.Running, and the output says which.
+func dbPrune(ctx context.Context, st gown.Store, o store.PruneOptions, age time.Duration, byCount bool, io stdio) error {
+	p, ok := st.(store.ScanPruner)
 	if !ok {
-		return errors.New("gown db prune: this store cannot prune by age")
+		return errors.New("gown db prune: this store cannot prune")
 	}
-	cutoff := time.Now().Add(-age)
-	n, err := p.PruneBefore(ctx, cutoff, max(keep, 0))
+	if age > 0 {
+		o.Before = time.Now().Add(-age)
+	}
+	res, err := p.PruneScans(ctx, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.out, "pruned %d scans started before %s", n, cutoff.Local().Format(time.DateTime))
-	if keep > 0 {
-		fmt.Fprintf(io.out, ", sparing the newest %d", keep)
+	if age == 0 {
+		fmt.Fprintf(io.out, "pruned %d scans, kept the newest %d\n", res.Deleted, o.Keep)
+	} else {
+		fmt.Fprintf(io.out, "pruned %d scans started before %s", res.Deleted, o.Before.Local().Format(time.DateTime))
+		if byCount && o.Keep > 0 {
+			fmt.Fprintf(io.out, ", sparing the newest %d", o.Keep)
+		}
+		fmt.Fprintln(io.out)
 	}
-	fmt.Fprintln(io.out)
+	if n := len(res.Spared); n > 0 {
+		ids := make([]string, n)
+		for i, id := range res.Spared {
+			ids[i] = strconv.FormatInt(int64(id), 10)
+		}
+		what, id := fmt.Sprintf("%d scans", n), "ID"
+		if n == 1 {
+			what, id = "1 scan", ids[0]
+		}
+		fmt.Fprintf(io.out, "spared %s still marked running (%s), which may be live. A scan killed outright stays\n"+
+			"running: resume it (gown scan --resume %s), or prune again with --include-running once no scan is running\n",
+			what, strings.Join(ids, ", "), id)
+	}
 	return nil
 }
 

@@ -13,6 +13,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/store"
+	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
 )
 
@@ -130,7 +133,7 @@ func exitCode(ctx context.Context, err error, errw io.Writer) int {
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintln(errw, "gown: interrupted; results found so far were written")
 		return exitInterrupted
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), badInput(err):
 		fmt.Fprintln(errw, "gown:", err)
 		return exitUsage
 	case errors.As(err, &fe):
@@ -139,4 +142,13 @@ func exitCode(ctx context.Context, err error, errw io.Writer) int {
 	}
 	fmt.Fprintln(errw, "gown:", err)
 	return exitError
+}
+
+// badInput reports whether err is the user's input refused where it is
+// read rather than where the flags are: an input with no target a scan
+// could use, a target list that cannot be read, a --db that names no store.
+// Each is a bad argument (exit 2), wherever it is found.
+func badInput(err error) bool {
+	var le *target.ListError
+	return errors.Is(err, gown.ErrNoTargets) || errors.As(err, &le) || errors.Is(err, store.ErrBadDSN)
 }

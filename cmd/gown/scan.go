@@ -63,9 +63,9 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
 	fs.BoolVar(&f.all, "all", false, "also report closed and filtered ports")
 	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (banner first, then each prober); --detect=false skips such ports")
-	fs.IntVar(&f.workers, "workers", 256, "targets probed at once (4× as many may be connecting: a filtered port holds no worker)")
-	fs.IntVar(&f.perHost, "per-host", 16, "targets connecting or probed at once on one address (each holds one connection at a time)")
-	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan (0: no limit)")
+	fs.IntVar(&f.workers, "workers", 256, "targets probed at once, 1 to 65536 (4× as many may be connecting: a filtered port holds no worker)")
+	fs.IntVar(&f.perHost, "per-host", 16, "targets connecting or probed at once on one address, 1 to 262144 (each holds one connection at a time)")
+	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan, up to 1000000 (0: no limit)")
 	fs.DurationVar(&f.timeout, "timeout", 15*time.Second, "deadline for all probes of one target, once its connect is answered")
 	fs.DurationVar(&f.connect, "connect-timeout", 3*time.Second, "deadline for a TCP connect")
 	fs.DurationVar(&f.ioTimeout, "io-timeout", 5*time.Second, "deadline for each read or write")
@@ -113,7 +113,7 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 	var f scanFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown scan [targets...] [flags]\n\nTargets: host, host:port, [v6]:port, URL (redis://, mysql://, https://...), CIDR.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(io.err, "Usage: gown scan [targets...] [flags]\n\nTargets: host, host:port, [v6]:port, URL (redis://, mysql://, https://...), CIDR.\n\n%s\nFlags:\n%s", limitsHelp, fs.FlagUsages())
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -128,7 +128,7 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return usageError{err}
 	}
-	job.args = storedArgs(args)
+	job.args = storedArgs(absLists(fs, args))
 	return job.run(ctx, io)
 }
 
@@ -147,6 +147,14 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	}
 	if len(specs) == 0 && len(f.lists) == 0 {
 		return nil, errors.New("no targets: give hosts, CIDRs or URLs, or -l FILE")
+	}
+	if err := job.input.Check(); err != nil {
+		return nil, err
+	}
+	if !f.noStore {
+		if err := store.CheckDSN(f.db); err != nil {
+			return nil, err
+		}
 	}
 	ports := reg.Ports()
 	if f.ports != "" {
@@ -173,13 +181,18 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	if err := job.tcfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := f.refuseZeros(); err != nil {
+		return nil, err
+	}
 	job.pcfg = probe.Config{Workers: f.workers, PerHost: f.perHost, Timeout: f.timeout, Detect: f.detect,
 		Dialer: probe.DialerConfig{ConnectTimeout: f.connect, IOTimeout: f.ioTimeout, MaxRead: f.maxRead, Rate: f.rate}}
-	if f.sampleK < 0 || f.sampleBytes < 0 {
-		return nil, errors.New("--sample-k and --sample-bytes cannot be negative")
-	}
 	job.pcfg.Sample = probe.DefaultSample
 	job.pcfg.Sample.PerCollection, job.pcfg.Sample.Bytes = f.sampleK, f.sampleBytes
+	// The probe config checks the ranges (library callers get the same
+	// refusals); its errors name the field, which the flag's name replaces.
+	if err := job.pcfg.Validate(); err != nil {
+		return nil, flagError(err)
+	}
 	if f.noSample {
 		job.pcfg.Sample = probe.SampleLimits{}
 	}
@@ -197,7 +210,57 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 		}
 		job.failOn = &s
 	}
-	return job, job.pcfg.Validate()
+	return job, nil
+}
+
+// limitsHelp explains the bounds of the limit flags in gown scan --help;
+// probe.MaxWorkers and its kin say why they are where they are.
+var limitsHelp = fmt.Sprintf(`Limits: --workers is at most %d: each worker costs 3 to 4.4 KB before
+the first target (%d take 240 to 300 MB), and more could not all connect, as
+file descriptors and ephemeral ports run out first. --per-host is at most %d,
+the most connections a scan has open; --rate at most %.0f a second (0: no
+limit). Timeouts, --max-read, --max-cidr and --sample-bytes must be above 0;
+no limit may be negative.
+`, probe.MaxWorkers, probe.MaxWorkers, probe.MaxPerHost, float64(probe.MaxRate))
+
+// refuseZeros refuses a 0 typed for a limit that the configs would read as
+// "the default": --timeout 0 does not mean "no deadline", and quietly
+// getting 15 s instead is worse than being told. The flags' defaults are
+// not 0, so a 0 here was typed.
+func (f *scanFlags) refuseZeros() error {
+	for _, z := range []struct {
+		flag string
+		zero bool
+	}{
+		{"--workers", f.workers == 0}, {"--per-host", f.perHost == 0}, {"--timeout", f.timeout == 0},
+		{"--connect-timeout", f.connect == 0}, {"--io-timeout", f.ioTimeout == 0}, {"--max-read", f.maxRead == 0},
+		{"--max-cidr", f.maxCIDR == 0}, {"--sample-bytes", f.sampleBytes == 0},
+	} {
+		if z.zero {
+			return fmt.Errorf("%s 0: want more than 0", z.flag)
+		}
+	}
+	return nil
+}
+
+// probeFlags names the flag that sets each probe.Config field.
+var probeFlags = map[string]string{
+	"Workers": "--workers", "PerHost": "--per-host", "Timeout": "--timeout",
+	"Dialer.ConnectTimeout": "--connect-timeout", "Dialer.IOTimeout": "--io-timeout",
+	"Dialer.MaxRead": "--max-read", "Dialer.Rate": "--rate",
+	"Sample.PerCollection": "--sample-k", "Sample.Bytes": "--sample-bytes",
+}
+
+// flagError says a probe.Config refusal as the user typed it: the flag
+// instead of the field.
+func flagError(err error) error {
+	var ce *probe.ConfigError
+	if errors.As(err, &ce) {
+		if name, ok := probeFlags[ce.Field]; ok {
+			return fmt.Errorf("%s %v: %s", name, ce.Value, ce.Reason)
+		}
+	}
+	return err
 }
 
 // liveWriter is what the table and JSONL writers share: a scan's sink that
@@ -208,13 +271,18 @@ type liveWriter interface {
 }
 
 func (job *scanJob) run(ctx context.Context, io stdio) error {
-	l, err := job.begin(ctx, io)
+	// The first target is in hand before the scan is recorded: an input
+	// whose every target is refused leaves no empty scan behind.
+	src, err := job.input.Start(ctx, &job.tcfg)
 	if err != nil {
 		return err
 	}
-	return l.run(ctx, func(ctx context.Context, out chan<- gown.Target) error {
-		return job.input.Produce(ctx, &job.tcfg, out)
-	}, func(ctx context.Context) int64 { return job.input.Count(ctx, &job.tcfg) })
+	l, err := job.begin(ctx, io)
+	if err != nil {
+		src.Stop()
+		return err
+	}
+	return l.run(ctx, src.Produce, func(ctx context.Context) int64 { return job.input.Count(ctx, &job.tcfg) })
 }
 
 // live is a scan wired to the terminal: the results store, the writer on

@@ -121,6 +121,9 @@ func TestDBPruneOlderThan(t *testing.T) {
 		if err := st.AddResults(t.Context(), id, []gown.Record{rec}); err != nil {
 			t.Fatal(err)
 		}
+		if err := st.FinishScan(t.Context(), id, gown.ScanDone); err != nil { // running ones are spared
+			t.Fatal(err)
+		}
 	}
 	st.Close()
 	scans := func() int { return strings.Count(runOK(t, "scans", "--db", db, "--json"), "\n") }

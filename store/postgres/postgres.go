@@ -25,6 +25,12 @@ var Dialect = sqlstore.Dialect{
 		Rebind: sqlstore.RebindDollar,
 	},
 	Vacuum: "VACUUM ANALYZE",
+	// A batch upserts a finding, then records its occurrence. Under READ
+	// COMMITTED a prune's findings cleanup could see the first without the
+	// second, delete the finding and, by cascade, the occurrence the batch
+	// then commits. SHARE ROW EXCLUSIVE waits for batches in flight and
+	// holds new ones (ROW EXCLUSIVE) until the prune commits; readers go on.
+	PruneLock: "LOCK TABLE findings IN SHARE ROW EXCLUSIVE MODE",
 }
 
 // Open connects to the database a postgres:// URL names and migrates it.

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every gown.Store backend must
 // pass, against the real database: round trip (facts included), batch atomicity, stable
 // finding ids, the resume set, diff categories, paging, prune by count and
-// by age, and the dashboard's reads (gown.Browser).
+// by age sparing running scans, and the dashboard's reads (gown.Browser).
 package storetest
 
 import (
@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"Paging", testPaging},
 		{"Prune", testPrune},
 		{"PruneBefore", testPruneBefore},
+		{"PruneSparesRunning", testPruneSparesRunning},
+		{"PruneWhileWriting", testPruneWhileWriting},
 		{"HostileText", testHostileText},
 		{"Standalone", testStandalone},
 		{"Browse", testBrowse},

@@ -27,6 +27,11 @@ type Dialect struct {
 	migrations.Dialect
 	// Vacuum gives freed pages back to the system.
 	Vacuum string
+	// PruneLock, when set, is the first statement of a prune: it makes
+	// the batches of running scans wait while findings are cleaned up
+	// (see prune). SQLite needs none: its transactions take the write
+	// lock when they begin (_txlock=immediate), so writers take turns.
+	PruneLock string
 }
 
 // RebindDollar turns ? placeholders into PostgreSQL's $1, $2...
@@ -104,10 +109,15 @@ func (s *Store) BeginScan(ctx context.Context, m gown.ScanMeta) (gown.ScanID, er
 	return gown.ScanID(id), nil
 }
 
-// FinishScan sets the scan's final state.
+// FinishScan sets the scan's final state; ScanRunning marks a resumed
+// scan running again and clears its end time.
 func (s *Store) FinishScan(ctx context.Context, id gown.ScanID, state gown.ScanState) error {
+	var finished any = fmtTime(time.Now())
+	if state == gown.ScanRunning {
+		finished = nil
+	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE scans SET state = ?, finished_at = ? WHERE id = ?`),
-		string(state), fmtTime(time.Now()), int64(id))
+		string(state), finished, int64(id))
 	if err != nil {
 		return fmt.Errorf("%s: finish scan %d: %w", s.d.Name, id, err)
 	}
@@ -190,66 +200,127 @@ func collect[T any](ctx context.Context, db *sql.DB, query string, args []any, f
 	return out, rows.Err()
 }
 
-// Prune deletes all but the newest keep scans; cascades remove what they
-// held, and findings no remaining scan saw go too.
+// PruneOptions chooses the scans PruneScans deletes.
+type PruneOptions struct {
+	// Keep spares the newest Keep scans, whatever their age and state.
+	Keep int
+	// Before, when set, limits pruning to the scans started before it.
+	Before time.Time
+	// Running also deletes scans still marked running. Without it they
+	// are spared: the store cannot tell a live scan from one killed
+	// outright (which stays running for good), and deleting a live one
+	// loses its results and fails its next write.
+	Running bool
+}
+
+// Pruned says what PruneScans did.
+type Pruned struct {
+	// Deleted counts the scans deleted.
+	Deleted int
+	// Spared lists, newest first, the running scans the options chose
+	// but Running did not allow.
+	Spared []gown.ScanID
+}
+
+// Prune deletes all but the newest keep scans, except running ones;
+// cascades remove what they held, and findings no remaining scan saw go
+// too.
 func (s *Store) Prune(ctx context.Context, keep int) (int, error) {
 	if keep < 0 {
 		return 0, fmt.Errorf("prune: keep %d scans: must not be negative", keep)
 	}
-	return s.prune(ctx, keep, time.Time{})
+	p, err := s.PruneScans(ctx, PruneOptions{Keep: keep})
+	return p.Deleted, err
 }
 
 // PruneBefore deletes the scans started before cutoff, except the newest
-// keep of all scans (keep 0 spares none), with what they held.
+// keep of all scans (keep 0 spares none) and running ones, with what they
+// held.
 func (s *Store) PruneBefore(ctx context.Context, cutoff time.Time, keep int) (int, error) {
 	if keep < 0 || cutoff.IsZero() {
 		return 0, fmt.Errorf("prune: keep %d scans started before %v: want keep >= 0 and a time", keep, cutoff)
 	}
-	return s.prune(ctx, keep, cutoff)
+	p, err := s.PruneScans(ctx, PruneOptions{Keep: keep, Before: cutoff})
+	return p.Deleted, err
 }
 
-// prune deletes every scan beyond the newest keep that started before
-// cutoff (any time when cutoff is zero). Start times are compared as times,
-// not as stored text: RFC 3339 with fractions does not sort as text.
-func (s *Store) prune(ctx context.Context, keep int, cutoff time.Time) (int, error) {
+// PruneScans deletes every scan beyond the newest o.Keep that started
+// before o.Before (any time when zero), sparing running ones unless
+// o.Running, and then the findings no remaining scan saw. Start times are
+// compared as times, not as stored text: RFC 3339 with fractions does not
+// sort as text.
+//
+// Running scans write while this runs. Their scan rows are never deleted
+// (the DELETE checks the state again, in case a resume took a scan up
+// since it was listed), and the findings cleanup must not delete a finding
+// a running scan's open batch has just upserted but whose occurrence is not
+// yet visible: the dialect's PruneLock makes such batches finish first
+// and later ones wait.
+func (s *Store) PruneScans(ctx context.Context, o PruneOptions) (Pruned, error) {
+	var p Pruned
+	if o.Keep < 0 {
+		return p, fmt.Errorf("prune: keep %d scans: must not be negative", o.Keep)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return p, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT id, started_at FROM scans ORDER BY id DESC`)
+	if s.d.PruneLock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.PruneLock); err != nil {
+			return p, fmt.Errorf("%s: prune: %w", s.d.Name, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, started_at, state FROM scans ORDER BY id DESC`)
 	if err != nil {
-		return 0, fmt.Errorf("%s: prune: list scans: %w", s.d.Name, err)
+		return p, fmt.Errorf("%s: prune: list scans: %w", s.d.Name, err)
 	}
 	var doomed []int64
 	for i := 0; rows.Next(); i++ {
 		var id int64
-		var started string
-		if err := rows.Scan(&id, &started); err != nil {
+		var started, state string
+		if err := rows.Scan(&id, &started, &state); err != nil {
 			rows.Close()
-			return 0, err
+			return p, err
 		}
-		if i >= keep && (cutoff.IsZero() || parseTime(started).Before(cutoff)) {
+		switch {
+		case i < o.Keep || !o.Before.IsZero() && !parseTime(started).Before(o.Before):
+		case gown.ScanState(state) == gown.ScanRunning && !o.Running:
+			p.Spared = append(p.Spared, gown.ScanID(id))
+		default:
 			doomed = append(doomed, id)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return p, err
 	}
-	del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM scans WHERE id = ?`))
+	del := `DELETE FROM scans WHERE id = ?`
+	if !o.Running {
+		del += ` AND state <> '` + string(gown.ScanRunning) + `'`
+	}
+	st, err := tx.PrepareContext(ctx, s.q(del))
 	if err != nil {
-		return 0, err
+		return p, err
 	}
 	for _, id := range doomed {
-		if _, err := del.ExecContext(ctx, id); err != nil {
-			return 0, fmt.Errorf("%s: prune scan %d: %w", s.d.Name, id, err)
+		res, err := st.ExecContext(ctx, id)
+		if err != nil {
+			return p, fmt.Errorf("%s: prune scan %d: %w", s.d.Name, id, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.Deleted++
+		} else if !o.Running {
+			p.Spared = append(p.Spared, gown.ScanID(id)) // resumed since it was listed
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM findings WHERE NOT EXISTS (SELECT 1 FROM occurrences o WHERE o.finding_id = findings.id)`); err != nil {
-		return 0, fmt.Errorf("%s: prune findings: %w", s.d.Name, err)
+		return p, fmt.Errorf("%s: prune findings: %w", s.d.Name, err)
 	}
-	return len(doomed), tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return Pruned{}, err
+	}
+	return p, nil
 }
 
 func fmtTime(t time.Time) string {
