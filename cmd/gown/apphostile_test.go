@@ -152,14 +152,14 @@ func TestAppFIFO(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("exit %d, want %d", code, exitOK)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		for _, f := range []string{fifo, filepath.Join(dir, "walked.apk")} { // free the blocked open: a writer comes
 			if w, err := os.OpenFile(f, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 				w.Close()
 			}
 		}
 		<-done
-		t.Fatal("gown app blocked on a FIFO for 10 s")
+		t.Fatal("gown app blocked on a FIFO for 30 s")
 	}
 	if want := "gown: " + fifo + ": a named pipe (FIFO): not a regular file: not read"; !strings.Contains(errb.String(), want) {
 		t.Errorf("stderr lacks %q", want)
