@@ -17,6 +17,9 @@ import (
 
 // Errors of the archive walker; each names the cap that stopped it.
 var (
+	// ErrNotRegular means a path names a FIFO, a device, a socket or a
+	// directory, which Extractor.File does not open.
+	ErrNotRegular = errors.New("not a regular file: not read")
 	// ErrCap means an archive exceeded one of Config's limits.
 	ErrCap = errors.New("over a safety cap")
 	// ErrNotApp means the file is not an archive gown can read as an app.

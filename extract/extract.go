@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"syscall"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/rules"
@@ -92,21 +94,67 @@ func New(cfg Config) (*Extractor, error) {
 }
 
 // File reads the app at path. Problems with the app land in App.Errors; the
-// error return is for a file that cannot be opened at all.
+// error return is for a file that cannot be read as an app at all: missing,
+// unreadable, or not a regular file (ErrNotRegular: a FIFO, a device, a
+// socket, a directory).
+//
+// The file's type is checked before it is opened: open() on a FIFO waits
+// for a writer, in the kernel, where no signal ends the wait, and opening a
+// device may act on it. The open itself does not wait either (O_NONBLOCK,
+// which changes nothing for a regular file), in case the path was swapped
+// between the two, and the type is checked again on what was opened. Every
+// read of the file then sees ctx (see ctxReaderAt).
 func (x *Extractor) File(ctx context.Context, path string) (*gown.App, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		return nil, notRegular(path, st.Mode())
 	}
-	return x.Read(ctx, f, st.Size(), path), nil
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, notRegular(path, st.Mode())
+	}
+	return x.Read(ctx, ctxReaderAt{ctx, f}, st.Size(), path), nil
+}
+
+// notRegular names what path is instead of a regular file.
+func notRegular(path string, m fs.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	case m.IsDir():
+		what = "a directory"
+	}
+	return fmt.Errorf("%s: %s: %w", path, what, ErrNotRegular)
+}
+
+// ctxReaderAt fails every read once ctx is done: an app on a slow or hung
+// file system stops being read at the next read after Ctrl-C, whichever
+// entry reader is reading it.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // Read reads an app from r. name labels the app and its sources. The

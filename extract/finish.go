@@ -6,17 +6,74 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 )
 
 // finish assembles the app: endpoints and credentials in first-seen order,
-// then the clear-text join.
+// then the clear-text join, then the text pass.
 func (s *appScan) finish() *gown.App {
 	s.app.Endpoints, s.app.Credentials = s.col.results()
 	if s.col.dropped > 0 {
 		s.fail(fmt.Errorf("%d more endpoints past the cap of %d were not kept", s.col.dropped, s.cfg.MaxEndpoints))
 	}
 	s.app.Cleartext = s.cleartext()
+	textPass(s.app)
 	return s.app
+}
+
+// Caps, in bytes, on an app's strings once the text pass is done: far
+// above what a real app writes there, they bound what a crafted one makes
+// gown store and print.
+const (
+	capName = 256  // package or bundle id, version
+	capPath = 1024 // the app's file, an archive or entry name, a section (a plist key path)
+	capText = 1024 // an error, a policy clause, a credential as shown
+)
+
+// textPass runs redact.Text over every string of a that the app chose,
+// the way the probe engine's text pass treats what a server sends: zip
+// entry names, manifest and Info.plist values, resource and key names, and
+// the errors that quote them reach every output (the table, JSON, the
+// store, reports) masked, bounded, valid UTF-8 and unable to drive a
+// terminal. It runs once, at the end, because the readers need the raw
+// names while they read (dispatch by entry name, the network security
+// config's path, the container path asGiven maps back to the user's file).
+//
+// Endpoint values and hosts are not passed through it: they are gown's own
+// normalised forms (url.URL.String percent-escapes what is not printable
+// ASCII, ValidHost admits only host names and addresses, the other kinds
+// are matched by ASCII rules) and stay the exact value a probe and a diff
+// use; TestTextPass checks that no hostile app gets another byte into
+// them. Writers that show them to a human still pass them through Text.
+func textPass(a *gown.App) {
+	a.File = redact.Text(a.File, capPath)
+	a.ID = redact.Text(a.ID, capName)
+	a.Version = redact.Text(a.Version, capName)
+	for i, e := range a.Errors {
+		a.Errors[i] = redact.Text(e, capText)
+	}
+	for i := range a.Endpoints {
+		textSources(a.Endpoints[i].Sources)
+	}
+	for i := range a.Credentials {
+		c := &a.Credentials[i]
+		c.Value = redact.Text(c.Value, capText)
+		textSources(c.Sources)
+	}
+	for i := range a.Cleartext {
+		a.Cleartext[i].Policy = redact.Text(a.Cleartext[i].Policy, capText)
+	}
+}
+
+// textSources runs the text pass over the places an endpoint or credential
+// was found.
+func textSources(srcs []gown.Source) {
+	for i := range srcs {
+		s := &srcs[i]
+		s.Container = redact.Text(s.Container, capPath)
+		s.Entry = redact.Text(s.Entry, capPath)
+		s.Section = redact.Text(s.Section, capPath)
+	}
 }
 
 // cleartext joins the platform's transport policy with the app's first-party

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf16"
@@ -29,7 +30,7 @@ func infoPlist(files []*zip.File) string {
 func (u *unit) infoPlist(b []byte, src gown.Source) error {
 	p, err := ios.ParsePlist(b)
 	if err != nil {
-		return err
+		return u.unparsedPlist(b, src, err)
 	}
 	id, version := p.String("CFBundleIdentifier"), p.String("CFBundleShortVersionString")
 	if version == "" {
@@ -51,20 +52,39 @@ func (u *unit) infoPlist(b []byte, src gown.Source) error {
 func (u *unit) plist(b []byte, src gown.Source) error {
 	p, err := ios.ParsePlist(b)
 	if err != nil {
-		return err
+		return u.unparsedPlist(b, src, err)
 	}
 	u.plistStrings(p, src)
 	return nil
 }
 
+// unparsedPlist handles a plist the bounded reader did not decode. One in
+// the OpenStep text form, or over a cap (a crafted one nested a million
+// deep), is still scanned as plain text, so its strings are not lost, and
+// the cap is reported; a malformed one is an error.
+func (u *unit) unparsedPlist(b []byte, src gown.Source, err error) error {
+	switch {
+	case errors.Is(err, ios.ErrTextPlist):
+		u.blob(b, src)
+		return nil
+	case errors.Is(err, ios.ErrPlistCap):
+		u.blob(b, src)
+		return fmt.Errorf("%w; scanned as plain text", err)
+	}
+	return err
+}
+
 func (u *unit) plistStrings(p *ios.Plist, src gown.Source) {
 	src.Encoding = "plist"
-	p.Strings(func(key, str string) bool {
+	err := p.Strings(func(key, str string) bool {
 		r := src
 		r.Section = key
 		u.scanString(str, r)
 		return true
 	})
+	if err != nil {
+		u.fail(fmt.Errorf("%s!%s: %w", src.Container, src.Entry, err))
+	}
 }
 
 // macho scans a Mach-O's string sections. An encrypted binary marks the

@@ -3,8 +3,10 @@ package extract
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
 	"howett.net/plist"
@@ -137,3 +139,81 @@ func TestFatMachO(t *testing.T) {
 
 const infoPlistXML = `<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0"><dict><key>CFBundleIdentifier</key><string>com.shop.fat</string></dict></plist>`
+
+// deepBplist writes a binary plist of n arrays, each holding the next, the
+// last a string: the shape that overflowed the decoder's stack.
+func deepBplist(n int, leaf string) []byte {
+	be := binary.BigEndian
+	b := []byte("bplist00")
+	var offs []byte
+	for i := range n {
+		offs = be.AppendUint32(offs, uint32(len(b)))
+		b = be.AppendUint32(append(b, 0xa1), uint32(i+1))
+	}
+	offs = be.AppendUint32(offs, uint32(len(b)))
+	b = append(append(b, 0x5f, 0x10, byte(len(leaf))), leaf...) // an ASCII string, its length as a 1-byte integer
+	table := len(b)
+	b = append(b, offs...)
+	tr := make([]byte, 32)
+	tr[6], tr[7] = 4, 4
+	be.PutUint64(tr[8:], uint64(n+1))
+	be.PutUint64(tr[24:], uint64(table))
+	return append(b, tr...)
+}
+
+// TestDeepPlistKeepsTheApp is issue h21 item 2 through the app reader: a
+// settings plist nested a million deep (and one 100000 deep, under the
+// object cap), an XML one 100000 deep, and an Info.plist whose
+// NSAppTransportSecurity is nested past the cap. Each over-cap plist is an
+// error on the app naming the cap; its strings are still scanned as text;
+// the rest of the app (identity, other entries) is read; all of it quickly.
+func TestDeepPlistKeepsTheApp(t *testing.T) {
+	info, err := plist.Marshal(map[string]any{"CFBundleIdentifier": "com.deep.planted", "CFBundleShortVersionString": "2.0"}, plist.XMLFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// extract/ios's tests take the XML a million deep; here 100000 is
+	// as far past the cap and keeps the test quick under -race.
+	xmlDeep := "<plist>" + strings.Repeat("<array>", 100_000) + "<string>https://xml.deep-planted.net</string>" + strings.Repeat("</array>", 100_000) + "</plist>"
+	b := zipOf(t,
+		entry{"Payload/Deep.app/Info.plist", info, false},
+		entry{"Payload/Deep.app/Settings.bundle/Root.plist", deepBplist(1_000_000, "https://leaf.deep-planted.net/a"), true},
+		entry{"Payload/Deep.app/Other.plist", deepBplist(100_000, "https://leaf2.deep-planted.net/b"), true},
+		entry{"Payload/Deep.app/Deep.plist", []byte(xmlDeep), true},
+		entry{"Payload/Deep.app/config.json", []byte(`{"api":"https://api.deep-planted.net/v1"}`), false},
+	)
+	// Alone on a machine the read takes a fraction of a second; the bound
+	// only guards against a hang (before the caps, the 1M-deep plist
+	// crashed gown after four minutes), with room for -race on a shared
+	// machine.
+	start := time.Now()
+	app := readApp(t, b, "deep.ipa")
+	if d := time.Since(start); d > time.Minute {
+		t.Errorf("read took %v", d)
+	}
+	if app.ID != "com.deep.planted" || app.Version != "2.0" {
+		t.Errorf("identity lost: id %q version %q", app.ID, app.Version)
+	}
+	for _, w := range []string{"Root.plist: plist: bplist: 1000001 objects: plist over a safety cap",
+		"Other.plist: plist: bplist: containers nested over 64 deep: plist over a safety cap",
+		"Deep.plist: plist: xml: elements nested over 66 deep: plist over a safety cap"} {
+		wantError(t, app.Errors, w)
+	}
+	for _, h := range []string{"api.deep-planted.net", "leaf.deep-planted.net", "leaf2.deep-planted.net", "xml.deep-planted.net"} {
+		if !slices.ContainsFunc(app.Endpoints, func(e gown.Endpoint) bool { return e.Host == h }) {
+			t.Errorf("%s not found: %+v", h, app.Endpoints)
+		}
+	}
+
+	// An Info.plist over the cap: the app has no identity, says why, and
+	// its other entries are still read.
+	deepInfo := "<plist><dict><key>CFBundleIdentifier</key><string>com.x</string><key>NSAppTransportSecurity</key>" +
+		strings.Repeat("<array>", 100) + strings.Repeat("</array>", 100) + "</dict></plist>"
+	b = zipOf(t, entry{"Payload/X.app/Info.plist", []byte(deepInfo), false},
+		entry{"Payload/X.app/config.json", []byte(`{"api":"https://api.deep-planted.net/v1"}`), false})
+	app = readApp(t, b, "x.ipa")
+	wantError(t, app.Errors, "x.ipa!Payload/X.app/Info.plist: plist: xml: elements nested over 66 deep")
+	if len(app.Endpoints) != 1 || app.Endpoints[0].Host != "api.deep-planted.net" {
+		t.Errorf("endpoints = %+v", app.Endpoints)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/internal/progress"
 	"github.com/gownscan/gown/probe/all"
+	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/scan"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
@@ -58,9 +59,12 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	if fset.Changed("resume") {
 		return usageError{errors.New("gown app cannot resume a scan: run it again")}
 	}
-	files, err := appFiles(fset.Args())
+	files, empty, err := appFiles(ctx, fset.Args())
 	if err != nil {
 		return usageError{err}
+	}
+	for _, d := range empty {
+		fmt.Fprintf(io.err, "gown: %s\n", redact.Text(noApps(d), 0))
 	}
 	// Validate the probing flags before reading any app: a typo must not
 	// cost a long extraction first.
@@ -108,32 +112,55 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	return l.run(ctx, src, func(context.Context) int64 { return int64(len(targets)) })
 }
 
-// appFiles expands directories into the app files they hold.
-func appFiles(args []string) ([]string, error) {
+// appFiles expands directories into the app files they hold, and lists the
+// directories that hold none. Only regular files are taken from a
+// directory (a FIFO named x.apk would block its reader); a path named
+// outright is taken as it is, and Extractor.File refuses it if it is no
+// regular file, so that the rest of the batch is still read. The walk
+// stops when ctx is done. No app at all, when only empty directories were
+// named, is an error of its own, not the scan's "no targets".
+func appFiles(ctx context.Context, args []string) (files, empty []string, err error) {
 	if len(args) == 0 {
-		return nil, errors.New("no apps: give APK, XAPK, APKS, AAB or IPA files or directories")
+		return nil, nil, errors.New("no apps: give APK, XAPK, APKS, AAB or IPA files or directories")
 	}
-	var out []string
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !st.IsDir() {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
+		n := len(files)
 		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() && appExts[strings.ToLower(filepath.Ext(p))] {
-				out = append(out, p)
+			if err != nil {
+				return err
 			}
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if d.Type().IsRegular() && appExts[strings.ToLower(filepath.Ext(p))] {
+				files = append(files, p)
+			}
+			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if len(files) == n {
+			empty = append(empty, a)
 		}
 	}
-	return out, nil
+	if len(files) == 0 {
+		return nil, nil, errors.New(noApps(strings.Join(empty, ", ")))
+	}
+	return files, empty, nil
+}
+
+// noApps says that a directory holds no app.
+func noApps(dir string) string {
+	return "no APK, XAPK, APKS, AAB or IPA files in " + dir
 }
 
 // extractAll reads each app, writes what it found, grades the app's own
@@ -166,7 +193,8 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		bar.Done(err == nil && len(app.Endpoints) > 0)
 		bar.Draw() // an app takes long enough to show each one
 		if err != nil {
-			fmt.Fprintf(io.err, "gown: %v\n", err)
+			// The path may be a file name a download chose.
+			fmt.Fprintf(io.err, "gown: %s\n", redact.Text(err.Error(), 0))
 			continue
 		}
 		if app.Platform != "" {
@@ -200,17 +228,21 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 }
 
 // printApp writes one app as text: identity, first-party endpoints first,
-// then the clear-text and credential findings and the errors.
+// then the clear-text and credential findings and the errors. Extraction
+// has run its text pass over what the app chose; every string is passed
+// through redact.Text again here, the terminal's last guard, which leaves
+// text that pass made safe as it is.
 func printApp(io stdio, a *gown.App) {
 	w := io.out
-	fmt.Fprintf(w, "app %s\n", a.File)
+	txt := func(s string) string { return redact.Text(s, 0) }
+	fmt.Fprintf(w, "app %s\n", txt(a.File))
 	if a.Platform != "" {
-		fmt.Fprintf(w, "  %s %s  id=%s version=%s", a.Platform, a.Format, a.ID, a.Version)
+		fmt.Fprintf(w, "  %s %s  id=%s version=%s", txt(string(a.Platform)), txt(a.Format), txt(a.ID), txt(a.Version))
 		if a.TargetSDK > 0 {
 			fmt.Fprintf(w, " targetSdk=%d", a.TargetSDK)
 		}
 		if len(a.Signer) >= 16 {
-			fmt.Fprintf(w, " signer=%s…", a.Signer[:16])
+			fmt.Fprintf(w, " signer=%s…", txt(a.Signer[:16]))
 		}
 		fmt.Fprintln(w)
 	}
@@ -234,26 +266,26 @@ func printApp(io stdio, a *gown.App) {
 			party = "first"
 		}
 		s := e.Sources[0]
-		fmt.Fprintf(w, "    %-13s %-5s %.2f  %s  (%s %s", e.Kind, party, e.Confidence, e.Value, s.Entry, s.Section)
+		fmt.Fprintf(w, "    %-13s %-5s %.2f  %s  (%s %s", txt(string(e.Kind)), party, e.Confidence, txt(e.Value), txt(s.Entry), txt(s.Section))
 		if len(e.Sources) > 1 {
 			fmt.Fprintf(w, ", +%d more", len(e.Sources)-1)
 		}
 		fmt.Fprintln(w, ")")
 	}
 	for _, c := range a.Cleartext {
-		fmt.Fprintf(w, "  CLEARTEXT allowed by %s:\n", c.Policy)
+		fmt.Fprintf(w, "  CLEARTEXT allowed by %s:\n", txt(c.Policy))
 		for _, e := range c.Endpoints {
-			fmt.Fprintf(w, "    %s\n", e)
+			fmt.Fprintf(w, "    %s\n", txt(e))
 		}
 	}
 	for _, c := range a.Credentials {
-		fmt.Fprintf(w, "  CREDENTIAL %s %s", c.Rule, c.Value)
+		fmt.Fprintf(w, "  CREDENTIAL %s %s", txt(c.Rule), txt(c.Value))
 		if c.Host != "" {
-			fmt.Fprintf(w, " for %s", c.Host)
+			fmt.Fprintf(w, " for %s", txt(c.Host))
 		}
-		fmt.Fprintf(w, "  (%s %s @%d)\n", c.Sources[0].Entry, c.Sources[0].Section, c.Sources[0].Offset)
+		fmt.Fprintf(w, "  (%s %s @%d)\n", txt(c.Sources[0].Entry), txt(c.Sources[0].Section), c.Sources[0].Offset)
 	}
 	for _, e := range a.Errors {
-		fmt.Fprintf(w, "  error: %s\n", e)
+		fmt.Fprintf(w, "  error: %s\n", txt(e))
 	}
 }

@@ -59,6 +59,12 @@ func TestMachOHostile(t *testing.T) {
 	}
 }
 
+// FuzzPlist feeds any bytes to the bounded plist reader. Whatever it
+// accepts must decode within the caps (the check and the decoder agree on
+// what they read) and yield strings within the byte budget; a stack
+// overflow in the decoder would kill the fuzzing process. Seeds, in
+// testdata/fuzz/FuzzPlist, include crafted plists past each cap (written by
+// TestWriteFuzzSeeds); these two are a valid XML and binary plist.
 func FuzzPlist(f *testing.F) {
 	f.Add([]byte(infoXML))
 	f.Add([]byte("bplist00\xd1\x01\x02Q\x61Q\x62\x08\x0b\x0d\x00\x00\x00\x00\x00\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0f"))
@@ -67,7 +73,14 @@ func FuzzPlist(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p.Strings(func(string, string) bool { return true })
+		if depth, values := decodedShape(p.Root); depth > MaxPlistDepth || values > MaxPlistObjects {
+			t.Fatalf("accepted a plist %d containers deep with %d values", depth, values)
+		}
+		n := 0
+		p.Strings(func(_, s string) bool { n += len(s); return true })
+		if n > p.budget {
+			t.Fatalf("yielded %d string bytes, budget %d", n, p.budget)
+		}
 		ReadATS(p)
 	})
 }
