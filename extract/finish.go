@@ -30,12 +30,16 @@ const (
 	capText = 1024 // an error, a policy clause, a credential as shown
 )
 
-// textPass runs redact.Text over every string of a that the app chose,
-// the way the probe engine's text pass treats what a server sends: zip
-// entry names, manifest and Info.plist values, resource and key names, and
-// the errors that quote them reach every output (the table, JSON, the
-// store, reports) masked, bounded, valid UTF-8 and unable to drive a
-// terminal. It runs once, at the end, because the readers need the raw
+// textPass makes every string of a that the app chose safe, the way the
+// probe engine's text pass treats what a server sends: zip entry names,
+// manifest and Info.plist values, resource and key names, and the errors
+// that quote them reach every output (the table, JSON, the store, reports)
+// bounded, valid UTF-8 and unable to drive a terminal. Names (the file, the
+// id and version, containers, entries, sections) go through redact.Name,
+// which masks nothing, so that a location still names the entry a reader
+// opens (assets/2024-01-01-12345.json stays that); the values that may hold
+// a secret (errors, a credential as shown, a policy clause) go through
+// redact.Text, which masks too. It runs once, at the end, because the readers need the raw
 // names while they read (dispatch by entry name, the network security
 // config's path, the container path asGiven maps back to the user's file).
 //
@@ -46,9 +50,9 @@ const (
 // use; TestTextPass checks that no hostile app gets another byte into
 // them. Writers that show them to a human still pass them through Text.
 func textPass(a *gown.App) {
-	a.File = redact.Text(a.File, capPath)
-	a.ID = redact.Text(a.ID, capName)
-	a.Version = redact.Text(a.Version, capName)
+	a.File = redact.Name(a.File, capPath)
+	a.ID = redact.Name(a.ID, capName)
+	a.Version = redact.Name(a.Version, capName)
 	for i, e := range a.Errors {
 		a.Errors[i] = redact.Text(e, capText)
 	}
@@ -70,9 +74,9 @@ func textPass(a *gown.App) {
 func textSources(srcs []gown.Source) {
 	for i := range srcs {
 		s := &srcs[i]
-		s.Container = redact.Text(s.Container, capPath)
-		s.Entry = redact.Text(s.Entry, capPath)
-		s.Section = redact.Text(s.Section, capPath)
+		s.Container = redact.Name(s.Container, capPath)
+		s.Entry = redact.Name(s.Entry, capPath)
+		s.Section = redact.Name(s.Section, capPath)
 	}
 }
 

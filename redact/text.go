@@ -47,6 +47,18 @@ func Escape(s string) string {
 	return escape(s, 0, false)
 }
 
+// Name renders a name an app or a server chose (a zip entry, a package id,
+// a file path) visibly and within max bytes as Text does, but masks
+// nothing: a name must stay the one a reader looks up (an entry path with a
+// long number in it is still that entry). Use it only for names, never for
+// values that may hold secrets.
+func Name(s string, max int) string {
+	if printableASCII(s) && (max <= 0 || len(s) <= max) {
+		return s
+	}
+	return escape(s, max, false)
+}
+
 // tailGuard is how far past the visible part redaction must have run. A
 // string longer than needed is redacted on a prefix only (a hostile value
 // may be a megabyte); a secret cut in two where the prefix ends escapes its

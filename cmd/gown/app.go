@@ -229,12 +229,12 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 
 // printApp writes one app as text: identity, first-party endpoints first,
 // then the clear-text and credential findings and the errors. Extraction
-// has run its text pass over what the app chose; every string is passed
-// through redact.Text again here, the terminal's last guard, which leaves
-// text that pass made safe as it is.
+// has run its text pass over what the app chose (masking the values that
+// may hold secrets); every string is escaped again here (redact.Escape), the
+// terminal's last guard, which leaves text that pass made safe as it is.
 func printApp(io stdio, a *gown.App) {
 	w := io.out
-	txt := func(s string) string { return redact.Text(s, 0) }
+	txt := redact.Escape
 	fmt.Fprintf(w, "app %s\n", txt(a.File))
 	if a.Platform != "" {
 		fmt.Fprintf(w, "  %s %s  id=%s version=%s", txt(string(a.Platform)), txt(a.Format), txt(a.ID), txt(a.Version))
