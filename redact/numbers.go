@@ -90,20 +90,29 @@ func digitMask(s string, start, end int) (from, to int, ok bool) {
 
 // cardIn finds the first and longest card number (isCard) in the run
 // s[start:end] that begins at its start or after a separator and ends at
-// its end or before one: "4111111111111111 01" holds one.
+// its end or before one: "4111111111111111 01" holds one. A card has at
+// most 19 digits, so each start looks that far only: a hostile name of a
+// million separated digits costs linear time.
 func cardIn(s string, start, end int) (from, to int, ok bool) {
 	run := s[start:end]
 	for i := 0; i < len(run); i++ {
 		if i > 0 && !isSep(run[i-1]) {
 			continue
 		}
-		for j := len(run); j > i; j-- {
-			if j < len(run) && !isSep(run[j]) {
+		best, n := -1, 0
+		for j := i; j < len(run); j++ {
+			if !isDigit(run[j]) {
 				continue
 			}
-			if isCard(digits(run[i:j])) {
-				return start + i, start + j, true
+			if n++; n > 19 {
+				break
 			}
+			if n >= 12 && (j+1 == len(run) || isSep(run[j+1])) && isCard(digits(run[i:j+1])) {
+				best = j + 1
+			}
+		}
+		if best >= 0 {
+			return start + i, start + best, true
 		}
 	}
 	return 0, 0, false

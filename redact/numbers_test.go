@@ -3,6 +3,7 @@ package redact
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Values planted in names by the redaction test (testbed), and the
@@ -138,4 +139,20 @@ func FuzzSecretInName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGluedRunTime: a hostile name of many separated digits glued to
+// letters costs linear time. The card search once tried every pair of
+// separators with a digit count each, cubic: 2,000 digits took 20 s. The
+// bound is generous, for a loaded machine; linear time takes milliseconds.
+func TestGluedRunTime(t *testing.T) {
+	s := "x" + strings.Repeat("1 ", 50000) + "1x"
+	start := time.Now()
+	got := String(s)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("String of a %d-byte glued run took %v", len(s), took)
+	}
+	if !strings.HasPrefix(got, "x1 [NUM-") {
+		t.Fatalf("String of a glued run = %.40q…", got)
+	}
 }
