@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/store"
 	"github.com/spf13/pflag"
 )
@@ -262,9 +261,6 @@ func cmdScans(ctx context.Context, args []string, io stdio) error {
 		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tCOMMAND")
 	}
 	err = st.Scans(ctx, func(m gown.ScanMeta) error {
-		// Scans stored before gown cut credentials from target URLs
-		// (scan.Config.Meta) still hold them: cut on read too.
-		m.Args = redact.Args(m.Args)
 		if *asJSON {
 			return enc.Encode(m)
 		}

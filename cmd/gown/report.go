@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/report"
 	"github.com/gownscan/gown/store"
 	"github.com/spf13/pflag"
@@ -152,7 +151,7 @@ func openStoreSource(ctx context.Context, scan, dsn string) (resultSource, error
 		return nil, err
 	}
 	meta := report.ScanMeta{ID: strconv.FormatInt(int64(m.ID), 10), Started: m.Started, Finished: m.Finished,
-		Command: strings.TrimSpace("gown " + cmp.Or(m.Command, "scan") + " " + strings.Join(redact.Args(m.Args), " "))}
+		Command: strings.TrimSpace("gown " + cmp.Or(m.Command, "scan") + " " + strings.Join(m.Args, " "))}
 	return &storeSource{st: st, id: m.ID, meta: meta}, nil
 }
 
