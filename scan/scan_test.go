@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -332,32 +331,5 @@ func TestWithoutStore(t *testing.T) {
 	}
 	if _, err := scan.Begin(t.Context(), scan.Config{Registry: all.Registry(), Resume: 3}, rec); err == nil {
 		t.Error("resuming without a store was accepted")
-	}
-}
-
-// TestBeginCutsCredentials: a scan's arguments are stored with every URL
-// cut to its scheme, host and port, whatever entry point began it; the
-// caller's config is not changed.
-func TestBeginCutsCredentials(t *testing.T) {
-	st := openStore(t)
-	cfg := config(st)
-	cfg.Meta.Args = []string{"--source", "127.0.0.2", "redis://:s3cretpass@127.0.0.1:6379", "mongodb://u:pw@db.example.test/admin?authSource=admin"}
-	s, err := scan.Begin(t.Context(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.Scan(t.Context(), s.ID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"--source", "127.0.0.2", "redis://127.0.0.1:6379", "mongodb://db.example.test"}
-	if !slices.Equal(m.Args, want) {
-		t.Errorf("stored args %q, want %q", m.Args, want)
-	}
-	if cfg.Meta.Args[2] != "redis://:s3cretpass@127.0.0.1:6379" {
-		t.Errorf("Begin changed the caller's args: %q", cfg.Meta.Args)
 	}
 }

@@ -15,11 +15,13 @@ import (
 )
 
 // TestResumeCutCredentials: a scan of targets given as URLs with
-// credentials stores its command line without them, and a resume, which
-// parses the stored command line again, probes the same targets: gown
-// never logs in with a given password, so nothing it needs was cut. A scan
-// stored before gown cut them (its arguments whole in the store) is shown
-// cut by gown scans and the reports, and resumes as it did.
+// credentials stores its command line without them (what the file holds:
+// scan's TestBeginCutsCredentials), and a resume, which parses the stored
+// command line again, probes the same targets: gown never logs in with a
+// given password, so nothing it needs was cut. A scan stored before gown
+// cut them (its arguments whole in the file) is shown cut by gown scans and
+// the reports, and resumes from the cut arguments the store reads back,
+// finding the same targets open.
 func TestResumeCutCredentials(t *testing.T) {
 	bed := testbed.Require(t, "redis-open", "mongodb-open")
 	redis, mongo := bed.Get("redis-open").Addr.String(), bed.Get("mongodb-open").Addr.String()
