@@ -26,26 +26,38 @@ func Args(args []string) []string {
 // with a given password, so a resumed scan that parses the cut argument
 // probes the same target), and with it the path, query and fragment, which
 // no target reads and which may hold a token ("?auth=…"). An argument
-// without "://" comes back as it is. One that holds "://" but is no URL
-// with a scheme and a host keeps only its scheme, if it starts with one,
-// and "://[REDACTED]": that parses to no target, as the original did not.
+// without "://" comes back as it is.
+//
+// An argument that holds "://" but is no URL with a scheme and a host is
+// no target either, and must stay none: it keeps a scheme it starts with
+// and, when nothing after "://" could be user info (no "@"), what stands
+// before the first "/", "?" or "#", with "/%[REDACTED]" (which no URL
+// parser takes) for whatever followed; else only "://[REDACTED]". A
+// hostile argument full of escapes stays for a writer to show visibly.
 func Arg(s string) string {
 	i := strings.Index(s, "://")
 	if i < 0 {
 		return s
 	}
 	u, err := url.Parse(s)
-	if err != nil || len(u.Scheme) != i || u.Host == "" || u.Opaque != "" {
-		scheme := s[:i]
-		if !isScheme(scheme) {
-			scheme = ""
+	if err == nil && len(u.Scheme) == i && u.Host != "" && u.Opaque == "" {
+		if out := s[:i+3] + u.Host; out != s {
+			return out
 		}
+		return s
+	}
+	scheme, rest := s[:i], s[i+3:]
+	if !isScheme(scheme) {
+		scheme = ""
+	}
+	if strings.IndexByte(rest, '@') >= 0 {
 		return scheme + "://[REDACTED]"
 	}
-	if out := s[:i+3] + u.Host; out != s {
-		return out
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		return scheme + "://" + rest
 	}
-	return s
+	return scheme + "://" + rest[:end] + "/%[REDACTED]"
 }
 
 // isScheme reports whether s is a URL scheme (RFC 3986: a letter, then

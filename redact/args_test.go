@@ -19,11 +19,15 @@ func TestArg(t *testing.T) {
 		{"127.0.0.1:6379", "127.0.0.1:6379"},
 		{"--ports", "--ports"},
 		{"6379-16379", "6379-16379"},
-		{"redis://", "redis://[REDACTED]"},
-		{"//0@://", "://[REDACTED]"},
-		// Not a URL Go parses: nothing of it is kept.
+		{"redis://", "redis://"},
+		{"//0@://", "://"},
+		{"--target=redis://u:p@h", "://[REDACTED]"},
+		// Not a URL Go parses: no user info, path or query is kept, and
+		// what is kept does not parse either.
 		{"redis://:pa ss@host", "redis://[REDACTED]"},
 		{"redis://:a/b%zz@host", "redis://[REDACTED]"},
+		{"redis://host:6379/%zz?auth=t0ken", "redis://host:6379/%[REDACTED]"},
+		{"redis://10.0.0.9\x1b]0;pwned\x07\u202e", "redis://10.0.0.9\x1b]0;pwned\x07\u202e"},
 	}
 	for _, c := range cases {
 		if got := Arg(c.in); got != c.want {
@@ -38,8 +42,9 @@ func TestArg(t *testing.T) {
 }
 
 // FuzzArg: whatever the argument, Arg keeps no user info or query, keeps
-// an argument without "://" as it is, is idempotent, and keeps the scheme,
-// host and port a target is parsed from.
+// an argument without "://" as it is, is idempotent, keeps the scheme, host
+// and port a target is parsed from, and makes no target of an argument
+// that was none.
 func FuzzArg(f *testing.F) {
 	f.Add("redis://:s3cretpass@127.0.0.1:6379/0?x=1#y")
 	f.Fuzz(func(t *testing.T, s string) {
@@ -55,7 +60,16 @@ func FuzzArg(f *testing.F) {
 			t.Fatalf("Arg(%q) = %q keeps user info", s, got)
 		}
 		u, err := url.Parse(s)
-		if i < 0 || err != nil || len(u.Scheme) != i || u.Host == "" || u.Opaque != "" {
+		if i < 0 {
+			return
+		}
+		if err != nil || len(u.Scheme) != i || u.Host == "" || u.Opaque != "" {
+			// No target: what is kept must be none either, or a resume
+			// would probe what the scan skipped.
+			j := strings.Index(got, "://")
+			if v, err := url.Parse(got); j >= 0 && err == nil && len(v.Scheme) == j && v.Host != "" && v.Opaque == "" {
+				t.Fatalf("Arg(%q) = %q parses to a target; the argument did not", s, got)
+			}
 			return
 		}
 		v, err := url.Parse(got)
