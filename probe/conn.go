@@ -19,6 +19,11 @@ import (
 // evidence, before redaction.
 const evidenceBytes = 320
 
+// evidenceKept is how much of each direction a Conn records: redact.Bytes
+// masks past the cut, so that a secret across it is masked whole, and
+// needs one byte more to know the exchange went on.
+const evidenceKept = evidenceBytes + redact.TailGuard + 1
+
 // Conn is the connection a prober gets from a Dialer. It is the only way a
 // prober touches the network, so the safety rules live here:
 //   - every Read and Write carries a deadline (the per-I/O timeout, never past
@@ -111,7 +116,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	n, err := c.c.Read(p)
 	c.read += int64(n)
 	c.mu.Lock()
-	if room := evidenceBytes + 1 - len(c.recv); room > 0 && n > 0 {
+	if room := evidenceKept - len(c.recv); room > 0 && n > 0 {
 		c.recv = append(c.recv, p[:min(n, room)]...)
 	}
 	c.mu.Unlock()
@@ -130,7 +135,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.flushLocked()
 		c.step = step
 	}
-	if room := evidenceBytes + 1 - len(c.sent); room > 0 {
+	if room := evidenceKept - len(c.sent); room > 0 {
 		c.sent = append(c.sent, p[:min(len(p), room)]...)
 	}
 	c.mu.Unlock()

@@ -9,6 +9,7 @@ package redact
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown/internal/lazyre"
 )
@@ -22,28 +23,40 @@ type rule struct {
 	re   *lazyre.Regexp
 	mask func(m []string) string
 	may  func(s string) bool
+	// replace, when set, does the rule's work instead of mask: for a rule
+	// that must see what surrounds each match.
+	replace func(s string) string
 }
 
 var rules = []rule{
 	// Credentials after a keyword: password=x, "password":"x", pwd: x, AUTH x.
 	{lazyre.New(`(?i)((?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|requirepass|masterauth)["']?\s*[:=]\s*["']?)([^\s"',;&}]+)`),
 		func(m []string) string { return m[1] + "[REDACTED]" },
-		mayKeyword},
+		mayKeyword, nil},
 	// URL user info: scheme://user:secret@host.
 	{lazyre.New(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)([^@/\s]+)(@)`),
 		func(m []string) string { return m[1] + "[REDACTED]" + m[3] },
-		func(s string) bool { return strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 }},
+		func(s string) bool { return strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 }, nil},
 	// JSON Web Tokens.
 	{lazyre.New(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}`),
 		func(m []string) string { return "eyJ[REDACTED-JWT]" },
-		func(s string) bool { return strings.Contains(s, "eyJ") }},
+		func(s string) bool { return strings.Contains(s, "eyJ") }, nil},
+	// API keys and access tokens of known formats, wherever they stand:
+	// in a value, in a key or collection name ("cache:ghp_…", "x_AKIA…"),
+	// glued to the bytes before them in escaped evidence. No \b before
+	// them, which "_" and a letter would defeat; each format's fixed
+	// prefix and length keep ordinary words out. The mask keeps the prefix,
+	// which names the issuer (maskToken).
+	{lazyre.New(`gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}|glpat-[A-Za-z0-9_-]{20}|xox[baprs]-[A-Za-z0-9-]{10,72}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{35}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|sk-proj-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|key-[0-9a-f]{32}`),
+		func(m []string) string { return maskToken(m[0]) },
+		mayToken, nil},
 	// Password hashes in modular crypt format (bcrypt, argon2, sha-crypt,
 	// md5-crypt, phpass): keep the scheme. Argon2's PHC string has commas
 	// between its parameters (m=65536,t=3,p=4), which the looser argon2
 	// branch stops at.
 	{lazyre.New(`\$(2[abxy]?\$\d{2}\$[./A-Za-z0-9]{53}|argon2(?:id|i|d)\$(?:v=\d+\$)?m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/.=-]+\$[A-Za-z0-9+/.=-]+|argon2(?:id|i|d)\$[^\s"',;]{20,}|[156]\$[^\s"',;$]{1,16}\$[./A-Za-z0-9]{22,86}|[PH]\$[./A-Za-z0-9]{31})`),
 		func(m []string) string { return maskHash(m[0]) },
-		func(s string) bool { return strings.IndexByte(s, '$') >= 0 }},
+		func(s string) bool { return strings.IndexByte(s, '$') >= 0 }, nil},
 	// IBAN-shaped strings: country, check digits and 11 to 30 letters and
 	// digits. Masking a look-alike in evidence costs nothing; missing an
 	// IBAN would leak one.
@@ -54,24 +67,16 @@ var rules = []rule{
 			}
 			return maskIBAN(m[0])
 		},
-		mayIBAN},
+		mayIBAN, nil},
 	// E-mail addresses: keep the first letter and the top-level domain.
 	{lazyre.New(`([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@[A-Za-z0-9.-]+\.([A-Za-z]{2,})`),
 		func(m []string) string { return m[1] + "***@***." + m[2] },
-		func(s string) bool { return strings.IndexByte(s, '@') >= 0 }},
+		func(s string) bool { return strings.IndexByte(s, '@') >= 0 }, nil},
 	// Long digit runs (cards, phone numbers, ids), spaces or dashes allowed:
-	// keep the last two digits.
-	{lazyre.New(`\b\d(?:[ -]?\d){8,}\b`),
-		func(m []string) string {
-			d := strings.Map(func(r rune) rune {
-				if r >= '0' && r <= '9' {
-					return r
-				}
-				return -1
-			}, m[0])
-			return "[NUM-" + d[len(d)-2:] + "]"
-		},
-		mayDigits},
+	// keep the last two digits. A run standing alone is masked whatever it
+	// is; one glued to a letter or "_" ("x_4111111111111111", a name) only
+	// when it is a card number (maskDigits).
+	{digitRun, nil, mayDigits, maskDigits},
 }
 
 // String masks sensitive data in s.
@@ -81,6 +86,10 @@ func String(s string) string {
 		if !r.may(s) {
 			continue
 		}
+		if r.replace != nil {
+			s = r.replace(s)
+			continue
+		}
 		s = r.re.ReplaceAllStringFunc(s, func(match string) string {
 			return r.mask(r.re.FindStringSubmatch(match))
 		})
@@ -88,21 +97,62 @@ func String(s string) string {
 	return s
 }
 
-// Bytes renders raw protocol bytes as printable text of at most max bytes of
-// input, escaping control and non-UTF-8 bytes as Text does (\r, \n, \t,
-// \xNN, \u009b), then masks it. A cut is marked with Ellipsis. Unlike Text,
-// it cuts the input, not the output: evidence shows the first max bytes of
-// an exchange, whatever their escapes cost.
+// Bytes renders raw protocol bytes as printable text, escaping control and
+// non-UTF-8 bytes as Text does (\r, \n, \t, \xNN, \u009b), masked, and cut
+// to at most what the first max bytes of input take escaped. A cut is
+// marked with Ellipsis. Unlike Text, it measures the cut on the input:
+// evidence shows about the first max bytes of an exchange, whatever their
+// escapes cost.
+//
+// Masking comes before the cut, on up to TailGuard bytes past it, so that
+// a secret across the cut (an index named after an e-mail address at the
+// 320th byte) is masked whole, never shown in part. A caller keeping a
+// prefix of a longer stream keeps max+TailGuard+1 bytes: with more than
+// max+TailGuard bytes, Bytes takes the end of b for a tear and never shows
+// the last TailGuard bytes of what it masked, where a torn secret would be.
 func Bytes(b []byte, max int) string {
-	cut := false
-	if max > 0 && len(b) > max {
-		b, cut = b[:max], true
+	if max <= 0 || len(b) <= max {
+		return String(escape(string(b), 0, false))
 	}
-	out := escape(string(b), 0, false)
-	if cut {
-		out += Ellipsis
+	budget := len(escape(string(b[:max]), 0, false))
+	torn := len(b) > max+TailGuard
+	red := String(escape(string(b[:min(len(b), max+TailGuard)]), 0, false))
+	if torn {
+		budget = min(budget, len(red)-TailGuard)
 	}
-	return String(out)
+	return cutEscaped(red, budget) + Ellipsis
+}
+
+// cutEscaped returns the longest prefix of s, text as escape renders it,
+// of at most n bytes that ends neither inside a character nor inside an
+// escape (\n, \xNN, \uNNNN).
+func cutEscaped(s string, n int) string {
+	if n >= len(s) {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	for j := n - 1; j >= 0 && j > n-6; j-- {
+		if s[j] != '\\' {
+			continue
+		}
+		size := 2
+		switch s[j+1] {
+		case 'x':
+			size = 4
+		case 'u':
+			size = 6
+		}
+		if j+size > n {
+			n = j
+		}
+		break
+	}
+	return s[:n]
 }
 
 // maySecret reports whether a rule of String could match s: false means
@@ -145,6 +195,40 @@ func keywordAt(s string, i int) bool {
 	for _, k := range keywords {
 		if len(s)-i >= len(k) && strings.EqualFold(s[i:i+len(k)], k) {
 			return true
+		}
+	}
+	return false
+}
+
+// mayToken is the token rule's test: one of the formats' prefixes.
+func mayToken(s string) bool {
+	for i := 0; i+3 < len(s); i++ {
+		switch r := s[i:]; s[i] {
+		case 'g':
+			if r[1] == 'h' && (r[3] == '_' && strings.IndexByte("pousr", r[2]) >= 0 || strings.HasPrefix(r, "github_pat_")) ||
+				strings.HasPrefix(r, "glpat-") {
+				return true
+			}
+		case 'x':
+			if r[1] == 'o' && r[2] == 'x' {
+				return true
+			}
+		case 'k':
+			if strings.HasPrefix(r, "k_live_") || strings.HasPrefix(r, "k_test_") || strings.HasPrefix(r, "key-") {
+				return true
+			}
+		case 'A':
+			if r[1] == 'I' && r[2] == 'z' && r[3] == 'a' || r[2] == 'I' && r[3] == 'A' && (r[1] == 'K' || r[1] == 'S') {
+				return true
+			}
+		case 'S':
+			if r[1] == 'G' && r[2] == '.' {
+				return true
+			}
+		case 's':
+			if r[1] == 'k' && r[2] == '-' {
+				return true
+			}
 		}
 	}
 	return false

@@ -68,6 +68,11 @@ func Name(s string, max int) string {
 // card number or password hash, the secrets a cut would leave unmasked.
 const tailGuard = 256
 
+// TailGuard is how far past its cut Bytes masks, in bytes of input: a
+// caller that keeps the first bytes of a longer stream for Bytes(b, max)
+// keeps max+TailGuard+1 of them (see Bytes).
+const TailGuard = tailGuard
+
 // redactPrefix masks secrets in as much of s as Text can show, and says
 // whether text was left out.
 func redactPrefix(s string, max int) (string, bool) {

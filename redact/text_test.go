@@ -36,6 +36,9 @@ func TestText(t *testing.T) {
 		{"e-mail across the cut", "xxxxxxxxxx alice.smith@example.org", 20, "xxxxxxxxxx a***@*…"},
 		{"JWT", "tok " + jwt, 64, "tok eyJ[REDACTED-JWT]"},
 		{"card", "card 4111 1111 1111 1111 paid", 64, "card [NUM-11] paid"},
+		{"card glued to a name", "x_4111111111111111", 64, "x_[NUM-11]"},
+		{"token in a key name", "cache:ghp_R8kT2mW9qZ4xV7nB3cY6hJ1dF5gL0pS8aQ2E:1", 64, "cache:ghp_…[REDACTED]:1"},
+		{"token across the cut", "db5/AKIAQ7X2M4K4R6T3W5YZ", 10, "db5/AKI…"},
 		{"secret behind an escape", "\x1b[2Jpassword=hunter2", 64, `\x1b[2Jpassword=[REDACTED]`},
 	}
 	for _, c := range cases {
@@ -85,10 +88,12 @@ func TestRuleTests(t *testing.T) {
 		"AUTH password=hunter2", "PWD: x", "api-key=1", "redis://u:p@h", "mail a@b.io", "$2b$12$" + strings.Repeat("a", 53),
 		"DE89 3704 0044 0532 0130 00", "call 0151-2345-6789", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
 		"paſsword=x", "MASTERAUTH x", "Token:abc", "Key: apiKey=1",
+		"x_4111111111111111", "a4111111111111111 01", `\x124111111111111111`, "cache:ghp_R8kT2mW9qZ4xV7nB3cY6hJ1dF5gL0pS8aQ2E",
+		"x_AKIAQ7X2M4K4R6T3W5YZ", "sk_live_51hq8zt3xv9lm2np7rb4wc6y", "xoxb-1234567890-abcdefghij", "SG." + strings.Repeat("a", 22) + "." + strings.Repeat("b", 43),
 	} {
 		checkRuleTests(t, s)
 	}
-	for _, s := range []string{"redis INFO on 127.0.0.1:6379: connect: connection refused", "Redis 7.0.15", "db0", "HTTP 401"} {
+	for _, s := range []string{"redis INFO on 127.0.0.1:6379: connect: connection refused", "Redis 7.0.15", "db0", "HTTP 401", "high_value", "events_2026"} {
 		if maySecret(s) {
 			t.Errorf("maySecret(%q) = true: the common strings should skip the expressions", s)
 		}

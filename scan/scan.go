@@ -29,6 +29,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/assess"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/store"
 )
 
@@ -44,7 +45,10 @@ type Config struct {
 	// closes it.
 	Store gown.Store
 	// Meta describes a new scan in the store: its arguments, kept so that
-	// a resumed scan expands the same targets, and gown's version.
+	// a resumed scan expands the same targets, and gown's version. The
+	// arguments are stored with every URL cut to its scheme, host and port
+	// (redact.Args): a target's user info is never stored, and a resume
+	// that parses the cut arguments probes the same targets.
 	Meta gown.ScanMeta
 	// Resume continues this stored scan instead of beginning a new one:
 	// the targets it finished are skipped.
@@ -187,7 +191,9 @@ func (s *Scan) begin(ctx context.Context) error {
 		return nil
 	}
 	if s.cfg.Resume == 0 {
-		id, err := st.BeginScan(ctx, s.cfg.Meta)
+		meta := s.cfg.Meta
+		meta.Args = redact.Args(meta.Args)
+		id, err := st.BeginScan(ctx, meta)
 		s.id = id
 		return err
 	}

@@ -155,3 +155,39 @@ func TestValidateNeedsCatalog(t *testing.T) {
 		t.Errorf("Validate without a catalog: %v", err)
 	}
 }
+
+// TestRejectCutsCredentials: a URL spec that cannot be used reaches
+// OnError, which prints it, without the user info, path or query it
+// carried, whether it failed to parse or was out of scope.
+func TestRejectCutsCredentials(t *testing.T) {
+	cfg, errs := appConfig(t)
+	out := make(chan gown.Target, 8)
+	for _, spec := range []string{
+		"redis://:s3cretpass@127.0.0.1:6379/0?auth=t0ken", // excluded by scope
+		"mongodb://mongouser:m0ngopw@nomap.shop.example",  // no --resolve mapping
+		"redis://:pa ss@db.shop.example:6379",             // not a URL: invalid user info
+		"redis://:s3/cr%zzet@db.shop.example",             // not a URL: the parser quotes a part of it
+	} {
+		if err := Expand(t.Context(), cfg, spec, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(*errs) != 4 || len(out) != 0 {
+		t.Fatalf("OnError got %q, %d targets sent: want four errors, no target", *errs, len(out))
+	}
+	for _, e := range *errs {
+		t.Log(e)
+		for _, secret := range []string{"s3cret", "t0ken", "mongouser", "m0ngopw", "pa ss", ":s3", "cr%zz"} {
+			if strings.Contains(e, secret) {
+				t.Errorf("OnError line %q holds %q", e, secret)
+			}
+		}
+	}
+	for i, want := range []string{"redis://127.0.0.1:6379: bad target: 127.0.0.1 (127.0.0.1) is excluded",
+		"mongodb://nomap.shop.example: ", "redis://[REDACTED]: bad target: redis://[REDACTED]: net/url: invalid userinfo",
+		"redis://[REDACTED]: bad target: redis://[REDACTED]: not a URL gown can read"} {
+		if !strings.HasPrefix((*errs)[i], want) {
+			t.Errorf("OnError line %q, want it to start %q", (*errs)[i], want)
+		}
+	}
+}

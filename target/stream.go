@@ -9,10 +9,12 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 )
 
 // Config sets how specs expand into targets.
@@ -28,7 +30,9 @@ type Config struct {
 	Resolve *Resolver
 	Origin  string
 	// OnError receives specs that cannot be used (bad syntax, no address, out
-	// of scope); the stream goes on.
+	// of scope); the stream goes on. A URL spec comes cut to its scheme,
+	// host and port (redact.Arg), in the spec and in the error: they are
+	// printed, and must not carry the credentials a user put in a URL.
 	OnError func(spec string, err error)
 }
 
@@ -107,7 +111,7 @@ func Lines(r io.Reader, yield func(string) bool) error {
 func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target) error {
 	sp, err := Parse(raw, cfg.Catalog)
 	if err != nil {
-		cfg.OnError(raw, err)
+		reject(cfg, raw, err)
 		return nil
 	}
 	ports := cfg.Ports
@@ -120,7 +124,7 @@ func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target
 	// A name is placed once for all its ports: one lookup, one error.
 	a, err := place(ctx, cfg, sp.Host, netip.Addr{})
 	if err != nil {
-		cfg.OnError(raw, err)
+		reject(cfg, raw, err)
 		return nil
 	}
 	for _, p := range ports {
@@ -131,6 +135,40 @@ func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target
 	}
 	return nil
 }
+
+// reject hands a spec that cannot be used to cfg.OnError, with a URL in it
+// cut to what a target is made of (redact.Arg).
+func reject(cfg *Config, raw string, err error) {
+	safe := redact.Arg(raw)
+	if safe != raw {
+		err = cutError{raw: raw, safe: safe, err: err}
+	}
+	cfg.OnError(safe, err)
+}
+
+// cutError is the error of a spec whose URL was cut: its message names the
+// cut spec. A URL that did not parse gets the parser's reason only when it
+// quotes nothing, as "invalid port \":s3\" after host" quotes a password.
+type cutError struct {
+	raw, safe string
+	err       error
+}
+
+func (e cutError) Error() string {
+	if _, err := url.Parse(e.raw); err != nil {
+		reason := err.Error()
+		if ue, ok := err.(*url.Error); ok {
+			reason = ue.Err.Error()
+		}
+		if strings.ContainsAny(reason, "\"'`") || strings.Contains(reason, e.raw) {
+			reason = "not a URL gown can read"
+		}
+		return fmt.Sprintf("%v: %s: %s", gown.ErrBadTarget, e.safe, reason)
+	}
+	return strings.ReplaceAll(e.err.Error(), e.raw, e.safe)
+}
+
+func (e cutError) Unwrap() error { return e.err }
 
 // ExpandTarget places one typed target, as an app's endpoint gives it
 // (gown.Endpoint.Targets), and sends it on out: the same path as a typed

@@ -88,6 +88,16 @@ func testHostileText(t *testing.T, s gown.Store) {
 	if len(got) != 1 || got[0].r.Inventory.Databases[0].Name != `a\x00b`+"\uFFFD" || got[0].r.Product != `Redis\x00` {
 		t.Errorf("hostile text read back as %+v", got[0].r)
 	}
+	// A command line stored with the credentials of a target URL (as gown
+	// stored it before it cut them) reads back cut.
+	id2, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"--ports", "6379", "redis://:s3cret@cache.example.test:6380/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Scan(t.Context(), id2)
+	if want := []string{"--ports", "6379", "redis://cache.example.test:6380"}; err != nil || !slices.Equal(m.Args, want) {
+		t.Errorf("stored args read back as %q (%v), want %q", m.Args, err, want)
+	}
 }
 
 // testAssessment round-trips what assessment adds to a result: exposure

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/store/migrations"
 )
 
@@ -178,6 +179,11 @@ func scanMeta(r rowScanner) (gown.ScanMeta, error) {
 	if err := json.Unmarshal([]byte(args), &m.Args); err != nil {
 		return m, fmt.Errorf("scan %d args: %w", m.ID, err)
 	}
+	// A scan stored before scan.Begin cut the credentials of target URLs
+	// holds them still: every reader (gown scans, the reports, the
+	// dashboard, a resume, which needs none of them) gets the arguments
+	// cut.
+	m.Args = redact.Args(m.Args)
 	return m, nil
 }
 
