@@ -171,8 +171,14 @@ func (s *pgServer) startOn() error {
 		if _, err := os.Stat(sock); err != nil {
 			continue
 		}
+		// A port that accepts is not a server that serves: until recovery
+		// ends it answers "the database system is starting up" (seen on a
+		// loaded machine), so the log's ready line decides.
 		if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)), time.Second); err == nil {
 			c.Close()
+			if !strings.Contains(s.logTail(), "ready to accept connections") {
+				continue
+			}
 			s.cmd = cmd
 			s.t.Cleanup(stop)
 			return nil
