@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"PruneBefore", testPruneBefore},
 		{"HostileText", testHostileText},
 		{"Standalone", testStandalone},
+		{"Ledger", testLedger},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
