@@ -29,7 +29,7 @@ type proc struct {
 	err  error
 }
 
-func startGown(t *testing.T, dir, name string, args ...string) *proc {
+func startGown(t testing.TB, dir, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
 	out, err := os.Create(p.log)
@@ -53,7 +53,7 @@ func startGown(t *testing.T, dir, name string, args ...string) *proc {
 }
 
 // wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, limit time.Duration) int {
+func (p *proc) wait(t testing.TB, limit time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:

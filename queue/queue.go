@@ -12,8 +12,9 @@
 //	          subject per partition and scan; the stream lists one
 //	          wildcard per partition, so its subjects say how many there are
 //	message   a Batch as JSON (scan id, batch id, partition, typed
-//	          targets); Nats-Msg-Id gown-<scan>-<batch>, so a publish
-//	          repeated after a lost ack is dropped as a duplicate
+//	          targets); Nats-Msg-Id gown-<scan>-<began>-<batch>, so a
+//	          publish repeated after a lost ack, or a scan submitted again,
+//	          is dropped as a duplicate
 //	consumers one durable pull consumer per partition, max ack pending 1:
 //	          a partition's batches run one at a time, on one worker, so
 //	          every target of one address is probed by one process at a
@@ -251,16 +252,24 @@ func (q *Queue) consumerName(p int) string {
 	return fmt.Sprintf("%s-p%02d", strings.ToLower(q.cfg.Stream), p)
 }
 
-// msgID is a batch's Nats-Msg-Id: the stream drops a second publish of it.
-func msgID(scan gown.ScanID, batch int64) string {
-	return fmt.Sprintf("gown-%d-%d", scan, batch)
+// msgID is a batch's Nats-Msg-Id, gown-SCAN-BEGAN-BATCH: the stream drops
+// a second publish of it within its duplicates window. BEGAN, the scan's
+// start time, tells apart two scans of one id: a results store made anew
+// numbers its scans from 1 again, and its scan 1 must not be taken for the
+// old one's and dropped.
+func msgID(scan gown.ScanID, began time.Time, batch int64) string {
+	return fmt.Sprintf("gown-%d-%x-%d", scan, began.UnixNano(), batch)
 }
 
 // parseMsgID reads the batch id back from a message id.
 func parseMsgID(id string, scan gown.ScanID) (int64, bool) {
 	rest, ok := strings.CutPrefix(id, fmt.Sprintf("gown-%d-", scan))
-	b, err := strconv.ParseInt(rest, 10, 64)
-	return b, ok && err == nil && b > 0
+	i := strings.LastIndexByte(rest, '-')
+	if !ok || i < 0 {
+		return 0, false
+	}
+	b, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	return b, err == nil && b > 0
 }
 
 // Partition is the partition of a target: a hash of the address it dials

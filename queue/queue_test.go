@@ -42,7 +42,7 @@ func source(specs []string) scan.Source {
 
 // submit begins a queued scan of specs in the store at url and publishes
 // it in batches of size.
-func submit(t *testing.T, cfg queue.Config, url string, specs []string, size int, pc probe.Config) (gown.ScanID, queue.Submitted) {
+func submit(t testing.TB, cfg queue.Config, url string, specs []string, size int, pc probe.Config) (gown.ScanID, queue.Submitted) {
 	t.Helper()
 	st := openStore(t, url)
 	q, err := queue.Open(t.Context(), cfg, "test submitter")
@@ -54,7 +54,7 @@ func submit(t *testing.T, cfg queue.Config, url string, specs []string, size int
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := q.Submit(t.Context(), st.(gown.Ledger), id, source(specs), size)
+	sub, err := q.Submit(t.Context(), st, id, source(specs), size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func startWorker(t *testing.T, cfg queue.Config, url, name string, tune func(*qu
 }
 
 // await follows the scan until it is finished, for at most limit.
-func await(t *testing.T, url string, id gown.ScanID, limit time.Duration) gown.QueueState {
+func await(t testing.TB, url string, id gown.ScanID, limit time.Duration) gown.QueueState {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
@@ -199,14 +199,21 @@ func TestSubmit(t *testing.T) {
 	}
 	defer qu.Close()
 	st := openStore(t, url)
-	again, err := qu.Submit(t.Context(), st.(gown.Ledger), id, source(specs), 5)
+	again, err := qu.Submit(t.Context(), st, id, source(specs), 5)
 	if err != nil || again != sub {
 		t.Errorf("submitted again: %+v, %v; first time %+v", again, err, sub)
 	}
 	if n, _ := qu.Pending(t.Context()); n != uint64(sub.Batches) {
 		t.Errorf("the stream holds %d messages after a second submit, want %d", n, sub.Batches)
 	}
-	t.Logf("%d targets in %d batches over 4 partitions; a second submit added none", sub.Targets, sub.Batches)
+	// Scan 1 of another results store (or of this one made anew) is
+	// another scan: its batches are not taken for duplicates.
+	other, sub2 := submit(t, cfg, freshDB(t), specs, 5, probeCfg(4))
+	if n, _ := qu.Pending(t.Context()); other != id || n != uint64(sub.Batches+sub2.Batches) {
+		t.Errorf("scan %d of a new store: the stream holds %d messages, want %d", other, n, sub.Batches+sub2.Batches)
+	}
+	t.Logf("%d targets in %d batches over 4 partitions; a second submit added none; scan %d of a new store added %d",
+		sub.Targets, sub.Batches, other, sub2.Batches)
 }
 
 // TestPoliteness: one address behind many ports, its batches run by
@@ -268,7 +275,7 @@ func TestPoliteness(t *testing.T) {
 func publishRaw(t *testing.T, js jetstream.JetStream, part int, id gown.ScanID, batch int64, body []byte) {
 	t.Helper()
 	msg := &nats.Msg{Subject: fmt.Sprintf("gown.batch.%02d.%d", part, id), Data: body}
-	if _, err := js.PublishMsg(t.Context(), msg, jetstream.WithMsgID(fmt.Sprintf("gown-%d-%d", id, batch))); err != nil {
+	if _, err := js.PublishMsg(t.Context(), msg, jetstream.WithMsgID(fmt.Sprintf("gown-%d-0-%d", id, batch))); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -56,11 +56,19 @@ func Begin(ctx context.Context, st gown.Store, meta gown.ScanMeta, opts Options)
 // see all of its ports when the list names them together, as expansion
 // does. Batch ids follow the order batches fill, so the same input cut again
 // gives the same ids, and the stream drops a batch published twice.
-func (q *Queue) Submit(ctx context.Context, l gown.Ledger, id gown.ScanID, src scan.Source, size int) (Submitted, error) {
+func (q *Queue) Submit(ctx context.Context, st gown.Store, id gown.ScanID, src scan.Source, size int) (Submitted, error) {
 	if size <= 0 {
 		size = DefaultBatch
 	}
-	s := &submitter{q: q, l: l, id: id, size: size, parts: make([][]gown.Target, q.parts), last: time.Now()}
+	l, ok := st.(gown.Ledger)
+	if !ok {
+		return Submitted{}, errors.New("queue: the results store keeps no queue ledger")
+	}
+	meta, err := st.Scan(ctx, id)
+	if err != nil {
+		return Submitted{}, err
+	}
+	s := &submitter{q: q, l: l, id: id, began: meta.Started, size: size, parts: make([][]gown.Target, q.parts), last: time.Now()}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	targets := make(chan gown.Target, size)
@@ -69,7 +77,6 @@ func (q *Queue) Submit(ctx context.Context, l gown.Ledger, id gown.ScanID, src s
 		defer close(targets)
 		srcErr <- src(ctx, targets)
 	}()
-	var err error
 	for t := range targets {
 		if err = s.add(ctx, t); err != nil {
 			cancel() // the source stops; its channel drains below
@@ -96,6 +103,7 @@ type submitter struct {
 	q     *Queue
 	l     gown.Ledger
 	id    gown.ScanID
+	began time.Time // the scan's start, in its message ids
 	size  int
 	parts [][]gown.Target
 	done  Submitted
@@ -128,7 +136,7 @@ func (s *submitter) flush(ctx context.Context, p int) error {
 		return nil
 	}
 	b := Batch{Scan: s.id, ID: s.done.Batches + 1, Partition: p, Targets: s.parts[p]}
-	if err := s.q.publish(ctx, &b); err != nil {
+	if err := s.q.publish(ctx, &b, s.began); err != nil {
 		return err
 	}
 	s.done.Batches++
@@ -146,7 +154,7 @@ func (s *submitter) flush(ctx context.Context, p int) error {
 // while NATS is away (a restart, a lost ack): the message id makes a
 // second copy a duplicate the stream drops. It gives up after about two
 // minutes, or when ctx ends.
-func (q *Queue) publish(ctx context.Context, b *Batch) error {
+func (q *Queue) publish(ctx context.Context, b *Batch, began time.Time) error {
 	data, err := json.Marshal(b)
 	if err != nil {
 		return err
@@ -156,7 +164,7 @@ func (q *Queue) publish(ctx context.Context, b *Batch) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = q.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msgID(b.Scan, b.ID)), jetstream.WithExpectStream(q.cfg.Stream))
+		_, err = q.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msgID(b.Scan, began, b.ID)), jetstream.WithExpectStream(q.cfg.Stream))
 		cancel()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			break

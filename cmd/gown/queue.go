@@ -139,7 +139,7 @@ func (l *live) submit(ctx context.Context, src scan.Source) error {
 	if src == nil {
 		src = scan.Targets()
 	}
-	sub, err := qj.q.Submit(ctx, ledger, qj.id, src, qj.flags.batch)
+	sub, err := qj.q.Submit(ctx, l.st, qj.id, src, qj.flags.batch)
 	if err != nil {
 		// Half a scan would stay running for ever: cancel what went out.
 		_, cerr := qj.q.Cancel(context.WithoutCancel(ctx), ledger, qj.id)
