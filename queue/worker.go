@@ -304,7 +304,7 @@ func (w *worker) run(ctx context.Context, b *Batch, o Options, targets []gown.Ta
 		}
 	}
 	cfg := scan.Config{Registry: reg, Store: attached{w.cfg.Store}, Attach: b.Scan, KeepClosed: o.KeepClosed,
-		Probe:  o.probeConfig(len(targets), w.cfg.Workers, w.cfg.Source, w.q.parts),
+		Probe: o.probeConfig(len(targets), w.cfg.Workers, w.cfg.Source, w.q.parts),
 		// One commit when the batch is done, or each second while it
 		// runs: a killed worker loses at most a second of it, and a store
 		// serving hundreds of running batches is not asked for a commit
