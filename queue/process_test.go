@@ -307,8 +307,15 @@ func TestDistributed(t *testing.T) {
 	}
 	scans := runGown(t, dir, "scans", "--db", url)
 	t.Logf("gown scans:\n%s", scans)
-	if !strings.Contains(scans, fmt.Sprintf("%d/%d done", final.Batches, final.Batches)) {
+	if !strings.Contains(scans, fmt.Sprintf("%d/%d batches done", final.Batches, final.Batches)) {
 		t.Errorf("gown scans does not show the queue's batches:\n%s", scans)
+	}
+	if dead := runGown(t, dir, "scans", "--dead", "--db", url); strings.Count(dead, "\n") != 1 {
+		t.Errorf("gown scans --dead lists dead letters of a clean run:\n%s", dead)
+	}
+	// Reports read the shared store as they read SQLite.
+	if rep := runGown(t, dir, "report", "1", "--db", url, "--format", "jsonl"); strings.Count(rep, "\n") < got.Services {
+		t.Errorf("gown report of the queued scan wrote %d lines for %d services", strings.Count(rep, "\n"), got.Services)
 	}
 	if t.Failed() {
 		for _, p := range []*proc{sub, w1, w2, w3} {

@@ -148,8 +148,10 @@ func (l *live) submit(ctx context.Context, src scan.Source) error {
 	l.io.notef("gown: scan %d: %d targets in %d batches on stream %s (%d partitions)\n",
 		qj.id, sub.Targets, sub.Batches, qj.q.Config().Stream, qj.q.Partitions())
 	if !qj.flags.follow {
+		// Nothing was written, so the writer is not closed: its summary
+		// would speak of a scan that has not run yet.
 		l.io.notef("gown: the workers run it; gown scans --db DSN shows progress, gown report %d the results\n", qj.id)
-		return l.rep.Close()
+		return nil
 	}
 	return l.follow(ctx, ledger)
 }
@@ -199,18 +201,28 @@ func (l *live) follow(ctx context.Context, ledger gown.Ledger) error {
 
 // progressLine says how far a queued scan got.
 func progressLine(q gown.QueueState) string {
-	s := fmt.Sprintf("%d/%d batches done, %d running, %d queued", q.Done, q.Batches, q.Running, q.Queued())
-	if !q.Sealed {
+	s := batchesLine(q)
+	if !q.Sealed && !q.Cancelled {
 		s += " (still submitting)"
-	}
-	if q.Dead > 0 {
-		s += fmt.Sprintf(", %d dead", q.Dead)
-	}
-	if q.Dropped > 0 || q.Cancelled {
-		s += fmt.Sprintf(", cancelled (%d dropped)", q.Dropped)
 	}
 	if q.Finished() {
 		s += ": " + string(q.State)
+	}
+	return s
+}
+
+// batchesLine counts a queued scan's batches. A cancelled scan's unstarted
+// batches were purged, so they are not queued: what is left is the running
+// ones stopping.
+func batchesLine(q gown.QueueState) string {
+	var s string
+	if q.Cancelled {
+		s = fmt.Sprintf("cancelled: %d/%d batches done, %d dropped, %d stopping", q.Done, q.Batches, q.Dropped, q.Running)
+	} else {
+		s = fmt.Sprintf("%d/%d batches done, %d running, %d queued", q.Done, q.Batches, q.Running, q.Queued())
+	}
+	if q.Dead > 0 {
+		s += fmt.Sprintf(", %d dead", q.Dead)
 	}
 	return s
 }
@@ -226,14 +238,7 @@ func queueColumn(ctx context.Context, st gown.Store, id gown.ScanID) string {
 	if err != nil || !ok {
 		return "-"
 	}
-	s := fmt.Sprintf("%d/%d done, %d running, %d queued", q.Done, q.Batches, q.Running, q.Queued())
-	if q.Dead > 0 {
-		s += fmt.Sprintf(", %d dead", q.Dead)
-	}
-	if q.Cancelled {
-		s += ", cancelled"
-	}
-	return s
+	return batchesLine(q)
 }
 
 // scanJSON is a scan as gown scans --json writes it: the scan, and its
@@ -315,3 +320,21 @@ func listDead(ctx context.Context, st gown.Store, asJSON bool, io stdio) error {
 	}
 	return tw.Flush()
 }
+
+// noteQueued tells, on stderr, what a report of a queued scan leaves out:
+// batches still to run, or dead letters whose targets were never probed.
+func noteQueued(ctx context.Context, st gown.Store, id gown.ScanID, std stdio) {
+	l, ok := st.(gown.Ledger)
+	if !ok {
+		return
+	}
+	q, ok, err := l.QueueState(ctx, id)
+	switch {
+	case err != nil || !ok:
+	case !q.Finished():
+		std.notef("gown: scan %d is still running on the queue (%s): the report holds what is stored so far\n", id, batchesLine(q))
+	case q.Dead > 0:
+		std.notef("gown: scan %d: %d batches failed on every delivery and were not probed (gown scans --dead lists them)\n", id, q.Dead)
+	}
+}
+
