@@ -337,4 +337,3 @@ func noteQueued(ctx context.Context, st gown.Store, id gown.ScanID, std stdio) {
 		std.notef("gown: scan %d: %d batches failed on every delivery and were not probed (gown scans --dead lists them)\n", id, q.Dead)
 	}
 }
-

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,7 +28,6 @@ var natsPackage = pkg{"nats-server", []string{"nats-server"}}
 type NATS struct {
 	Addr netip.AddrPort
 	dir  string
-	cred *syscall.Credential
 	proc *proc
 }
 
