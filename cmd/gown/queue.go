@@ -112,7 +112,9 @@ func (job *scanJob) beginQueued(ctx context.Context, io stdio) (*live, error) {
 	opts := queue.OptionsOf(job.pcfg, qj.probers, job.all)
 	meta := gown.ScanMeta{Command: job.command, Args: job.args, Version: version}
 	if qj.id, err = queue.Begin(ctx, st, meta, opts); err == nil {
-		l.s, err = scan.Begin(ctx, scan.Config{Registry: job.reg, Probe: job.pcfg, Store: st, Attach: qj.id}, l.rep)
+		// No sink: the apps' findings are written with the rest once the
+		// workers are done (--follow), not twice.
+		l.s, err = scan.Begin(ctx, scan.Config{Registry: job.reg, Probe: job.pcfg, Store: st, Attach: qj.id}, nil)
 	}
 	if err != nil {
 		qj.q.Close()

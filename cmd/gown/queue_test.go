@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gownscan/gown/internal/testbed"
 )
 
 // TestQueueFlags: the queue's flags are checked before anything is
@@ -53,5 +58,55 @@ func TestScansQueueCommands(t *testing.T) {
 	}
 	if out := runOK(t, "scans", "--db", db); !strings.Contains(out, "QUEUE") {
 		t.Errorf("gown scans has no QUEUE column:\n%s", out)
+	}
+}
+
+// TestAppQueue: gown app --queue grades the app's own code in the
+// submitter and hands its back ends to a worker (gown worker, run in
+// process here), then --follow writes what the worker found and --fail-on
+// counts both: the app's hard-coded credential and the open Redis it names.
+func TestAppQueue(t *testing.T) {
+	bed := testbed.Require(t, "redis-open")
+	ro := bed.Get("redis-open")
+	n := testbed.RequireNATS(t)
+	db, err := testbed.RequireStoreDB(t).Create(t.Context(), "gown_app_queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	var werr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"worker", "--queue", n.URL(), "--db", db, "--name", "w1", "--source", testbed.Source.String()},
+			nil, io.Discard, &werr)
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != exitOK {
+			t.Errorf("gown worker exited %d: %s", code, werr.String())
+		}
+		t.Logf("gown worker:\n%s", werr.String())
+	}()
+
+	apk := writeAPK(t, t.TempDir(), "shop.apk", fmt.Sprintf("redis://cache.shop-gown.net:%d/0", ro.Addr.Port()),
+		"mongodb://root:pw@db.shop-gown.net/app")
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"app", apk, "--json", "--allow-private", "--queue", n.URL(), "--db", db, "--follow",
+		"--fail-on", "medium", "--resolve", "cache.shop-gown.net=" + ro.Addr.Addr().String(),
+		"--resolve", "db.shop-gown.net=127.0.0.1", "--ports", "1"}, nil, &out, &errb)
+	t.Logf("gown app --queue --follow: exit %d\n%s%s", code, out.String(), errb.String())
+	if code != exitFindings {
+		t.Errorf("exit %d, want %d (findings at or above medium)", code, exitFindings)
+	}
+	for _, want := range []string{`"status":"open"`, `"host":"cache.shop-gown.net"`, "conn-string-password"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the followed output lacks %s", want)
+		}
+	}
+	if n := strings.Count(out.String(), `"rule":"hardcoded-credential"`); n != 1 {
+		t.Errorf("the app's credential finding written %d times", n)
+	}
+	if !strings.Contains(errb.String(), "batches done, 0 running, 0 queued: done") {
+		t.Errorf("no progress line saying the scan is done:\n%s", errb.String())
 	}
 }
