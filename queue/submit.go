@@ -19,9 +19,10 @@ import (
 // little and the partitions' batches spread over the workers.
 const DefaultBatch = 64
 
-// Submitted is what a submission published.
+// Submitted is what a submission published. Duplicates counts the batches
+// the stream already held (a scan submitted again): it dropped them.
 type Submitted struct {
-	Batches, Targets int64
+	Batches, Targets, Duplicates int64
 }
 
 // Begin records a new queued scan: the scan in the store, and in its
@@ -136,8 +137,12 @@ func (s *submitter) flush(ctx context.Context, p int) error {
 		return nil
 	}
 	b := Batch{Scan: s.id, ID: s.done.Batches + 1, Partition: p, Targets: s.parts[p]}
-	if err := s.q.publish(ctx, &b, s.began); err != nil {
+	dup, err := s.q.publish(ctx, &b, s.began)
+	if err != nil {
 		return err
+	}
+	if dup {
+		s.done.Duplicates++
 	}
 	s.done.Batches++
 	s.done.Targets += int64(len(b.Targets))
@@ -146,25 +151,27 @@ func (s *submitter) flush(ctx context.Context, p int) error {
 		return nil
 	}
 	s.last = time.Now()
-	_, err := s.l.Published(ctx, s.id, s.done.Batches, s.done.Targets, false)
+	_, err = s.l.Published(ctx, s.id, s.done.Batches, s.done.Targets, false)
 	return err
 }
 
 // publish sends one batch and waits for the stream's ack, trying again
 // while NATS is away (a restart, a lost ack): the message id makes a
 // second copy a duplicate the stream drops. It gives up after about two
-// minutes, or when ctx ends.
-func (q *Queue) publish(ctx context.Context, b *Batch, began time.Time) error {
+// minutes, or when ctx ends. It reports whether the stream held the batch
+// already.
+func (q *Queue) publish(ctx context.Context, b *Batch, began time.Time) (bool, error) {
 	data, err := json.Marshal(b)
 	if err != nil {
-		return err
+		return false, err
 	}
 	msg := &nats.Msg{Subject: q.subject(b.Partition, b.Scan), Data: data, Header: nats.Header{}}
 	wait := 100 * time.Millisecond
 	deadline := time.Now().Add(2 * time.Minute)
+	var ack *jetstream.PubAck
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = q.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msgID(b.Scan, began, b.ID)), jetstream.WithExpectStream(q.cfg.Stream))
+		ack, err = q.js.PublishMsg(pctx, msg, jetstream.WithMsgID(msgID(b.Scan, began, b.ID)), jetstream.WithExpectStream(q.cfg.Stream))
 		cancel()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			break
@@ -176,9 +183,9 @@ func (q *Queue) publish(ctx context.Context, b *Batch, began time.Time) error {
 		wait = min(2*wait, 2*time.Second)
 	}
 	if err != nil {
-		return fmt.Errorf("queue: publish batch %d of scan %d: %w", b.ID, b.Scan, errors.Join(err, ctx.Err()))
+		return false, fmt.Errorf("queue: publish batch %d of scan %d: %w", b.ID, b.Scan, errors.Join(err, ctx.Err()))
 	}
-	return nil
+	return ack.Duplicate, nil
 }
 
 // Follow reports a queued scan's state every interval until it is

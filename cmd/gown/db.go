@@ -70,6 +70,9 @@ func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error
 		return fmt.Errorf("scan %d read targets from stdin, which cannot be read again", meta.ID)
 	}
 	job.db, job.args, job.resume = f.db, meta.Args, &meta
+	if sf.queue.url != "" {
+		return job.resubmit(ctx, &sf, io) // queue.go
+	}
 	return job.run(ctx, io)
 }
 

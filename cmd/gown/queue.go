@@ -134,8 +134,10 @@ func (l *live) submit(ctx context.Context, src scan.Source) error {
 	defer l.closeStore()
 	defer qj.q.Close()
 	// The attached scan holds the apps' own findings: commit them.
-	if _, err := l.s.Run(ctx, nil); err != nil {
-		return err
+	if l.s != nil {
+		if _, err := l.s.Run(ctx, nil); err != nil {
+			return err
+		}
 	}
 	ledger := l.st.(gown.Ledger)
 	if src == nil {
@@ -147,12 +149,72 @@ func (l *live) submit(ctx context.Context, src scan.Source) error {
 		_, cerr := qj.q.Cancel(context.WithoutCancel(ctx), ledger, qj.id)
 		return errors.Join(fmt.Errorf("scan %d cancelled: %w", qj.id, err), cerr)
 	}
-	l.io.notef("gown: scan %d: %d targets in %d batches on stream %s (%d partitions)\n",
-		qj.id, sub.Targets, sub.Batches, qj.q.Config().Stream, qj.q.Partitions())
+	again := ""
+	if sub.Duplicates > 0 {
+		again = fmt.Sprintf(", %d of them queued before", sub.Duplicates)
+	}
+	l.io.notef("gown: scan %d: %d targets in %d batches on stream %s (%d partitions)%s\n",
+		qj.id, sub.Targets, sub.Batches, qj.q.Config().Stream, qj.q.Partitions(), again)
 	if !qj.flags.follow {
 		// Nothing was written, so the writer is not closed: its summary
 		// would speak of a scan that has not run yet.
 		l.io.notef("gown: the workers run it; gown scans --db DSN shows progress, gown report %d the results\n", qj.id)
+		return nil
+	}
+	return l.follow(ctx, ledger)
+}
+
+// resubmit takes up a queued scan whose submitter stopped before it had
+// queued every batch (killed, or NATS away for minutes): gown scan --resume
+// ID expands the stored arguments again and publishes every batch; those
+// the stream already holds keep their ids and are dropped as duplicates, and
+// a batch that already ended is acked by the worker that meets it without
+// running. A scan queued whole needs nothing: its workers finish it.
+func (job *scanJob) resubmit(ctx context.Context, sf *scanFlags, io stdio) error {
+	meta := job.resume
+	job.resume = nil
+	if err := sf.queue.attach(job, sf.probers); err != nil {
+		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
+	}
+	qj := job.queue
+	qj.id = meta.ID
+	l := &live{job: job, io: io, rep: newLiveWriter(job, io)}
+	l.io.quiet = job.quiet
+	st, err := store.Open(ctx, job.db)
+	if err != nil {
+		return err
+	}
+	l.st = st
+	var q gown.QueueState
+	queued := false
+	ledger, ok := st.(gown.Ledger)
+	if ok {
+		q, queued, err = ledger.QueueState(ctx, meta.ID)
+	}
+	switch {
+	case err != nil:
+	case !queued:
+		err = fmt.Errorf("scan %d was not queued", meta.ID)
+	case q.Cancelled:
+		err = fmt.Errorf("scan %d was cancelled", meta.ID)
+	}
+	if err == nil {
+		qj.q, err = queue.Open(ctx, qj.flags.config(), "gown scan")
+	}
+	if err != nil {
+		l.closeStore()
+		return err
+	}
+	if !q.Sealed {
+		l.io.notef("gown: scan %d: queueing again; batches the stream holds already are dropped\n", meta.ID)
+		return l.submit(ctx, func(ctx context.Context, out chan<- gown.Target) error {
+			return job.input.Produce(ctx, &job.tcfg, out)
+		})
+	}
+	defer l.closeStore()
+	defer qj.q.Close()
+	l.io.notef("gown: scan %d was queued whole (%s): its workers finish it\n", meta.ID, batchesLine(q))
+	if !qj.flags.follow {
 		return nil
 	}
 	return l.follow(ctx, ledger)

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/testbed"
+	"github.com/gownscan/gown/queue"
+	"github.com/gownscan/gown/store"
 )
 
 // TestQueueFlags: the queue's flags are checked before anything is
@@ -108,5 +112,57 @@ func TestAppQueue(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "batches done, 0 running, 0 queued: done") {
 		t.Errorf("no progress line saying the scan is done:\n%s", errb.String())
+	}
+}
+
+// TestResumeQueued: a queued scan whose submitter stopped before sealing
+// (made so here by undoing the seal in the ledger) is taken up by gown scan
+// --resume: every batch is published again under its old id, the stream
+// drops them all as duplicates, the count is sealed, and a worker then
+// finishes the scan.
+func TestResumeQueued(t *testing.T) {
+	n := testbed.RequireNATS(t)
+	db, err := testbed.RequireStoreDB(t).Create(t.Context(), "gown_resume_queued")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runOK(t, "scan", "127.0.9.1", "127.0.9.2", "127.0.9.3", "--ports", "1,2", "--queue", n.URL(), "--db", db, "--batch", "2")
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	l := st.(gown.Ledger)
+	before, _, _ := l.QueueState(t.Context(), 1)
+	if _, err := l.Published(t.Context(), 1, 1, 2, false); err != nil { // the submitter "died" after one batch
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	if code := run(t.Context(), []string{"scan", "--resume", "1", "--db", db}, nil, io.Discard, &errb); code != exitOK {
+		t.Fatalf("gown scan --resume 1: exit %d: %s", code, errb.String())
+	}
+	t.Logf("gown scan --resume 1:\n%s", errb.String())
+	after, _, _ := l.QueueState(t.Context(), 1)
+	q, err := queue.Open(t.Context(), queue.Config{URL: n.URL()}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	held, _ := q.Pending(t.Context())
+	if !after.Sealed || after.Batches != before.Batches || after.Targets != 6 || held != uint64(before.Batches) ||
+		!strings.Contains(errb.String(), fmt.Sprintf("%d of them queued before", before.Batches)) {
+		t.Errorf("after the resume: %+v (before %+v), the stream holds %d", after, before, held)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"worker", "--queue", n.URL(), "--db", db, "-q"}, nil, io.Discard, io.Discard) }()
+	final, err := queue.Follow(t.Context(), l, 1, 50*time.Millisecond, nil)
+	stop()
+	<-done
+	if err != nil || final.State != gown.ScanDone || final.Done != before.Batches {
+		t.Errorf("the resumed scan ended %+v, %v", final, err)
+	}
+	if m, _ := st.Scan(t.Context(), 1); m.Targets != 6 {
+		t.Errorf("%d targets stored, want 6", m.Targets)
 	}
 }
