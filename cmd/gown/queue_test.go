@@ -155,7 +155,9 @@ func TestResumeQueued(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"worker", "--queue", n.URL(), "--db", db, "-q"}, nil, io.Discard, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"worker", "--queue", n.URL(), "--db", db, "-q"}, nil, io.Discard, io.Discard)
+	}()
 	final, err := queue.Follow(t.Context(), l, 1, 50*time.Millisecond, nil)
 	stop()
 	<-done
