@@ -150,19 +150,12 @@ func TestDistributed(t *testing.T) {
 	n := testbed.RequireNATS(t)
 	url, refURL := freshDB(t), freshDB(t)
 	dir := t.TempDir()
-	slow := newFarm(t, 500*time.Millisecond, addrs(100, 40), 1)
-	var targets []string
+	// A slow target holds its batch 3 s (two connections of 1.5 s); the
+	// batch's other results are committed after 1 s (workers commit once a
+	// second), so a batch is half stored from 1 s to 3 s: the kill's window.
+	slow := newFarm(t, 1500*time.Millisecond, addrs(100, 20), 1)
 	closed := closedTargets(150, 3)
-	for i, c := range closed {
-		targets = append(targets, c)
-		if i%11 == 5 && i/11 < 40 {
-			targets = append(targets, slow.targets()[i/11])
-		}
-	}
-	for i, s := range bed.Servers {
-		targets = slices.Insert(targets, (i+1)*len(targets)/6, s.Addr.String())
-	}
-	list := writeList(t, dir, targets)
+	list := writeList(t, dir, mix(closed, slow.targets(), bed))
 	src := testbed.Source.String()
 	probing := []string{"--all", "--connect-timeout", "2s", "--io-timeout", "3s", "--timeout", "8s"}
 	qflags := []string{"--queue", n.URL(), "--partitions", "16"}
@@ -180,7 +173,7 @@ func TestDistributed(t *testing.T) {
 	}
 	total := ledgerNow(t, l, id)
 	t.Logf("submitted: %d targets (%d slow, %d closed, %d test-bed servers) in %d batches over 16 partitions",
-		total.Targets, 40, len(closed), len(bed.Servers), total.Batches)
+		total.Targets, 20, len(closed), len(bed.Servers), total.Batches)
 
 	workerArgs := func(name string) []string {
 		return slices.Concat([]string{"worker", "--db", url, "--name", name, "--batches", "2", "--workers", "32",
@@ -191,46 +184,9 @@ func TestDistributed(t *testing.T) {
 	w3 := startGown(t, dir, "w3", workerArgs("w3")...)
 	db := sqlDB(t, url)
 
-	storedOf := func(b int64) int {
-		var keys []string
-		for _, tg := range batches[b] {
-			keys = append(keys, gown.TargetKey(tg))
-		}
-		have, err := l.StoredKeys(t.Context(), id, keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(have)
-	}
-	// SIGKILL w1 in the middle of a batch: some of its targets stored, not
-	// all (a slow listener holds the rest), once some batches are done.
-	var killed int64
-	until(t, 60*time.Second, "batch half stored on w1", func() bool {
-		if ledgerNow(t, l, id).Done < 3 {
-			return false
-		}
-		rows, err := db.QueryContext(t.Context(), `SELECT batch FROM queue_batches WHERE scan_id = $1 AND worker = 'w1' AND state = 'running'`, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var running []int64
-		for rows.Next() {
-			var b int64
-			rows.Scan(&b)
-			running = append(running, b)
-		}
-		rows.Close()
-		for _, b := range running {
-			if k := storedOf(b); k > 0 && k < len(batches[b]) {
-				killed = b
-				return true
-			}
-		}
-		return false
-	})
-	w1.cmd.Process.Signal(syscall.SIGKILL)
-	w1.wait(t, 10*time.Second)
-	atKill, batchAtKill := countScan(t, db, id), storedOf(killed)
+	sw := &scanWatch{t: t, l: l, db: db, id: id, batches: batches}
+	killed := sw.killMidBatch(w1)
+	atKill, batchAtKill := countScan(t, db, id), sw.storedOf(killed)
 	qKill := ledgerNow(t, l, id)
 	t.Logf("SIGKILL w1 while it ran batch %d (%d targets, %d of them stored): store holds %d targets, %d services, %d occurrences; ledger %d/%d done, %d running, %d queued",
 		killed, len(batches[killed]), batchAtKill, atKill.Targets, atKill.Services, atKill.Occurrences, qKill.Done, qKill.Batches, qKill.Running, qKill.Queued())
@@ -262,7 +218,7 @@ func TestDistributed(t *testing.T) {
 	var by string
 	var deliveries int
 	db.QueryRowContext(t.Context(), `SELECT worker, deliveries FROM queue_batches WHERE scan_id = $1 AND batch = $2`, id, killed).Scan(&by, &deliveries)
-	t.Logf("the killed batch %d: done by %s on delivery %d, %d of its %d targets stored", killed, by, deliveries, storedOf(killed), len(batches[killed]))
+	t.Logf("the killed batch %d: done by %s on delivery %d, %d of its %d targets stored", killed, by, deliveries, sw.storedOf(killed), len(batches[killed]))
 	for _, w := range []*proc{w2, w3} {
 		for _, line := range strings.Split(w.output(), "\n") {
 			if strings.Contains(line, fmt.Sprintf("batch %d (", killed)) {
@@ -270,33 +226,12 @@ func TestDistributed(t *testing.T) {
 			}
 		}
 	}
-	if by == "w1" || deliveries < 2 || storedOf(killed) != len(batches[killed]) {
-		t.Errorf("the batch w1 was killed in ended by %s on delivery %d with %d of %d targets stored", by, deliveries, storedOf(killed), len(batches[killed]))
+	if by == "w1" || deliveries < 2 || sw.storedOf(killed) != len(batches[killed]) {
+		t.Errorf("the batch w1 was killed in ended by %s on delivery %d with %d of %d targets stored", by, deliveries, sw.storedOf(killed), len(batches[killed]))
 	}
 
 	// The same list in one process, into another database.
-	ref := startGown(t, dir, "single", slices.Concat([]string{"scan", "-l", list, "--db", refURL, "--source", src, "--json"}, probing)...)
-	if code := ref.wait(t, 2*time.Minute); code != 0 {
-		t.Fatalf("single-process gown scan exited %d:\n%s", code, ref.output())
-	}
-	want := countScan(t, sqlDB(t, refURL), 1)
-	t.Logf("single process: %d targets, %d services, %d occurrences of %d findings", want.Targets, want.Services, want.Occurrences, want.DistinctFindings)
-	if got != want || int64(got.Targets) != final.Targets || got.Targets != got.DistinctTargets || got.Services != got.DistinctServices {
-		t.Errorf("counts differ:\n queued %+v\n single %+v (%d targets submitted)", got, want, final.Targets)
-	}
-	gotSet, wantSet := findingSet(t, db, id), findingSet(t, sqlDB(t, refURL), 1)
-	if !slices.Equal(gotSet, wantSet) {
-		t.Errorf("findings and results differ from the single-process run:\n queued %d: %v\n single %d: %v", len(gotSet), diffOf(gotSet, wantSet), len(wantSet), diffOf(wantSet, gotSet))
-	}
-	opens := 0
-	for _, s := range gotSet {
-		if strings.HasSuffix(s, " open") {
-			opens++
-		}
-	}
-	if opens < 3 {
-		t.Errorf("%d open results: the test-bed servers were not probed right", opens)
-	}
+	compareSingle(t, dir, refURL, slices.Concat([]string{"scan", "-l", list, "--source", src, "--json"}, probing), db, id, got, final)
 
 	// The survivors stop on SIGTERM, cleanly.
 	for _, w := range []*proc{w2, w3} {
@@ -305,18 +240,7 @@ func TestDistributed(t *testing.T) {
 			t.Errorf("%s exited %d on SIGTERM:\n%s", w.name, code, w.output())
 		}
 	}
-	scans := runGown(t, dir, "scans", "--db", url)
-	t.Logf("gown scans:\n%s", scans)
-	if !strings.Contains(scans, fmt.Sprintf("%d/%d batches done", final.Batches, final.Batches)) {
-		t.Errorf("gown scans does not show the queue's batches:\n%s", scans)
-	}
-	if dead := runGown(t, dir, "scans", "--dead", "--db", url); strings.Count(dead, "\n") != 1 {
-		t.Errorf("gown scans --dead lists dead letters of a clean run:\n%s", dead)
-	}
-	// Reports read the shared store as they read SQLite.
-	if rep := runGown(t, dir, "report", "1", "--db", url, "--format", "jsonl"); strings.Count(rep, "\n") < got.Services {
-		t.Errorf("gown report of the queued scan wrote %d lines for %d services", strings.Count(rep, "\n"), got.Services)
-	}
+	checkCLI(t, dir, url, final, got)
 	if t.Failed() {
 		for _, p := range []*proc{sub, w1, w2, w3} {
 			t.Logf("%s:\n%s", p.name, p.output())
@@ -348,4 +272,127 @@ func runGown(t *testing.T, dir string, args ...string) string {
 		t.Fatalf("gown %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 	}
 	return out.String()
+}
+
+// compareSingle runs gown scan args in one process into the database at
+// refURL and checks that the queued scan id of db holds the same: the same
+// counts, every target once, and the same findings and results.
+func compareSingle(t *testing.T, dir, refURL string, args []string, db *sql.DB, id gown.ScanID, got counts, final gown.QueueState) {
+	t.Helper()
+	ref := startGown(t, dir, "single", append(args, "--db", refURL)...)
+	if code := ref.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("single-process gown scan exited %d:\n%s", code, ref.output())
+	}
+	want := countScan(t, sqlDB(t, refURL), 1)
+	t.Logf("single process: %d targets, %d services, %d occurrences of %d findings", want.Targets, want.Services, want.Occurrences, want.DistinctFindings)
+	if got != want || int64(got.Targets) != final.Targets || got.Targets != got.DistinctTargets || got.Services != got.DistinctServices {
+		t.Errorf("counts differ:\n queued %+v\n single %+v (%d targets submitted)", got, want, final.Targets)
+	}
+	gotSet, wantSet := findingSet(t, db, id), findingSet(t, sqlDB(t, refURL), 1)
+	if !slices.Equal(gotSet, wantSet) {
+		t.Errorf("findings and results differ from the single-process run:\n queued %d: %v\n single %d: %v", len(gotSet), diffOf(gotSet, wantSet), len(wantSet), diffOf(wantSet, gotSet))
+	}
+	opens := 0
+	for _, s := range gotSet {
+		if strings.HasSuffix(s, " open") {
+			opens++
+		}
+	}
+	if opens < 3 {
+		t.Errorf("%d open results: the test-bed servers were not probed right", opens)
+	}
+}
+
+// mix puts a slow target after every 22nd closed one and spreads the
+// test-bed servers through the list.
+func mix(closed, slow []string, bed *testbed.Bed) []string {
+	var out []string
+	for i, c := range closed {
+		out = append(out, c)
+		if i%22 == 5 && i/22 < len(slow) {
+			out = append(out, slow[i/22])
+		}
+	}
+	for i, s := range bed.Servers {
+		out = slices.Insert(out, (i+1)*len(out)/6, s.Addr.String())
+	}
+	return out
+}
+
+// scanWatch watches one queued scan through its ledger and the test's SQL.
+type scanWatch struct {
+	t       *testing.T
+	l       gown.Ledger
+	db      *sql.DB
+	id      gown.ScanID
+	batches map[int64][]gown.Target // as published
+}
+
+// storedOf counts the targets of batch b the store holds.
+func (w *scanWatch) storedOf(b int64) int {
+	var keys []string
+	for _, tg := range w.batches[b] {
+		keys = append(keys, gown.TargetKey(tg))
+	}
+	have, err := w.l.StoredKeys(w.t.Context(), w.id, keys)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return len(have)
+}
+
+// runningOn lists the batches the ledger shows running on worker.
+func (w *scanWatch) runningOn(worker string) []int64 {
+	rows, err := w.db.QueryContext(w.t.Context(), `SELECT batch FROM queue_batches WHERE scan_id = $1 AND worker = $2 AND state = 'running'`, w.id, worker)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var b int64
+		rows.Scan(&b)
+		out = append(out, b)
+	}
+	return out
+}
+
+// killMidBatch SIGKILLs the worker in the middle of a batch (some of its
+// targets stored, not all: a slow listener holds the rest), once a few
+// batches are done, and returns that batch.
+func (w *scanWatch) killMidBatch(p *proc) int64 {
+	var killed int64
+	until(w.t, 60*time.Second, "batch half stored on "+p.name, func() bool {
+		if ledgerNow(w.t, w.l, w.id).Done < 3 {
+			return false
+		}
+		for _, b := range w.runningOn(p.name) {
+			if k := w.storedOf(b); k > 0 && k < len(w.batches[b]) {
+				killed = b
+				return true
+			}
+		}
+		return false
+	})
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait(w.t, 10*time.Second)
+	return killed
+}
+
+// checkCLI reads the finished queued scan back through the CLI: gown scans
+// shows its batches, lists no dead letter, and gown report reads the shared
+// store as it reads SQLite.
+func checkCLI(t *testing.T, dir, url string, final gown.QueueState, got counts) {
+	t.Helper()
+	scans := runGown(t, dir, "scans", "--db", url)
+	t.Logf("gown scans:\n%s", scans)
+	if !strings.Contains(scans, fmt.Sprintf("%d/%d batches done", final.Batches, final.Batches)) {
+		t.Errorf("gown scans does not show the queue's batches:\n%s", scans)
+	}
+	if dead := runGown(t, dir, "scans", "--dead", "--db", url); strings.Count(dead, "\n") != 1 {
+		t.Errorf("gown scans --dead lists dead letters of a clean run:\n%s", dead)
+	}
+	if rep := runGown(t, dir, "report", "1", "--db", url, "--format", "jsonl"); strings.Count(rep, "\n") < got.Services {
+		t.Errorf("gown report of the queued scan wrote %d lines for %d services", strings.Count(rep, "\n"), got.Services)
+	}
 }
