@@ -98,6 +98,8 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 	case errors.Is(cause, errCancelled):
 		end.State = gown.BatchDropped
 		w.end(ctx, d, end, "dropped: scan cancelled while it ran")
+	case errors.Is(cause, errLostQueue):
+		w.handBack(d, cause) // the nak is likely lost too: the ack wait brings it back
 	case ctx.Err() != nil:
 		w.handBack(d, errors.New("worker stopping"))
 	default:

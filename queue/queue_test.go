@@ -435,3 +435,37 @@ func TestGrace(t *testing.T) {
 		t.Errorf("after a stop within the grace: %+v", q)
 	}
 }
+
+// TestCutOff: a worker cut off from NATS for most of the ack wait stops
+// its batch before the queue hands it to another worker, so that two
+// workers never probe one address at once; the batch then runs again and
+// the scan ends with every target stored once.
+func TestCutOff(t *testing.T) {
+	n := testbed.RequireNATS(t)
+	url := freshDB(t)
+	cfg := queue.Config{URL: n.URL(), Partitions: 2, AckWait: time.Second}
+	host := netip.MustParseAddr("127.0.75.1")
+	slow := newFarm(t, 800*time.Millisecond, []netip.Addr{host}, 3)
+	id, sub := submit(t, cfg, url, slow.targets(), 8, probeCfg(1))
+	for i := range 2 {
+		src := netip.AddrFrom4([4]byte{127, 0, 0, byte(21 + i)})
+		startWorker(t, cfg, url, fmt.Sprintf("w%d", i+1), func(c *queue.WorkerConfig) { c.Source = src })
+	}
+	until(t, 10*time.Second, "a connection to the slow address", func() bool { return slow.total.Load() > 0 })
+	if err := n.Restart(t.Context(), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st := await(t, url, id, time.Minute)
+	var stored, deliveries int
+	db := sqlDB(t, url)
+	db.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM targets WHERE scan_id = $1`, id).Scan(&stored)
+	db.QueryRowContext(t.Context(), `SELECT deliveries FROM queue_batches WHERE scan_id = $1`, id).Scan(&deliveries)
+	t.Logf("NATS away 2 s with an ack wait of 1 s: batch done on delivery %d, %d of %d targets stored, at most %d connections at once to %s from %d workers",
+		deliveries, stored, sub.Targets, slow.peakOf(host), host, slow.clientsOf(host))
+	if st.State != gown.ScanDone || stored != int(sub.Targets) || deliveries < 2 {
+		t.Errorf("after the outage: %+v, %d targets stored, delivery %d", st, stored, deliveries)
+	}
+	if slow.peakOf(host) > 1 {
+		t.Errorf("%d connections at once to %s: two workers ran its batch", slow.peakOf(host), host)
+	}
+}

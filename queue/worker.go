@@ -289,8 +289,12 @@ func (a attached) Scan(_ context.Context, id gown.ScanID) (gown.ScanMeta, error)
 	return gown.ScanMeta{ID: id, State: gown.ScanRunning}, nil
 }
 
-// errCancelled stops a batch whose scan was cancelled.
-var errCancelled = errors.New("scan cancelled")
+// errCancelled stops a batch whose scan was cancelled; errLostQueue one
+// whose worker lost NATS for most of the ack wait.
+var (
+	errCancelled = errors.New("scan cancelled")
+	errLostQueue = errors.New("cut off from NATS for most of the ack wait: the batch goes to another worker")
+)
 
 // run probes a batch's targets through the pipeline, attached to its scan,
 // while heartbeat keeps the message alive; it returns once everything is
@@ -320,9 +324,16 @@ func (w *worker) run(ctx context.Context, b *Batch, o Options, targets []gown.Ta
 
 // heartbeat tells the queue the batch is alive every AckWait/4, and checks
 // the ledger for a cancelled scan at the same pace, until stop is closed.
+//
+// Cut off from NATS for most of the ack wait, the worker cannot keep the
+// batch: the queue will deliver it to another worker, and two workers on
+// one partition would break the per-host limit. So the batch stops here
+// (what it stored stays) before the ack wait runs out.
 func (w *worker) heartbeat(ctx context.Context, msg jetstream.Msg, id gown.ScanID, cancel context.CancelCauseFunc, stop <-chan struct{}) {
-	t := time.NewTicker(max(w.q.cfg.AckWait/4, 50*time.Millisecond))
+	every := max(w.q.cfg.AckWait/4, 50*time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
+	var cutOff time.Time // since when NATS has been away; zero while connected
 	for {
 		select {
 		case <-stop:
@@ -330,6 +341,15 @@ func (w *worker) heartbeat(ctx context.Context, msg jetstream.Msg, id gown.ScanI
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		switch {
+		case w.q.nc.IsConnected():
+			cutOff = time.Time{}
+		case cutOff.IsZero():
+			cutOff = time.Now().Add(-every) // away since the last tick at most
+		case time.Since(cutOff) >= w.q.cfg.AckWait*3/4:
+			cancel(errLostQueue)
+			return
 		}
 		msg.InProgress() // a lost one only risks a redelivery, which the ledger absorbs
 		if st, ok, err := w.l.QueueState(ctx, id); err == nil && ok && st.Cancelled {
