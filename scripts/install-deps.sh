@@ -2,8 +2,9 @@
 # Installs the Debian packages the tests use beyond the test bed's own servers
 # (those are installed by internal/testbed/cmd/bedinstall): nginx in front of
 # OpenSearch, Chromium for the HTML report screenshot, apktool and friends to
-# build test APKs, Java and Maven for the OpenSearch node. Only when root and
-# only what is missing; it says what it installs.
+# build test APKs, Java and Maven for the OpenSearch node, and nats-server
+# (JetStream) for the queue's workers. Only when root and only what is
+# missing; it says what it installs.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
@@ -14,6 +15,7 @@ command -v apksigner >/dev/null || need+=(apksigner)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2

@@ -69,6 +69,9 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	// Validate the probing flags before reading any app: a typo must not
 	// cost a long extraction first.
 	job, err := f.scan.job(files, io)
+	if err == nil {
+		err = f.scan.queue.attach(job, f.scan.probers)
+	}
 	if err != nil {
 		return usageError{err}
 	}

@@ -137,6 +137,9 @@ func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error
 		return fmt.Errorf("scan %d read targets from stdin, which cannot be read again", meta.ID)
 	}
 	job.db, job.args, job.resume = f.db, meta.Args, &meta
+	if sf.queue.url != "" {
+		return job.resubmit(ctx, &sf, io) // queue.go
+	}
 	return job.run(ctx, io)
 }
 
@@ -330,28 +333,38 @@ func cmdScans(ctx context.Context, args []string, io stdio) error {
 	fs.SetOutput(io.err)
 	_, open := openFlags(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per scan")
+	// Queued scans: gown scans cancel ID, gown scans --dead (queue.go).
+	var qf queueFlags
+	qf.register(fs)
+	dead := fs.Bool("dead", false, "list the dead letters of queued scans: batches that failed on every delivery")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
 	}
+	if fs.NArg() > 0 {
+		return scansCommand(ctx, fs.Args(), &qf, open, io)
+	}
 	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if *dead {
+		return listDead(ctx, st, *asJSON, io)
+	}
 	enc := json.NewEncoder(io.out)
 	tw := tabwriter.NewWriter(io.out, 0, 4, 2, ' ', 0)
 	if !*asJSON {
-		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tCOMMAND")
+		fmt.Fprintln(tw, "ID\tSTARTED\tSTATE\tTARGETS\tRESULTS\tFINDINGS\tQUEUE\tCOMMAND")
 	}
 	err = st.Scans(ctx, func(m gown.ScanMeta) error {
 		if *asJSON {
-			return enc.Encode(m)
+			return enc.Encode(scanJSON(ctx, st, m))
 		}
-		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\n", m.ID, m.Started.Local().Format(time.DateTime),
-			redact.Escape(string(m.State)), m.Targets, m.Results, m.Findings,
+		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", m.ID, m.Started.Local().Format(time.DateTime),
+			redact.Escape(string(m.State)), m.Targets, m.Results, m.Findings, queueColumn(ctx, st, m.ID),
 			redact.Escape(strings.Join(append([]string{cmp.Or(m.Command, "scan")}, m.Args...), " ")))
 		return err
 	})

@@ -62,6 +62,9 @@ Usage:
   gown report [SCAN | --from FILE] [--format table|jsonl|sarif|html|csv|md] [-o FILE]
                                    write a scan's results in a report format
   gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
+  gown scans cancel SCAN           cancel a queued scan (with --queue URL its batches are purged too)
+  gown scans --dead                list the batches of queued scans that failed on every delivery
+  gown worker --queue URL --db DSN probe the batches of scans queued with gown scan --queue URL
   gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
   gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
   gown db prune --older-than 30d   delete scans started over 30 days ago (--keep N: all but the newest N)
@@ -93,6 +96,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		err = cmdReport(ctx, args[1:], io)
 	case "serve":
 		err = cmdServe(ctx, args[1:], io)
+	case "worker":
+		err = cmdWorker(ctx, args[1:], io)
 	case "demo":
 		// The demo starts the test bed, which the gown binary does not
 		// link: it is a command of its own.

@@ -66,6 +66,9 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	defer src.Close()
+	if s, ok := src.(*storeSource); ok {
+		noteQueued(ctx, s.st, s.id, std)
+	}
 	err = writeOutput(*out, std.out, func(w io.Writer) error {
 		rw, _ := report.New(*format, w)
 		meta := src.Meta()

@@ -52,6 +52,9 @@ type scanFlags struct {
 	noSample    bool
 	sampleK     int
 	sampleBytes int64
+
+	// queue hands the scan to workers (--queue, queue.go).
+	queue queueFlags
 }
 
 func (f *scanFlags) register(fs *pflag.FlagSet) {
@@ -83,6 +86,7 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&f.sampleBytes, "sample-bytes", probe.DefaultSample.Bytes, "bytes of records read from one host's store at most")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print only results and errors: no progress line, no notes")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print each closed, filtered or failed target with its time, and the scan's timing, on stderr")
+	f.queue.registerSubmit(fs)
 }
 
 // scanJob is a validated scan, ready to run.
@@ -105,6 +109,8 @@ type scanJob struct {
 	// quiet drops notes and the progress line; verbose adds a stderr line
 	// per target that found nothing.
 	quiet, verbose bool
+	// queue, when set, hands the targets to queue workers (queue.go).
+	queue *queueJob
 }
 
 func cmdScan(ctx context.Context, args []string, io stdio) error {
@@ -125,6 +131,9 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 		return resumeScan(ctx, &f, fs.Args(), io)
 	}
 	job, err := f.job(fs.Args(), io)
+	if err == nil {
+		err = f.queue.attach(job, f.probers)
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -300,6 +309,9 @@ type live struct {
 
 // begin opens the store and begins (or continues) the scan in it.
 func (job *scanJob) begin(ctx context.Context, io stdio) (*live, error) {
+	if job.queue != nil {
+		return job.beginQueued(ctx, io)
+	}
 	l := &live{job: job, io: io}
 	// The progress line goes to stderr when it is a terminal; results
 	// written to the same terminal blank it first.
@@ -362,6 +374,9 @@ func (l *live) observe(r *gown.Result) {
 // run probes what src sends; total, when given, counts the targets for the
 // progress line (less those a resumed scan finished).
 func (l *live) run(ctx context.Context, src scan.Source, total func(context.Context) int64) error {
+	if l.job.queue != nil {
+		return l.submit(ctx, src)
+	}
 	defer l.closeStore()
 	if l.bar != nil {
 		if total != nil {

@@ -252,12 +252,16 @@ func resolve(names []string) ([]config, error) {
 	return out, nil
 }
 
-// EnsureAll installs every package any configuration needs. Running it once
-// before `go test ./...` keeps the parallel test binaries from queueing on
-// the dpkg lock one after another.
+// EnsureAll installs every package any configuration needs, and the
+// services gown runs on in tests (nats-server for the queue). Running it
+// once before `go test ./...` keeps the parallel test binaries from
+// queueing on the dpkg lock one after another.
 func EnsureAll(ctx context.Context, log io.Writer) error {
 	if log == nil {
 		log = io.Discard
+	}
+	if err := ensure(ctx, log, natsPackage); err != nil {
+		return err
 	}
 	return ensureConfigs(ctx, log, configs())
 }

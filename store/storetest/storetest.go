@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"HostileText", testHostileText},
 		{"Standalone", testStandalone},
 		{"Browse", testBrowse},
+		{"Ledger", testLedger},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
