@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func scanRun(r rowScanner) (gown.WatchRun, error) {
 
 // WatchRuns walks a watch's runs, newest first, a page at a time.
 func (s *Store) WatchRuns(ctx context.Context, watch int64, fn func(gown.WatchRun) error) error {
-	last := int64(1 << 62)
+	last := int64(math.MaxInt32) // seq is an INTEGER
 	for {
 		page, err := collect(ctx, s.db, s.q(`SELECT `+runCols+` FROM watch_runs WHERE watch_id = ? AND seq < ? ORDER BY seq DESC LIMIT 200`),
 			[]any{watch, last}, scanRun)
