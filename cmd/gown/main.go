@@ -65,6 +65,7 @@ Usage:
   gown fleet import FILE...        read MDM app inventories (Intune, Jamf Pro, Workspace ONE, generic)
   gown fleet scan DIR|FILE...      match app binaries to the inventory, probe their back ends once each
   gown fleet report [SCAN]         what is exposed per back end, app and device (table, html, csv, json)
+  gown watch --every 1h scan ARGS  re-run a scan or fleet scan on a schedule, alert on changes by webhook
   gown report [SCAN | --from FILE] [--format table|jsonl|sarif|html|csv|md] [-o FILE]
                                    write a scan's results in a report format
   gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		err = cmdApp(ctx, args[1:], io)
 	case "fleet":
 		err = cmdFleet(ctx, args[1:], io)
+	case "watch":
+		err = cmdWatch(ctx, args[1:], io)
 	case "report":
 		err = cmdReport(ctx, args[1:], io)
 	case "serve":
