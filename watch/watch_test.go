@@ -248,7 +248,9 @@ func TestRestart(t *testing.T) {
 	st := openStore(t)
 	rcv := newReceiver(t, 0)
 	items := uint64(10)
-	w := &world{recs: func() []gown.Record { return []gown.Record{storetest.Open(mcT, "memcached", gown.Database{Name: "c", Items: items})} }}
+	w := &world{recs: func() []gown.Record {
+		return []gown.Record{storetest.Open(mcT, "memcached", gown.Database{Name: "c", Items: items})}
+	}}
 	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	sched, _ := Every(10 * time.Minute)
 	mk := func(run RunFunc, sleep func(context.Context, time.Duration) error) *Watcher {
@@ -333,7 +335,9 @@ func TestRetries(t *testing.T) {
 	st := openStore(t)
 	flaky := newReceiver(t, 2)
 	down := newReceiver(t, 1000)
-	w := &world{recs: func() []gown.Record { return []gown.Record{storetest.Open(mcT, "memcached", gown.Database{Name: "c", Items: 5})} }}
+	w := &world{recs: func() []gown.Record {
+		return []gown.Record{storetest.Open(mcT, "memcached", gown.Database{Name: "c", Items: 5})}
+	}}
 	clk := &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	sched, _ := Every(time.Hour)
 	wt, err := New(t.Context(), Config{Spec: gown.WatchSpec{Name: "r", Command: "scan"}, Schedule: sched, Store: st, Run: scanner(st, w),
