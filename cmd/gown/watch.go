@@ -117,12 +117,20 @@ func cmdWatch(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	io.notef("gown watch %s: %s %s, %s, alerts at or above %s to %d webhooks\n", cfg.Spec.Name, command, strings.Join(cfg.Spec.Args, " "),
-		cfg.Spec.Schedule, cfg.AlertOn, len(cfg.Sinks))
+	spec := w.Watch()
+	io.notef("gown watch %s: %s %s; %s; alerts at or above %s to %d webhooks\n", spec.Name, command, strings.Join(spec.Args, " "),
+		spec.Schedule, cfg.AlertOn, len(cfg.Sinks))
 	if f.once {
 		return w.Once(ctx)
 	}
-	return w.Run(ctx)
+	err = w.Run(ctx)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Stopped (Ctrl-C, SIGTERM): not a failure. The state is in the
+		// store; the next start takes the schedule up.
+		io.notef("gown watch %s: stopped; started again, it resumes its schedule\n", spec.Name)
+		return nil
+	}
+	return err
 }
 
 // watchCommand splits what follows gown watch's flags into the command and
