@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -300,19 +301,25 @@ func cmdFleetReport(ctx context.Context, args []string, std stdio) error {
 // fleetScanID resolves a SCAN argument: a scan id, or the newest fleet
 // scan when none is given.
 func fleetScanID(ctx context.Context, st fleet.Store, arg string) (gown.ScanID, error) {
+	var want gown.ScanID
 	if arg != "" {
 		n, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil || n <= 0 {
 			return 0, usageError{fmt.Errorf("%q is not a scan id", arg)}
 		}
-		return gown.ScanID(n), nil
+		want = gown.ScanID(n)
 	}
 	ids, err := st.FleetScans(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if len(ids) == 0 {
+	switch {
+	case len(ids) == 0:
 		return 0, errors.New("no fleet scan in the store: gown fleet import, then gown fleet scan")
+	case want == 0:
+		return ids[0], nil
+	case !slices.Contains(ids, want):
+		return 0, fmt.Errorf("scan %d is not a fleet scan (fleet scans: %v)", want, ids)
 	}
-	return ids[0], nil
+	return want, nil
 }
