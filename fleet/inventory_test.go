@@ -141,6 +141,22 @@ func TestBadRows(t *testing.T) {
   {"id": {"nested": true}, "type": "ios"},
   {"id": "3", "type": "ios", "ios": {"applications": "not a list"}}
 ]}`, []int{3, 4}},
+		{"jamf.csv", "id,udid,os_type,email_address,identifier,application_name,application_short_version\n" +
+			"101,U1,iOS,a@x.net,com.a,A,1\n" +
+			",,iOS,b@x.net,com.b,B,1\n" + // no id, udid or serial: no device id
+			"103,U3,iOS,c@x.net,,,2\n", []int{3, 4}}, // a version with neither an app id nor a name
+		{"workspaceone.csv", "DeviceId,Platform,UserEmailAddress,ApplicationName,ApplicationIdentifier,Version\n" +
+			"4001,Android,a@x.net,A,com.a,1\n" +
+			"4002,Android,b@x.net,B,com.b,1,extra\n", []int{3}},
+		{"intune.json", `{"value": [
+  {"id": "d1", "operatingSystem": "Android", "detectedApps": [{"displayName": "A", "version": "1"}]},
+  {"id": "d2", "operatingSystem": "Android", "detectedApps": {"displayName": "B"}}
+]}`, []int{3}},
+		{"generic.json", `{"devices": [
+  {"id": "d1", "platform": "android", "apps": [{"id": "com.a", "version": "1"}]},
+  {"id": "", "platform": "android", "apps": []},
+  {"id": true, "platform": "ios"}
+]}`, []int{3, 4}},
 		{"workspaceone.json", `{"Devices": [
   {"Id": {"Value": 1}, "Platform": "Android", "DeviceApps": [{"ApplicationIdentifier": "com.a", "Version": "1"}]},
   {"Platform": "Android", "DeviceApps": [{"ApplicationIdentifier": "com.b", "Version": "2"}]}

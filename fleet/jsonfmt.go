@@ -3,7 +3,9 @@ package fleet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -219,7 +221,7 @@ func readJSON(data []byte, force string) (string, []record, []RowError, error) {
 		}
 		rs, err := jsonFormats[format].decode(raw, lines(at))
 		if err != nil {
-			bad = append(bad, RowError{lines(at), "device: " + err.Error()})
+			bad = append(bad, RowError{lines(at), "device: " + jsonErr(err)})
 			continue
 		}
 		recs = append(recs, rs...)
@@ -335,4 +337,27 @@ func lineIndex(data []byte) func(int) int {
 		}
 		return lo + 1
 	}
+}
+
+// jsonErr says a decoding error in the export's terms: which field holds
+// what, rather than the Go type gown decodes it into.
+func jsonErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	want := "a " + te.Type.Kind().String()
+	switch te.Type.Kind() {
+	case reflect.Slice, reflect.Array:
+		want = "a list"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	case reflect.String:
+		want = "a string"
+	}
+	field := te.Field
+	if field == "" {
+		field = "the device"
+	}
+	return fmt.Sprintf("%s holds a JSON %s where the format has %s", field, te.Value, want)
 }

@@ -200,6 +200,12 @@ func TestWatchFleetBed(t *testing.T) {
 		t.Errorf("runs %+v: want three, the third made by the new process and diffed against the second", runs)
 	}
 	checkWatchAlerts(t, rcv, run1, redis.Password)
+	status := runOK(t, "watch", "status", "--db", db)
+	t.Logf("gown watch status:\n%s", status)
+	if !strings.Contains(status, "delivered, 0 pending, 0 failed") {
+		t.Errorf("watch status: %s", status)
+	}
+	t.Logf("gown fleet report --view backends (after run 3):\n%s", runOK(t, "fleet", "report", "--db", db, "--view", "backends"))
 }
 
 // checkWatchAlerts checks what the receiver got over the three runs.
