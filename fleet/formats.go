@@ -152,7 +152,6 @@ func readCSV(data []byte, force string) (string, []record, []RowError, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			bad = append(bad, RowError{pe.StartLine, pe.Err.Error()})
@@ -167,6 +166,7 @@ func readCSV(data []byte, force string) (string, []record, []RowError, error) {
 		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
 			continue
 		}
+		line, _ := r.FieldPos(0) // of the row just read: only after a successful Read
 		rec := record{line: line, device: get(row, f.device), platform: get(row, f.platform), model: get(row, f.model),
 			osVersion: get(row, f.osVersion), owner: get(row, f.owner), appID: get(row, f.appID), appName: get(row, f.appName),
 			version: get(row, f.version)}
