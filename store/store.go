@@ -63,10 +63,12 @@ type PruneOptions = sqlstore.PruneOptions
 type Pruned = sqlstore.Pruned
 
 var (
-	_ AgePruner    = (*sqlstore.Store)(nil)
-	_ ScanPruner   = (*sqlstore.Store)(nil)
-	_ TokenKeeper  = (*sqlstore.Store)(nil)
-	_ gown.Browser = (*sqlstore.Store)(nil)
+	_ AgePruner       = (*sqlstore.Store)(nil)
+	_ ScanPruner      = (*sqlstore.Store)(nil)
+	_ TokenKeeper     = (*sqlstore.Store)(nil)
+	_ gown.Browser    = (*sqlstore.Store)(nil)
+	_ gown.FleetStore = (*sqlstore.Store)(nil)
+	_ gown.WatchStore = (*sqlstore.Store)(nil)
 )
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a

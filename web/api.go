@@ -234,16 +234,6 @@ func (s *Server) apiApps(r *http.Request) (any, error) {
 	return map[string]any{"apps": a}, err
 }
 
-// fleetNote says what the fleet view will hold; the store has no fleet
-// data yet, and the dashboard shows none rather than inventing any.
-const fleetNote = "This results store holds no fleet data yet (devices, owners, apps and their versions, and the " +
-	"back ends each version names). Once gown records fleets, this view lists back ends → the apps that name " +
-	"them → the devices that run those apps, each with the findings of its back ends."
-
-func (s *Server) apiFleet(*http.Request) (any, error) {
-	return map[string]any{"available": false, "reason": fleetNote}, nil
-}
-
 // diffView is one page of the diff of two scans.
 type diffView struct {
 	A       gown.ScanID               `json:"a"`

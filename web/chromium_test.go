@@ -117,8 +117,22 @@ func TestDashboardInChromium(t *testing.T) {
 	b.shot(t, "app")
 
 	b.open(t, "/fleet")
-	if !eval[bool](t, b, `document.getElementById("fleet-placeholder").textContent.includes("no fleet data")`) {
-		t.Error("fleet page: no placeholder")
+	if !eval[bool](t, b, `document.getElementById("no-fleet").textContent.includes("gown fleet import")`) {
+		t.Error("fleet page of a store without a fleet: it does not say how to get one")
+	}
+	b.checkClean(t)
+
+	// The fleet view of a store holding the sample fleet and a fleet scan.
+	fsrv, _ := serve(t, fleetDB(t), web.Config{})
+	b.mu.Lock()
+	b.origin, b.reqs = fsrv.URL, nil // a second dashboard: its own origin
+	b.mu.Unlock()
+	b.open(t, "/fleet")
+	if n := eval[int](t, b, `document.querySelectorAll("#fleet-tree li.backend").length`); n != 4 {
+		t.Errorf("fleet page: %d back ends in the tree, want 4", n)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll("tr.fleet-device").length`); n != 50 {
+		t.Errorf("fleet page: %d devices, want 50", n)
 	}
 	b.shot(t, "fleet")
 	b.checkClean(t)

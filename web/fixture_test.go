@@ -52,7 +52,10 @@ var bedConfigs = []string{"redis-open", "mariadb-open", "postgres-trust", "redis
 var fixture struct {
 	once sync.Once
 	path string
-	err  error
+	// fleet is a second store holding a fleet and a fleet scan of it
+	// (fleetfixture_test.go), made from scan 1's bed.
+	fleet string
+	err   error
 }
 
 func fixtureDB(t *testing.T) string {
@@ -94,6 +97,9 @@ func buildFixture(ctx context.Context, t *testing.T) (string, error) {
 	}
 	if err := RunScan(ctx, st, targets, apk); err != nil {
 		return "", fmt.Errorf("scan 1: %w", err)
+	}
+	if fixture.fleet, err = buildFleetFixture(ctx, bed); err != nil {
+		return "", fmt.Errorf("fleet: %w", err)
 	}
 	if err := redisDo(ctx, bed.Get("redis-open").Addr.String(), [][]string{{"SELECT", "7"},
 		{"SET", "order:1", "paid"}, {"SET", "order:2", "paid"}, {"SET", "order:3", "refunded"}}); err != nil {

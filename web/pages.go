@@ -351,11 +351,3 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, http.StatusOK, "app", view{Title: "App " + name, Nav: "apps",
 		Data: appData{App: apps[i], Rows: p.Rows, More: p.Total - int64(len(p.Rows))}})
 }
-
-func (s *Server) fleet(w http.ResponseWriter, r *http.Request) error {
-	apps, err := s.br.Apps(r.Context())
-	if err != nil {
-		return err
-	}
-	return s.render(w, http.StatusOK, "fleet", view{Title: "Fleet", Nav: "fleet", Data: map[string]any{"Note": fleetNote, "Apps": len(apps)}})
-}

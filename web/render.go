@@ -66,6 +66,20 @@ var funcs = template.FuncMap{
 	"subject":  subject,
 	"join":     func(l []string) string { return redact.Escape(strings.Join(l, ", ")) },
 	"sevclass": func(s gown.Severity) string { return "sev-" + s.String() },
+	// worst and worstclass show the worst severity of a fleet row, which
+	// has none when nothing was found.
+	"worst": func(p *gown.Severity) string {
+		if p == nil {
+			return "NONE"
+		}
+		return strings.ToUpper(p.String())
+	},
+	"worstclass": func(p *gown.Severity) string {
+		if p == nil {
+			return "sev-none"
+		}
+		return "sev-" + p.String()
+	},
 }
 
 // pages are parsed on first use, each with the layout.

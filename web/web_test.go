@@ -197,9 +197,18 @@ func TestPagesAndAPI(t *testing.T) {
 	if !strings.Contains(apage, "shop.apk!classes.dex @0x") || strings.Contains(apage, "s3cret-pw") {
 		t.Error("the app page must show where in the app, and never the password")
 	}
+	// A store with no fleet scan: the fleet view says so, and shows none.
 	_, fl := get(t, srv.URL, "/fleet")
-	if !strings.Contains(fl, "Not available yet") || strings.Contains(fl, "<table") {
-		t.Error("the fleet page must say it has no data, and show none")
+	if !strings.Contains(fl, `id="no-fleet"`) || !strings.Contains(fl, "gown fleet import") || strings.Contains(fl, "<table") {
+		t.Error("the fleet page of a store without fleet data must say so, and show none")
+	}
+	var nf struct {
+		Available bool   `json:"available"`
+		Reason    string `json:"reason"`
+	}
+	getJSON(t, srv.URL, "/api/fleet", &nf)
+	if nf.Available || !strings.Contains(nf.Reason, "gown fleet scan") {
+		t.Errorf("/api/fleet without fleet data: %+v", nf)
 	}
 }
 
@@ -251,6 +260,21 @@ func TestReadOnly(t *testing.T) {
 	}
 	if after := fileSums(t, path); after != before {
 		t.Errorf("serving changed the database files:\nbefore %v\nafter  %v", before, after)
+	}
+	// The fleet view over a store holding a fleet reads only, too.
+	fpath := filepath.Join(t.TempDir(), "fleet.db")
+	fsrc, err := os.ReadFile(fleetDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(fpath, fsrc, 0o600)
+	fsrv, _ := serve(t, fpath, web.Config{})
+	before = fileSums(t, fpath)
+	for _, p := range []string{"/fleet", "/fleet?scan=1", "/api/fleet", "/api/fleet?scan=1"} {
+		get(t, fsrv.URL, p)
+	}
+	if after := fileSums(t, fpath); after != before {
+		t.Errorf("serving the fleet view changed the database files")
 	}
 }
 

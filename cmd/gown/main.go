@@ -44,6 +44,9 @@ type stdio struct {
 	// quiet (-q) drops notes: what was stored where, what was resumed.
 	// Results and errors are always written.
 	quiet bool
+	// began, when set, is told the id of each scan a command records: gown
+	// watch runs gown scan and gown fleet scan in-process and diffs by it.
+	began func(gown.ScanID)
 }
 
 // notef writes a note on stderr unless -q.
@@ -59,6 +62,10 @@ answer without authentication, read-only, and says what they expose.
 Usage:
   gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
   gown app FILE|DIR... [flags]     read apps, list their back ends, probe the first-party ones
+  gown fleet import FILE...        read MDM app inventories (Intune, Jamf Pro, Workspace ONE, generic)
+  gown fleet scan DIR|FILE...      match app binaries to the inventory, probe their back ends once each
+  gown fleet report [SCAN]         what is exposed per back end, app and device (table, html, csv, json)
+  gown watch --every 1h scan ARGS  re-run a scan or fleet scan on a schedule, alert on changes by webhook
   gown report [SCAN | --from FILE] [--format table|jsonl|sarif|html|csv|md] [-o FILE]
                                    write a scan's results in a report format
   gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
@@ -92,6 +99,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		err = cmdDB(ctx, args[1:], io)
 	case "app":
 		err = cmdApp(ctx, args[1:], io)
+	case "fleet":
+		err = cmdFleet(ctx, args[1:], io)
+	case "watch":
+		err = cmdWatch(ctx, args[1:], io)
 	case "report":
 		err = cmdReport(ctx, args[1:], io)
 	case "serve":

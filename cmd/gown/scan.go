@@ -342,6 +342,9 @@ func (job *scanJob) begin(ctx context.Context, io stdio) (*live, error) {
 		return nil, err
 	}
 	l.s = s
+	if io.began != nil && l.st != nil {
+		io.began(s.ID())
+	}
 	if l.st != nil {
 		where, _ := store.Where(job.db)
 		if job.resume == nil {

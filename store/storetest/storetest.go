@@ -1,7 +1,8 @@
 // Package storetest is the conformance suite every gown.Store backend must
 // pass, against the real database: round trip (facts included), batch atomicity, stable
 // finding ids, the resume set, diff categories, paging, prune by count and
-// by age sparing running scans, and the dashboard's reads (gown.Browser).
+// by age sparing running scans, the dashboard's reads (gown.Browser), the
+// fleet (gown.FleetStore) and watch state (gown.WatchStore).
 package storetest
 
 import (
@@ -37,6 +38,9 @@ func Run(t *testing.T, open Opener) {
 		{"Standalone", testStandalone},
 		{"Browse", testBrowse},
 		{"Ledger", testLedger},
+		{"FleetImport", testFleetImport},
+		{"FleetReport", testFleetReport},
+		{"WatchState", testWatchState},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
