@@ -45,6 +45,11 @@ type ScanConfig struct {
 	OnApp func(BinaryReport)
 	// Began, when set, is told the scan's id once it is recorded.
 	Began func(gown.ScanID)
+	// Submit, when set, hands the back-end targets to another runner (a
+	// queue's workers) instead of probing them here. It gets the begun
+	// scan, which holds the apps' own findings and the fleet checks, and
+	// the targets (nil when the binaries name none).
+	Submit func(ctx context.Context, s *scan.Scan, src scan.Source) (scan.Summary, error)
 }
 
 // Validate checks the config.
@@ -205,6 +210,10 @@ func Scan(ctx context.Context, cfg ScanConfig) (ScanSummary, error) {
 	}
 	if len(targets) == 0 {
 		src = nil
+	}
+	if cfg.Submit != nil {
+		sum.Summary, err = cfg.Submit(ctx, s, src)
+		return sum, err
 	}
 	sum.Summary, err = s.Run(ctx, src)
 	return sum, err

@@ -151,9 +151,6 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	if fset.Changed("resume") || fset.Changed("no-store") || fset.Changed("list") {
 		return usageError{errors.New("gown fleet scan takes app files: no --resume, --list or --no-store (the fleet lives in the store)")}
 	}
-	if fset.Changed("queue") || fset.Changed("follow") {
-		return usageError{errors.New("gown fleet scan runs on this machine: --queue is for gown scan and gown app")}
-	}
 	files, empty, err := appFiles(ctx, fset.Args())
 	if err != nil {
 		return usageError{err}
@@ -162,6 +159,9 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 		fmt.Fprintf(io.err, "gown: %s\n", redact.Text(noApps(d), 0))
 	}
 	job, err := f.scan.job(files, io)
+	if err == nil {
+		err = f.scan.queue.attach(job, f.scan.probers)
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -181,7 +181,8 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	closeStore := st.Close
+	defer func() { closeStore() }()
 	out := io.out
 	var rep liveWriter = report.NewTable(out)
 	if job.json {
@@ -202,8 +203,20 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 				printBinary(io.err, b)
 			}
 		}}
+	if job.queue != nil {
+		// The workers probe the back ends; the app findings and fleet
+		// checks go into the scan queue.Begin recorded, and --follow
+		// writes the results once the workers are done.
+		if err := job.beginFleetQueued(ctx, st, &cfg, io); err != nil {
+			return err
+		}
+		closeStore = func() error { return nil } // the submitter closes it
+	}
 	sum, runErr := fleet.Scan(ctx, cfg)
-	closeErr := rep.Close()
+	var closeErr error
+	if job.queue == nil {
+		closeErr = rep.Close()
+	}
 	if !job.quiet && !job.json {
 		printNotChecked(io.err, sum.NotChecked)
 		io.notef("gown: %d binaries (%d match the inventory, %d not readable), %d back-end targets probed once each; "+

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/fleet"
 	"github.com/gownscan/gown/queue"
 	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/report"
@@ -124,6 +125,34 @@ func (job *scanJob) beginQueued(ctx context.Context, io stdio) (*live, error) {
 	where, _ := store.Where(job.db)
 	l.io.notef("gown: scan %d, stored in %s, for the workers of %s\n", qj.id, where, qj.flags.url)
 	return l, nil
+}
+
+// beginFleetQueued records a queued fleet scan in st and connects to the
+// queue: fleet.Scan then attaches to the recorded scan, stores the apps'
+// findings and the fleet checks in it, and hands its back-end targets to
+// submit, which closes st and the queue.
+func (job *scanJob) beginFleetQueued(ctx context.Context, st gown.Store, cfg *fleet.ScanConfig, io stdio) error {
+	qj := job.queue
+	var err error
+	if qj.q, err = queue.Open(ctx, qj.flags.config(), "gown fleet"); err != nil {
+		return err
+	}
+	opts := queue.OptionsOf(job.pcfg, qj.probers, job.all)
+	if qj.id, err = queue.Begin(ctx, st, cfg.Scan.Meta, opts); err != nil {
+		qj.q.Close()
+		return err
+	}
+	cfg.Scan.Attach = qj.id
+	// No sink: the apps' findings are written with the rest once the
+	// workers are done (--follow), not twice.
+	rep := cfg.Sink.(liveWriter)
+	cfg.Sink = nil
+	cfg.Submit = func(ctx context.Context, s *scan.Scan, src scan.Source) (scan.Summary, error) {
+		l := &live{job: job, io: io, rep: rep, st: st, s: s}
+		l.io.quiet = job.quiet
+		return scan.Summary{ID: qj.id}, l.submit(ctx, src)
+	}
+	return nil
 }
 
 // submit publishes what src sends as batches and, with --follow, waits for

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"github.com/gownscan/gown/internal/fleetsample"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,4 +170,58 @@ func TestResumeQueued(t *testing.T) {
 	if m, _ := st.Scan(t.Context(), 1); m.Targets != 6 {
 		t.Errorf("%d targets stored, want 6", m.Targets)
 	}
+}
+
+// TestFleetQueue runs a fleet scan through the queue: the sample Intune
+// fleet goes into PostgreSQL, gown fleet scan --queue --follow hands the
+// back ends of its five binaries to a worker, and the fleet report read
+// from the shared store ties the worker's findings to the same apps,
+// devices and owners as a local fleet scan does (checkFleetReport).
+func TestFleetQueue(t *testing.T) {
+	_, ports, resolve := fleetBed(t)
+	n := testbed.RequireNATS(t)
+	db, err := testbed.RequireStoreDB(t).Create(t.Context(), "gown_fleet_queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	var werr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"worker", "--queue", n.URL(), "--db", db, "--name", "w1", "--source", testbed.Source.String()},
+			nil, io.Discard, &werr)
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != exitOK {
+			t.Errorf("gown worker exited %d: %s", code, werr.String())
+		}
+		t.Logf("gown worker:\n%s", werr.String())
+	}()
+
+	apps := filepath.Join(t.TempDir(), "apps")
+	os.Mkdir(apps, 0o755)
+	if _, err := fleetsample.WriteBinaries(fleetsample.Mixed, apps, ports); err != nil {
+		t.Fatal(err)
+	}
+	runOK(t, append([]string{"fleet", "import", filepath.Join(sampleDir, "intune.csv"), "--db", db}, fleetsample.AppIDFlags(fleetsample.Mixed)...)...)
+	args := append([]string{"fleet", "scan", apps, "--db", db, "--allow-private", "--no-dns", "--source", testbed.Source.String(),
+		"--queue", n.URL(), "--follow", "--fail-on", "high", "--json"}, resolve...)
+	code, out, errOut := runCode(t, args...)
+	t.Logf("gown fleet scan --queue --follow --json: exit %d, %d lines on stdout\n%s", code, strings.Count(out, "\n"), errOut)
+	if code != exitFindings {
+		t.Errorf("exit %d, want %d (findings at or above high)", code, exitFindings)
+	}
+	if !strings.Contains(errOut, "batches done, 0 running, 0 queued: done") {
+		t.Errorf("no progress line saying the scan is done")
+	}
+	if n := strings.Count(out, `"rule":"hardcoded-credential"`); n != 1 {
+		t.Errorf("the app's credential finding written %d times, want once", n)
+	}
+	var rep gown.FleetReport
+	if err := json.Unmarshal([]byte(runOK(t, "fleet", "report", "--db", db, "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	checkFleetReport(t, fleetsample.Mixed, rep)
+	t.Logf("gown fleet report:\n%s", runOK(t, "fleet", "report", "--db", db, "--view", "backends"))
 }
