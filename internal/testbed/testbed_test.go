@@ -114,6 +114,7 @@ func testTruth(t *testing.T, b *Bed) {
 		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
 		"redis-password":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
 		"redis-acl":          {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-readonly":     {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 5}, Items: 5},
 		"redis-protected":    {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
 		"mariadb-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400, "appdata": 3, RansomName: 1}, Items: 1254},
 		"mariadb-password":   {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
@@ -336,7 +337,7 @@ func TestStartRejects(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-protected",
+	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-readonly", "redis-protected",
 		"mariadb-open", "mariadb-password", "mariadb-restricted",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",

@@ -11,16 +11,20 @@ import (
 	"github.com/gownscan/gown/probe/all"
 )
 
-// redisReads are the commands gown may send a Redis server.
-var redisReads = map[string]bool{"INFO": true, "PING": true, "DBSIZE": true}
+// redisReads are the commands gown may send a Redis server: the probe's,
+// and the reads that decide a server whose ACL refuses INFO (one SCAN page,
+// TYPE and a read of a value by its type).
+var redisReads = map[string]bool{"INFO": true, "PING": true, "DBSIZE": true, "SCAN": true, "TYPE": true,
+	"GETRANGE": true, "HSCAN": true, "LRANGE": true, "SSCAN": true, "ZRANGE": true}
 
 // TestReadOnlyFromServerLogs scans real servers with the whole engine while
 // each server records what it receives (Redis MONITOR, MariaDB general_log),
 // then checks that only reads arrived.
 func TestReadOnlyFromServerLogs(t *testing.T) {
-	bed := testbed.Require(t, "redis-open", "redis-acl", "mariadb-open", "mariadb-password")
+	redises := []string{"redis-open", "redis-acl", "redis-readonly"}
+	bed := testbed.Require(t, append(redises, "mariadb-open", "mariadb-password")...)
 	var monitors []*testbed.Monitor
-	for _, name := range []string{"redis-open", "redis-acl"} {
+	for _, name := range redises {
 		m, err := bed.Get(name).Monitor(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -38,8 +42,8 @@ func TestReadOnlyFromServerLogs(t *testing.T) {
 	if err := eng.Run(t.Context(), in, func(r *gown.Result) { seen[r.Status]++ }); err != nil {
 		t.Fatal(err)
 	}
-	if seen[gown.StatusOpen] != 2 {
-		t.Fatalf("verdicts %v: want the two open servers open, or the logs prove nothing", seen)
+	if seen[gown.StatusOpen] != 3 {
+		t.Fatalf("verdicts %v: want the three open servers open, or the logs prove nothing", seen)
 	}
 
 	for i, m := range monitors {
@@ -57,7 +61,7 @@ func TestReadOnlyFromServerLogs(t *testing.T) {
 		if len(fromScan) == 0 {
 			t.Errorf("monitor %d saw nothing from the scan: the check proves nothing", i)
 		}
-		t.Logf("%s MONITOR, commands from the scan: %q", []string{"redis-open", "redis-acl"}[i], fromScan)
+		t.Logf("%s MONITOR, commands from the scan: %q", redises[i], fromScan)
 	}
 
 	for _, name := range []string{"mariadb-open", "mariadb-password"} {
