@@ -111,21 +111,23 @@ func checkGone(t *testing.T, pids []int, dirs []string, standIns []netip.AddrPor
 func testTruth(t *testing.T, b *Bed) {
 	pg12 := map[string]uint64{"postgres": 12}
 	want := map[string]Truth{
-		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
-		"redis-password":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"redis-acl":          {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"redis-readonly":     {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 5}, Items: 5},
-		"redis-protected":    {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"mariadb-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400, "appdata": 3, RansomName: 1}, Items: 1254},
-		"mariadb-password":   {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
-		"mariadb-restricted": {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
-		"postgres-trust":     {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 300, "app": 150, "appdata": 3, RansomName: 1}, Items: 454, TLS: gown.TLSNone},
-		"postgres-scram":     {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSNone},
-		"postgres-reject":    {Status: gown.StatusRestricted, Databases: pg12, Items: 12, TLS: gown.TLSNone},
-		"postgres-tls":       {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSOffered},
-		"memcached-open":     {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
-		"memcached-auth":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
-		"memcached-sasl":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"redis-open":          {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
+		"redis-password":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-acl":           {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-readonly":      {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 5}, Items: 5},
+		"redis-protected":     {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"mariadb-open":        {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400, "appdata": 3, RansomName: 1}, Items: 1254},
+		"mariadb-password":    {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
+		"mariadb-restricted":  {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
+		"mariadb-select-only": {Status: gown.StatusOpen, Databases: map[string]uint64{"billing": 75, "appdata": 3, RansomName: 1}, Items: 79},
+		"mariadb-insert-only": {Status: gown.StatusRestricted, Databases: map[string]uint64{"audit": 50}, Items: 50},
+		"postgres-trust":      {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 300, "app": 150, "appdata": 3, RansomName: 1}, Items: 454, TLS: gown.TLSNone},
+		"postgres-scram":      {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-reject":     {Status: gown.StatusRestricted, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-tls":        {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSOffered},
+		"memcached-open":      {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
+		"memcached-auth":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"memcached-sasl":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -338,7 +340,7 @@ func TestStartRejects(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-readonly", "redis-protected",
-		"mariadb-open", "mariadb-password", "mariadb-restricted",
+		"mariadb-open", "mariadb-password", "mariadb-restricted", "mariadb-select-only", "mariadb-insert-only",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
