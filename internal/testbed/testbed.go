@@ -75,6 +75,8 @@ type Server struct {
 	// upstream for a front of its own); nil for most.
 	stopMore func() error
 
+	pgSuper string // PostgreSQL superuser the bed uses, when not postgres
+
 	mu       sync.Mutex
 	setupIDs map[uint32]bool // MariaDB connection ids opened by the test bed over TCP
 }
