@@ -102,6 +102,11 @@ type Truth struct {
 	// planted (and read back over the data port); Items is 0, as gown's
 	// inventory counts what the server reports.
 	Uncounted bool
+	// Unsized is set where the server lets the data be read but refuses
+	// every request that would tell its size (opensearch-search-only:
+	// only searches pass), so a correct scan counts the items and reports
+	// 0 bytes.
+	Unsized bool
 	// TLS is the TLS mode a correct scan reports, where the test bed
 	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
 	// TLSUnknown elsewhere. postgres-tls offers TLS with a self-signed
