@@ -104,8 +104,8 @@ type Truth struct {
 	Uncounted bool
 	// Unsized is set where the server lets the data be read but refuses
 	// every request that would tell its size (opensearch-search-only:
-	// only searches pass), so a correct scan counts the items and reports
-	// 0 bytes.
+	// only searches pass; redis-readonly: INFO, which holds used_memory,
+	// is refused), so a correct scan counts the items and reports 0 bytes.
 	Unsized bool
 	// TLS is the TLS mode a correct scan reports, where the test bed
 	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
