@@ -226,26 +226,55 @@ func (s *Server) checkRedis(ctx context.Context) error {
 	if !strings.HasPrefix(line, v.prefix) {
 		return fmt.Errorf("redis INFO from %s to %s: got %.60q, want %s…", Source, s.Addr, line, v.prefix)
 	}
+	if v.prefix != "-NOPERM" {
+		return nil
+	}
+	// INFO refused by the ACL decides nothing: reading a planted string
+	// key's value does.
+	key := "session:0"
+	if v.corpus == 0 {
+		key = RansomName
+	}
+	line, err = redisFirstLine(ctx, s.Addr, "GET", key)
+	if err != nil {
+		return err
+	}
+	got := gown.StatusRestricted
+	if strings.HasPrefix(line, "$") {
+		got = gown.StatusOpen
+	} else if !strings.HasPrefix(line, "-NOPERM") {
+		return fmt.Errorf("redis GET from %s to %s: got %.60q", Source, s.Addr, line)
+	}
+	if got != v.want {
+		return fmt.Errorf("redis GET from %s to %s: server behaves as %s, want %s", Source, s.Addr, got, v.want)
+	}
 	return nil
 }
 
-// redisFirstLine dials addr from Source, sends INFO and returns the first
-// line of the answer.
-func redisFirstLine(ctx context.Context, addr netip.AddrPort) (string, error) {
+// redisFirstLine dials addr from Source, sends INFO (or the command args
+// name) and returns the first line of the answer.
+func redisFirstLine(ctx context.Context, addr netip.AddrPort, args ...string) (string, error) {
 	c, err := Dialer().DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return "", fmt.Errorf("redis dial %s from %s: %w", addr, Source, err)
 	}
 	defer c.Close()
 	defer connDeadline(ctx, c, 5*time.Second)()
-	if _, err := io.WriteString(c, "*1\r\n$4\r\nINFO\r\n"); err != nil {
-		return "", fmt.Errorf("redis INFO on %s: %w", addr, err)
+	if len(args) == 0 {
+		args = []string{"INFO"}
+	}
+	cmd := fmt.Sprintf("*%d\r\n", len(args))
+	for _, a := range args {
+		cmd += fmt.Sprintf("$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(c, cmd); err != nil {
+		return "", fmt.Errorf("redis %s on %s: %w", args[0], addr, err)
 	}
 	rc := &respConn{c: c}
 	rc.r = newReader(c)
 	line, err := rc.line()
 	if err != nil {
-		return "", fmt.Errorf("redis INFO on %s: %w", addr, err)
+		return "", fmt.Errorf("redis %s on %s: %w", args[0], addr, err)
 	}
 	return line, nil
 }
