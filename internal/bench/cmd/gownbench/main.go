@@ -84,9 +84,11 @@ func connect(ctx context.Context, args []string) error {
 	list := fs.String("l", "", "hosts file")
 	workers := fs.Int("workers", 64, "connects at once")
 	timeout := fs.Duration("timeout", 3*time.Second, "connect timeout")
+	offset := fs.Int("port-offset", 0, "as gownbench's -port-offset")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	bench.ShiftPorts(*offset)
 	hosts, err := bench.ReadHosts(*list)
 	if err != nil {
 		return err
@@ -294,7 +296,7 @@ func (c *config) ceiling(ctx context.Context, self string, l bench.List, workers
 		out := filepath.Join(c.work, "ceiling.txt")
 		var u bench.Usage
 		for i := range max(1, c.repeat) {
-			r, err := bench.Measure(ctx, out, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s")
+			r, err := bench.Measure(ctx, out, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s", "-port-offset", strconv.Itoa(c.portOffset))
 			if err != nil {
 				return 0, nil, err
 			}
@@ -371,7 +373,7 @@ func (c *config) concurrency(ctx context.Context, self string, l bench.List) err
 		if err != nil {
 			return err
 		}
-		rc, err := bench.Measure(ctx, os.DevNull, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s")
+		rc, err := bench.Measure(ctx, os.DevNull, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s", "-port-offset", strconv.Itoa(c.portOffset))
 		if err != nil {
 			return err
 		}
