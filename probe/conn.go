@@ -51,6 +51,9 @@ type Conn struct {
 	// gets the full I/O timeout from then on (engine.go, firstByteFor).
 	firstByte time.Duration
 	spoke     *atomic.Bool
+	// target, when set, is the target-wide flag a detection race's
+	// connection also sets (spoke is then the racing prober's own).
+	target *atomic.Bool
 
 	mu     sync.Mutex
 	steps  []gown.Evidence
@@ -129,6 +132,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.read += int64(n)
 	if n > 0 && c.spoke != nil && !c.spoke.Load() {
 		c.spoke.Store(true)
+		if c.target != nil {
+			c.target.Store(true)
+		}
 	}
 	c.mu.Lock()
 	if room := evidenceKept - len(c.recv); room > 0 && n > 0 {
@@ -214,6 +220,9 @@ func (c *Conn) UpgradeTLS(serverName string) error {
 	}
 	if c.spoke != nil {
 		c.spoke.Store(true) // a handshake is the server speaking
+		if c.target != nil {
+			c.target.Store(true)
+		}
 	}
 	st := tc.ConnectionState()
 	c.tlsState = &st

@@ -3,6 +3,8 @@ package probe
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/gownscan/gown"
@@ -34,18 +36,31 @@ import (
 // Every read on the way waits FirstByte at most until the target has spoken
 // (conn.go), so a silent port, a tarpit, costs BannerWait + FirstByte.
 
-// detect identifies the store on j's port.
+// detect identifies the store on j's port. The result's Start and Duration
+// span the whole detection, banner wait included.
 func (e *Engine) detect(ctx, scanCtx context.Context, j *job) *gown.Result {
-	t, d := j.t, &j.first
 	start := time.Now()
+	r := e.detectStages(ctx, scanCtx, j)
+	if r != nil {
+		r.Start, r.Duration = start, time.Since(start)
+	}
+	return r
+}
+
+func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result {
+	t, d := j.t, &j.first
 	banner, err := e.banner(ctx, t, d)
 	if err != nil {
-		r := failed(t, "", err)
-		r.Start, r.Duration = start, time.Since(start)
-		return r
+		return failed(t, "", err)
 	}
 	if banner {
-		return e.inTurn(ctx, scanCtx, t, d, e.reg.serverFirst)
+		r := e.inTurn(ctx, scanCtx, t, d, e.reg.serverFirst)
+		if r == nil || identified(r) || !r.Status.Answered() || ctx.Err() != nil {
+			return r
+		}
+		// A greeting no server-first store claims: some client-first
+		// servers speak first to refuse (Redis's protected mode sends
+		// -DENIED on accept). Their probers read such a refusal.
 	}
 	r := e.race(ctx, scanCtx, j, e.reg.clientFirst)
 	if r != nil && (identified(r) || !r.Status.Answered()) {
@@ -116,13 +131,14 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		p := ps[next]
 		next++
 		running++
-		go func() { results <- done{p, e.runOne(raceCtx, t, d, p)} }()
+		go func() { results <- done{p, e.runOne(raceCtx, t, &raceDialer{d: d}, p)} }()
 	}
 	for next < len(ps) && running < width {
 		launch()
 	}
 	var best, silent, won *gown.Result
 	var winner Prober
+	var timedOut []Prober
 	for running > 0 {
 		x := <-results
 		running--
@@ -135,10 +151,31 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		case !x.r.Status.Answered():
 			silent = x.r
 		default:
+			if x.r.Reason == reasonDeadline {
+				timedOut = append(timedOut, x.p)
+			}
 			best = better(best, x.r)
 		}
 		if won == nil && next < len(ps) && raceCtx.Err() == nil {
 			launch()
+		}
+	}
+	if won == nil && d.spoke.Load() && ctx.Err() == nil {
+		// The target spoke, yet no prober identified it and some got no
+		// reply in time: a server that serves one connection at a time
+		// (CouchbaseMock's REST port) or a few (a JVM under load) may have
+		// been held by another prober's request it could not parse. Those
+		// probers try again one at a time, in order.
+		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
+		for _, p := range timedOut {
+			r := e.runOne(ctx, t, &raceDialer{d: d}, p)
+			if identified(r) {
+				won, winner = r, p
+				break
+			}
+			if ctx.Err() != nil {
+				break
+			}
 		}
 	}
 	if won != nil {
@@ -149,4 +186,35 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		return best
 	}
 	return silent // every connection refused or unanswered: nothing listens
+}
+
+// reasonDeadline is Classify's reason for a reply that did not come in time.
+const reasonDeadline = "no complete reply before the deadline"
+
+func indexOf(ps []Prober, p Prober) int {
+	for i, x := range ps {
+		if x == p {
+			return i
+		}
+	}
+	return len(ps)
+}
+
+// raceDialer is one racing prober's dialer: fresh connections (the one
+// made ahead served the banner wait), each waiting the first-byte deadline
+// until this prober's own exchange has had a byte back, not merely the
+// target: a server answering a rival's request may still ignore this one's,
+// or hold it behind the rival's. A byte read still marks the target as
+// having spoken.
+type raceDialer struct {
+	d     *aheadDialer
+	spoke atomic.Bool
+}
+
+func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	c, err := r.d.inner.Dial(ctx, t)
+	if err == nil && r.d.firstByte > 0 {
+		c.firstByte, c.spoke, c.target = r.d.firstByte, &r.spoke, &r.d.spoke
+	}
+	return c, err
 }

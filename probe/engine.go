@@ -324,7 +324,7 @@ func Classify(err error) (gown.Status, string) {
 		return gown.StatusUnknown, "reply breaks the protocol"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		isTimeout(err):
-		return gown.StatusUnknown, "no complete reply before the deadline"
+		return gown.StatusUnknown, reasonDeadline
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return gown.StatusUnknown, "connection reset mid-exchange"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
