@@ -300,7 +300,7 @@ func GownURLs(bin, name string, extra ...string) Tool {
 	t := Gown(bin, name, extra...)
 	t.Runs = func(l List, dir string) []Run {
 		urls := filepath.Join(dir, "urls-"+filepath.Base(l.Path))
-		if err := writeURLs(l.Path, urls); err != nil {
+		if err := WriteURLs(l.Path, urls); err != nil {
 			urls = l.Path + ".unwritable" // gown then fails, and the table says so
 		}
 		args := append([]string{bin, "scan", "-l", urls, "--json", "-q"}, extra...)
@@ -309,8 +309,8 @@ func GownURLs(bin, name string, extra ...string) Tool {
 	return t
 }
 
-// writeURLs turns a hosts list into one URL per host and store port.
-func writeURLs(hosts, path string) error {
+// WriteURLs turns a hosts list into one URL per host and store port.
+func WriteURLs(hosts, path string) error {
 	hs, err := ReadHosts(hosts)
 	if err != nil {
 		return err

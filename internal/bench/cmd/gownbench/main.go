@@ -54,9 +54,11 @@ func holdFarm(ctx context.Context, args []string) error {
 	procs := fs.Int("procs", 2, "farm processes per store and configuration")
 	addrs := fs.Int("addrs", 12, "addresses per farm process")
 	filtered := fs.Float64("filtered", 0.005, "share of hosts on the SYN-dropping network")
+	offset := fs.Int("port-offset", 0, "as gownbench's -port-offset; URL lists (urls-N.txt) are written too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	bench.ShiftPorts(*offset)
 	farm, err := bench.StartFarm(ctx, os.Stderr, bench.FarmSpec{Procs: *procs, AddrsPerProc: *addrs})
 	if err != nil {
 		return err
@@ -69,6 +71,9 @@ func holdFarm(ctx context.Context, args []string) error {
 	for _, n := range ns {
 		l, err := bench.WriteList(filepath.Join(*dir, fmt.Sprintf("hosts-%d.txt", n)), n, farm.Endpoints(), *filtered)
 		if err != nil {
+			return err
+		}
+		if err := bench.WriteURLs(l.Path, filepath.Join(*dir, fmt.Sprintf("urls-%d.txt", n))); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "gownbench: %s: %d targets\n", l.Path, l.Targets)
