@@ -35,7 +35,7 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase" or "firebase"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase" or "mqtt"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
@@ -156,7 +156,8 @@ type pkg struct {
 // It is built on first use, not at every start of gown.
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
-		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs())
+		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs(),
+		mqttConfigs())
 })
 
 // Names returns every known configuration name.
@@ -364,6 +365,8 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkCouchbase(ctx)
 	case "firebase":
 		return s.checkFirebase(ctx)
+	case "mqtt":
+		return s.checkMQTT(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

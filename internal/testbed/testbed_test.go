@@ -125,6 +125,10 @@ func testTruth(t *testing.T, b *Bed) {
 		"memcached-open":     {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
 		"memcached-auth":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
 		"memcached-sasl":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"mqtt-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "sensors": mqttSensors, "vehicles": 3, RansomName: 1},
+			Items: 27, TLS: gown.TLSNone},
+		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -137,7 +141,7 @@ func testTruth(t *testing.T, b *Bed) {
 			t.Errorf("%s truth = %+v, want %+v", name, s.Want, w)
 		}
 	}
-	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl"} {
+	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl", "mqtt-auth"} {
 		if s := b.Get(name); s.Password == "" {
 			t.Errorf("%s has no password", name)
 		}
@@ -340,7 +344,8 @@ func TestNames(t *testing.T) {
 		"mariadb-open", "mariadb-password", "mariadb-restricted",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
-		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
+		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
+		"mqtt-open", "mqtt-auth", "mqtt-acl"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

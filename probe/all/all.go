@@ -16,6 +16,7 @@ import (
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
 	"github.com/gownscan/gown/probe/mongodb"
+	"github.com/gownscan/gown/probe/mqtt"
 	"github.com/gownscan/gown/probe/mysql"
 	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
@@ -34,6 +35,7 @@ func Registry() *probe.Registry {
 		kibana.New(),
 		couchdb.New(),
 		couchbase.New(),
+		mqtt.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
 	)
 }
