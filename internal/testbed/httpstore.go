@@ -264,8 +264,11 @@ func (s *Server) LogName() string {
 	case logCouchbase:
 		return "CouchbaseMock request log"
 	}
-	if s.Kind == "mongodb" {
+	switch s.Kind {
+	case "mongodb":
 		return "FerretDB debug log"
+	case "mqtt":
+		return "mosquitto debug log"
 	}
 	return "server log"
 }
