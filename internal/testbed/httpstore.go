@@ -269,6 +269,8 @@ func (s *Server) LogName() string {
 		return "FerretDB debug log"
 	case "mqtt":
 		return "mosquitto debug log"
+	case "etcd":
+		return "etcd debug log"
 	}
 	return "server log"
 }

@@ -35,7 +35,7 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase" or "mqtt"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt" or "etcd"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
@@ -157,7 +157,7 @@ type pkg struct {
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
 		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs(),
-		mqttConfigs())
+		mqttConfigs(), etcdConfigs())
 })
 
 // Names returns every known configuration name.
@@ -367,6 +367,8 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkFirebase(ctx)
 	case "mqtt":
 		return s.checkMQTT(ctx)
+	case "etcd":
+		return s.checkEtcd(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

@@ -129,6 +129,9 @@ func testTruth(t *testing.T, b *Bed) {
 			Items: 27, TLS: gown.TLSNone},
 		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
 		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"etcd-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
+			Items: 24, TLS: gown.TLSNone},
+		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -141,7 +144,7 @@ func testTruth(t *testing.T, b *Bed) {
 			t.Errorf("%s truth = %+v, want %+v", name, s.Want, w)
 		}
 	}
-	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl", "mqtt-auth"} {
+	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl", "mqtt-auth", "etcd-auth"} {
 		if s := b.Get(name); s.Password == "" {
 			t.Errorf("%s has no password", name)
 		}
@@ -345,7 +348,7 @@ func TestNames(t *testing.T) {
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
-		"mqtt-open", "mqtt-auth", "mqtt-acl"} {
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

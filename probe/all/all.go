@@ -12,6 +12,7 @@ import (
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
 	"github.com/gownscan/gown/probe/elasticsearch"
+	"github.com/gownscan/gown/probe/etcd"
 	"github.com/gownscan/gown/probe/firebase"
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
@@ -36,6 +37,7 @@ func Registry() *probe.Registry {
 		couchdb.New(),
 		couchbase.New(),
 		mqtt.New(),
+		etcd.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
 	)
 }
