@@ -50,6 +50,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/redact"
 )
 
 // Well-known ports: plaintext and TLS (IANA "mqtt" and "secure-mqtt").
@@ -135,9 +136,11 @@ func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Dur
 	}
 	defer conn.Close()
 	var r *gown.Result
+	var suback []byte // the SUBACK packet as received, for evidence
+	var l *listening
 	defer func() {
 		if r != nil {
-			r.Evidence = conn.Evidence()
+			r.Evidence = scrub(conn.Evidence(), suback, l)
 		}
 	}()
 	r = &gown.Result{Target: t, Store: "mqtt", TLS: gown.TLS{Mode: gown.TLSNone}}
@@ -188,7 +191,7 @@ func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Dur
 		r.Status, r.Reason = gown.StatusUnknown, "accepted an anonymous connection, then dropped SUBSCRIBE"
 		return r, nil, fmt.Errorf("mqtt PINGREQ on %s: %w", t, err)
 	}
-	l := &listening{topics: map[string]int{}}
+	l = &listening{topics: map[string]int{}}
 	// Retained messages may come before SUBACK's return codes are read on
 	// some brokers; they are kept and judged once SUBACK is known.
 	var codes []byte
@@ -203,6 +206,9 @@ func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Dur
 				return r, l, err
 			}
 			continue
+		}
+		if pk.typ == typeSuback && pk.body != nil {
+			suback = append(appendLength([]byte{pk.typ<<4 | pk.flags}, pk.length), pk.body...)
 		}
 		if codes, err = parseSuback(pk, len(filters)); err != nil {
 			r.Status, r.Reason = gown.StatusUnknown, "accepted an anonymous connection, then answered SUBSCRIBE oddly"
@@ -271,6 +277,32 @@ func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Dur
 			}
 		}
 	}
+}
+
+// scrub keeps message payloads out of the evidence: they are the very
+// records sampling classifies and masks, and the evidence's redaction
+// knows secrets by their form, not a postal address by its field. The
+// SUBSCRIBE exchange keeps only the SUBACK packet (retained messages may
+// follow it in the same read), the listening one becomes a count.
+func scrub(ev []gown.Evidence, suback []byte, l *listening) []gown.Evidence {
+	out := ev[:0]
+	for _, e := range ev {
+		switch e.Step {
+		case "SUBSCRIBE # $SYS/#":
+			e.Received = ""
+			if suback != nil {
+				e.Received = redact.Bytes(suback, len(suback))
+			}
+		case "listen":
+			if l == nil {
+				continue
+			}
+			e.Received = fmt.Sprintf("(%d PUBLISH packets on %d topics, %d payload bytes: payloads are not kept as evidence)",
+				l.messages, len(l.topics), l.bytes)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // grant names a SUBACK return code.

@@ -2,7 +2,9 @@ package mqtt
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +84,18 @@ func checkOpen(t *testing.T, s *testbed.Server, r *gown.Result) {
 	}
 	// The vehicles report every 250 ms; a one-second window hears each a
 	// few times beyond its retained message.
-	if r.Details["messages"] <= r.Details["retained_messages"] {
+	ev := fmt.Sprint(r.Evidence)
+	for _, secret := range append(testbed.Secrets(), "users/u1001", testbed.RansomBTC) {
+		if strings.Contains(ev, secret) {
+			t.Errorf("evidence holds %q: %s", secret, ev)
+		}
+	}
+	if !strings.Contains(ev, "PUBLISH packets on") {
+		t.Errorf("evidence lacks the listening summary: %s", ev)
+	}
+	msgs, _ := strconv.Atoi(r.Details["messages"])
+	retained, _ := strconv.Atoi(r.Details["retained_messages"])
+	if msgs <= retained || retained < int(s.Want.Items) {
 		t.Errorf("messages %s, retained %s: the live stream was not heard", r.Details["messages"], r.Details["retained_messages"])
 	}
 }
