@@ -21,6 +21,7 @@ import (
 	"github.com/gownscan/gown/probe/mysql"
 	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
+	"github.com/gownscan/gown/probe/s3"
 )
 
 // Registry returns a registry of every prober, in the order auto-detection
@@ -39,6 +40,7 @@ func Registry() *probe.Registry {
 		mqtt.New(),
 		etcd.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
+		s3.New(),       // hint-only: reached through a bucket host's hint
 	)
 }
 
