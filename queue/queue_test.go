@@ -489,7 +489,7 @@ func TestWorkerWaitsForNATS(t *testing.T) {
 	defer q.Close()
 	restarted := make(chan error, 1)
 	go func() { restarted <- n.Restart(t.Context(), 6*time.Second) }() // longer than a JetStream request waits (5 s)
-	time.Sleep(300 * time.Millisecond) // nats-server is down now
+	time.Sleep(300 * time.Millisecond)                                 // nats-server is down now
 	var log lockedBuffer
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
