@@ -1,0 +1,302 @@
+package traffic
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/redact"
+)
+
+// Bounds of the HTTP reader.
+const (
+	maxHeader   = 16 << 10  // bytes of a message's head
+	maxMessages = 64        // messages read each way per connection
+	maxBody     = 256 << 10 // bytes of a body classified (after gunzip)
+)
+
+// httpMsg is one HTTP/1 message head and body.
+type httpMsg struct {
+	first   string // request or status line
+	headers [][2]string
+	body    []byte
+}
+
+func (m *httpMsg) header(name string) string {
+	for _, h := range m.headers {
+		if strings.EqualFold(h[0], name) {
+			return h[1]
+		}
+	}
+	return ""
+}
+
+// nextHTTP reads one message from b and returns the rest. A message cut
+// off by the stream cap keeps the body read so far; ok is false when no
+// whole head is there.
+func nextHTTP(b []byte, request bool) (m httpMsg, rest []byte, ok bool) {
+	end := bytes.Index(b[:min(len(b), maxHeader)], []byte("\r\n\r\n"))
+	if end < 0 {
+		return m, nil, false
+	}
+	lines := strings.Split(string(b[:end]), "\r\n")
+	m.first = lines[0]
+	for _, l := range lines[1:] {
+		k, v, found := strings.Cut(l, ":")
+		if found && len(m.headers) < 128 {
+			m.headers = append(m.headers, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		}
+	}
+	b = b[end+4:]
+	switch {
+	case strings.EqualFold(m.header("Transfer-Encoding"), "chunked"):
+		m.body, rest = dechunk(b)
+	case m.header("Content-Length") != "":
+		n, err := strconv.ParseInt(m.header("Content-Length"), 10, 64)
+		if err != nil || n < 0 {
+			return m, nil, true
+		}
+		if n > int64(len(b)) {
+			n = int64(len(b))
+		}
+		m.body, rest = b[:n], b[n:]
+	case request:
+		rest = b // a request without a length has no body
+	default:
+		code := 0
+		if f := strings.Fields(m.first); len(f) >= 2 {
+			code, _ = strconv.Atoi(f[1])
+		}
+		if code/100 == 1 || code == 204 || code == 304 {
+			rest = b
+		} else {
+			m.body = b // read until the connection closes
+		}
+	}
+	return m, rest, true
+}
+
+// dechunk decodes a chunked body as far as b holds it.
+func dechunk(b []byte) (body, rest []byte) {
+	for len(body) < maxBody {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 0 {
+			return body, nil
+		}
+		sz, _, _ := strings.Cut(string(b[:i]), ";")
+		n, err := strconv.ParseInt(strings.TrimSpace(sz), 16, 64)
+		if err != nil || n < 0 {
+			return body, nil
+		}
+		b = b[i+2:]
+		if n == 0 {
+			if j := bytes.Index(b, []byte("\r\n")); j >= 0 {
+				return body, b[j+2:] // trailers skipped
+			}
+			return body, nil
+		}
+		if n > int64(len(b)) {
+			return append(body, b...), nil
+		}
+		body = append(body, b[:n]...)
+		b = b[n:]
+		if len(b) >= 2 {
+			b = b[2:]
+		}
+	}
+	return body, nil
+}
+
+// parseHTTP reads the requests (URLs, Host, credentials, bodies) and the
+// responses (bodies) of a clear-text HTTP/1 connection.
+func parseHTTP(c, s []byte, fx *facts) {
+	for i := 0; i < maxMessages && len(c) > 0; i++ {
+		m, rest, ok := nextHTTP(c, true)
+		if !ok {
+			break
+		}
+		c = rest
+		fx.cleartext = true
+		f := strings.Fields(m.first)
+		if len(f) < 2 {
+			continue
+		}
+		host := m.header("Host")
+		if fx.host == "" && validHost(hostOnly(host)) {
+			fx.host = hostOnly(host)
+		}
+		target := f[1]
+		if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+			target = "http://" + host + target
+		}
+		httpRequest(f[0], target, m.headers, m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
+	}
+	for i := 0; i < maxMessages && len(s) > 0; i++ {
+		m, rest, ok := nextHTTP(s, false)
+		if !ok {
+			break
+		}
+		s = rest
+		fx.cleartext = true
+		httpBody("response", m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
+	}
+}
+
+// httpRequest records one request, from a capture or a HAR entry: its URL
+// (query cut), the credentials in its headers, and what its query and body
+// hold.
+func httpRequest(method, raw string, headers [][2]string, ctype, cenc string, body []byte, fx *facts) {
+	u, err := url.Parse(raw)
+	if err == nil && u.Host != "" {
+		if len(fx.urls) < maxPerBackend {
+			clean := u.Scheme + "://" + u.Host + u.EscapedPath()
+			if len(clean) > 512 {
+				clean = clean[:512]
+			}
+			clean = redact.Text(clean, 512)
+			if !contains(fx.urls, clean) {
+				fx.urls = append(fx.urls, clean)
+			}
+		}
+		if q := u.Query(); len(q) > 0 {
+			fx.sample(gown.Sample{Database: "http", Collection: "query", Fields: valuesFields(q)})
+		}
+	}
+	for _, h := range headers {
+		switch {
+		case strings.EqualFold(h[0], "Authorization"), strings.EqualFold(h[0], "Proxy-Authorization"):
+			authHeader(h[1], fx)
+		case strings.EqualFold(h[0], "Cookie"), strings.EqualFold(h[0], "X-Api-Key"):
+			fx.sample(gown.Sample{Database: "http", Collection: "headers", Fields: []gown.Field{{Path: strings.ToLower(h[0]), Value: h[1]}}})
+		}
+	}
+	_ = method
+	httpBody("request", ctype, cenc, body, fx)
+}
+
+func contains(l []string, v string) bool {
+	for _, x := range l {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func valuesFields(q url.Values) []gown.Field {
+	var out []gown.Field
+	for k, vs := range q {
+		for _, v := range vs {
+			if len(out) < flatten.MaxFields {
+				out = append(out, gown.Field{Path: k, Value: v})
+			}
+		}
+	}
+	return out
+}
+
+// authHeader reads an Authorization header: Basic gives the user and a
+// masked password, Bearer a masked token.
+func authHeader(v string, fx *facts) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
+	cred = strings.TrimSpace(cred)
+	switch strings.ToLower(scheme) {
+	case "basic":
+		dec, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return
+		}
+		user, pass, _ := strings.Cut(string(dec), ":")
+		c := Credential{Kind: "http-basic", User: redact.Text(user, 64), Secret: redact.Secret(pass)}
+		if pass == "" {
+			c.Detail = "empty password"
+		}
+		fx.creds = append(fx.creds, c)
+	case "bearer":
+		c := Credential{Kind: "http-bearer", Secret: maskToken(cred)}
+		fx.creds = append(fx.creds, c)
+		fx.sample(gown.Sample{Database: "http", Collection: "headers", Fields: []gown.Field{{Path: "authorization", Value: cred}}})
+	}
+}
+
+// maskToken keeps a token's kind: a JWT's or a known key's prefix, else
+// nothing of it.
+func maskToken(t string) string {
+	if t == "" {
+		return ""
+	}
+	if m := redact.String(t); m != t {
+		return m
+	}
+	return redact.Secret(t)
+}
+
+// httpBody classifies a message body: JSON documents by field, forms by
+// field, other text as one field.
+func httpBody(coll, ctype, cenc string, body []byte, fx *facts) {
+	if len(body) == 0 {
+		return
+	}
+	if strings.EqualFold(strings.TrimSpace(cenc), "gzip") {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		body, _ = io.ReadAll(io.LimitReader(zr, maxBody))
+	}
+	body = body[:min(len(body), maxBody)]
+	ct := strings.ToLower(ctype)
+	trim := bytes.TrimSpace(body)
+	switch {
+	case strings.Contains(ct, "json") || len(trim) > 0 && (trim[0] == '{' || trim[0] == '['):
+		if fs, err := flatten.JSON("", trim); err == nil {
+			fx.sample(gown.Sample{Database: "http", Collection: coll, Fields: fs})
+			return
+		}
+	case strings.Contains(ct, "x-www-form-urlencoded"):
+		if q, err := url.ParseQuery(string(trim)); err == nil {
+			fx.sample(gown.Sample{Database: "http", Collection: coll, Fields: valuesFields(q)})
+			return
+		}
+	case strings.Contains(ct, "image/"), strings.Contains(ct, "octet-stream"), strings.Contains(ct, "font/"):
+		return
+	}
+	fx.sample(gown.Sample{Database: "http", Collection: coll, Fields: []gown.Field{{Path: "body", Value: string(trim[:min(len(trim), flatten.MaxValue)])}}})
+}
+
+// hostOnly cuts the port from a Host header.
+func hostOnly(h string) string {
+	h = strings.TrimSpace(h)
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[1:i]
+		}
+		return ""
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		return h[:i]
+	}
+	return h
+}
+
+// validHost keeps names that could be a host: letters, digits, dots,
+// hyphens and colons (IPv6), at most 253 bytes. Names the capture
+// carries are the network's to choose; anything else is dropped.
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
