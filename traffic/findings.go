@@ -162,7 +162,12 @@ func (r *Report) Targets(storePorts []int) []gown.Target {
 		for _, t := range e.Targets(storePorts) {
 			t.Origin = "traffic"
 			t.Addr = addrs[t.Host]
-			if k := gown.TargetKey(t); !seen[k] {
+			// One probe per address and port, whatever names reached it.
+			k := gown.TargetKey(t)
+			if t.Addr.IsValid() {
+				k = netip.AddrPortFrom(t.Addr, uint16(t.Port)).String()
+			}
+			if !seen[k] {
 				seen[k] = true
 				out = append(out, t)
 			}

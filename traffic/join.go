@@ -56,15 +56,14 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 		}
 	}
 	used := map[key]bool{}
-	rowOf := map[key]int{}
+	rowOf := map[key]bool{}
 	var rows []JoinRow
 	for _, e := range app {
 		if e.Host == "" {
 			continue
 		}
 		k := key{norm(e.Host), e.Port}
-		if i, dup := rowOf[k]; dup {
-			_ = i
+		if rowOf[k] {
 			continue
 		}
 		row := JoinRow{Seen: SeenApp, Host: k.host, Port: e.Port, App: e.Value, FirstParty: e.FirstParty}
@@ -76,7 +75,7 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 			row.Seen, row.Traffic, row.Port = SeenBoth, t.Value, t.Port
 			used[key{norm(t.Host), t.Port}] = true
 		}
-		rowOf[k] = len(rows)
+		rowOf[k] = true
 		rows = append(rows, row)
 	}
 	for _, e := range traffic {
