@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/pcapgo"
 	"github.com/gownscan/gown/internal/testbed"
 )
 
@@ -97,6 +98,19 @@ func TestCaptureBed(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := a.Report()
+	// The same capture written as pcapng by another writer (gopacket's
+	// pcapgo) reads alike, packet for packet and back end for back end.
+	ng := toPcapng(t, sc.capture)
+	a2, _ := New(Config{})
+	if err := a2.ReadFile(t.Context(), ng); err != nil {
+		t.Fatal(err)
+	}
+	rep2 := a2.Report()
+	if rep2.Files[0].Format != "pcapng" || rep2.Counts != rep.Counts || len(rep2.Backends) != len(rep.Backends) || len(rep2.Credentials) != len(rep.Credentials) {
+		t.Errorf("pcapng copy: %+v %d back ends, pcap: %+v %d back ends", rep2.Counts, len(rep2.Backends), rep.Counts, len(rep.Backends))
+	}
+	t.Setenv("GOWN_TRAFFIC_PCAP", sc.capture)
+	t.Run("AgainstPcapgo", TestAgainstPcapgo)
 	js, _ := json.MarshalIndent(rep, "", "  ")
 	t.Logf("report:\n%s", js)
 	by := map[string]Backend{}
@@ -158,4 +172,43 @@ func TestCaptureBed(t *testing.T) {
 			t.Errorf("TLS traffic graded as clear text: %s", k)
 		}
 	}
+}
+
+// toPcapng copies a pcap file into pcapng with gopacket's writer.
+func toPcapng(t *testing.T, path string) string {
+	in, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := path + "ng"
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := pcapgo.NewNgWriter(f, r.LinkType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

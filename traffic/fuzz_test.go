@@ -3,6 +3,10 @@ package traffic
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -58,4 +62,40 @@ func FuzzProtocols(f *testing.F) {
 			t.Fatalf("%d samples", len(fx.samples))
 		}
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite the fuzz seeds in testdata/fuzz")
+
+// TestFuzzSeeds keeps the seed files of testdata/fuzz/FuzzRead what the
+// synthetic captures are (go test ./traffic -run TestFuzzSeeds -update
+// rewrites them): a pcap, a pcapng, a HAR, and each cut in half.
+func TestFuzzSeeds(t *testing.T) {
+	pcap, ng := synthCapture(t)
+	seeds := map[string][]byte{"pcap": pcap, "pcapng": ng, "har": []byte(synthHAR)}
+	for name, data := range map[string][]byte{"pcap": pcap, "pcapng": ng, "har": []byte(synthHAR)} {
+		seeds[name+"-cut"] = data[:len(data)/2]
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzRead")
+	for name, data := range seeds {
+		want := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n"
+		p := filepath.Join(dir, "seed-"+name)
+		if *update {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%v (go test ./traffic -run TestFuzzSeeds -update writes it)", err)
+		}
+		if name != "pcap" && name != "pcap-cut" && name != "pcapng" && name != "pcapng-cut" && string(got) != want {
+			// The pcap seeds hold a ClientHello with fresh randomness:
+			// only the HAR seeds are compared byte for byte.
+			t.Errorf("%s differs from the synthetic file: go test ./traffic -run TestFuzzSeeds -update", p)
+		}
+	}
 }

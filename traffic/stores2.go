@@ -69,6 +69,9 @@ func parsePostgres(c, s []byte, fx *facts) {
 		return
 	}
 	l := int(binary.BigEndian.Uint32(c))
+	if l < 8 {
+		return
+	}
 	params := c[8:min(l, len(c))]
 	c = c[min(l, len(c)):]
 	login := Credential{Kind: "postgres-login"}

@@ -93,8 +93,9 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 		return errors.New("no packet or HAR entry could be read")
 	}
 	var rows []traffic.JoinRow
+	var apps []*gown.App
 	if len(f.apps) > 0 {
-		rows, err = joinApps(ctx, l, f.apps, rep)
+		apps, rows, err = joinApps(ctx, l, f.apps, rep)
 		if err != nil {
 			l.abort(ctx)
 			return err
@@ -113,6 +114,14 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 	} else {
 		printTraffic(stdio{out: l.bar.Writer(io.out)}, rep)
 		printJoin(stdio{out: l.bar.Writer(io.out)}, rows)
+	}
+	// The findings follow what was printed: the apps' own, then the
+	// traffic's, then the probes' results.
+	for _, app := range apps {
+		if err := l.s.AddApp(app); err != nil {
+			l.abort(ctx)
+			return err
+		}
 	}
 	if err := l.s.AddFindings(rep.Findings()); err != nil {
 		l.abort(ctx)
@@ -146,13 +155,14 @@ func anyEntries(rep *traffic.Report) bool {
 	return false
 }
 
-// joinApps reads the apps, prints and stores each (its own findings too),
-// and joins their endpoints with the traffic's.
-func joinApps(ctx context.Context, l *live, files []string, rep *traffic.Report) ([]traffic.JoinRow, error) {
+// joinApps reads and prints the apps, and joins their endpoints with the
+// traffic's; the caller stores the apps' own findings.
+func joinApps(ctx context.Context, l *live, files []string, rep *traffic.Report) ([]*gown.App, []traffic.JoinRow, error) {
 	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var apps []*gown.App
 	var eps []gown.Endpoint
 	read := 0
 	for _, file := range files {
@@ -164,20 +174,18 @@ func joinApps(ctx context.Context, l *live, files []string, rep *traffic.Report)
 		read++
 		if l.job.json {
 			if err := json.NewEncoder(l.bar.Writer(l.io.out)).Encode(app); err != nil {
-				return nil, fmt.Errorf("write results: %w", err)
+				return nil, nil, fmt.Errorf("write results: %w", err)
 			}
 		} else {
 			printApp(stdio{out: l.bar.Writer(l.io.out)}, app)
 		}
-		if err := l.s.AddApp(app); err != nil {
-			return nil, err
-		}
+		apps = append(apps, app)
 		eps = append(eps, app.Endpoints...)
 	}
 	if read == 0 {
-		return nil, errors.New("no app could be read")
+		return nil, nil, errors.New("no app could be read")
 	}
-	return traffic.Join(eps, rep.Endpoints()), nil
+	return apps, traffic.Join(eps, rep.Endpoints()), nil
 }
 
 // printTraffic writes what the files showed: each file, each back end
