@@ -7,6 +7,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/assess"
+	"github.com/gownscan/gown/redact"
 )
 
 // facts are what the parsers learned from one connection or HAR entry.
@@ -29,6 +30,7 @@ func (f *facts) sample(s gown.Sample) {
 }
 
 func (f *facts) addALPN(p string) {
+	p = redact.Text(p, 64) // the peer's to choose
 	if p != "" && !slices.Contains(f.alpn, p) && len(f.alpn) < 8 {
 		f.alpn = append(f.alpn, p)
 	}

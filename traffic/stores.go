@@ -388,6 +388,7 @@ func mysqlLogin(p []byte, caps uint32, plugin string, replies []mysqlPacket, fx 
 			plugin = pl
 		}
 	}
+	plugin = redact.Text(plugin, 64) // the server's or client's to choose
 	fx.cleartext = true
 	c := Credential{Kind: "mysql-login", User: redact.Text(user, 64)}
 	switch {

@@ -320,7 +320,7 @@ func parseMongo(c, s []byte, fx *facts) {
 	mongoDocs(c, func(d bson.Raw) {
 		if e, err := d.IndexErr(0); err == nil && (e.Key() == "saslStart" || e.Key() == "authenticate") {
 			mech, _ := d.Lookup("mechanism").StringValueOK()
-			cred := Credential{Kind: "mongodb-login", Detail: cmpOr(mech, "MONGODB-CR") + " exchange"}
+			cred := Credential{Kind: "mongodb-login", Detail: redact.Text(cmpOr(mech, "MONGODB-CR"), 64) + " exchange"}
 			if _, payload, ok := d.Lookup("payload").BinaryOK(); ok {
 				for _, kv := range strings.Split(string(payload), ",") {
 					if u, ok := strings.CutPrefix(kv, "n="); ok {

@@ -1,6 +1,10 @@
 package traffic
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/gownscan/gown/redact"
+)
 
 // maxHandshake bounds the handshake message read across TLS records.
 const maxHandshake = 16 << 10
@@ -49,7 +53,7 @@ func parseTLS(c, s []byte, fx *facts) {
 				alpnList(e, func(p string) { chosen = p })
 			}
 		})
-		if chosen != "" {
+		if chosen = redact.Text(chosen, 64); chosen != "" {
 			// The chosen protocol first: it is what was spoken.
 			fx.alpn = append([]string{chosen}, remove(fx.alpn, chosen)...)
 		}

@@ -1,0 +1,82 @@
+package traffic
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+)
+
+// v6Frame wraps an IPv4 test frame's TCP segment in IPv6 (with a
+// hop-by-hop extension header) under a Linux cooked v2 header, as
+// tcpdump -i any records it.
+func v6Frame(src, dst netip.AddrPort, seq uint32, flags uint8, payload []byte) []byte {
+	v4 := tcpFrame(netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), src.Port()), netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), dst.Port()), seq, 0, flags, payload)
+	tcp := v4[14+20:]
+	sll := make([]byte, 20)
+	binary.BigEndian.PutUint16(sll, 0x86dd)
+	ip := make([]byte, 40+8)
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], uint16(8+len(tcp)))
+	ip[6], ip[7] = 0, 64 // hop-by-hop first
+	s16, d16 := src.Addr().As16(), dst.Addr().As16()
+	copy(ip[8:], s16[:])
+	copy(ip[24:], d16[:])
+	ip[40] = 6 // next: TCP; length 0 → 8 bytes
+	return append(append(sll, ip...), tcp...)
+}
+
+// TestReassembly sends a Redis exchange out of the ordinary: the client's
+// command split in three segments with a retransmission and an overlap,
+// over IPv6 in SLL2 frames; then a connection with a lost segment.
+func TestReassembly(t *testing.T) {
+	cl, sv := netip.MustParseAddrPort("[2001:db8::2]:50000"), netip.MustParseAddrPort("[2001:db8::1]:6379")
+	cmd := []byte("*2\r\n$4\r\nAUTH\r\n$11\r\nsecret-pass\r\n")
+	a, _ := New(Config{})
+	pk := func(link LinkType, data []byte) { a.packet(Packet{N: 1, Link: link, Data: data}) }
+	pk(LinkSLL2, v6Frame(cl, sv, 100, flagSYN, nil))
+	pk(LinkSLL2, v6Frame(sv, cl, 900, flagSYN|flagACK, nil))
+	pk(LinkSLL2, v6Frame(cl, sv, 101, flagACK, cmd[:10]))
+	pk(LinkSLL2, v6Frame(cl, sv, 101, flagACK, cmd[:10]))  // retransmitted
+	pk(LinkSLL2, v6Frame(cl, sv, 106, flagACK, cmd[5:20])) // overlaps what was kept
+	pk(LinkSLL2, v6Frame(cl, sv, 121, flagACK, cmd[20:]))  // the rest
+	pk(LinkSLL2, v6Frame(sv, cl, 901, flagACK, []byte("+OK\r\n")))
+	pk(LinkSLL2, v6Frame(cl, sv, 101+uint32(len(cmd)), flagFIN|flagACK, nil))
+	pk(LinkSLL2, v6Frame(sv, cl, 906, flagFIN|flagACK, nil))
+	// A second connection loses its middle segment: what follows the
+	// gap is not parsed, and the gap is counted.
+	cl2 := netip.MustParseAddrPort("[2001:db8::2]:50001")
+	pk(LinkSLL2, v6Frame(cl2, sv, 500, flagSYN, nil))
+	pk(LinkSLL2, v6Frame(cl2, sv, 501, flagACK, cmd[:10]))
+	pk(LinkSLL2, v6Frame(cl2, sv, 531, flagACK, cmd[30:]))
+	rep := a.Report()
+	if len(rep.Backends) != 1 || rep.Backends[0].Protocol != "redis" || rep.Backends[0].Addr != "2001:db8::1" || rep.Backends[0].Flows != 2 {
+		t.Fatalf("backends %+v", rep.Backends)
+	}
+	if len(rep.Credentials) != 1 || rep.Credentials[0].Kind != "redis-auth" || rep.Credentials[0].Backend != "[2001:db8::1]:6379" {
+		t.Fatalf("credentials %+v", rep.Credentials)
+	}
+	if rep.Counts.Gaps != 1 || rep.Counts.TCPFlows != 2 {
+		t.Errorf("counts %+v", rep.Counts)
+	}
+}
+
+// TestEviction keeps memory within MaxFlows and MaxBuffered: connections
+// past the caps are read early, and every one is still reported.
+func TestEviction(t *testing.T) {
+	a, _ := New(Config{MaxFlows: 8, MaxBuffered: 64 << 10, StreamBytes: 16 << 10})
+	sv := netip.MustParseAddrPort("192.0.2.1:6379")
+	for i := range 100 {
+		cl := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), uint16(30000+i))
+		a.packet(Packet{N: int64(i), Link: LinkEthernet, Data: tcpFrame(cl, sv, 1, 0, flagACK, []byte("*1\r\n$4\r\nPING\r\n"))})
+		if n := len(a.flows.m); n > 8 {
+			t.Fatalf("%d flows open, cap 8", n)
+		}
+		if a.flows.buffered > 64<<10 {
+			t.Fatalf("%d bytes buffered, cap 64 KiB", a.flows.buffered)
+		}
+	}
+	rep := a.Report()
+	if rep.Counts.TCPFlows != 100 || rep.Counts.Evicted != 92 || rep.Backends[0].Flows != 100 {
+		t.Errorf("counts %+v, flows %d", rep.Counts, rep.Backends[0].Flows)
+	}
+}
