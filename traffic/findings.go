@@ -135,6 +135,22 @@ func (r *Report) Endpoints() []gown.Endpoint {
 		}
 		out = append(out, e)
 	}
+	// Names DNS resolved that no recorded connection used: the app looked
+	// them up, so they are its back ends too, with no port known.
+	used := map[string]bool{}
+	for _, b := range r.Backends {
+		used[b.Host] = true
+		for _, n := range b.Names {
+			used[n] = true
+		}
+	}
+	for _, d := range r.DNS {
+		if used[d.Name] {
+			continue
+		}
+		out = append(out, gown.Endpoint{Kind: gown.KindHost, Value: d.Name, Host: d.Name, FirstParty: d.FirstParty,
+			Confidence: 1, Sources: []gown.Source{d.Seen.source("dns")}})
+	}
 	return out
 }
 
@@ -149,6 +165,11 @@ func hasHTTP(alpn []string) bool {
 // probing dials it rather than looking the name up again.
 func (r *Report) Targets(storePorts []int) []gown.Target {
 	addrs := map[string]netip.Addr{}
+	for _, d := range r.DNS {
+		if a, err := netip.ParseAddr(d.Addrs[0]); err == nil {
+			addrs[d.Name] = a
+		}
+	}
 	for _, b := range r.Backends {
 		if a, err := netip.ParseAddr(b.Addr); err == nil {
 			if _, ok := addrs[b.Host]; !ok {

@@ -71,6 +71,9 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 		if !ok && e.Port == 0 {
 			t, ok = trHost[k.host]
 		}
+		if !ok {
+			t, ok = tr[key{k.host, 0}] // only resolved: the app looked the name up
+		}
 		if ok {
 			row.Seen, row.Traffic, row.Port = SeenBoth, t.Value, t.Port
 			used[key{norm(t.Host), t.Port}] = true

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/gopacket/pcapgo"
+	"github.com/gownscan/gown"
 )
 
 // synthCapture is one round of synthFlows as a pcap and as a pcapng file.
@@ -66,8 +67,24 @@ func TestSynthetic(t *testing.T) {
 		if !slices.Equal(kinds, want) {
 			t.Errorf("%s: credentials %v, want %v", name, kinds, want)
 		}
-		if rep.Counts.DNS != 1 || rep.Counts.TCPFlows != 5 {
-			t.Errorf("%s: counts %+v", name, rep.Counts)
+		if rep.Counts.DNS != 2 || rep.Counts.TCPFlows != 5 || len(rep.DNS) != 2 || rep.DNS[1].Name != "config.shop.example" || rep.DNS[1].Addrs[0] != "192.0.2.30" {
+			t.Errorf("%s: counts %+v, dns %+v", name, rep.Counts, rep.DNS)
+		}
+		// The name resolved but never connected to is a back end too:
+		// an endpoint without a port, probed on the store ports at the
+		// address DNS gave, and joined with an app that names it.
+		var onlyDNS []string
+		for _, tg := range rep.Targets([]int{6379}) {
+			if tg.Host == "config.shop.example" {
+				onlyDNS = append(onlyDNS, tg.Dial())
+			}
+		}
+		if !slices.Equal(onlyDNS, []string{"192.0.2.30:6379"}) {
+			t.Errorf("%s: targets of the DNS-only name %v", name, onlyDNS)
+		}
+		rows := Join([]gown.Endpoint{{Kind: gown.KindURL, Value: "https://config.shop.example/v1", Host: "config.shop.example", Port: 443}}, rep.Endpoints())
+		if rows[0].Seen != SeenBoth || rows[0].Host != "config.shop.example" {
+			t.Errorf("%s: join %+v", name, rows[0])
 		}
 	}
 	rep, err := readReport(t, []byte(synthHAR), "app.har")

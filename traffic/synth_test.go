@@ -167,7 +167,7 @@ func synthFlows(round int) [][]byte {
 		"\r\nContent-Type: application/json\r\nContent-Length: " + itoa(len(person)) + "\r\n\r\n" + person
 	resp := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + itoa(len(person)) + "\r\n\r\n" + person
 	var out [][]byte
-	out = append(out, dnsAnswerFrame(cl, "api.shop.example", api))
+	out = append(out, dnsAnswerFrame(cl, "api.shop.example", api), dnsAnswerFrame(cl, "config.shop.example", netip.MustParseAddr("192.0.2.30")))
 	out = append(out, conversation(netip.AddrPortFrom(cl, cport), netip.AddrPortFrom(api, 80), []byte(req), []byte(resp))...)
 	out = append(out, conversation(netip.AddrPortFrom(cl, cport+1), netip.AddrPortFrom(api, 443), synthHello, nil)...)
 	redis := "*2\r\n$4\r\nAUTH\r\n$6\r\nhunter\r\n*3\r\n$3\r\nSET\r\n$7\r\nprofile\r\n$" + itoa(len(person)) + "\r\n" + person + "\r\n"

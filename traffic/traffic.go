@@ -96,7 +96,11 @@ type Report struct {
 	Backends []Backend  `json:"backends"`
 	// Credentials are those sent in clear text, masked.
 	Credentials []Credential `json:"credentials,omitempty"`
-	Counts      Counts       `json:"counts"`
+	// DNS lists the names DNS answers gave addresses to, in the order
+	// first answered (at most 65,536 names, 8 addresses each): names the
+	// app resolved, whether or not a connection to them was recorded.
+	DNS    []DNSName `json:"dns,omitempty"`
+	Counts Counts    `json:"counts"`
 }
 
 // FileInfo says what was read of one file.
@@ -174,6 +178,14 @@ type Credential struct {
 	Where   Where  `json:"where"`
 }
 
+// DNSName is one name a DNS answer resolved.
+type DNSName struct {
+	Name       string   `json:"name"`
+	Addrs      []string `json:"ips"`
+	FirstParty bool     `json:"first_party"`
+	Seen       Where    `json:"seen"`
+}
+
 // Where points at a place in a file: a packet (its number and byte offset)
 // or a HAR entry (its index).
 type Where struct {
@@ -197,6 +209,7 @@ type Analyzer struct {
 	cfg      Config
 	flows    *flowTable
 	names    map[netip.Addr]string // DNS answers
+	dnsNames map[string]int        // name → index in rep.DNS
 	backends map[netip.AddrPort]*backend
 	byName   map[string]*backend // HAR back ends without an address
 	order    []*backend
@@ -219,7 +232,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Analyzer{cfg: cfg, names: map[netip.Addr]string{}, backends: map[netip.AddrPort]*backend{}, byName: map[string]*backend{}}
+	a := &Analyzer{cfg: cfg, names: map[netip.Addr]string{}, dnsNames: map[string]int{}, backends: map[netip.AddrPort]*backend{}, byName: map[string]*backend{}}
 	a.flows = newFlowTable(cfg, a.flowDone)
 	return a, nil
 }
@@ -303,7 +316,7 @@ func (a *Analyzer) packet(p Packet) {
 	}
 	w := Where{File: a.file, Packet: p.N, Offset: p.Offset}
 	if s.udp && (s.src.Port() == 53 || s.src.Port() == 5353) {
-		a.dns(s.payload)
+		a.dns(s.payload, w)
 		a.flows.add(s, w) // the resolver is a back end of its own
 		return
 	}
@@ -311,7 +324,7 @@ func (a *Analyzer) packet(p Packet) {
 }
 
 // dns keeps the names a DNS answer gives to addresses.
-func (a *Analyzer) dns(b []byte) {
+func (a *Analyzer) dns(b []byte, w Where) {
 	for _, ans := range parseDNS(b) {
 		if !validHost(ans.name) {
 			continue
@@ -321,6 +334,19 @@ func (a *Analyzer) dns(b []byte) {
 		}
 		a.names[ans.addr] = ans.name
 		a.rep.Counts.DNS++
+		i, ok := a.dnsNames[ans.name]
+		if !ok {
+			if len(a.rep.DNS) >= maxNames {
+				continue
+			}
+			i = len(a.rep.DNS)
+			a.dnsNames[ans.name] = i
+			a.rep.DNS = append(a.rep.DNS, DNSName{Name: ans.name, Seen: w})
+		}
+		d := &a.rep.DNS[i]
+		if ip := ans.addr.String(); len(d.Addrs) < 8 && !slices.Contains(d.Addrs, ip) {
+			d.Addrs = append(d.Addrs, ip)
+		}
 	}
 }
 
@@ -460,6 +486,10 @@ func (a *Analyzer) Report() *Report {
 		slices.SortFunc(out.Classes, func(x, y gown.ClassCount) int { return strings.Compare(x.Class, y.Class) })
 		keys[backendKey(b)] = hostPort(out.Host, out.Port)
 		rep.Backends = append(rep.Backends, out)
+	}
+	rep.DNS = slices.Clone(a.rep.DNS)
+	for i := range rep.DNS {
+		rep.DNS[i].FirstParty = a.cfg.FirstParty(rep.DNS[i].Name)
 	}
 	rep.Credentials = slices.Clone(a.rep.Credentials)
 	for i := range rep.Credentials {

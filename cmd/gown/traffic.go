@@ -253,6 +253,16 @@ func printTraffic(io stdio, rep *traffic.Report) {
 			}
 		}
 	}
+	if len(rep.DNS) > 0 {
+		fmt.Fprintf(w, "  dns: %d names resolved\n", len(rep.DNS))
+		for i, d := range rep.DNS {
+			if i == 32 {
+				fmt.Fprintf(w, "    … %d more (--json lists them all)\n", len(rep.DNS)-i)
+				break
+			}
+			fmt.Fprintf(w, "    %s → %s\n", txt(d.Name), txt(strings.Join(d.Addrs, ", ")))
+		}
+	}
 	for _, cr := range rep.Credentials {
 		fmt.Fprintf(w, "  CREDENTIAL %s", txt(cr.Kind))
 		if cr.User != "" {
@@ -284,7 +294,10 @@ func printJoin(io stdio, rows []traffic.JoinRow) {
 		if r.FirstParty {
 			party = "first"
 		}
-		fmt.Fprintf(w, "  %-12s %-5s %s:%d", r.Seen, party, txt(r.Host), r.Port)
+		fmt.Fprintf(w, "  %-12s %-5s %s", r.Seen, party, txt(r.Host))
+		if r.Port != 0 {
+			fmt.Fprintf(w, ":%d", r.Port)
+		}
 		if r.App != "" {
 			fmt.Fprintf(w, "  app %s", txt(r.App))
 		}
