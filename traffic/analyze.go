@@ -78,6 +78,7 @@ func (a *Analyzer) flowDone(f *flow, evicted bool) {
 		parseMemcached(c, s, &fx)
 	case "quic":
 		fx.tls = true
+		parseQUIC(c, &fx)
 	}
 	b.b.Bytes += f.dir[0].bytes + f.dir[1].bytes
 	a.apply(b, &fx, f.first)

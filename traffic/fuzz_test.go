@@ -57,6 +57,7 @@ func FuzzProtocols(f *testing.F) {
 		parseMongo(c, s, &fx)
 		parseMemcached(c, s, &fx)
 		parseDNS(c)
+		parseQUIC(c, &fx)
 		recognize(port&1 == 1, c, s, port)
 		if len(fx.samples) > maxSamplesPerFlow*7 {
 			t.Fatalf("%d samples", len(fx.samples))
