@@ -29,6 +29,14 @@ func (f *facts) sample(s gown.Sample) {
 	}
 }
 
+// addCred keeps a credential once, at most maxPerBackend per connection (a
+// keep-alive connection repeats its Authorization header on every request).
+func (f *facts) addCred(c Credential) {
+	if len(f.creds) < maxPerBackend && !slices.Contains(f.creds, c) {
+		f.creds = append(f.creds, c)
+	}
+}
+
 func (f *facts) addALPN(p string) {
 	p = redact.Text(p, 64) // the peer's to choose
 	if p != "" && !slices.Contains(f.alpn, p) && len(f.alpn) < 8 {
@@ -59,7 +67,11 @@ func (a *Analyzer) flowDone(f *flow, evicted bool) {
 		return
 	}
 	var fx facts
-	fx.proto = recognize(f.udp, c, s, f.server.Port())
+	if f.fx != nil {
+		fx = *f.fx // read while it ran: the buffers hold what came after
+	} else {
+		fx.proto = recognize(f.udp, c, s, f.server.Port())
+	}
 	switch fx.proto {
 	case "tls":
 		fx.tls = true
@@ -82,6 +94,35 @@ func (a *Analyzer) flowDone(f *flow, evicted bool) {
 	}
 	b.b.Bytes += f.dir[0].bytes + f.dir[1].bytes
 	a.apply(b, &fx, f.first)
+}
+
+// drain reads the full buffer of an HTTP connection's direction d (the
+// whole messages in it), adds what they hold to the back end, and drops
+// them, so that a keep-alive connection is read past its first
+// StreamBytes. Other protocols are not drained: their first bytes are
+// what is read of them.
+func (a *Analyzer) drain(f *flow, d int) bool {
+	if f.fx == nil {
+		f.fx = &facts{proto: recognize(f.udp, f.dir[0].buf, f.dir[1].buf, f.server.Port())}
+	}
+	if f.fx.proto != "http" {
+		return false
+	}
+	st := &f.dir[d]
+	n := httpMessages(st.buf, d == 0, true, f.fx)
+	if n == 0 {
+		return false
+	}
+	st.buf = st.buf[:copy(st.buf, st.buf[n:])]
+	if len(f.fx.samples) > 0 {
+		// Classified now, so that a long connection is not cut at
+		// maxSamplesPerFlow records.
+		if b := a.backendFor(f.server, "", f.first); b != nil {
+			b.addClasses(assess.Classify(f.fx.samples))
+		}
+		f.fx.samples = nil
+	}
+	return true
 }
 
 // apply adds one connection's facts to its back end.

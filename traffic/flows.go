@@ -38,7 +38,10 @@ type flow struct {
 	dir            [2]stream // 0: client to server, 1: server to client
 	first          Where
 	rst, syn       bool
-	prev, next     *flow // least recently active first
+	// fx holds what was read from the connection while it ran (drain);
+	// nil until its first buffer filled.
+	fx         *facts
+	prev, next *flow // least recently active first
 }
 
 // flowTable follows connections within the configured bounds and hands
@@ -50,6 +53,10 @@ type flowTable struct {
 	head, tail *flow // head: least recently active
 	buffered   int64
 	done       func(f *flow, evicted bool)
+	// drain, when set, is called when a direction's buffer is full: it
+	// reads what it can of it and drops it, and reports whether room was
+	// made (HTTP keep-alive connections go on being read that way).
+	drain func(f *flow, d int) bool
 }
 
 func newFlowTable(cfg Config, done func(*flow, bool)) *flowTable {
@@ -96,7 +103,7 @@ func (t *flowTable) add(s segment, w Where) {
 	st := &f.dir[d]
 	if s.udp {
 		st.bytes += int64(len(s.payload))
-		t.keep(st, s.payload)
+		t.keep(f, d, s.payload)
 		return
 	}
 	if s.flags&flagSYN != 0 {
@@ -115,11 +122,11 @@ func (t *flowTable) add(s segment, w Where) {
 		switch {
 		case st.gap:
 		case diff == 0:
-			t.keep(st, p)
+			t.keep(f, d, p)
 			st.next += uint32(len(p))
 		case diff < 0 && int(-diff) < len(p): // a retransmission overlapping new data
 			p = p[-diff:]
-			t.keep(st, p)
+			t.keep(f, d, p)
 			st.next += uint32(len(p))
 		case diff < 0: // a retransmission of what was kept
 		default:
@@ -141,19 +148,31 @@ func (t *flowTable) add(s segment, w Where) {
 	}
 }
 
-// keep appends p to a stream up to its cap.
-func (t *flowTable) keep(st *stream, p []byte) {
-	room := t.cfg.StreamBytes - len(st.buf)
-	if room <= 0 {
-		return
+// keep appends p to direction d of f up to the stream cap; a full buffer
+// is drained when drain can read it, and keeping goes on.
+func (t *flowTable) keep(f *flow, d int, p []byte) {
+	st := &f.dir[d]
+	for len(p) > 0 {
+		room := t.cfg.StreamBytes - len(st.buf)
+		if room <= 0 {
+			if t.drain == nil || !t.drain(f, d) {
+				return
+			}
+			if room = t.cfg.StreamBytes - len(st.buf); room <= 0 {
+				return
+			}
+		}
+		n := min(len(p), room)
+		if need := len(st.buf) + n; need > cap(st.buf) {
+			// Grown by hand: a buffer never holds more than the cap.
+			grown := make([]byte, len(st.buf), min(max(need, 2*cap(st.buf), 2048), t.cfg.StreamBytes))
+			copy(grown, st.buf)
+			t.buffered += int64(cap(grown) - cap(st.buf))
+			st.buf = grown
+		}
+		st.buf = append(st.buf, p[:n]...)
+		p = p[n:]
 	}
-	p = p[:min(len(p), room)]
-	if st.buf == nil {
-		st.buf = make([]byte, 0, min(max(len(p), 2048), t.cfg.StreamBytes))
-	}
-	before := cap(st.buf)
-	st.buf = append(st.buf, p...)
-	t.buffered += int64(cap(st.buf) - before)
 }
 
 func (t *flowTable) evict(f *flow) {

@@ -2,7 +2,9 @@ package traffic
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -79,4 +81,33 @@ func TestEviction(t *testing.T) {
 	if rep.Counts.TCPFlows != 100 || rep.Counts.Evicted != 92 || rep.Backends[0].Flows != 100 {
 		t.Errorf("counts %+v, flows %d", rep.Counts, rep.Backends[0].Flows)
 	}
+}
+
+// TestKeepAlive sends 300 requests and replies with personal data on one
+// HTTP connection, five times the stream cap each way: the buffers are
+// drained as they fill, so every message is read, in bounded memory.
+func TestKeepAlive(t *testing.T) {
+	var c2s, s2c []byte
+	body := `{"email":"amelia.hartmann@mail.example.test","note":"` + strings.Repeat("x", 900) + `"}`
+	for i := range 300 {
+		c2s = append(c2s, fmt.Sprintf("POST /v1/item/%d HTTP/1.1\r\nHost: api.shop.example\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", i, len(body), body)...)
+		s2c = append(s2c, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)...)
+	}
+	a, _ := New(Config{StreamBytes: 64 << 10})
+	cl, sv := netip.MustParseAddrPort("10.0.0.2:40000"), netip.MustParseAddrPort("192.0.2.10:80")
+	for _, fr := range conversation(cl, sv, c2s, s2c) {
+		a.packet(Packet{Link: LinkEthernet, Data: fr})
+		if a.flows.buffered > 2*(64<<10)+4096 {
+			t.Fatalf("%d bytes buffered", a.flows.buffered)
+		}
+	}
+	rep := a.Report()
+	b := rep.Backends[0]
+	if len(b.Classes) == 0 || b.Classes[0].Class != "email" || b.Classes[0].Records != 600 {
+		t.Errorf("classes %+v, want email in 600 records (300 requests, 300 replies)", b.Classes)
+	}
+	if len(b.URLs) != maxPerBackend || b.URLs[0] != "http://api.shop.example/v1/item/0" {
+		t.Errorf("urls %v", b.URLs)
+	}
+	t.Logf("%d bytes each way on one connection: %+v", len(c2s), b.Classes[0])
 }

@@ -39,11 +39,12 @@ func (m *httpMsg) header(name string) string {
 
 // nextHTTP reads one message from b and returns the rest. A message cut
 // off by the stream cap keeps the body read so far; ok is false when no
-// whole head is there.
-func nextHTTP(b []byte, request bool) (m httpMsg, rest []byte, ok bool) {
+// whole head is there, whole says the body is all there (a response
+// without a length never is, until the connection ends).
+func nextHTTP(b []byte, request bool) (m httpMsg, rest []byte, ok, whole bool) {
 	end := bytes.Index(b[:min(len(b), maxHeader)], []byte("\r\n\r\n"))
 	if end < 0 {
-		return m, nil, false
+		return m, nil, false, false
 	}
 	lines := strings.Split(string(b[:end]), "\r\n")
 	m.first = lines[0]
@@ -56,73 +57,85 @@ func nextHTTP(b []byte, request bool) (m httpMsg, rest []byte, ok bool) {
 	b = b[end+4:]
 	switch {
 	case strings.EqualFold(m.header("Transfer-Encoding"), "chunked"):
-		m.body, rest = dechunk(b)
+		m.body, rest, whole = dechunk(b)
 	case m.header("Content-Length") != "":
 		n, err := strconv.ParseInt(m.header("Content-Length"), 10, 64)
 		if err != nil || n < 0 {
-			return m, nil, true
+			return m, nil, true, false
 		}
+		whole = n <= int64(len(b))
 		if n > int64(len(b)) {
 			n = int64(len(b))
 		}
 		m.body, rest = b[:n], b[n:]
 	case request:
-		rest = b // a request without a length has no body
+		rest, whole = b, true // a request without a length has no body
 	default:
 		code := 0
 		if f := strings.Fields(m.first); len(f) >= 2 {
 			code, _ = strconv.Atoi(f[1])
 		}
 		if code/100 == 1 || code == 204 || code == 304 {
-			rest = b
+			rest, whole = b, true
 		} else {
 			m.body = b // read until the connection closes
 		}
 	}
-	return m, rest, true
+	return m, rest, true, whole
 }
 
-// dechunk decodes a chunked body as far as b holds it.
-func dechunk(b []byte) (body, rest []byte) {
+// dechunk decodes a chunked body as far as b holds it; whole says the
+// last chunk was there.
+func dechunk(b []byte) (body, rest []byte, whole bool) {
 	for len(body) < maxBody {
 		i := bytes.Index(b, []byte("\r\n"))
 		if i < 0 {
-			return body, nil
+			return body, nil, false
 		}
 		sz, _, _ := strings.Cut(string(b[:i]), ";")
 		n, err := strconv.ParseInt(strings.TrimSpace(sz), 16, 64)
 		if err != nil || n < 0 {
-			return body, nil
+			return body, nil, false
 		}
 		b = b[i+2:]
 		if n == 0 {
 			if j := bytes.Index(b, []byte("\r\n")); j >= 0 {
-				return body, b[j+2:] // trailers skipped
+				return body, b[j+2:], true // trailers skipped
 			}
-			return body, nil
+			return body, nil, false
 		}
-		if n > int64(len(b)) {
-			return append(body, b...), nil
+		if n+2 > int64(len(b)) {
+			return append(body, b[:min(int64(len(b)), n)]...), nil, false
 		}
 		body = append(body, b[:n]...)
-		b = b[n:]
-		if len(b) >= 2 {
-			b = b[2:]
-		}
+		b = b[n+2:]
 	}
-	return body, nil
+	return body, nil, false
 }
 
 // parseHTTP reads the requests (URLs, Host, credentials, bodies) and the
 // responses (bodies) of a clear-text HTTP/1 connection.
 func parseHTTP(c, s []byte, fx *facts) {
-	for i := 0; i < maxMessages && len(c) > 0; i++ {
-		m, rest, ok := nextHTTP(c, true)
-		if !ok {
+	httpMessages(c, true, false, fx)
+	httpMessages(s, false, false, fx)
+}
+
+// httpMessages reads the messages of one direction and returns the bytes
+// it read. With wholeOnly it stops before a message whose body is not all
+// there: what the flow table drains from a full buffer, to read on.
+func httpMessages(b []byte, request, wholeOnly bool, fx *facts) int {
+	n := len(b)
+	for i := 0; i < maxMessages && len(b) > 0; i++ {
+		m, rest, ok, whole := nextHTTP(b, request)
+		if !ok || wholeOnly && !whole {
 			break
 		}
-		c = rest
+		b = rest
 		fx.cleartext = true
+		if !request {
+			httpBody("response", m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
+			continue
+		}
 		f := strings.Fields(m.first)
 		if len(f) < 2 {
 			continue
@@ -137,15 +150,7 @@ func parseHTTP(c, s []byte, fx *facts) {
 		}
 		httpRequest(f[0], target, m.headers, m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
 	}
-	for i := 0; i < maxMessages && len(s) > 0; i++ {
-		m, rest, ok := nextHTTP(s, false)
-		if !ok {
-			break
-		}
-		s = rest
-		fx.cleartext = true
-		httpBody("response", m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
-	}
+	return n - len(b)
 }
 
 // httpRequest records one request, from a capture or a HAR entry: its URL
@@ -217,10 +222,10 @@ func authHeader(v string, fx *facts) {
 		if pass == "" {
 			c.Detail = "empty password"
 		}
-		fx.creds = append(fx.creds, c)
+		fx.addCred(c)
 	case "bearer":
 		c := Credential{Kind: "http-bearer", Secret: maskToken(cred)}
-		fx.creds = append(fx.creds, c)
+		fx.addCred(c)
 		fx.sample(gown.Sample{Database: "http", Collection: "headers", Fields: []gown.Field{{Path: "authorization", Value: cred}}})
 	}
 }

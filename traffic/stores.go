@@ -166,11 +166,11 @@ func redisCommand(args []string, fx *facts) {
 			return
 		}
 		c.Detail = "password in clear"
-		fx.creds = append(fx.creds, c)
+		fx.addCred(c)
 	case "HELLO":
 		for i := 1; i+2 < len(args); i++ {
 			if strings.EqualFold(args[i], "AUTH") {
-				fx.creds = append(fx.creds, Credential{Kind: "redis-auth", User: redact.Text(args[i+1], 64), Secret: redact.Secret(args[i+2]), Detail: "password in clear (HELLO AUTH)"})
+				fx.addCred(Credential{Kind: "redis-auth", User: redact.Text(args[i+1], 64), Secret: redact.Secret(args[i+2]), Detail: "password in clear (HELLO AUTH)"})
 				break
 			}
 		}
@@ -412,7 +412,7 @@ func mysqlLogin(p []byte, caps uint32, plugin string, replies []mysqlPacket, fx 
 			break
 		}
 	}
-	fx.creds = append(fx.creds, c)
+	fx.addCred(c)
 }
 
 func cmpOr(a, b string) string {

@@ -154,7 +154,7 @@ func parsePostgres(c, s []byte, fx *facts) {
 	if outcome != "" {
 		login.Detail += ", " + outcome
 	}
-	fx.creds = append(fx.creds, login)
+	fx.addCred(login)
 }
 
 func pgRowNames(b []byte) []string {
@@ -335,7 +335,7 @@ func parseMongo(c, s []byte, fx *facts) {
 				cred.Detail = "password in clear (PLAIN)"
 				cred.Secret = "[REDACTED]"
 			}
-			fx.creds = append(fx.creds, cred)
+			fx.addCred(cred)
 			return
 		}
 		fx.sample(gown.Sample{Database: "mongodb", Collection: "request", Fields: bsonFields(d)})
@@ -492,7 +492,7 @@ func mcBinary(b []byte, fx *facts) {
 		case b[0] == 0x80 && op == 0x21 && key == "PLAIN": // SASL auth
 			parts := strings.Split(string(val), "\x00")
 			if len(parts) == 3 {
-				fx.creds = append(fx.creds, Credential{Kind: "memcached-sasl", User: redact.Text(parts[1], 64), Secret: redact.Secret(parts[2]), Detail: "password in clear (SASL PLAIN)"})
+				fx.addCred(Credential{Kind: "memcached-sasl", User: redact.Text(parts[1], 64), Secret: redact.Secret(parts[2]), Detail: "password in clear (SASL PLAIN)"})
 			}
 		case len(val) > 0 && (b[0] == 0x80 && (op == 0x01 || op == 0x02 || op == 0x03) || b[0] == 0x81 && op == 0x00):
 			fx.sample(gown.Sample{Database: "memcached", Key: key, Fields: valueFields(cmpOr(key, "value"), string(val))})

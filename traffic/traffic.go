@@ -234,6 +234,7 @@ func New(cfg Config) (*Analyzer, error) {
 	}
 	a := &Analyzer{cfg: cfg, names: map[netip.Addr]string{}, dnsNames: map[string]int{}, backends: map[netip.AddrPort]*backend{}, byName: map[string]*backend{}}
 	a.flows = newFlowTable(cfg, a.flowDone)
+	a.flows.drain = a.drain
 	return a, nil
 }
 
