@@ -1,7 +1,9 @@
 package traffic
 
 import (
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -110,4 +112,28 @@ func TestKeepAlive(t *testing.T) {
 		t.Errorf("urls %v", b.URLs)
 	}
 	t.Logf("%d bytes each way on one connection: %+v", len(c2s), b.Classes[0])
+}
+
+// TestHostileText sends a request whose host, path, user name and ALPN
+// carry terminal escapes: nothing of them reaches the report raw.
+func TestHostileText(t *testing.T) {
+	user := base64.StdEncoding.EncodeToString([]byte("\x1b]0;pwned\x07:pw"))
+	req := "GET /a\x1b[31mred HTTP/1.1\r\nHost: evil\x1b[2J.example\r\nAuthorization: Basic " + user + "\r\n\r\n"
+	a, _ := New(Config{})
+	cl, sv := netip.MustParseAddrPort("10.0.0.2:40000"), netip.MustParseAddrPort("192.0.2.10:80")
+	for _, fr := range conversation(cl, sv, []byte(req), []byte("HTTP/1.1 204 No Content\r\n\r\n")) {
+		a.packet(Packet{Link: LinkEthernet, Data: fr})
+	}
+	rep := a.Report()
+	js, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(js), `\u001b`) || strings.ContainsRune(string(js), 0x1b) {
+		t.Errorf("an escape reached the report: %s", js)
+	}
+	if rep.Backends[0].Host != "192.0.2.10" || len(rep.Credentials) != 1 {
+		t.Errorf("host %q (the bad Host header is dropped), credentials %+v", rep.Backends[0].Host, rep.Credentials)
+	}
+	t.Logf("%s", js)
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -154,6 +155,26 @@ func TestTrafficBed(t *testing.T) {
 	}
 	if !sawReport || !sawJoin {
 		t.Errorf("--json: report %v, join %v", sawReport, sawJoin)
+	}
+	// The capture cut in the middle of a record: a clear error on stderr,
+	// and the back ends read before it are reported.
+	raw, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	if err := os.WriteFile(cut, raw[:len(raw)*2/3+5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	if err := run2(t, []string{"traffic", cut, "--no-probe", "--no-store"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gown traffic cut.pcap --no-probe --no-store:\n%s\nstderr:\n%s", out.String(), errb.String())
+	if !strings.Contains(errb.String(), "capture truncated: the file ends inside the record") ||
+		!strings.Contains(out.String(), "(what came before was read)") || !strings.Contains(out.String(), "api.gown-shop.net:"+hp) {
+		t.Error("a cut capture is not reported as such, with what came before it")
 	}
 }
 
