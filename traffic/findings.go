@@ -28,13 +28,16 @@ func (b Backend) label() string {
 	return fmt.Sprintf("%s (%s)", hostPort(b.Host, b.Port), b.Protocol)
 }
 
-// location points a finding at where its back end was first seen.
+// source points a finding at a place in a capture: the file itself (no
+// entry: a capture is not an archive) at the byte offset of the packet's
+// record or the HAR entry, which the section names with the protocol. A
+// SARIF region's byteOffset is then an offset in the file, as it must be.
 func (w Where) source(section string) gown.Source {
-	entry := fmt.Sprintf("packet %d", w.Packet)
+	where := fmt.Sprintf("packet %d", w.Packet)
 	if w.Entry > 0 {
-		entry = fmt.Sprintf("entry %d", w.Entry)
+		where = fmt.Sprintf("HAR entry %d", w.Entry)
 	}
-	return gown.Source{Container: w.File, Entry: entry, Section: section, Offset: w.Offset}
+	return gown.Source{Container: w.File, Section: where + ", " + section, Offset: w.Offset}
 }
 
 // Findings grades the report by the rule table: personal data in clear
