@@ -21,6 +21,7 @@ type facts struct {
 	urls      []string
 	creds     []Credential
 	samples   []gown.Sample
+	ws        [2]bool // each direction carries WebSocket frames after an upgrade
 }
 
 func (f *facts) sample(s gown.Sample) {
@@ -109,7 +110,7 @@ func (a *Analyzer) drain(f *flow, d int) bool {
 		return false
 	}
 	st := &f.dir[d]
-	n := httpMessages(st.buf, d == 0, true, f.fx)
+	n := httpMessages(st.buf, d, true, f.fx)
 	if n == 0 {
 		return false
 	}

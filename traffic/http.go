@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"io"
 	"net/url"
 	"strconv"
@@ -114,24 +115,34 @@ func dechunk(b []byte) (body, rest []byte, whole bool) {
 }
 
 // parseHTTP reads the requests (URLs, Host, credentials, bodies) and the
-// responses (bodies) of a clear-text HTTP/1 connection.
+// responses (bodies) of a clear-text HTTP/1 connection, and the WebSocket
+// messages after an upgrade.
 func parseHTTP(c, s []byte, fx *facts) {
-	httpMessages(c, true, false, fx)
-	httpMessages(s, false, false, fx)
+	httpMessages(c, 0, false, fx)
+	httpMessages(s, 1, false, fx)
 }
 
-// httpMessages reads the messages of one direction and returns the bytes
-// it read. With wholeOnly it stops before a message whose body is not all
-// there: what the flow table drains from a full buffer, to read on.
-func httpMessages(b []byte, request, wholeOnly bool, fx *facts) int {
+// httpMessages reads the messages of direction d (0: requests, 1:
+// responses) and returns the bytes it read. With wholeOnly it stops before
+// a message whose body is not all there: what the flow table drains from a
+// full buffer, to read on. After a WebSocket upgrade (a request asking for
+// one, a 101 answer) the direction carries frames (wsFrames).
+func httpMessages(b []byte, d int, wholeOnly bool, fx *facts) int {
 	n := len(b)
+	request := d == 0
 	for i := 0; i < maxMessages && len(b) > 0; i++ {
+		if fx.ws[d] {
+			return n - len(b) + wsFrames(b, fx)
+		}
 		m, rest, ok, whole := nextHTTP(b, request)
 		if !ok || wholeOnly && !whole {
 			break
 		}
 		b = rest
 		fx.cleartext = true
+		if strings.EqualFold(m.header("Upgrade"), "websocket") && (request || strings.HasPrefix(m.first, "HTTP/1.1 101")) {
+			fx.ws[d] = true
+		}
 		if !request {
 			httpBody("response", m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
 			continue
@@ -149,6 +160,52 @@ func httpMessages(b []byte, request, wholeOnly bool, fx *facts) int {
 			target = "http://" + host + target
 		}
 		httpRequest(f[0], target, m.headers, m.header("Content-Type"), m.header("Content-Encoding"), m.body, fx)
+	}
+	return n - len(b)
+}
+
+// wsFrames reads whole WebSocket frames (RFC 6455), unmasking the
+// client's, classifies the text and binary messages, and returns the
+// bytes read.
+func wsFrames(b []byte, fx *facts) int {
+	n := len(b)
+	for i := 0; i < maxCommands && len(b) >= 2; i++ {
+		op, masked, size, h := b[0]&0x0f, b[1]&0x80 != 0, uint64(b[1]&0x7f), 2
+		switch size {
+		case 126:
+			if len(b) < 4 {
+				return n - len(b)
+			}
+			size, h = uint64(binary.BigEndian.Uint16(b[2:])), 4
+		case 127:
+			if len(b) < 10 {
+				return n - len(b)
+			}
+			size, h = binary.BigEndian.Uint64(b[2:]), 10
+		}
+		var key []byte
+		if masked {
+			if len(b) < h+4 {
+				return n - len(b)
+			}
+			key, h = b[h:h+4], h+4
+		}
+		if size > uint64(len(b)-h) {
+			return n - len(b) // cut: the rest comes in a later drain, or never
+		}
+		payload := b[h : h+int(size)]
+		if op <= 2 && len(payload) > 0 { // continuation, text, binary
+			msg := make([]byte, min(len(payload), maxBody))
+			for j := range msg {
+				msg[j] = payload[j]
+				if masked {
+					msg[j] ^= key[j%4]
+				}
+			}
+			fx.cleartext = true
+			fx.sample(gown.Sample{Database: "http", Collection: "websocket", Fields: valueFields("message", string(msg))})
+		}
+		b = b[h+int(size):]
 	}
 	return n - len(b)
 }
