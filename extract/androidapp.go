@@ -198,6 +198,9 @@ func (u *unit) tableStrings(t *android.Table, src gown.Source) {
 		r.Offset, r.Section = int64(off), "string pool"
 		if n := t.Names[uint32(i)]; n != "" {
 			r.Section = n
+			if n == "string/project_id" {
+				u.project(str)
+			}
 		}
 		u.scanString(str, r)
 	}
@@ -299,13 +302,27 @@ func (u *unit) xmlStrings(x *android.XML, src gown.Source) {
 	}
 }
 
+// project records a Firebase project id the app is configured with
+// (project_id in resources, PROJECT_ID in GoogleService-Info.plist).
+func (u *unit) project(id string) {
+	id = strings.TrimSpace(id)
+	if id == "" || len(id) > 64 {
+		return
+	}
+	u.effect(func(s *appScan) {
+		if len(s.projects) < maxIdentity {
+			s.projects = append(s.projects, id)
+		}
+	})
+}
+
 // signer records the first signing certificate's digest.
 func (u *unit) signer(b []byte) error {
-	d, err := android.SignerDigest(b)
+	d, subj, err := android.SignerInfo(b)
 	if err == nil {
 		u.effect(func(s *appScan) {
 			if s.app.Signer == "" {
-				s.app.Signer = d
+				s.app.Signer, s.subject = d, subj
 			}
 		})
 	}

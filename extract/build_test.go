@@ -118,9 +118,14 @@ func goCommand() (string, error) {
 // signatureBlock returns a v1 signature block (PKCS#7 SignedData with one
 // self-signed certificate) and the certificate's DER.
 func signatureBlock(t testing.TB) ([]byte, []byte) {
+	return signatureBlockFor(t, pkix.Name{CommonName: "gown planted"})
+}
+
+// signatureBlockFor is signatureBlock with a chosen certificate subject.
+func signatureBlockFor(t testing.TB, subject pkix.Name) ([]byte, []byte) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "gown planted"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: subject,
 		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -80,6 +80,12 @@ func (u *unit) plistStrings(p *ios.Plist, src gown.Source) {
 		r := src
 		r.Section = key
 		u.scanString(str, r)
+		switch {
+		case key == "PROJECT_ID" || strings.HasSuffix(key, ".PROJECT_ID"):
+			u.project(str)
+		case strings.Contains(str, "applinks:") || strings.Contains(str, "webcredentials:") || strings.Contains(str, "activitycontinuation:"):
+			u.associated([]byte(str))
+		}
 		return true
 	})
 	if err != nil {
@@ -98,6 +104,7 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		u.effect(func(s *appScan) { s.app.Encrypted = true })
 		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
+	u.associated(b) // the entitlements in the code signature
 	for _, sec := range bin.Sections {
 		r := src
 		r.Section = sec.Name
@@ -116,6 +123,15 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		})
 	}
 	return nil
+}
+
+// associated records the iOS associated domains named in b.
+func (u *unit) associated(b []byte) {
+	if ds := associatedDomains(b); len(ds) > 0 {
+		u.effect(func(s *appScan) {
+			s.assoc = append(s.assoc, ds[:min(len(ds), maxIdentity-len(s.assoc))]...)
+		})
+	}
 }
 
 // utf16Strings splits NUL-terminated UTF-16LE strings.

@@ -123,17 +123,14 @@ func TestRealAPKs(t *testing.T) {
 			}
 			var got strings.Builder
 			for _, e := range app.Endpoints {
-				party := "third"
-				if e.FirstParty {
-					party = "first"
-				}
-				fmt.Fprintf(&got, "%-13s %-5s %.2f %s  (%s)\n", e.Kind, party, e.Confidence, e.Value, where(e.Sources[0]))
+				fmt.Fprintf(&got, "%-13s %-8s %.2f %s  (%s)\n", e.Kind, e.Party, e.Confidence, e.Value, where(e.Sources[0]))
 				// These test apps have no back end: every URL they hold is an
 				// SDK's, a spec's or a licence's, so nothing may be first-party.
 				if e.FirstParty {
 					t.Errorf("first-party endpoint in an app without a back end: %s", e.Value)
 				}
 			}
+			fmt.Fprintf(&got, "identity %s\n", strings.Join(app.Identity, "; "))
 			for _, c := range app.Credentials {
 				fmt.Fprintf(&got, "credential %s %s  (%s)\n", c.Rule, c.Value, where(c.Sources[0]))
 			}

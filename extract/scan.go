@@ -235,14 +235,16 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 			return nil, nil
 		}
 	}
-	if ep.Host == "" || !ValidHost(ep.Host) {
+	explicit := ep.Kind == gown.KindURL || ep.Kind == gown.KindConnString
+	if ep.Host == "" || !ValidHost(ep.Host) && !(explicit && explicitHost(ep.Host)) {
 		return nil, nil
 	}
 	cat := s.parties.Category(ep.Host)
 	if cat == "noise" {
 		return nil, nil
 	}
-	ep.FirstParty = cat == ""
+	// The party is decided once the whole app is read (decideParties):
+	// the facts that tie a host to the app come from every part of it.
 	if ep.Kind == gown.KindURL && docPage(ep.Value) {
 		ep.Confidence = min(ep.Confidence, 0.3) // a page to read, not an API
 	}
@@ -278,7 +280,10 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	}
 	ep.Scheme = strings.ToLower(u.Scheme)
 	ep.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	store, sc, _ := c.URL(ep.Scheme, ep.Host)
+	store, sc, known := c.URL(ep.Scheme, ep.Host)
+	if !known {
+		sc = messagingSchemes[ep.Scheme]
+	}
 	ep.Port, ep.TLS = sc.Port, sc.TLS
 	if p := u.Port(); p != "" {
 		if ep.Port, err = strconv.Atoi(p); err != nil || ep.Port < 1 || ep.Port > 65535 {
@@ -291,6 +296,18 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	ep.Value = prefix + u.String()
 	return user
+}
+
+// messagingSchemes are schemes apps use for brokers and RPC that name no
+// store gown probes: their default port and TLS, used when the catalog does
+// not know the scheme (a prober that claims one, such as MQTT, takes it
+// over through the catalog). tcp, ssl, tls and grpc have no default port:
+// an endpoint without one is probed on the store ports only.
+var messagingSchemes = map[string]gown.Scheme{
+	"mqtt": {Name: "mqtt", Port: 1883}, "mqtts": {Name: "mqtts", Port: 8883, TLS: true},
+	"nats": {Name: "nats", Port: 4222}, "kafka": {Name: "kafka", Port: 9092},
+	"stomp": {Name: "stomp", Port: 61613}, "stomps": {Name: "stomps", Port: 61614, TLS: true},
+	"ssl": {Name: "ssl", TLS: true}, "tls": {Name: "tls", TLS: true}, "grpcs": {Name: "grpcs", TLS: true},
 }
 
 // results returns the endpoints and credentials in first-seen order.

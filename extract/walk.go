@@ -38,6 +38,12 @@ type appScan struct {
 	// iOS facts.
 	infoSeen bool
 	ats      *ios.ATS
+	// Identity facts beyond the app's id, for the party of each host:
+	// the signing certificate's subject, Firebase project ids, iOS
+	// associated domains. Written by effects only.
+	subject  string
+	projects []string
+	assoc    []string
 }
 
 func newAppScan(x *Extractor, name string) *appScan {
@@ -159,10 +165,10 @@ func (s *appScan) walk(ctx context.Context, a *archive) {
 		return
 	}
 	if s.app.Signer == "" && a.zr != nil && format(a.zr, "") == "apk" {
-		d, err := android.SigningBlockDigest(a.r, a.size)
+		d, subj, err := android.SigningBlockInfo(a.r, a.size)
 		switch {
 		case err == nil:
-			s.app.Signer = d
+			s.app.Signer, s.subject = d, subj
 		case !errors.Is(err, android.ErrNoSigningBlock):
 			s.fail(fmt.Errorf("%s: %w", a.name, err))
 		}

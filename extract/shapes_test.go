@@ -1,0 +1,209 @@
+package extract
+
+import (
+	"crypto/x509/pkix"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/android/androidtest"
+	"howett.net/plist"
+)
+
+// Recall and precision per shape: an app built here plants one endpoint of
+// each shape (schemes, bare host:port, hosts tied to the app by each fact
+// of its identity, unknown, third-party, development and internal hosts)
+// with the party it must get, among decoys that must give nothing. A
+// planted endpoint is found when extraction gives its value from the right
+// entry, and right when it also has the right party; precision is right
+// over everything the shape's entries gave that is not a third-party
+// decoy.
+
+// shape is one planted endpoint.
+type shape struct {
+	shape, entry, value string
+	party               gown.Party
+}
+
+// shapesAPK is an APK of com.northwind.mobile, signed by O=Contoso Ltd,
+// with a network security config for fabrikam-api.net, a deep link to
+// links.tailspin.io and Firebase project wingtip-prod-7, and a split
+// holding a bare host:port.
+func shapesAPK(t testing.TB) ([]byte, []shape) {
+	sig, _ := signatureBlockFor(t, pkix.Name{CommonName: "Northwind release", Organization: []string{"Contoso Ltd"}, Country: []string{"US"}})
+	man := androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{{Name: "versionName", Str: "3.1", ResID: attrVersion}, {Name: "package", Str: "com.northwind.mobile"}},
+		Children: []androidtest.Node{
+			{Name: "uses-sdk", Attrs: []androidtest.Attr{{Name: "targetSdkVersion", Type: typeInt, Data: 34, ResID: attrTarget}}},
+			{Name: "application", Attrs: []androidtest.Attr{{Name: "networkSecurityConfig", Type: typeRef, Data: 0x7f020000, ResID: attrNSC}},
+				Children: []androidtest.Node{{Name: "activity", Attrs: []androidtest.Attr{{Name: "name", Str: ".Main", ResID: attrName}},
+					Children: []androidtest.Node{{Name: "intent-filter", Children: []androidtest.Node{
+						{Name: "data", Attrs: []androidtest.Attr{{Name: "scheme", Str: "https"}, {Name: "host", Str: "links.tailspin.io"}}}}}}}}},
+		}})
+	table := androidtest.Table([]androidtest.Entry{
+		{Type: "string", Name: "project_id", Str: "wingtip-prod-7"},
+		{Type: "string", Name: "firebase_database_url", Str: "https://wingtip-prod-7-default-rtdb.europe-west1.firebasedatabase.app"},
+		{Type: "xml", Name: "network_security_config", Str: "res/xml/network_security_config.xml"},
+	})
+	nsc := androidtest.XML(androidtest.Node{Name: "network-security-config", Children: []androidtest.Node{
+		{Name: "domain-config", Attrs: []androidtest.Attr{{Name: "cleartextTrafficPermitted", Type: typeBool, Data: 0}},
+			Children: []androidtest.Node{{Name: "domain", Attrs: []androidtest.Attr{{Name: "includeSubdomains", Type: typeBool, Data: 1}}, Text: "fabrikam-api.net"}}},
+	}})
+	dex := androidtest.Dex([]string{"Lcom/northwind/Main;", "Foo.java:120", "Thread.run:100", "index.js:8080", "android.intent.action.VIEW",
+		"https://api.northwind.com/v1", "https://cdn.contoso-media.net/img", "https://edge.fabrikam-api.net/v2", "https://api.tailspin.io/graphql",
+		"https://telemetry.stranger-metrics.io/collect", "mongodb://203.0.113.50:27017/app", "https://graph.facebook.com/v18.0",
+		"http://10.0.2.2:3000/api", "http://127.0.0.1:8080/x", "http://devbox.local:8080/api", "ws://localhost:9000/ws",
+		"postgres://pg.northwind.corp:5432/app", "https://search.internal:9200", "http://api.lan/x", "192.168.1.20:6379",
+		"tcp://broker.northwind.com:1883", "mqtt://mqtt.northwind.com", "mqtts://mqtt.northwind.com:8883", "amqps://mq.northwind.com/vhost",
+		"kafka://kafka.northwind.com:9092", "nats://nats.northwind.com:4222", "dns:///grpc.northwind.com:443", "wss://push.northwind.com/socket"})
+	config := []byte("bootstrap.servers=kafka1.northwind.com:9092,kafka2.northwind.com:9092\nrpc=grpc.northwind.com:50051\napi=api.northwind.com:8443\n")
+	splitMan := androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{{Name: "package", Str: "com.northwind.mobile"}, {Name: "split", Str: "config.arm64_v8a"}}})
+	split := zipOf(t, entry{"AndroidManifest.xml", splitMan, false},
+		entry{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false})
+	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
+		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false},
+		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false})
+	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.northwind.mobile"}`), false},
+		entry{"config.arm64_v8a.apk", split, true}, entry{"com.northwind.mobile.apk", base, true})
+	d := "classes.dex"
+	return xapk, []shape{
+		{"party: package id", d, "https://api.northwind.com/v1", gown.PartyFirst},
+		{"party: signer subject", d, "https://cdn.contoso-media.net/img", gown.PartyFirst},
+		{"party: network security config", d, "https://edge.fabrikam-api.net/v2", gown.PartyFirst},
+		{"party: deep-link host", d, "https://api.tailspin.io/graphql", gown.PartyFirst},
+		{"party: firebase project", "resources.arsc", "https://wingtip-prod-7-default-rtdb.europe-west1.firebasedatabase.app", gown.PartyFirst},
+		{"party: unknown", d, "https://telemetry.stranger-metrics.io/collect", gown.PartyUnknown},
+		{"party: unknown", d, "mongodb://203.0.113.50:27017/app", gown.PartyUnknown},
+		{"party: third", d, "https://graph.facebook.com/v18.0", gown.PartyThird},
+		{"party: dev", d, "http://10.0.2.2:3000/api", gown.PartyDev},
+		{"party: dev", d, "http://127.0.0.1:8080/x", gown.PartyDev},
+		{"party: dev", d, "http://devbox.local:8080/api", gown.PartyDev},
+		{"party: dev", d, "ws://localhost:9000/ws", gown.PartyDev},
+		{"party: internal", d, "postgres://pg.northwind.corp:5432/app", gown.PartyInternal},
+		{"party: internal", d, "https://search.internal:9200", gown.PartyInternal},
+		{"party: internal", d, "http://api.lan/x", gown.PartyInternal},
+		{"party: internal", d, "192.168.1.20:6379", gown.PartyInternal},
+		{"scheme: tcp://", d, "tcp://broker.northwind.com:1883", gown.PartyFirst},
+		{"scheme: mqtt(s)://", d, "mqtt://mqtt.northwind.com", gown.PartyFirst},
+		{"scheme: mqtt(s)://", d, "mqtts://mqtt.northwind.com:8883", gown.PartyFirst},
+		{"scheme: amqp(s)://", d, "amqps://mq.northwind.com/vhost", gown.PartyFirst},
+		{"scheme: kafka", d, "kafka://kafka.northwind.com:9092", gown.PartyFirst},
+		{"scheme: kafka", "assets/kafka.properties", "kafka1.northwind.com:9092", gown.PartyFirst},
+		{"scheme: kafka", "assets/kafka.properties", "kafka2.northwind.com:9092", gown.PartyFirst},
+		{"scheme: nats://", d, "nats://nats.northwind.com:4222", gown.PartyFirst},
+		{"scheme: grpc host:port", d, "grpc.northwind.com:443", gown.PartyFirst},
+		{"scheme: grpc host:port", "assets/kafka.properties", "grpc.northwind.com:50051", gown.PartyFirst},
+		{"scheme: ws(s)://", d, "wss://push.northwind.com/socket", gown.PartyFirst},
+		{"bare host:port", "assets/kafka.properties", "api.northwind.com:8443", gown.PartyFirst},
+		{"bare host:port (split APK)", "assets/edge.properties", "edge.northwind.com:7443", gown.PartyFirst},
+	}
+}
+
+// shapesIPA is an IPA of com.fourthcoffee.app whose binary's entitlements
+// name the associated domain coffeeshop-links.com and whose
+// GoogleService-Info.plist names Firebase project brew-42.
+func shapesIPA(t testing.TB) ([]byte, []shape) {
+	info, err := plist.Marshal(map[string]any{"CFBundleIdentifier": "com.fourthcoffee.app", "CFBundleExecutable": "Coffee"}, plist.BinaryFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsi, err := plist.Marshal(map[string]any{"PROJECT_ID": "brew-42", "DATABASE_URL": "https://brew-42.firebaseio.com"}, plist.XMLFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := machoWith([]machoSection{{"__TEXT", "__text", make([]byte, 64)},
+		{"__TEXT", "__cstring", []byte("https://api.fourthcoffee.com/v2\x00https://api.coffeeshop-links.com/v1\x00https://ingest.stranger-metrics.io/e\x00" +
+			"<key>com.apple.developer.associated-domains</key><array><string>applinks:go.coffeeshop-links.com</string></array>\x00")}})
+	b := zipOf(t, entry{"Payload/Coffee.app/Info.plist", info, false},
+		entry{"Payload/Coffee.app/GoogleService-Info.plist", gsi, false},
+		entry{"Payload/Coffee.app/Coffee", bin, false})
+	m := "Payload/Coffee.app/Coffee"
+	return b, []shape{
+		{"party: bundle id (iOS)", m, "https://api.fourthcoffee.com/v2", gown.PartyFirst},
+		{"party: associated domain (iOS)", m, "https://api.coffeeshop-links.com/v1", gown.PartyFirst},
+		{"party: firebase project (iOS)", "Payload/Coffee.app/GoogleService-Info.plist", "https://brew-42.firebaseio.com", gown.PartyFirst},
+		{"party: unknown", m, "https://ingest.stranger-metrics.io/e", gown.PartyUnknown},
+	}
+}
+
+// shapeRow is one line of the shapes table.
+type shapeRow struct {
+	planted, found, right int
+	extra                 []string
+}
+
+func TestRecallPerShape(t *testing.T) {
+	rows := map[string]*shapeRow{}
+	var extra, identities []string
+	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA} {
+		b, want := build(t)
+		app := readApp(t, b, "shapes")
+		if len(app.Errors) > 0 {
+			t.Errorf("errors: %q", app.Errors)
+		}
+		extra = append(extra, tallyShapes(t, rows, app, want)...)
+		identities = append(identities, strings.Join(app.Identity, "; "))
+	}
+	for _, x := range extra {
+		t.Errorf("endpoint nobody planted: %s", x)
+	}
+	logShapes(t, rows, extra, identities)
+}
+
+// tallyShapes adds one app's results to rows and returns the endpoints
+// nobody planted that are not third party.
+func tallyShapes(t *testing.T, rows map[string]*shapeRow, app *gown.App, want []shape) []string {
+	got := map[string]gown.Endpoint{}
+	for _, e := range app.Endpoints {
+		got[e.Value] = e
+	}
+	planted := map[string]bool{}
+	for _, w := range want {
+		planted[w.value] = true
+		r := rows[w.shape]
+		if r == nil {
+			r = &shapeRow{}
+			rows[w.shape] = r
+		}
+		r.planted++
+		e, ok := got[w.value]
+		if !ok || !slices.ContainsFunc(e.Sources, func(s gown.Source) bool { return s.Entry == w.entry }) {
+			t.Errorf("%s: %s not found in %s", w.shape, w.value, w.entry)
+			continue
+		}
+		r.found++
+		if e.Party != w.party {
+			t.Errorf("%s: %s is %q, want %q", w.shape, w.value, e.Party, w.party)
+			continue
+		}
+		r.right++
+	}
+	var extra []string
+	for _, e := range app.Endpoints {
+		if !planted[e.Value] && e.Party != gown.PartyThird {
+			extra = append(extra, fmt.Sprintf("%s (%s, %s)", e.Value, e.Party, e.Sources[0].Entry))
+		}
+	}
+	return extra
+}
+
+func logShapes(t *testing.T, rows map[string]*shapeRow, extra, identities []string) {
+	names := make([]string, 0, len(rows))
+	for n := range rows {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%-32s %7s %5s %11s %6s %9s\n", "shape", "planted", "found", "right party", "recall", "precision")
+	var tp, tf, tr int
+	for _, n := range names {
+		r := rows[n]
+		fmt.Fprintf(&sb, "%-32s %7d %5d %11d %5.0f%% %8.0f%%\n", n, r.planted, r.found, r.right,
+			100*float64(r.right)/float64(r.planted), 100*float64(r.right)/float64(max(r.found, 1)))
+		tp, tf, tr = tp+r.planted, tf+r.found, tr+r.right
+	}
+	fmt.Fprintf(&sb, "%-32s %7d %5d %11d %5.0f%% %8.0f%%  (+%d unplanted)\n", "all", tp, tf, tr,
+		100*float64(tr)/float64(tp), 100*float64(tr)/float64(max(tf+len(extra), 1)), len(extra))
+	t.Logf("recall and precision per shape (app built by the test; right = found with the right party):\n%s\nidentities: %q", sb.String(), identities)
+}
