@@ -85,6 +85,12 @@ type Endpoint struct {
 	// app talks to (a conn string in a config beats a URL in a help text).
 	Confidence float64  `json:"confidence"`
 	Sources    []Source `json:"sources"`
+	// Parts, for an endpoint the app builds at run time (a StringBuilder
+	// chain, String.concat, String.format over constants), are the places
+	// of the pieces it is built from, in order; Sources then name where it
+	// is built. Its confidence is lower: the pieces were joined by
+	// following the bytecode, not read whole.
+	Parts []Source `json:"parts,omitempty"`
 }
 
 // Party says whose server an endpoint's host is, decided from the app's own

@@ -115,7 +115,42 @@ const dexStreamMin = 1 << 20
 // tables, a tenth of a Kotlin app's string bytes).
 func (u *unit) dex(b []byte, src gown.Source) error {
 	src.Section, src.Encoding = "dex string table", "mutf-8"
-	return android.DexStrings(b, u.dexString(src))
+	if err := android.DexStrings(b, u.dexString(src)); err != nil {
+		return err
+	}
+	return u.dexBuilt(b, src)
+}
+
+// builtConfidence scales the confidence of an endpoint built at run time:
+// its pieces were joined by a data flow that follows no branch.
+const builtConfidence = 0.6
+
+// dexBuilt scans the strings the dex's methods build from constants (see
+// android.DexBuilt). Each endpoint found in one is placed at the
+// instruction that completes it, with the places of its parts.
+func (u *unit) dexBuilt(b []byte, src gown.Source) error {
+	return android.DexBuilt(b, func(bt android.Built) bool {
+		at := src
+		at.Section, at.Offset, at.Encoding = "dex code "+bt.Method, int64(bt.Off), "dex bytecode"
+		parts := make([]gown.Source, len(bt.Parts))
+		for i, p := range bt.Parts {
+			parts[i] = src
+			parts[i].Offset = int64(p.Off)
+			if p.Num {
+				parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
+			}
+		}
+		n := len(u.hits)
+		u.scanString(bt.Value, at)
+		for i := n; i < len(u.hits); i++ {
+			if ep := u.hits[i].ep; ep != nil {
+				ep.Confidence *= builtConfidence
+				ep.Sources[0].Offset = at.Offset
+				ep.Parts = parts
+			}
+		}
+		return true
+	})
 }
 
 func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {
@@ -147,7 +182,13 @@ func (u *unit) dexAsWritten(b []byte, pr *progress, src gown.Source) error {
 		known = end
 		return true
 	}
-	return android.DexStringsAsWritten(b, ready, u.dexString(src))
+	if err := android.DexStringsAsWritten(b, ready, u.dexString(src)); err != nil {
+		return err
+	}
+	if !ready(len(b)) {
+		return nil // the worker reports why the entry stopped short
+	}
+	return u.dexBuilt(b, src)
 }
 
 // dexFrom scans a dex of size bytes read from r as it inflates.

@@ -62,6 +62,7 @@ func textPass(a *gown.App) {
 	}
 	for i := range a.Endpoints {
 		textSources(a.Endpoints[i].Sources)
+		textSources(a.Endpoints[i].Parts)
 	}
 	for i := range a.Credentials {
 		c := &a.Credentials[i]

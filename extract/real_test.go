@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/android"
 	"github.com/gownscan/gown/extract/internal/inflate"
 )
 
@@ -208,6 +209,49 @@ func BenchmarkInflateRealDex(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkDexBuiltReal runs the run-time string data flow
+// (android.DexBuilt) over every dex of each real APK, whole, and reports
+// how many strings it built: the cost it would add to a dex past
+// dexStreamMin, which is scanned as it inflates and not flowed.
+func BenchmarkDexBuiltReal(b *testing.B) {
+	for _, ra := range realApps {
+		data := realAPK(b, ra)
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var dexes [][]byte
+		size := 0
+		for _, f := range zr.File {
+			if strings.HasSuffix(f.Name, ".dex") {
+				rc, err := f.Open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				dexes, size = append(dexes, d), size+len(d)
+			}
+		}
+		b.Run(strings.TrimSuffix(filepath.Base(ra.apk), ".apk"), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			built := 0
+			for b.Loop() {
+				built = 0
+				for _, d := range dexes {
+					if err := android.DexBuilt(d, func(android.Built) bool { built++; return true }); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(built), "built/op")
 		})
 	}
 }

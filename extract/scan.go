@@ -63,6 +63,11 @@ func (c *collector) record(h hit) {
 	key := string(h.ep.Kind) + "\x00" + h.ep.Value
 	if old, ok := c.eps[key]; ok {
 		old.AddSource(h.ep.Sources[0], maxSources)
+		if old.Parts == nil && h.ep.Parts != nil && old.Confidence > h.ep.Confidence {
+			// Read whole elsewhere: the higher confidence stays, the
+			// pieces are kept for the record.
+			old.Parts = h.ep.Parts
+		}
 		return
 	}
 	if len(c.eps) >= c.maxEps {

@@ -3,6 +3,8 @@ package extract
 import (
 	"crypto/x509/pkix"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,8 +63,15 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	splitMan := androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{{Name: "package", Str: "com.northwind.mobile"}, {Name: "split", Str: "config.arm64_v8a"}}})
 	split := zipOf(t, entry{"AndroidManifest.xml", splitMan, false},
 		entry{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false})
+	// classes2.dex: built by smali from android/testdata/dexflow/Api.smali
+	// (TestDexBuilt checks it is what smali writes): three endpoints made
+	// at run time from constants kept apart.
+	built, err := os.ReadFile(filepath.Join("android", "testdata", "dexflow", "Api.dex"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
-		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false},
+		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false})
 	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.northwind.mobile"}`), false},
 		entry{"config.arm64_v8a.apk", split, true}, entry{"com.northwind.mobile.apk", base, true})
@@ -97,6 +106,10 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"scheme: ws(s)://", d, "wss://push.northwind.com/socket", gown.PartyFirst},
 		{"bare host:port", "assets/kafka.properties", "api.northwind.com:8443", gown.PartyFirst},
 		{"bare host:port (split APK)", "assets/edge.properties", "edge.northwind.com:7443", gown.PartyFirst},
+		{"run-time: dex StringBuilder", "classes2.dex", "redis://cache.northwind.com:6379", gown.PartyFirst},
+		{"run-time: dex String.concat", "classes2.dex", "http://search.northwind.com:9200/_search", gown.PartyFirst},
+		{"dex literal (the concat's first part)", "classes2.dex", "http://search.northwind.com", gown.PartyFirst},
+		{"run-time: dex String.format", "classes2.dex", "mongodb://mongo.northwind.com:27017/app", gown.PartyFirst},
 	}
 }
 
@@ -173,6 +186,12 @@ func tallyShapes(t *testing.T, rows map[string]*shapeRow, app *gown.App, want []
 			continue
 		}
 		r.found++
+		if strings.HasPrefix(w.shape, "run-time") {
+			t.Logf("%s: %s (confidence %.2f) at %s @%d, parts %+v", w.shape, e.Value, e.Confidence, e.Sources[0].Section, e.Sources[0].Offset, e.Parts)
+			if len(e.Parts) < 2 || e.Confidence >= 0.6 {
+				t.Errorf("%s: %s: parts %+v, confidence %.2f: want its parts and a lower confidence", w.shape, w.value, e.Parts, e.Confidence)
+			}
+		}
 		if e.Party != w.party {
 			t.Errorf("%s: %s is %q, want %q", w.shape, w.value, e.Party, w.party)
 			continue
@@ -195,15 +214,15 @@ func logShapes(t *testing.T, rows map[string]*shapeRow, extra, identities []stri
 	}
 	slices.Sort(names)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-32s %7s %5s %11s %6s %9s\n", "shape", "planted", "found", "right party", "recall", "precision")
+	fmt.Fprintf(&sb, "%-38s %7s %5s %11s %6s %9s\n", "shape", "planted", "found", "right party", "recall", "precision")
 	var tp, tf, tr int
 	for _, n := range names {
 		r := rows[n]
-		fmt.Fprintf(&sb, "%-32s %7d %5d %11d %5.0f%% %8.0f%%\n", n, r.planted, r.found, r.right,
+		fmt.Fprintf(&sb, "%-38s %7d %5d %11d %5.0f%% %8.0f%%\n", n, r.planted, r.found, r.right,
 			100*float64(r.right)/float64(r.planted), 100*float64(r.right)/float64(max(r.found, 1)))
 		tp, tf, tr = tp+r.planted, tf+r.found, tr+r.right
 	}
-	fmt.Fprintf(&sb, "%-32s %7d %5d %11d %5.0f%% %8.0f%%  (+%d unplanted)\n", "all", tp, tf, tr,
+	fmt.Fprintf(&sb, "%-38s %7d %5d %11d %5.0f%% %8.0f%%  (+%d unplanted)\n", "all", tp, tf, tr,
 		100*float64(tr)/float64(tp), 100*float64(tr)/float64(max(tf+len(extra), 1)), len(extra))
 	t.Logf("recall and precision per shape (app built by the test; right = found with the right party):\n%s\nidentities: %q", sb.String(), identities)
 }

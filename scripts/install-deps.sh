@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use beyond the test bed's own servers
 # (those are installed by internal/testbed/cmd/bedinstall): nginx in front of
 # OpenSearch, Chromium for the HTML report screenshot, apktool and friends to
-# build test APKs, Java and Maven for the OpenSearch node, and nats-server
+# build test APKs (smali assembles test dex files), Java and Maven for the OpenSearch node, and nats-server
 # (JetStream) for the queue's workers. Only when root and only what is
 # missing; it says what it installs.
 set -euo pipefail
@@ -12,6 +12,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v apktool >/dev/null || need+=(apktool)
 command -v zipalign >/dev/null || need+=(zipalign)
 command -v apksigner >/dev/null || need+=(apksigner)
+command -v smali >/dev/null || need+=(libsmali-java)   # assembles the dex of the run-time data-flow tests
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
