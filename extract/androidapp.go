@@ -140,17 +140,24 @@ func (u *unit) dexBuilt(b []byte, src gown.Source) error {
 				parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
 			}
 		}
-		n := len(u.hits)
-		u.scanString(bt.Value, at)
-		for i := n; i < len(u.hits); i++ {
-			if ep := u.hits[i].ep; ep != nil {
-				ep.Confidence *= builtConfidence
-				ep.Sources[0].Offset = at.Offset
-				ep.Parts = parts
-			}
-		}
+		u.scanBuilt(bt.Value, at, parts)
 		return true
 	})
+}
+
+// scanBuilt scans a string built at run time: each endpoint found in it
+// is placed at at, where it is built, carries the places of its parts and
+// a lower confidence.
+func (u *unit) scanBuilt(value string, at gown.Source, parts []gown.Source) {
+	n := len(u.hits)
+	u.scanString(value, at)
+	for i := n; i < len(u.hits); i++ {
+		if ep := u.hits[i].ep; ep != nil {
+			ep.Confidence *= builtConfidence
+			ep.Sources[0].Offset = at.Offset
+			ep.Parts = parts
+		}
+	}
 }
 
 func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {

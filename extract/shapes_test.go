@@ -72,7 +72,9 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	}
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
-		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false})
+		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
+		entry{"assets/index.android.bundle", []byte(`var e=require(1),HOST="cache.northwind.com",PORT=6379,t='gw.northwind.com';` +
+			`__d(function(){const u="redis://"+HOST+":"+PORT+"/0";fetch(` + "`https://${t}:8443/v1/login`" + `)});`), false})
 	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.northwind.mobile"}`), false},
 		entry{"config.arm64_v8a.apk", split, true}, entry{"com.northwind.mobile.apk", base, true})
 	d := "classes.dex"
@@ -106,6 +108,8 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"scheme: ws(s)://", d, "wss://push.northwind.com/socket", gown.PartyFirst},
 		{"bare host:port", "assets/kafka.properties", "api.northwind.com:8443", gown.PartyFirst},
 		{"bare host:port (split APK)", "assets/edge.properties", "edge.northwind.com:7443", gown.PartyFirst},
+		{"run-time: JS concatenation", "assets/index.android.bundle", "redis://cache.northwind.com:6379/0", gown.PartyFirst},
+		{"run-time: JS template literal", "assets/index.android.bundle", "https://gw.northwind.com:8443/v1/login", gown.PartyFirst},
 		{"run-time: dex StringBuilder", "classes2.dex", "redis://cache.northwind.com:6379", gown.PartyFirst},
 		{"run-time: dex String.concat", "classes2.dex", "http://search.northwind.com:9200/_search", gown.PartyFirst},
 		{"dex literal (the concat's first part)", "classes2.dex", "http://search.northwind.com", gown.PartyFirst},

@@ -15,6 +15,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android"
 	"github.com/gownscan/gown/extract/ios"
+	"github.com/gownscan/gown/extract/js"
 	"github.com/gownscan/gown/extract/rules"
 )
 
@@ -301,6 +302,9 @@ func (u *unit) blob(b []byte, src gown.Source) {
 	if looksText(b) {
 		src.Encoding = "utf-8"
 		u.scan(b, src)
+		if scriptName(src.Entry) && (bytes.Contains(b, []byte("://")) || bytes.Contains(b, []byte("${"))) {
+			u.jsBuilt(b, src)
+		}
 		return
 	}
 	src.Encoding, src.Section = "ascii", sniff(b)
@@ -308,6 +312,31 @@ func (u *unit) blob(b []byte, src gown.Source) {
 		r := src
 		r.Offset = int64(off)
 		u.scan(str, r)
+	})
+}
+
+// scriptName reports an entry that holds JavaScript: a bundle (React
+// Native, Capacitor, Cordova) or a page.
+func scriptName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".js", ".mjs", ".cjs", ".bundle", ".jsbundle", ".html", ".htm":
+		return true
+	}
+	return false
+}
+
+// jsBuilt scans the strings a script builds from constants (see js).
+func (u *unit) jsBuilt(b []byte, src gown.Source) {
+	js.BuiltStrings(b, func(bt js.Built) bool {
+		at := src
+		at.Section, at.Offset = "js expression", int64(bt.Off)
+		parts := make([]gown.Source, len(bt.Parts))
+		for i, p := range bt.Parts {
+			parts[i] = src
+			parts[i].Section, parts[i].Offset = "js literal", int64(p.Off)
+		}
+		u.scanBuilt(bt.Value, at, parts)
+		return true
 	})
 }
 
