@@ -199,8 +199,9 @@ func plantedNSC() []byte {
 	}})
 }
 
-// hermes is a Hermes bytecode file: the magic, then a string in its table.
-func hermes(s string) []byte {
+// hermesBlob is a file with the Hermes magic and a string after it, but no
+// table Hermes writes: read as printable runs (the fallback).
+func hermesBlob(s string) []byte {
 	b := []byte("\xc6\x1f\xbc\x03\xc1\x03\x19\x1f\x60\x00\x00\x00")
 	b = append(b, make([]byte, 64)...)
 	return append(append(b, s...), 0, 0, 0)

@@ -44,7 +44,7 @@ func plantedAPK(t testing.TB, libSplit bool) ([]byte, []planted) {
 		{"assets/config.json", []byte(`{"es":"search.shop-planted.net:9200","db":"jdbc:mysql://db.shop-planted.net:3306/shop"}`), false},
 		{"res/raw/servers.txt", []byte("primary=10.20.30.40:27017\n"), false},
 		{"assets/index.android.bundle", []byte(`__d(function(){var u="wss://rn.shop-planted.net/socket";fetch("http://localhost:8081/x")});`), false},
-		{"assets/app.hbc", hermes("https://hermes.shop-planted.net/graphql"), false},
+		{"assets/app.hbc", hermesBlob("https://hermes.shop-planted.net/graphql"), false},
 		{"assets/www/index.html", []byte(`<script>fetch("http://cordova.shop-planted.net/api")</script>`), false},
 		{"META-INF/CERT.RSA", sig, false},
 	}

@@ -70,6 +70,16 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// assets/index.android.bundle in the split: Hermes bytecode compiled by
+	// the real hermesc from hermes/testdata/bundle.js (TestRealBundle
+	// checks it is what hermesc writes).
+	hbc, err := os.ReadFile(filepath.Join("hermes", "testdata", "bundle.hbc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	split = zipOf(t, entry{"AndroidManifest.xml", splitMan, false},
+		entry{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false},
+		entry{"assets/hermes/index.android.bundle", hbc, false})
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
@@ -108,6 +118,11 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"scheme: ws(s)://", d, "wss://push.northwind.com/socket", gown.PartyFirst},
 		{"bare host:port", "assets/kafka.properties", "api.northwind.com:8443", gown.PartyFirst},
 		{"bare host:port (split APK)", "assets/edge.properties", "edge.northwind.com:7443", gown.PartyFirst},
+		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://api.northwind.com/v1/login", gown.PartyFirst},
+		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "wss://push.northwind.com/socket", gown.PartyFirst},
+		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "mqtts://iot.northwind.com:8883", gown.PartyFirst},
+		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://cafe.northwind.com/men%C3%BC", gown.PartyFirst},
+		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://overflow.northwind.com/" + strings.Repeat("x", 300), gown.PartyFirst},
 		{"run-time: JS concatenation", "assets/index.android.bundle", "redis://cache.northwind.com:6379/0", gown.PartyFirst},
 		{"run-time: JS template literal", "assets/index.android.bundle", "https://gw.northwind.com:8443/v1/login", gown.PartyFirst},
 		{"run-time: dex StringBuilder", "classes2.dex", "redis://cache.northwind.com:6379", gown.PartyFirst},

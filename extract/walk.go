@@ -14,6 +14,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android"
+	"github.com/gownscan/gown/extract/hermes"
 	"github.com/gownscan/gown/extract/ios"
 	"github.com/gownscan/gown/extract/js"
 	"github.com/gownscan/gown/extract/rules"
@@ -274,6 +275,9 @@ func (u *unit) dispatch(b []byte, src gown.Source) error {
 		return u.macho(b, src)
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
 		return u.elf(b, src)
+	case bytes.HasPrefix(b, []byte(hermes.Magic)):
+		u.hermes(b, src)
+		return nil
 	}
 	u.blob(b, src)
 	return nil
@@ -336,6 +340,33 @@ func (u *unit) jsBuilt(b []byte, src gown.Source) {
 			parts[i].Section, parts[i].Offset = "js literal", int64(p.Off)
 		}
 		u.scanBuilt(bt.Value, at, parts)
+		return true
+	})
+}
+
+// hermes scans a Hermes bytecode file's string table, each string whole
+// (see package hermes). A file whose table is not found (a bytecode
+// version laid out otherwise) is scanned as printable runs, as any binary,
+// and its section says so.
+func (u *unit) hermes(b []byte, src gown.Source) {
+	t, err := hermes.Open(b)
+	if err != nil {
+		src.Encoding, src.Section = "ascii", fmt.Sprintf("hermes bytecode v%d (string table not found: printable runs)", hermes.Version(b))
+		runs(b, 6, func(off int, str []byte) {
+			r := src
+			r.Offset = int64(off)
+			u.scan(str, r)
+		})
+		return
+	}
+	src.Section = fmt.Sprintf("hermes bytecode v%d string table", hermes.Version(b))
+	t.Strings(func(off int, s []byte, wide bool) bool {
+		r := src
+		r.Offset, r.Encoding = int64(off), "utf-8"
+		if wide {
+			r.Encoding = "utf-16le"
+		}
+		u.scan(s, r)
 		return true
 	})
 }
