@@ -315,6 +315,15 @@ func (u *unit) protoXML(b []byte, src gown.Source) error {
 }
 
 func (u *unit) xmlDoc(x *android.XML, src gown.Source) {
+	if len(x.Elements) > 0 && x.Elements[0].Name == "widget" { // Cordova's res/xml/config.xml
+		var facts []ownFact
+		for i := range x.Elements {
+			e := &x.Elements[i]
+			a, _ := e.Attr(cordovaAttr[e.Name])
+			facts = cordovaFact(facts, e.Name, a.Value)
+		}
+		u.own(facts)
+	}
 	if src.Entry == u.s.nscPath {
 		nsc := android.ReadNetworkSecurity(x)
 		u.effect(func(s *appScan) {

@@ -76,3 +76,34 @@ func FuzzParty(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHybridConfig feeds capacitor.config.json and Cordova config.xml text
+// to the readers of hybrid apps' own hosts: any input gives at most
+// maxIdentity facts, each host without a wildcard, scheme or path, and no
+// panic. Seeds in testdata/fuzz/FuzzHybridConfig.
+func FuzzHybridConfig(f *testing.F) {
+	f.Add([]byte(`{"appId":"io.x.y","server":{"hostname":"app.x.net","allowNavigation":["*.x.net","https://*.y.net/*"]}}`), true)
+	f.Add([]byte(`<widget id="a.b"><access origin="https://api.x.net"/><allow-navigation href="*"/></widget>`), false)
+	x, err := New(Config{Catalog: catalog})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, capacitor bool) {
+		name := "www/config.xml"
+		if capacitor {
+			name = "assets/capacitor.config.json"
+		}
+		s := newAppScan(x, "fuzz.apk")
+		u := &unit{s: s}
+		u.hybridConfig(b, gown.Source{Entry: name})
+		s.merge(u)
+		if len(s.own) > maxIdentity {
+			t.Fatalf("%d facts", len(s.own))
+		}
+		for _, o := range s.own {
+			if !o.words && (strings.ContainsAny(o.text, "*/ ") || strings.Contains(o.text, "://")) {
+				t.Fatalf("host fact %q", o.text)
+			}
+		}
+	})
+}

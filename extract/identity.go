@@ -210,6 +210,14 @@ func (s *appScan) identity() *identity {
 	for _, p := range s.projects {
 		id.addProject(p, "firebase project")
 	}
+	for _, f := range s.own {
+		if f.words {
+			id.addWords(f.text, f.why+" "+f.text)
+			id.note(f.why + " " + f.text)
+		} else {
+			id.addSite(s.parties, f.text, f.why)
+		}
+	}
 	return id
 }
 

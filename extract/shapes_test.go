@@ -148,6 +148,8 @@ func shapesIPA(t testing.TB) ([]byte, []shape) {
 		{"__TEXT", "__cstring", []byte("https://api.fourthcoffee.com/v2\x00https://api.coffeeshop-links.com/v1\x00https://ingest.stranger-metrics.io/e\x00" +
 			"<key>com.apple.developer.associated-domains</key><array><string>applinks:go.coffeeshop-links.com</string></array>\x00")}})
 	b := zipOf(t, entry{"Payload/Coffee.app/Info.plist", info, false},
+		entry{"Payload/Coffee.app/config.xml", []byte(`<?xml version='1.0' encoding='utf-8'?><widget id="com.fourthcoffee.app" xmlns="http://www.w3.org/ns/widgets"><access origin="https://api.brewery-partner.com" /></widget>`), false},
+		entry{"Payload/Coffee.app/www/index.html", []byte(`<script>fetch("https://orders.brewery-partner.com/v2")</script>`), false},
 		entry{"Payload/Coffee.app/GoogleService-Info.plist", gsi, false},
 		entry{"Payload/Coffee.app/Coffee", bin, false})
 	m := "Payload/Coffee.app/Coffee"
@@ -156,6 +158,37 @@ func shapesIPA(t testing.TB) ([]byte, []shape) {
 		{"party: associated domain (iOS)", m, "https://api.coffeeshop-links.com/v1", gown.PartyFirst},
 		{"party: firebase project (iOS)", "Payload/Coffee.app/GoogleService-Info.plist", "https://brew-42.firebaseio.com", gown.PartyFirst},
 		{"party: unknown", m, "https://ingest.stranger-metrics.io/e", gown.PartyUnknown},
+		{"party: cordova access origin (iOS)", "Payload/Coffee.app/www/index.html", "https://orders.brewery-partner.com/v2", gown.PartyFirst},
+		{"Cordova config.xml", "Payload/Coffee.app/config.xml", "https://api.brewery-partner.com", gown.PartyFirst},
+	}
+}
+
+// shapesHybrid is a Capacitor app (io.ionic.starter, served as
+// app.contoso-shop.com, navigating to *.fabrikam-pay.net) holding a
+// Cordova config as Android compiles it (widget id, <access origin>,
+// <allow-navigation href>): hosts its package name does not tie.
+func shapesHybrid(t testing.TB) ([]byte, []shape) {
+	man := androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{{Name: "package", Str: "io.ionic.starter"}}})
+	cordova := androidtest.XML(androidtest.Node{Name: "widget", Attrs: []androidtest.Attr{{Name: "id", Str: "io.ionic.starter"}}, Children: []androidtest.Node{
+		{Name: "access", Attrs: []androidtest.Attr{{Name: "origin", Str: "https://api.tailwind-traders.net"}}},
+		{Name: "allow-navigation", Attrs: []androidtest.Attr{{Name: "href", Str: "https://*.tailwind-auth.net/*"}}},
+		{Name: "allow-intent", Attrs: []androidtest.Attr{{Name: "href", Str: "https://*/*"}}},
+	}})
+	cfg := []byte(`{"appId":"io.ionic.starter","appName":"Starter","webDir":"www","server":{"hostname":"app.contoso-shop.com","androidScheme":"https","allowNavigation":["*.fabrikam-pay.net"]}}`)
+	page := []byte(`<script src="https://cdn.jsdelivr.net/npm/x.js"></script><script>fetch("https://api.contoso-shop.com/v1");` +
+		`fetch("https://checkout.fabrikam-pay.net/pay");fetch("https://data.tailwind-traders.net/x");fetch("https://login.tailwind-auth.net/");` +
+		`fetch("https://api.unrelated-site.io/track")</script>`)
+	b := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"assets/capacitor.config.json", cfg, false},
+		entry{"res/xml/config.xml", cordova, false}, entry{"assets/public/index.html", page, false})
+	p := "assets/public/index.html"
+	return b, []shape{
+		{"party: capacitor server.hostname", p, "https://api.contoso-shop.com/v1", gown.PartyFirst},
+		{"party: capacitor allowNavigation", p, "https://checkout.fabrikam-pay.net/pay", gown.PartyFirst},
+		{"party: cordova access origin", p, "https://data.tailwind-traders.net/x", gown.PartyFirst},
+		{"party: cordova allow-navigation", p, "https://login.tailwind-auth.net/", gown.PartyFirst},
+		{"Cordova config.xml", "res/xml/config.xml", "https://api.tailwind-traders.net", gown.PartyFirst},
+		{"party: unknown", p, "https://api.unrelated-site.io/track", gown.PartyUnknown},
+		{"party: third", p, "https://cdn.jsdelivr.net/npm/x.js", gown.PartyThird},
 	}
 }
 
@@ -168,7 +201,7 @@ type shapeRow struct {
 func TestRecallPerShape(t *testing.T) {
 	rows := map[string]*shapeRow{}
 	var extra, identities []string
-	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA} {
+	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA, shapesHybrid} {
 		b, want := build(t)
 		app := readApp(t, b, "shapes")
 		if len(app.Errors) > 0 {

@@ -46,6 +46,17 @@ type appScan struct {
 	subject  string
 	projects []string
 	assoc    []string
+	// Hybrid apps' own hosts and ids: Capacitor's server.hostname and
+	// allowNavigation, Cordova's widget id, <access origin> and
+	// <allow-navigation href>.
+	own []ownFact
+}
+
+// ownFact is a host (or, with words set, an id) a hybrid app's config
+// names as its own.
+type ownFact struct {
+	text, why string
+	words     bool
 }
 
 func newAppScan(x *Extractor, name string) *appScan {
@@ -305,6 +316,7 @@ func isMachO(b []byte) bool {
 func (u *unit) blob(b []byte, src gown.Source) {
 	if looksText(b) {
 		src.Encoding = "utf-8"
+		u.hybridConfig(b, src)
 		u.scan(b, src)
 		if scriptName(src.Entry) && (bytes.Contains(b, []byte("://")) || bytes.Contains(b, []byte("${"))) {
 			u.jsBuilt(b, src)
