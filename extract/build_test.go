@@ -206,3 +206,31 @@ func hermesBlob(s string) []byte {
 	b = append(b, make([]byte, 64)...)
 	return append(append(b, s...), 0, 0, 0)
 }
+
+// gccLib compiles a C shared library with gcc (Debian gcc, installed by
+// scripts/install-deps.sh) holding src; nil, and a note, when gcc is
+// missing outside CI.
+func gccLib(t testing.TB, src string) []byte {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("gcc not installed in CI: %v", err)
+		}
+		t.Logf("gcc not installed: no native library built")
+		return nil
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lib.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "libnative.so")
+	if msg, err := exec.Command(gcc, "-shared", "-fPIC", "-O1", "-o", out, filepath.Join(dir, "lib.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

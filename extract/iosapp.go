@@ -242,6 +242,12 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 			r.Offset = int64(sec.Offset) + int64(off)
 			u.scan(str, r)
 		})
+		w := r
+		w.Encoding = "utf-16le"
+		utf16Runs(b[sec.Offset:end], 6, func(off int, str []byte) {
+			w.Offset = int64(sec.Offset) + int64(off)
+			u.scan(str, w)
+		})
 	}
 	if read == 0 { // stripped section headers: fall back to the whole file
 		u.blob(b, src)

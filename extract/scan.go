@@ -328,6 +328,35 @@ func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 	return eps, creds
 }
 
+// utf16Runs calls fn with each run of at least minRun printable ASCII
+// characters written as UTF-16LE (each byte followed by a zero), at either
+// byte alignment, decoded to ASCII, and its offset: how UTF-16 literals
+// are found in native libraries and .NET assemblies. The decoded run is a
+// buffer reused between calls.
+func utf16Runs(b []byte, minRun int, fn func(off int, s []byte)) {
+	var buf []byte
+	for i := 0; i+1 < len(b); {
+		if b[i] < 0x20 || b[i] >= 0x7f || b[i+1] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(b) && b[j] >= 0x20 && b[j] < 0x7f && b[j+1] == 0 {
+			j += 2
+		}
+		if n := (j - i) / 2; n >= minRun {
+			buf = buf[:0]
+			for k := i; k < j; k += 2 {
+				buf = append(buf, b[k])
+			}
+			fn(i, buf)
+			i = j
+			continue
+		}
+		i++
+	}
+}
+
 // runs calls fn with each run of at least minRun printable ASCII bytes in b
 // and its offset: how strings are found in binaries (ELF, Mach-O, Hermes
 // bytecode, databases) whose string layout is not decoded. Each run is a

@@ -77,9 +77,16 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	split = zipOf(t, entry{"AndroidManifest.xml", splitMan, false},
-		entry{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false},
-		entry{"assets/hermes/index.android.bundle", hbc, false})
+	splitEntries := []entry{{"AndroidManifest.xml", splitMan, false},
+		{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false},
+		{"assets/hermes/index.android.bundle", hbc, false}}
+	// A native library built by gcc whose endpoint is a UTF-16 literal
+	// (char16_t, as C++ and Windows-minded code write them).
+	lib := gccLib(t, "#include <uchar.h>\nconst char16_t *api = u\"https://utf16.northwind.com/v2\";\nconst char *name = \"native\";\n")
+	if lib != nil {
+		splitEntries = append(splitEntries, entry{"lib/arm64-v8a/libnative.so", lib, false})
+	}
+	split = zipOf(t, splitEntries...)
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
@@ -88,7 +95,11 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.northwind.mobile"}`), false},
 		entry{"config.arm64_v8a.apk", split, true}, entry{"com.northwind.mobile.apk", base, true})
 	d := "classes.dex"
-	return xapk, []shape{
+	var native []shape
+	if lib != nil {
+		native = append(native, shape{"native UTF-16 literal (gcc .so)", "lib/arm64-v8a/libnative.so", "https://utf16.northwind.com/v2", gown.PartyFirst})
+	}
+	return xapk, append(native, []shape{
 		{"party: package id", d, "https://api.northwind.com/v1", gown.PartyFirst},
 		{"party: signer subject", d, "https://cdn.contoso-media.net/img", gown.PartyFirst},
 		{"party: network security config", d, "https://edge.fabrikam-api.net/v2", gown.PartyFirst},
@@ -129,7 +140,7 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"run-time: dex String.concat", "classes2.dex", "http://search.northwind.com:9200/_search", gown.PartyFirst},
 		{"dex literal (the concat's first part)", "classes2.dex", "http://search.northwind.com", gown.PartyFirst},
 		{"run-time: dex String.format", "classes2.dex", "mongodb://mongo.northwind.com:27017/app", gown.PartyFirst},
-	}
+	}...)
 }
 
 // shapesIPA is an IPA of com.fourthcoffee.app whose binary's entitlements

@@ -329,6 +329,12 @@ func (u *unit) blob(b []byte, src gown.Source) {
 		r.Offset = int64(off)
 		u.scan(str, r)
 	})
+	src.Encoding = "utf-16le" // .NET assemblies' user strings, Windows-built data
+	utf16Runs(b, 6, func(off int, str []byte) {
+		r := src
+		r.Offset = int64(off)
+		u.scan(str, r)
+	})
 }
 
 // scriptName reports an entry that holds JavaScript: a bundle (React

@@ -13,6 +13,7 @@ command -v apktool >/dev/null || need+=(apktool)
 command -v zipalign >/dev/null || need+=(zipalign)
 command -v apksigner >/dev/null || need+=(apksigner)
 command -v smali >/dev/null || need+=(libsmali-java)   # assembles the dex of the run-time data-flow tests
+command -v gcc >/dev/null || need+=(gcc)   # builds the native library with UTF-16 literals the extraction tests read
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
