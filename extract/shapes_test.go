@@ -11,6 +11,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android/androidtest"
+	"github.com/gownscan/gown/extract/unity/unitytest"
 	"howett.net/plist"
 )
 
@@ -90,6 +91,8 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
+		entry{"assets/bin/Data/Managed/Metadata/global-metadata.dat", unitytest.Metadata([]string{"https://api.northwind.com/v1/score",
+			"wss://lobby.northwind.com/socket", "Player", "mongodb://stats.northwind.com:27017/game"}), false},
 		entry{"assets/index.android.bundle", []byte(`var e=require(1),HOST="cache.northwind.com",PORT=6379,t='gw.northwind.com';` +
 			`__d(function(){const u="redis://"+HOST+":"+PORT+"/0";fetch(` + "`https://${t}:8443/v1/login`" + `)});`), false})
 	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.northwind.mobile"}`), false},
@@ -134,6 +137,9 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "mqtts://iot.northwind.com:8883", gown.PartyFirst},
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://cafe.northwind.com/men%C3%BC", gown.PartyFirst},
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://overflow.northwind.com/" + strings.Repeat("x", 300), gown.PartyFirst},
+		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "https://api.northwind.com/v1/score", gown.PartyFirst},
+		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "wss://lobby.northwind.com/socket", gown.PartyFirst},
+		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "mongodb://stats.northwind.com:27017/game", gown.PartyFirst},
 		{"run-time: JS concatenation", "assets/index.android.bundle", "redis://cache.northwind.com:6379/0", gown.PartyFirst},
 		{"run-time: JS template literal", "assets/index.android.bundle", "https://gw.northwind.com:8443/v1/login", gown.PartyFirst},
 		{"run-time: dex StringBuilder", "classes2.dex", "redis://cache.northwind.com:6379", gown.PartyFirst},

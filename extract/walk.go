@@ -17,6 +17,7 @@ import (
 	"github.com/gownscan/gown/extract/hermes"
 	"github.com/gownscan/gown/extract/ios"
 	"github.com/gownscan/gown/extract/js"
+	"github.com/gownscan/gown/extract/unity"
 	"github.com/gownscan/gown/extract/rules"
 )
 
@@ -289,6 +290,8 @@ func (u *unit) dispatch(b []byte, src gown.Source) error {
 	case bytes.HasPrefix(b, []byte(hermes.Magic)):
 		u.hermes(b, src)
 		return nil
+	case bytes.HasPrefix(b, []byte(unity.Magic)):
+		return u.il2cpp(b, src)
 	}
 	u.blob(b, src)
 	return nil
@@ -387,6 +390,36 @@ func (u *unit) hermes(b []byte, src gown.Source) {
 		u.scan(s, r)
 		return true
 	})
+}
+
+// il2cpp scans a Unity IL2CPP global-metadata.dat: its C# string literals
+// through their table, each whole (the data runs them together), then the
+// rest of the file, as any binary, around the literal data.
+func (u *unit) il2cpp(b []byte, src gown.Source) error {
+	lit := src
+	lit.Section, lit.Encoding = fmt.Sprintf("il2cpp v%d string literals", unity.Version(b)), "utf-8"
+	err := unity.Literals(b, func(off int, s []byte) bool {
+		r := lit
+		r.Offset = int64(off)
+		u.scan(s, r)
+		return true
+	})
+	rest := src
+	rest.Section, rest.Encoding = "il2cpp metadata", "ascii"
+	scanRuns := func(from, to int) {
+		runs(b[from:to], 6, func(off int, s []byte) {
+			r := rest
+			r.Offset = int64(from + off)
+			u.scan(s, r)
+		})
+	}
+	if off, size, ok := unity.Data(b); ok && err == nil {
+		scanRuns(0, off)
+		scanRuns(off+size, len(b))
+	} else {
+		scanRuns(0, len(b))
+	}
+	return err
 }
 
 // looksText checks the first bytes: text has no NULs and few control bytes.
