@@ -17,8 +17,8 @@ import (
 	"github.com/gownscan/gown/extract/hermes"
 	"github.com/gownscan/gown/extract/ios"
 	"github.com/gownscan/gown/extract/js"
-	"github.com/gownscan/gown/extract/unity"
 	"github.com/gownscan/gown/extract/rules"
+	"github.com/gownscan/gown/extract/unity"
 )
 
 // appScan is the state of reading one app.
