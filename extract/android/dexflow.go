@@ -1,6 +1,7 @@
 package android
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,6 +53,7 @@ type dexFile struct {
 	calls                                                   []uint8 // per method id: callOther, callInit... (0: not looked up yet)
 	builders                                                []uint8 // per type id: 1 not a builder, 2 StringBuilder or StringBuffer
 	shorties                                                []string
+	slab                                                    []value // see alloc
 	b                                                       []byte
 	strIDs, typeIDs, protoIDs, fieldIDs, methIDs, classDefs int // table offsets
 	nStr, nType, nProto, nField, nMeth, nClass              int // and counts
@@ -103,6 +105,14 @@ func (d *dexFile) call(i int) (uint8, string) {
 		return callOther, ""
 	}
 	if d.calls[i] == 0 {
+		// Most calls are to other classes: their names are compared as
+		// bytes, never decoded.
+		m := d.b[d.methIDs+8*i:]
+		if c := d.raw(d.typeString(int(le.Uint16(m)))); !bytes.Equal(c, []byte("Ljava/lang/StringBuilder;")) && !bytes.Equal(c, []byte("Ljava/lang/StringBuffer;")) &&
+			!bytes.Equal(c, []byte("Ljava/lang/String;")) && !bytes.Equal(c, []byte("Ljava/lang/Integer;")) {
+			d.calls[i] = callOther
+			return callOther, ""
+		}
 		class, name, shorty := d.method(i)
 		k := callOther
 		switch class + "." + name {
@@ -155,6 +165,31 @@ func (d *dexFile) str(i int) (string, int, bool) {
 		end++
 	}
 	return mutf8(d.b[n:end]), n, true
+}
+
+// typeString is the string id of type i's descriptor, -1 if out of range.
+func (d *dexFile) typeString(i int) int {
+	if i < 0 || i >= d.nType {
+		return -1
+	}
+	return int(le.Uint32(d.b[d.typeIDs+4*i:]))
+}
+
+// raw is string i's MUTF-8 bytes, a view into the file (nil when out of
+// bounds).
+func (d *dexFile) raw(i int) []byte {
+	if i < 0 || i >= d.nStr {
+		return nil
+	}
+	_, n, ok := uleb128(&dexWindow{buf: d.b, size: len(d.b), whole: true}, int(le.Uint32(d.b[d.strIDs+4*i:])))
+	if !ok {
+		return nil
+	}
+	end := n
+	for end < len(d.b) && d.b[end] != 0 && end-n < 256 {
+		end++
+	}
+	return d.b[n:end]
 }
 
 func (d *dexFile) typeName(i int) string {
@@ -302,6 +337,9 @@ var widths = func() [256]int {
 type value struct {
 	kind  byte // 's' string, 'n' number, 'b' builder, 'a' array
 	str   int  // for a constant string not yet read: its index + 1
+	num   bool // for a constant number not yet written out: n, loaded at at
+	n     int64
+	at    int
 	text  string
 	parts []Part
 	built bool     // made by an operation, not loaded
@@ -358,13 +396,20 @@ func DexBuilt(b []byte, yield func(Built) bool) error {
 // same constant: such a field is a constant wherever it is read.
 func (d *dexFile) staticConstants() (map[int]*value, error) {
 	vals, bad := map[int]*value{}, map[int]bool{}
-	buf := make(regFile, maxRegisters)
+	// A register holds the unit index + 1 of the const instruction that
+	// loaded it: a value is made only for the constants a sput stores.
+	buf := make([]int, maxRegisters)
 	err := d.codes(func(c code) bool {
 		if c.regs > maxRegisters || !d.stores(c) {
 			return true
 		}
 		regs := buf[:c.regs]
 		clear(regs)
+		set := func(r, v int) {
+			if r >= 0 && r < len(regs) {
+				regs[r] = v
+			}
+		}
 		for pc := 0; pc < c.n; {
 			w := d.width(c, pc)
 			if w == 0 {
@@ -373,15 +418,19 @@ func (d *dexFile) staticConstants() (map[int]*value, error) {
 			u := d.unit(c, pc)
 			switch op := u & 0xff; op {
 			case 0x1a, 0x1b, 0x12, 0x13, 0x14, 0x15:
-				regs.set(dest(u), d.constant(c, pc))
+				set(dest(u), pc+1)
 			case 0x67, 0x69: // sput, sput-object
-				f, v := int(d.unit(c, pc+1)), regs.get(int(u>>8))
+				f := int(d.unit(c, pc+1))
+				var v *value
+				if r := int(u >> 8); r < len(regs) && regs[r] > 0 && !bad[f] {
+					v = d.constant(c, regs[r]-1)
+				}
 				switch {
 				case bad[f]:
 				case v == nil || len(vals) >= maxFields:
 					bad[f] = true
 					delete(vals, f)
-				case vals[f] != nil && (vals[f].str != v.str || vals[f].text != v.text):
+				case vals[f] != nil && (vals[f].str != v.str || vals[f].n != v.n || vals[f].text != v.text):
 					bad[f] = true
 					delete(vals, f)
 				default:
@@ -389,7 +438,11 @@ func (d *dexFile) staticConstants() (map[int]*value, error) {
 				}
 			default:
 				if !writesNothing(op) {
-					forget(regs, u)
+					a4, a8 := int(u>>8)&0xf, int(u>>8)
+					set(a4, 0)
+					set(a4+1, 0)
+					set(a8, 0)
+					set(a8+1, 0)
 				}
 			}
 			pc += w
@@ -466,10 +519,7 @@ func dest(u uint16) int {
 func (d *dexFile) constant(c code, pc int) *value {
 	u := d.unit(c, pc)
 	at := c.insns + 2*pc
-	num := func(n int64) *value {
-		s := strconv.FormatInt(n, 10)
-		return &value{kind: 'n', text: s, parts: []Part{{Text: s, Off: at, Num: true}}}
-	}
+	num := func(n int64) *value { return d.alloc(value{kind: 'n', num: true, n: n, at: at}) }
 	switch u & 0xff {
 	case 0x1a, 0x1b:
 		i := int(d.unit(c, pc+1))
@@ -479,7 +529,7 @@ func (d *dexFile) constant(c code, pc int) *value {
 		if i < 0 || i >= d.nStr {
 			return nil
 		}
-		return &value{kind: 's', str: i + 1}
+		return d.alloc(value{kind: 's', str: i + 1})
 	case 0x12:
 		return num(int64(int16(u) >> 12))
 	case 0x13:
@@ -496,6 +546,11 @@ func (d *dexFile) constant(c code, pc int) *value {
 // false for one that cannot be read. Strings are read lazily: most
 // constants a method loads are never joined to anything.
 func (d *dexFile) read(v *value) bool {
+	if v != nil && v.num {
+		v.text = strconv.FormatInt(v.n, 10)
+		v.parts, v.num = []Part{{Text: v.text, Off: v.at, Num: true}}, false
+		return true
+	}
 	if v == nil || v.str == 0 {
 		return true
 	}
@@ -505,6 +560,28 @@ func (d *dexFile) read(v *value) bool {
 	}
 	v.text, v.parts, v.str = s, []Part{{Text: s, Off: off}}, 0
 	return true
+}
+
+// alloc places a value in the file's slab: one allocation per 128
+// values, where a method's constants would each cost one.
+func (d *dexFile) alloc(v value) *value {
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]value, 0, 128)
+	}
+	d.slab = append(d.slab, v)
+	return &d.slab[len(d.slab)-1]
+}
+
+// intOf is a number value's integer.
+func (d *dexFile) intOf(v *value) (int, bool) {
+	if v == nil || v.kind != 'n' {
+		return 0, false
+	}
+	if v.num {
+		return int(v.n), v.n >= -1<<31 && v.n < 1<<31
+	}
+	k, err := strconv.Atoi(v.text)
+	return k, err == nil
 }
 
 // regFile is a method's registers; an index out of range reads nil and
@@ -558,15 +635,15 @@ func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(B
 		case op == 0x23: // new-array vA, vB (size)
 			n := regs.get(b4)
 			regs.set(a4, nil)
-			if n != nil && n.kind == 'n' {
-				if k, err := strconv.Atoi(n.text); err == nil && k >= 0 && k <= maxBuiltParts {
+			if k, ok := d.intOf(n); ok {
+				if k >= 0 && k <= maxBuiltParts {
 					regs.set(a4, &value{kind: 'a', arr: make([]*value, k)})
 				}
 			}
 		case op == 0x4d: // aput-object vAA, vBB (array), vCC (index)
 			arr, idx := regs.get(int(d.unit(c, pc+1))&0xff), regs.get(int(d.unit(c, pc+1)>>8))
-			if arr != nil && arr.kind == 'a' && idx != nil && idx.kind == 'n' {
-				if k, err := strconv.Atoi(idx.text); err == nil && k >= 0 && k < len(arr.arr) {
+			if arr != nil && arr.kind == 'a' {
+				if k, ok := d.intOf(idx); ok && k >= 0 && k < len(arr.arr) {
 					arr.arr[k] = regs.get(a8)
 				}
 			}
@@ -640,8 +717,8 @@ func (d *dexFile) invoke(c code, pc int, regs regFile, args []int) (*value, *Bui
 			return nil, nil
 		}
 		p := arg(1)
-		if len(shorty) == 2 && shorty[1] == 'C' && p != nil && p.kind == 'n' && len(p.parts) == 1 {
-			if r, err := strconv.Atoi(p.text); err == nil && r > 0 && r < 0x80 && len(p.parts) == 1 {
+		if len(shorty) == 2 && shorty[1] == 'C' && d.read(p) && p != nil && p.kind == 'n' && len(p.parts) == 1 {
+			if r, err := strconv.Atoi(p.text); err == nil && r > 0 && r < 0x80 {
 				pt := p.parts[0]
 				pt.Text = string(rune(r))
 				p = &value{kind: 's', text: pt.Text, parts: []Part{pt}}
