@@ -62,8 +62,6 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		"kafka://kafka.northwind.com:9092", "nats://nats.northwind.com:4222", "dns:///grpc.northwind.com:443", "wss://push.northwind.com/socket"})
 	config := []byte("bootstrap.servers=kafka1.northwind.com:9092,kafka2.northwind.com:9092\nrpc=grpc.northwind.com:50051\napi=api.northwind.com:8443\n")
 	splitMan := androidtest.XML(androidtest.Node{Name: "manifest", Attrs: []androidtest.Attr{{Name: "package", Str: "com.northwind.mobile"}, {Name: "split", Str: "config.arm64_v8a"}}})
-	split := zipOf(t, entry{"AndroidManifest.xml", splitMan, false},
-		entry{"assets/edge.properties", []byte("edge=edge.northwind.com:7443\n"), false})
 	// classes2.dex: built by smali from android/testdata/dexflow/Api.smali
 	// (TestDexBuilt checks it is what smali writes): three endpoints made
 	// at run time from constants kept apart.
@@ -87,7 +85,7 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	if lib != nil {
 		splitEntries = append(splitEntries, entry{"lib/arm64-v8a/libnative.so", lib, false})
 	}
-	split = zipOf(t, splitEntries...)
+	split := zipOf(t, splitEntries...)
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
@@ -215,7 +213,6 @@ func shapesHybrid(t testing.TB) ([]byte, []shape) {
 // shapeRow is one line of the shapes table.
 type shapeRow struct {
 	planted, found, right int
-	extra                 []string
 }
 
 func TestRecallPerShape(t *testing.T) {
