@@ -86,9 +86,17 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		splitEntries = append(splitEntries, entry{"lib/arm64-v8a/libnative.so", lib, false})
 	}
 	split := zipOf(t, splitEntries...)
+	// assemblies/Northwind.dll: an assembly's UTF-16 user strings, LZ4
+	// compressed by the real lz4 into Xamarin's XALZ wrapper
+	// (xamarin/testdata; TestDecompress checks it).
+	xalzDLL, err := os.ReadFile(filepath.Join("xamarin", "testdata", "Northwind.dll.xalz"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
+		entry{"assemblies/Northwind.dll", xalzDLL, false},
 		entry{"assets/bin/Data/Managed/Metadata/global-metadata.dat", unitytest.Metadata([]string{"https://api.northwind.com/v1/score",
 			"wss://lobby.northwind.com/socket", "Player", "mongodb://stats.northwind.com:27017/game"}), false},
 		entry{"assets/index.android.bundle", []byte(`var e=require(1),HOST="cache.northwind.com",PORT=6379,t='gw.northwind.com';` +
@@ -135,6 +143,8 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "mqtts://iot.northwind.com:8883", gown.PartyFirst},
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://cafe.northwind.com/men%C3%BC", gown.PartyFirst},
 		{"RN Hermes bytecode (hermesc)", "assets/hermes/index.android.bundle", "https://overflow.northwind.com/" + strings.Repeat("x", 300), gown.PartyFirst},
+		{"Xamarin XALZ assembly (UTF-16 literals)", "assemblies/Northwind.dll", "https://api.northwind.com/xamarin/v1", gown.PartyFirst},
+		{"Xamarin XALZ assembly (UTF-16 literals)", "assemblies/Northwind.dll", "redis://cache.northwind.com:6379", gown.PartyFirst},
 		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "https://api.northwind.com/v1/score", gown.PartyFirst},
 		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "wss://lobby.northwind.com/socket", gown.PartyFirst},
 		{"Unity il2cpp string literals", "assets/bin/Data/Managed/Metadata/global-metadata.dat", "mongodb://stats.northwind.com:27017/game", gown.PartyFirst},

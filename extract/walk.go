@@ -19,6 +19,7 @@ import (
 	"github.com/gownscan/gown/extract/js"
 	"github.com/gownscan/gown/extract/rules"
 	"github.com/gownscan/gown/extract/unity"
+	"github.com/gownscan/gown/extract/xamarin"
 )
 
 // appScan is the state of reading one app.
@@ -292,6 +293,8 @@ func (u *unit) dispatch(b []byte, src gown.Source) error {
 		return nil
 	case bytes.HasPrefix(b, []byte(unity.Magic)):
 		return u.il2cpp(b, src)
+	case bytes.HasPrefix(b, []byte(xamarin.Magic)), bytes.HasPrefix(b, []byte(xamarin.BlobMagic)):
+		return u.assemblies(b, src)
 	}
 	u.blob(b, src)
 	return nil
@@ -420,6 +423,30 @@ func (u *unit) il2cpp(b []byte, src gown.Source) error {
 		scanRuns(0, len(b))
 	}
 	return err
+}
+
+// maxAssemblies caps the compressed assemblies unpacked from one entry.
+const maxAssemblies = 4096
+
+// assemblies reads Xamarin and .NET for Android assemblies: each XALZ
+// (LZ4) assembly in the entry is unpacked, within the entry size cap, and
+// read as any undecoded binary (printable and UTF-16 runs: the #US heap of
+// C# literals); an assembly store's own bytes are read too.
+func (u *unit) assemblies(b []byte, src gown.Source) error {
+	if bytes.HasPrefix(b, []byte(xamarin.BlobMagic)) {
+		u.blob(b, src)
+	}
+	max := int(min(u.s.cfg.MaxEntrySize, 1<<30))
+	return xamarin.Each(b, max, maxAssemblies, func(off int, asm []byte) bool {
+		if u.s.total.Add(int64(len(asm))) > u.s.cfg.MaxTotal {
+			u.fail(fmt.Errorf("%s!%s: assemblies past the %d-byte total cap not read", src.Container, src.Entry, u.s.cfg.MaxTotal))
+			return false
+		}
+		r := src
+		r.Section = fmt.Sprintf("xalz assembly @%d", off)
+		u.blob(asm, r)
+		return true
+	})
 }
 
 // looksText checks the first bytes: text has no NULs and few control bytes.

@@ -14,6 +14,7 @@ command -v zipalign >/dev/null || need+=(zipalign)
 command -v apksigner >/dev/null || need+=(apksigner)
 command -v smali >/dev/null || need+=(libsmali-java)   # assembles the dex of the run-time data-flow tests
 command -v gcc >/dev/null || need+=(gcc)   # builds the native library with UTF-16 literals the extraction tests read
+command -v lz4 >/dev/null || need+=(lz4)   # compresses the Xamarin (XALZ) assembly of the extraction tests
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
