@@ -42,7 +42,8 @@ var genericWords = wordSet(`com org net io co de uk us fr eu info biz me tv cn j
 		app apps application android ios mobile client api www web the my test tests demo demos sample samples
 		example examples debug release prod staging dev lib libs sdk main core service services cloud server
 		backend data online group inc ltd llc gmbh corp company corporation limited official free pro lite plus
-		beta alpha internal unknown default common base shared global new`)
+		beta alpha internal unknown default common base shared global new apis settings tools util utils
+		framework system provider manager support`)
 
 func wordSet(text string) map[string]bool {
 	m := map[string]bool{}
@@ -191,8 +192,9 @@ func (s *appScan) identity() *identity {
 		id.note(what + " " + s.app.ID)
 	}
 	if s.subject != "" {
-		id.addWords(subjectValues(s.subject), "signer "+s.subject)
-		id.note("signer " + s.subject)
+		shown := subjectShown(s.subject)
+		id.addWords(subjectValues(s.subject), "signer "+shown)
+		id.note("signer " + shown)
 	}
 	if s.manifest != nil {
 		for _, h := range s.manifest.Hosts {
@@ -219,6 +221,18 @@ func (s *appScan) identity() *identity {
 		}
 	}
 	return id
+}
+
+// subjectShown keeps a subject's common name, organisation and unit
+// ("CN=Northwind release,O=Contoso Ltd"), the parts that name someone.
+func subjectShown(subject string) string {
+	var out []string
+	for _, rdn := range strings.Split(subject, ",") {
+		if k, _, ok := strings.Cut(strings.TrimSpace(rdn), "="); ok && (k == "CN" || k == "O" || k == "OU") {
+			out = append(out, strings.TrimSpace(rdn))
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // subjectValues keeps the organisation and common-name values of a subject
