@@ -302,6 +302,9 @@ func printApp(io stdio, a *gown.App) {
 		if len(e.Sources) > 1 {
 			fmt.Fprintf(w, ", +%d more", len(e.Sources)-1)
 		}
+		if len(e.Parts) > 0 {
+			fmt.Fprintf(w, "; built at run time from %d parts", len(e.Parts))
+		}
 		fmt.Fprintln(w, ")")
 	}
 	for _, c := range a.Cleartext {
