@@ -94,10 +94,18 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	targets, err := extractAll(ctx, x, l, files, gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate})
+	targets, held, err := extractAll(ctx, x, l, files, gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate})
 	if err != nil {
 		l.abort(ctx)
 		return err
+	}
+	if !f.extractOnly && !job.quiet {
+		if n := held[gown.PartyUnknown]; n > 0 {
+			fmt.Fprintf(io.err, "gown: %d endpoint(s) of unknown party (tied neither to the app nor to a known third party) not probed: --probe-unknown probes them\n", n)
+		}
+		if n := held[gown.PartyInternal]; n > 0 {
+			fmt.Fprintf(io.err, "gown: %d internal endpoint(s) (private addresses, *.internal/*.corp/*.lan names) not probed: --allow-private probes them\n", n)
+		}
 	}
 	var src scan.Source
 	switch {
@@ -170,13 +178,14 @@ func noApps(dir string) string {
 
 // extractAll reads each app, writes what it found, grades the app's own
 // code into the scan, and returns the targets of every first-party endpoint
-// (and of the parties scope adds),
+// (and of the parties scope adds), and counts the unknown and internal
+// endpoints scope leaves out,
 // without repeats. An app that cannot be read is reported and the batch goes
 // on; the run fails only when no app could be read at all.
 //
 // On a terminal (and without -q) a status line counts the apps read and
 // those that name back ends; what is written goes above it.
-func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string, scope gown.PartyScope) ([]gown.Target, error) {
+func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string, scope gown.PartyScope) ([]gown.Target, map[gown.Party]int, error) {
 	io, job := l.io, l.job
 	var bar *progress.Bar
 	if !job.quiet {
@@ -190,11 +199,11 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 	var targets []gown.Target
 	seen := map[string]bool{}
 	read := 0
-	held := map[gown.Party]int{} // endpoints of parties the scope leaves out, for the note below
+	held := map[gown.Party]int{} // endpoints of parties the scope leaves out
 	enc := json.NewEncoder(io.out)
 	for _, file := range files {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		app, err := x.File(ctx, file)
 		bar.Done(err == nil && len(app.Endpoints) > 0)
@@ -209,7 +218,7 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		}
 		if job.json {
 			if err := enc.Encode(app); err != nil {
-				return nil, fmt.Errorf("write results: %w", err)
+				return nil, nil, fmt.Errorf("write results: %w", err)
 			}
 		} else {
 			printApp(io, app)
@@ -217,7 +226,7 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		// The app's own findings are stored, then written, before the
 		// next app is read.
 		if err := l.s.AddApp(app); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range app.Endpoints {
 			if (e.Party == gown.PartyUnknown || e.Party == gown.PartyInternal) && !e.Probed(scope) {
@@ -232,17 +241,9 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		}
 	}
 	if read == 0 {
-		return nil, errors.New("no app could be read")
+		return nil, nil, errors.New("no app could be read")
 	}
-	if !job.quiet {
-		if n := held[gown.PartyUnknown]; n > 0 {
-			fmt.Fprintf(io.err, "gown: %d endpoint(s) of unknown party (tied neither to the app nor to a known third party) not probed: --probe-unknown probes them\n", n)
-		}
-		if n := held[gown.PartyInternal]; n > 0 {
-			fmt.Fprintf(io.err, "gown: %d internal endpoint(s) (private addresses, *.internal/*.corp/*.lan names) not probed: --allow-private probes them\n", n)
-		}
-	}
-	return targets, nil
+	return targets, held, nil
 }
 
 // partyRank orders endpoints in the text output: the app's own first, then
