@@ -244,27 +244,36 @@ func BuiltStrings(b []byte, yield func(Built) bool) {
 func constants(b []byte) map[string]constant {
 	names := map[string]constant{}
 	l := &lexer{b: b}
-	var t1, t2 token // the two tokens before the current one
+	var t1, t2, t3 token // the three tokens before the current one
+	add := func(name string, t token) {
+		c, seen := names[name]
+		switch {
+		case !seen && len(names) < maxNames:
+			names[name] = constant{text: t.text, off: t.start + boolInt(t.kind == tString)}
+		case seen && c.text != t.text:
+			c.ambiguous = true
+			names[name] = c
+		}
+	}
 	for {
 		t := l.next()
 		if t.kind == tEOF {
 			return names
 		}
+		// An object literal's property, {HOST: "…", PORT: 8443}: kept as
+		// ".HOST", what config.HOST reads.
+		if t1.kind == tPunct && t1.text == ":" && (t2.kind == tName || t2.kind == tString && t2.ok) && !strings.Contains(t2.text, ".") &&
+			t3.kind == tPunct && (t3.text == "{" || t3.text == ",") && (t.kind == tString && t.ok || t.kind == tNumber) && len(t2.text) <= 64 {
+			add("."+t2.text, t)
+		}
 		if t1.kind == tPunct && t1.text == "=" && t2.kind == tName && (t.kind == tString && t.ok || t.kind == tNumber) &&
 			!strings.Contains(t2.text, ".") && len(t2.text) <= 64 {
 			// "a == b" lexes as "=" "=": the byte before this "=" must not be another.
 			if t1.start == 0 || b[t1.start-1] != '=' && b[t1.start-1] != '!' && b[t1.start-1] != '<' && b[t1.start-1] != '>' {
-				c, seen := names[t2.text]
-				switch {
-				case !seen && len(names) < maxNames:
-					names[t2.text] = constant{text: t.text, off: t.start + boolInt(t.kind == tString)}
-				case seen && c.text != t.text:
-					c.ambiguous = true
-					names[t2.text] = c
-				}
+				add(t2.text, t)
 			}
 		}
-		t2, t1 = t1, t
+		t3, t2, t1 = t2, t1, t
 	}
 }
 
@@ -283,7 +292,11 @@ func part(t token, names map[string]constant) (Part, bool) {
 	case tNumber:
 		return Part{Text: t.text, Off: t.start}, true
 	case tName:
-		c, ok := names[t.text]
+		name := t.text
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i:] // config.HOST reads the property HOST of whichever object: one value in the text, or none
+		}
+		c, ok := names[name]
 		if !ok || c.ambiguous {
 			return Part{}, false
 		}

@@ -13,12 +13,15 @@ const bundle = `var e=require(1),REDIS_HOST="cache.northwind.com",REDIS_PORT=637
 __d(function(g,r,i,a,m,e,d){const u="redis://"+REDIS_HOST+":"+REDIS_PORT+"/0";
 fetch(` + "`https://${t}:8443/v1/login`" + `);var w=` + "`wss://${t}/socket?id=${userId}`" + `;
 var n="https://"+t.length;var s="a"=="b"?1:2;x="lit"+"eral";if(a==REDIS_HOST){}
-var dup="one.example.net";function f(){var dup="two.example.net";return "http://"+dup}});`
+var dup="one.example.net";function f(){var dup="two.example.net";return "http://"+dup}});
+const config={API_HOST:"api.northwind.com",'PORT':8443,n:a?b:"x"};fetch("https://"+config.API_HOST+":"+config.PORT+"/v2");
+var o={host:"a.example.net"},p={host:"b.example.net"};fetch("https://"+o.host);`
 
-// TestBuiltStrings: the concatenation and the template over known names
-// are built, each part placed at its literal; a template with an unknown
-// name, a member access, literals alone and a name assigned two values are
-// not.
+// TestBuiltStrings: the concatenation and the template over known names,
+// and a concatenation over an object literal's properties, are built, each
+// part placed at its literal; a template with an unknown name, a property
+// two objects give different values, literals alone and a name assigned
+// two values are not.
 func TestBuiltStrings(t *testing.T) {
 	var got []string
 	BuiltStrings([]byte(bundle), func(b Built) bool {
@@ -35,6 +38,7 @@ func TestBuiltStrings(t *testing.T) {
 	want := []string{
 		"redis://cache.northwind.com:6379/0 = redis:// | cache.northwind.com | : | 6379 | /0",
 		"https://api.northwind.com:8443/v1/login = https:// | api.northwind.com | :8443/v1/login",
+		"https://api.northwind.com:8443/v2 = https:// | api.northwind.com | : | 8443 | /v2",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("built:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
