@@ -110,6 +110,15 @@ func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*androi
 // the longest single piece of work in it, and its largest entry.
 const dexStreamMin = 1 << 20
 
+// streamMin is the dex size from which a dex streams: never with
+// Config.FlowLargeDex, which holds every dex whole to follow its bytecode.
+func (s *appScan) streamMin() uint64 {
+	if s.cfg.FlowLargeDex {
+		return 1 << 63
+	}
+	return dexStreamMin
+}
+
 // dex scans every string of a dex string table but Kotlin's SMAP
 // strings, the source maps of inlined functions (file names and line
 // tables, a tenth of a Kotlin app's string bytes).

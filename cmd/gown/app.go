@@ -26,6 +26,7 @@ type appFlags struct {
 	extractOnly  bool
 	allowPrivate bool
 	probeUnknown bool
+	deepDex      bool
 	scan         scanFlags
 }
 
@@ -45,6 +46,7 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	var f appFlags
 	fset.BoolVar(&f.extractOnly, "extract-only", false, "list what the apps name and grade their own code; probe nothing")
 	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe app endpoints that resolve to private, loopback or link-local addresses, and internal names (*.internal, *.corp, *.lan)")
+	fset.BoolVar(&f.deepDex, "deep-dex", false, "follow the bytecode of dex files of 1 MiB and more for endpoints built at run time (those below always are; slower)")
 	fset.BoolVar(&f.probeUnknown, "probe-unknown", false, "also probe hosts tied neither to the app's identity nor to a known third party (party \"unknown\")")
 	f.scan.register(fset)
 	_ = fset.MarkHidden("list")   // targets come from the apps
@@ -86,7 +88,7 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 	}
-	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
+	x, err := extract.New(extract.Config{Catalog: all.Catalog(), FlowLargeDex: f.deepDex})
 	if err != nil {
 		return err
 	}
