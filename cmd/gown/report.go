@@ -35,14 +35,8 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
 	failOnFlag := fs.String("fail-on", "", "exit 3 when the report holds a finding at or above `SEVERITY` (info, low, medium, high, critical)")
-	fs.Usage = func() {
-		fmt.Fprintf(std.err, "Usage: gown report [SCAN | --from FILE] [--db DSN] [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "report", args, std); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 {
 		return usageError{fmt.Errorf("one scan at most, got %q", fs.Args())}
