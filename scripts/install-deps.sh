@@ -3,7 +3,8 @@
 # (those are installed by internal/testbed/cmd/bedinstall): nginx in front of
 # OpenSearch, Chromium for the HTML report screenshot, apktool and friends to
 # build test APKs, Java and Maven for the OpenSearch node, and nats-server
-# (JetStream) for the queue's workers. Only when root and only what is
+# (JetStream) for the queue's workers, zsh, fish and groff for the completion
+# scripts and the man page. Only when root and only what is
 # missing; it says what it installs.
 set -euo pipefail
 need=()
@@ -16,6 +17,11 @@ command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+# The shells whose completion scripts gown completion writes (bash is always
+# there), and groff to format gown man.
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
+command -v groff >/dev/null || need+=(groff-base)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2

@@ -218,9 +218,10 @@ complete -F _gown gown
 	return err
 }
 
-// zshQuote escapes a description for _arguments and _describe.
+// zshQuote escapes a description for _arguments' brackets inside single
+// quotes.
 func zshQuote(s string) string {
-	return strings.NewReplacer("'", "'\\''", "[", "\\[", "]", "\\]", ":", "\\:").Replace(s)
+	return strings.NewReplacer("'", "'\\''", "[", "\\[", "]", "\\]").Replace(s)
 }
 
 func writeZsh(w io.Writer, spec []compCmd) error {
@@ -300,6 +301,7 @@ func writeFish(w io.Writer, spec []compCmd) error {
 	}
 	fmt.Fprintf(&b, "        if contains -- \"$w[1] $w[2]\" %s\n            echo \"$w[1] $w[2]\"\n            return\n        end\n    end\n", strings.Join(twos, " "))
 	b.WriteString("    if test (count $w) -ge 1\n        echo $w[1]\n    end\nend\n\n")
+	b.WriteString("function __gown_is\n    set -l c (__gown_cmd)\n    test \"$c\" = \"$argv[1]\"\nend\n\n")
 	b.WriteString("complete -c gown -f\n")
 	for _, n := range commandNames() {
 		short := "commands: " + strings.Join(groups[n], ", ")
@@ -309,10 +311,10 @@ func writeFish(w io.Writer, spec []compCmd) error {
 		fmt.Fprintf(&b, "complete -c gown -n 'test (count (commandline -opc)) -eq 1' -a %s -d %s\n", n, fishQuote(short))
 	}
 	for _, g := range sortedKeys(groups) {
-		fmt.Fprintf(&b, "complete -c gown -n 'test (__gown_cmd) = %s' -a %s\n", g, fishQuote(strings.Join(groups[g], " ")))
+		fmt.Fprintf(&b, "complete -c gown -n '__gown_is %s' -a %s\n", g, fishQuote(strings.Join(groups[g], " ")))
 	}
 	for _, c := range spec {
-		cond := fmt.Sprintf("-n %s", fishQuote("test \"(__gown_cmd)\" = "+fishQuote(c.doc.name)))
+		cond := fmt.Sprintf("-n %s", fishQuote("__gown_is "+fishQuote(c.doc.name)))
 		for _, f := range c.flags {
 			fmt.Fprintf(&b, "complete -c gown %s -l %s", cond, f.long)
 			if f.short != "" {
