@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	std := stdio{out: out, err: errw}
 	fs := pflag.NewFlagSet("gown-demo", pflag.ContinueOnError)
 	fs.SetOutput(errw)
-	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table")
+	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table: only results on standard output (the truth table goes to standard error), for gown report --from -")
 	only := fs.StringSlice("only", nil, "start only these test-bed configurations (default: all)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: gown's, $XDG_DATA_HOME/gown/gown.db)")
 	noStore := fs.Bool("no-store", false, "do not store the scan; only print it")
@@ -124,7 +124,13 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	if runErr != nil {
 		return runErr
 	}
-	if err := printTruth(std, col.results, byAddr); err != nil {
+	// With --json, standard output holds results alone, so that it pipes
+	// into gown report --from -; the truth table and notes go to stderr.
+	notes := std
+	if *jsonOut {
+		notes.out = errw
+	}
+	if err := printTruth(notes, col.results, byAddr); err != nil {
 		return err
 	}
 	if st != nil {
@@ -134,7 +140,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 			db = " --db " + *dsn
 		}
 		g := gownCommand()
-		fmt.Fprintf(out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
+		fmt.Fprintf(notes.out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
 			sum.ID, where, g, sum.ID, db, g, db)
 	}
 	return nil

@@ -349,3 +349,29 @@ func FuzzReadExcludes(f *testing.F) {
 		})
 	})
 }
+
+// TestAppJSONIntoReport pipes gown app --json into gown report --from -:
+// the app's object is read as an app (its findings as the app's, not as a
+// service with an empty address), and --format jsonl gives back every line.
+func TestAppJSONIntoReport(t *testing.T) {
+	isolateConfig(t)
+	p := writeAPK(t, t.TempDir(), "k.apk", "http://api.k-gown.net/v1", "redis://admin:hunter2secret@cache.k-gown.net:6379")
+	code, appOut, errOut := gownRun(t, "app", p, "--extract-only", "--json", "--no-store")
+	if code != exitOK {
+		t.Fatalf("gown app: exit %d: %s", code, errOut)
+	}
+	report := func(format string) string {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), []string{"report", "--from", "-", "--format", format}, strings.NewReader(appOut), &out, &errb); code != exitOK {
+			t.Fatalf("gown report --from - --format %s: exit %d: %s", format, code, errb.String())
+		}
+		return out.String()
+	}
+	table := report("table")
+	if !regexp.MustCompile(`(?m)^com\.gown\.k +app `).MatchString(table) || strings.Count(table, "! MEDIUM") != 2 || strings.Contains(table, "\n:0 ") {
+		t.Errorf("table from gown app --json:\n%s", table)
+	}
+	if back := report("jsonl"); back != appOut {
+		t.Errorf("jsonl round trip differs:\n got %s\nwant %s", back, appOut)
+	}
+}

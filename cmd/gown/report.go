@@ -65,6 +65,11 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	}
 	err = writeOutput(*out, std.out, func(w io.Writer) error {
 		rw, _ := report.New(*format, w)
+		if js, ok := src.(*jsonlSource); ok {
+			if aw, ok := rw.(report.AppWriter); ok {
+				js.onApp = aw.AddApp
+			}
+		}
 		meta := src.Meta()
 		meta.Version = version
 		if err := rw.Begin(meta); err != nil {
@@ -163,6 +168,9 @@ type jsonlSource struct {
 	r     io.Reader
 	close func() error
 	meta  report.ScanMeta
+	// onApp, when set, is given each app object (gown app --json); without
+	// it an app shows through its findings' lines alone.
+	onApp func(*gown.App) error
 }
 
 // openJSONL opens a JSONL file. A regular file is read twice: once for the
@@ -219,6 +227,14 @@ func (s *jsonlSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Fin
 		l, err := report.DecodeLine(line)
 		if err != nil {
 			return fmt.Errorf("%s line %d: %w", s.meta.ID, n, err)
+		}
+		if l.App != nil {
+			if s.onApp != nil {
+				if err := s.onApp(l.App); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		if err := fn(l.Result, l.Findings); err != nil {
 			return err
