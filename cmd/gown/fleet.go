@@ -144,7 +144,7 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	closeStore := st.Close
 	defer func() { closeStore() }()
 	out := io.out
-	var rep liveWriter = report.NewTable(out)
+	var rep liveWriter = report.NewTableWith(out, tableOptions(out, job.noColor))
 	if job.json {
 		rep = report.NewJSONL(out)
 	}

@@ -34,6 +34,7 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	out := fs.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
+	noColor := fs.Bool("no-color", false, "no colours in the table on a terminal (also when NO_COLOR is set; never coloured when piped)")
 	failOnFlag := fs.String("fail-on", "", "exit 3 when the report holds a finding at or above `SEVERITY` (info, low, medium, high, critical)")
 	if err := parseFlags(fs, "report", args, std); err != nil {
 		return err
@@ -65,6 +66,9 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	}
 	err = writeOutput(*out, std.out, func(w io.Writer) error {
 		rw, _ := report.New(*format, w)
+		if strings.EqualFold(*format, "table") {
+			rw = report.NewTableWith(w, tableOptions(w, *noColor))
+		}
 		if js, ok := src.(*jsonlSource); ok {
 			if aw, ok := rw.(report.AppWriter); ok {
 				js.onApp = aw.AddApp

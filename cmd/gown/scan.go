@@ -31,7 +31,9 @@ type scanFlags struct {
 	// excludeFiles hold more --exclude entries, one per line.
 	excludeFiles []string
 	// output is -o: results go to this file instead of standard output.
-	output    string
+	output string
+	// noColor keeps the terminal table plain (NO_COLOR does too).
+	noColor   bool
 	probers   []string
 	json      bool
 	all       bool
@@ -69,6 +71,7 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.resolve, "resolve", nil, "map `HOST=ADDR` without DNS; repeatable")
 	fs.StringArrayVar(&f.exclude, "exclude", nil, "never probe this `NET`work (CIDR, address) or domain; repeatable")
 	fs.StringArrayVar(&f.excludeFiles, "exclude-file", nil, "never probe the networks and domains listed in `FILE`, one per line (# comments); repeatable")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table on a terminal (also when NO_COLOR is set; never coloured when piped)")
 	fs.StringVarP(&f.output, "output", "o", "", "write the results to `FILE` instead of standard output (created at the start, written as results arrive)")
 	fs.StringSliceVar(&f.probers, "probers", nil, "use only these probers (comma-separated names)")
 	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
@@ -119,6 +122,8 @@ type scanJob struct {
 	quiet, verbose bool
 	// queue, when set, hands the targets to queue workers (queue.go).
 	queue *queueJob
+	// noColor is --no-color.
+	noColor bool
 }
 
 func cmdScan(ctx context.Context, args []string, io stdio) error {
@@ -147,6 +152,17 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 	}
 	job.args = stored
 	return withOutput(f.output, io, func(io stdio) error { return job.run(ctx, io) })
+}
+
+// tableOptions fit the table to standard output: as wide as the terminal,
+// severities in colour unless --no-color or NO_COLOR (https://no-color.org);
+// unbounded and plain when it is a pipe or a file.
+func tableOptions(out io.Writer, noColor bool) report.TableOptions {
+	w := progress.Width(out)
+	if w == 0 {
+		return report.TableOptions{}
+	}
+	return report.TableOptions{Width: w, Color: !noColor && os.Getenv("NO_COLOR") == ""}
 }
 
 // stdinPiped reports whether in is a pipe or a file rather than a terminal
@@ -194,7 +210,7 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 		}
 	}
 	job := &scanJob{input: target.Input{Specs: specs, Lists: f.lists, Stdin: io.in}, reg: reg, json: f.json, all: f.all,
-		db: f.db, noStore: f.noStore, command: "scan", quiet: f.quiet, verbose: f.verbose}
+		db: f.db, noStore: f.noStore, command: "scan", quiet: f.quiet, verbose: f.verbose, noColor: f.noColor}
 	if f.quiet && f.verbose {
 		return nil, errors.New("-q and -v: choose one (quiet drops notes, verbose adds lines)")
 	}
@@ -369,7 +385,7 @@ func (job *scanJob) begin(ctx context.Context, io stdio) (*live, error) {
 	}
 	l.io.quiet = job.quiet
 	out := l.bar.Writer(io.out)
-	l.rep = report.NewTable(out)
+	l.rep = report.NewTableWith(out, tableOptions(io.out, job.noColor))
 	if job.json {
 		l.rep = report.NewJSONL(out)
 	}
