@@ -22,6 +22,15 @@ command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 command -v groff >/dev/null || need+=(groff-base)
+# The SARIF Multitool (npm @microsoft/sarif-multitool, MIT) checks the SARIF
+# report against GitHub's ingestion rules (report/multitool_test.go fetches it
+# the same way when this has not). Its npm package ships the Linux binary.
+mt="${GOWN_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/tools}/sarif-multitool-5.7.0"
+if [ ! -x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ] && command -v npm >/dev/null; then
+	echo "install-deps: npm install @microsoft/sarif-multitool-linux@5.7.0 into $mt" >&2
+	npm install --ignore-scripts --no-audit --no-fund --prefix "$mt" @microsoft/sarif-multitool-linux@5.7.0 >/dev/null &&
+		chmod +x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
