@@ -126,6 +126,9 @@ func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error
 	fs.SetOutput(io.err)
 	var sf scanFlags
 	sf.register(fs)
+	// A scan started with --config stored it among its arguments; the
+	// file is not read again (the stored arguments are the scan's).
+	fs.String("config", "", "")
 	if err := fs.Parse(meta.Args); err != nil {
 		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
 	}
