@@ -11,6 +11,15 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// Why pflag alone and not cobra: gown's commands already parse their own
+// pflag flag sets, and their exit codes, messages and --help are tested;
+// cobra would re-wire all of them for what this file and its siblings do
+// in a few hundred lines: one definition per command (cmdDoc plus the
+// command's own flag set, read through describeFlags) from which gown help,
+// --help, the bash, zsh and fish completions and the man page are made,
+// with no new dependency (cobra's man pages need go-md2man and blackfriday)
+// and completion scripts that never run gown at Tab.
+//
 // cmdDoc describes one command: the one place its usage line and help text
 // live. gown help, the --help of each command, the shell completions and
 // the man page are all made from these and from the command's own flag set,
