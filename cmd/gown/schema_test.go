@@ -127,11 +127,24 @@ func TestOutputSchemas(t *testing.T) {
 	validateLines(t, schemas, "app", "gown app --json (the app)", lines[0])
 	validateLines(t, schemas, "result", "gown app --json (its findings)", lines[1])
 
+	// A watch run once over a closed port, then its status.
+	if code, _, errOut := gownRun(t, "watch", "--once", "--every", "1h", "--name", "schema", "--db", db, "scan", "127.0.0.1:1", "-q"); code != exitOK {
+		t.Fatalf("gown watch --once: exit %d: %s", code, errOut)
+	}
+	_, status, _ := gownRun(t, "watch", "status", "--db", db, "--json")
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(status))
+	if err != nil {
+		t.Fatalf("gown watch status --json: %v", err)
+	}
+	if err := schemas["watch-status"].Validate(doc); err != nil || !strings.Contains(status, `"name": "schema"`) {
+		t.Errorf("gown watch status --json fails watch-status.schema.json: %v\n%s", err, status)
+	}
+
 	_, probers, _ := gownRun(t, "probers", "--json")
 	np := validateLines(t, schemas, "prober", "gown probers --json", probers)
 	_, version, _ := gownRun(t, "version", "--json")
 	validateLines(t, schemas, "version", "gown version --json", version)
-	t.Logf("valid: %d result lines, %d diff lines, %d scans, an app and its findings, %d probers, version", n, nd, ns, np)
+	t.Logf("valid: %d result lines, %d diff lines, %d scans, an app and its findings, a watch's status, %d probers, version", n, nd, ns, np)
 
 	// The controls: each schema refuses a line that breaks it.
 	for name, bad := range map[string]string{
@@ -141,13 +154,14 @@ func TestOutputSchemas(t *testing.T) {
 		"scan":    `{"id":0,"started":"2026-12-05T00:00:00Z","state":"done","args":[],"targets":0,"results":0,"findings":0}`,
 		"prober":  `{"name":"Redis","ports":[0],"schemes":[]}`,
 		"version": `{"version":"","go":"1.26"}`,
+		"watch-status": `[{"watch":{"id":1,"name":"w","command":"nmap","args":[],"schedule":"1h","created":"2026-12-05T00:00:00Z"},"runs":[],"deliveries":{},"undelivered":[]}]`,
 	} {
 		doc, _ := jsonschema.UnmarshalJSON(strings.NewReader(bad))
 		if schemas[name].Validate(doc) == nil {
 			t.Errorf("%s.schema.json accepts %s", name, bad)
 		}
 	}
-	if len(schemas) != 6 {
-		t.Errorf("%d schemas in docs/schema, the test knows 6: add the new one here, with its real output", len(schemas))
+	if len(schemas) != 7 {
+		t.Errorf("%d schemas in docs/schema, the test knows 7: add the new one here, with its real output", len(schemas))
 	}
 }
