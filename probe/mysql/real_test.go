@@ -57,6 +57,18 @@ func TestRealMariaDB(t *testing.T) {
 		{"anonymous-no-grants", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%';", false,
 			gown.StatusRestricted, "anonymous", false},
 		{"restricted", "", false, gown.StatusRestricted, "", false},
+		// A login is not a read: INSERT alone lists the tables, reads none.
+		{"anonymous-insert-only", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; GRANT INSERT ON appdb.* TO ''@'%';", false,
+			gown.StatusRestricted, "anonymous", false},
+		{"anonymous-one-column", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; GRANT SELECT (email) ON appdb.users TO ''@'%';", false,
+			gown.StatusOpen, "anonymous", false},
+		// Six INSERT-only tables sort before the one readable table: the
+		// account's own SELECT grant puts it first, inside the 5-table bound.
+		{"anonymous-seventh-table", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; CREATE DATABASE aaa; " +
+			"CREATE TABLE aaa.t0 (i INT); CREATE TABLE aaa.t1 (i INT); CREATE TABLE aaa.t2 (i INT); " +
+			"CREATE TABLE aaa.t3 (i INT); CREATE TABLE aaa.t4 (i INT); CREATE TABLE aaa.t5 (i INT); " +
+			"GRANT INSERT ON aaa.* TO ''@'%'; GRANT SELECT ON appdb.orders TO ''@'%';", false,
+			gown.StatusOpen, "anonymous", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
