@@ -117,6 +117,21 @@ func TestRealRenamedInfo(t *testing.T) {
 	}
 }
 
+// TestRealRenamedInfoNoKeys: INFO renamed away and a default user that may
+// run every command on no key: PING answers, DBSIZE counts, yet no value
+// reads. Restricted, as the reads decide.
+func TestRealRenamedInfoNoKeys(t *testing.T) {
+	tg := startRedis(t, "127.0.0.1", "--rename-command", "INFO", "",
+		"--user", "default", "on", "nopass", "resetkeys", "+@all",
+		"--user", "admin", "on", ">adminpw", "~*", "+@all")
+	cli(t, tg, "--user", "admin", "--pass", "adminpw", "SET", "a", "1")
+	r := realProbe(t, tg, netip.Addr{})
+	wantVerdict(t, r, gown.StatusRestricted, "INFO renamed; PING answered; but reading the key SCAN named is refused")
+	if r.Details["info"] != "renamed" || r.Inventory == nil || r.Inventory.Items != 1 {
+		t.Errorf("details %v inventory %+v", r.Details, r.Inventory)
+	}
+}
+
 func TestRealTLSPort(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir)
