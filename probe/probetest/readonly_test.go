@@ -115,6 +115,13 @@ func TestReadOnlyPostgresMemcached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The bed is shared by the package's tests: detection's test sends
+	// memcached other stores' greetings (HTTP, TLS, RESP). Only what this
+	// scan sends is judged here.
+	before, err := bed.Get("memcached-open").MemcachedCommands()
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, _ := feed(bed.Servers)
 	seen := map[gown.Status]int{}
 	if err := eng.Run(t.Context(), in, func(r *gown.Result) { seen[r.Status]++ }); err != nil {
@@ -145,10 +152,11 @@ func TestReadOnlyPostgresMemcached(t *testing.T) {
 		if cmds, err = bed.Get("memcached-open").MemcachedCommands(); err != nil {
 			t.Fatal(err)
 		}
-		if len(cmds) >= 2 {
+		if len(cmds) >= len(before)+2 {
 			break
 		}
 	}
+	cmds = cmds[min(len(before), len(cmds)):]
 	var texts []string
 	for _, c := range cmds {
 		texts = append(texts, c.Text)
