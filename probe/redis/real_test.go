@@ -71,6 +71,11 @@ func TestRealACL(t *testing.T) {
 	}{
 		{"every key", "~*", gown.StatusOpen, "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values",
 			map[string]int{"dbsize": 1, "scan": 1, "type": 1, "getrange": 1, "auth": 1}},
+		// A write-only key pattern: TYPE may see a key, its value does
+		// not read.
+		{"write-only keys", "%W~*", gown.StatusRestricted,
+			"ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading each of the 4 keys SCAN named is refused too",
+			map[string]int{"dbsize": 1, "scan": 1, "type": 4, "auth": 1}},
 		{"no key", "resetkeys", gown.StatusRestricted,
 			"ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading each of the 4 keys SCAN named is refused too",
 			map[string]int{"dbsize": 1, "scan": 1, "auth": 1}},
