@@ -346,7 +346,7 @@ func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-readonly", "redis-protected",
 		"mariadb-open", "mariadb-password", "mariadb-restricted", "mariadb-select-only", "mariadb-insert-only",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
-		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only",
+		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only", "opensearch-forbidden",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
