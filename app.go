@@ -83,10 +83,10 @@ type Endpoint struct {
 
 // Targets expands a first-party endpoint into the targets to probe: the
 // store it names, or else its own port plus each of storePorts. Third-party
-// endpoints, buckets and endpoints without a host give none. Targets are
-// unresolved and carry Origin "app".
+// endpoints, buckets no prober lists and endpoints without a host give
+// none. Targets are unresolved and carry Origin "app".
 func (e Endpoint) Targets(storePorts []int) []Target {
-	if !e.FirstParty || e.Host == "" || e.Kind == KindBucket {
+	if !e.FirstParty || e.Host == "" || (e.Kind == KindBucket && e.Store == "") {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {

@@ -128,6 +128,15 @@ func testTruth(t *testing.T, b *Bed) {
 		"memcached-open":      {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
 		"memcached-auth":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
 		"memcached-sasl":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"mqtt-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "sensors": mqttSensors, "vehicles": 3, RansomName: 1},
+			Items: 27, TLS: gown.TLSNone},
+		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"etcd-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
+			Items: 24, TLS: gown.TLSNone},
+		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
+		"s3-open":   {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"s3-listed": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -140,7 +149,7 @@ func testTruth(t *testing.T, b *Bed) {
 			t.Errorf("%s truth = %+v, want %+v", name, s.Want, w)
 		}
 	}
-	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl"} {
+	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl", "mqtt-auth", "etcd-auth"} {
 		if s := b.Get(name); s.Password == "" {
 			t.Errorf("%s has no password", name)
 		}
@@ -347,7 +356,8 @@ func TestNames(t *testing.T) {
 		"mariadb-open", "mariadb-password", "mariadb-restricted", "mariadb-select-only", "mariadb-insert-only",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only", "opensearch-forbidden",
-		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
+		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

@@ -50,6 +50,9 @@ func TargetOf(k gown.StoreKind, s *testbed.Server) gown.Target {
 	t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Origin: "test"}
 	if k.HintOnly {
 		t.Host, t.Hint = testbed.FirebaseHost, k.Name
+		if s.Host != "" {
+			t.Host = s.Host
+		}
 	}
 	return t
 }
