@@ -141,7 +141,11 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 			r := failed(t, "", err)
 			r.Start, r.Duration = start, time.Since(start)
 			if ctx.Err() == nil {
-				textPass(r)
+				// Most of a scan's targets end here, refused: their text
+				// is gown's own constant words, with nothing to mask.
+				if de, ok := err.(*DialError); !ok || !de.fixedText() {
+					textPass(r)
+				}
 				out <- r
 			}
 			return
