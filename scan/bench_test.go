@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
