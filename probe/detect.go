@@ -139,6 +139,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	var best, silent, won *gown.Result
 	var winner Prober
 	var timedOut []Prober
+	reacted := false // some racer's request drew a reply, a refusal or a close
 	for running > 0 {
 		x := <-results
 		running--
@@ -153,6 +154,8 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		default:
 			if x.r.Reason == reasonDeadline {
 				timedOut = append(timedOut, x.p)
+			} else {
+				reacted = true
 			}
 			best = better(best, x.r)
 		}
@@ -160,12 +163,15 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			launch()
 		}
 	}
-	if won == nil && d.spoke.Load() && ctx.Err() == nil {
-		// The target spoke, yet no prober identified it and some got no
+	if won == nil && (reacted || d.spoke.Load()) && ctx.Err() == nil {
+		// The target is alive (it answered, refused or closed on some
+		// racer's request), yet no prober identified it and some got no
 		// reply in time: a server that serves one connection at a time
-		// (CouchbaseMock's REST port) or a few (a JVM under load) may have
-		// been held by another prober's request it could not parse. Those
-		// probers try again one at a time, in order.
+		// (CouchbaseMock's REST port) or a few (a JVM under load), or one
+		// slowed by the race's own connections (a PostgreSQL backend forked
+		// for each), may have kept a prober's reply past its first-byte
+		// deadline. Those probers try again one at a time, in order. A
+		// tarpit reacts to nothing and is not tried again.
 		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
 		for _, p := range timedOut {
 			r := e.runOne(ctx, t, &raceDialer{d: d}, p)

@@ -192,3 +192,4 @@ func TestTryMoreKeepsPerHost(t *testing.T) {
 		t.Errorf("%d hosts still tracked after every slot was released", len(h.m))
 	}
 }
+
