@@ -192,4 +192,3 @@ func TestTryMoreKeepsPerHost(t *testing.T) {
 		t.Errorf("%d hosts still tracked after every slot was released", len(h.m))
 	}
 }
-
