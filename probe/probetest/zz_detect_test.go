@@ -25,6 +25,12 @@ var relayBase = netip.MustParseAddrPort("127.0.93.9:9000")
 // identify it (probe/detect.go). The verdict and store must be the hinted
 // scan's own, for every configuration: nothing misidentified, nothing
 // missed. firebase-server is met behind a relay on 9000, its default port.
+//
+// It sends every store's requests to every server, which is what detection
+// does: the read-only proofs that read a whole server log
+// (TestReadOnlyPostgresMemcached counts memcached's -vv lines since start)
+// would take another store's INFO or GET for a request that is not a read.
+// So this file's name sorts last and the test runs after them.
 func TestDetectionOnBed(t *testing.T) {
 	bed := testbed.Require(t)
 	cfg := probe.Config{Workers: 64, Detect: true}
