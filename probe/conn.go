@@ -218,11 +218,15 @@ func (c *Conn) UpgradeTLS(serverName string) error {
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return fmt.Errorf("tls handshake: %w", c.wrap(err))
 	}
-	if c.spoke != nil {
-		c.spoke.Store(true) // a handshake is the server speaking
-		if c.target != nil {
-			c.target.Store(true)
-		}
+	// A handshake is the server speaking, but in a detection race only of
+	// the target: a racer's own deadline grows with the first byte of a
+	// reply to its request, as another store's server inside TLS (a
+	// MongoDB waiting out a Redis command's missing bytes) says nothing.
+	switch {
+	case c.target != nil:
+		c.target.Store(true)
+	case c.spoke != nil:
+		c.spoke.Store(true)
 	}
 	st := tc.ConnectionState()
 	c.tlsState = &st

@@ -29,6 +29,12 @@ import (
 //     nothing then: the race ends with the right prober's verdict. With a
 //     per-host limit that binds, the race runs as wide as the host's free
 //     slots allow (at least one: the target's own), so --per-host holds.
+//     A racer started after the target has reacted to another (a reply, a
+//     refusal, a close) waits a banner wait, not the first-byte deadline,
+//     for its first byte: the server has shown it answers at once.
+//  3b. No identification, but the target reacted: the racers that timed out
+//     try again one at a time with the full first-byte deadline (a server
+//     that serves one connection at a time, or was slowed by the race).
 //  4. Nothing identified, but the target spoke: the hint-only stores that
 //     name this port for detection (Firebase's emulators on 9000), in turn.
 //     They come last because their request is any HTTP server's GET.
@@ -80,11 +86,7 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 // banner waits briefly for the service to speak first, on the connection
 // made ahead. It reports whether a byte came.
 func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (bool, error) {
-	wait := e.cfg.BannerWait
-	if d.firstByte > e.cfg.FirstByte {
-		wait += d.firstByte - e.cfg.FirstByte // the four connect times
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, e.bannerWait(d))
 	defer cancel()
 	c, err := d.Dial(ctx, t)
 	if err != nil {
@@ -97,6 +99,16 @@ func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (boo
 	var b [1]byte
 	n, _ := c.Read(b[:])
 	return n > 0, nil
+}
+
+// bannerWait is BannerWait plus the four connect times the target's
+// first-byte deadline holds.
+func (e *Engine) bannerWait(d *aheadDialer) time.Duration {
+	wait := e.cfg.BannerWait
+	if d.firstByte > e.cfg.FirstByte {
+		wait += d.firstByte - e.cfg.FirstByte
+	}
+	return wait
 }
 
 // race runs the probers at once, each on its own connection, as wide as
@@ -127,11 +139,21 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	}
 	results := make(chan done, len(ps))
 	next, running := 0, 0
+	reacted := false // some racer's request drew a reply, a refusal or a close
 	launch := func() {
 		p := ps[next]
 		next++
 		running++
-		go func() { results <- done{p, e.runOne(raceCtx, t, &raceDialer{d: d}, p)} }()
+		rd := &raceDialer{d: d, firstByte: d.firstByte}
+		if reacted || d.spoke.Load() {
+			// The target has shown it answers at once: a racer started
+			// now whose request draws nothing in a banner wait's time
+			// is most likely the wrong protocol. If nothing identifies
+			// the target, such racers are tried again below with the
+			// full first-byte deadline, one at a time.
+			rd.firstByte = min(d.firstByte, e.bannerWait(d))
+		}
+		go func() { results <- done{p, e.runOne(raceCtx, t, rd, p)} }()
 	}
 	for next < len(ps) && running < width {
 		launch()
@@ -139,7 +161,6 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	var best, silent, won *gown.Result
 	var winner Prober
 	var timedOut []Prober
-	reacted := false // some racer's request drew a reply, a refusal or a close
 	for running > 0 {
 		x := <-results
 		running--
@@ -174,7 +195,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		// tarpit reacts to nothing and is not tried again.
 		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
 		for _, p := range timedOut {
-			r := e.runOne(ctx, t, &raceDialer{d: d}, p)
+			r := e.runOne(ctx, t, &raceDialer{d: d, firstByte: d.firstByte}, p)
 			if identified(r) {
 				won, winner = r, p
 				break
@@ -213,14 +234,15 @@ func indexOf(ps []Prober, p Prober) int {
 // or hold it behind the rival's. A byte read still marks the target as
 // having spoken.
 type raceDialer struct {
-	d     *aheadDialer
-	spoke atomic.Bool
+	d         *aheadDialer
+	firstByte time.Duration
+	spoke     atomic.Bool
 }
 
 func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	c, err := r.d.inner.Dial(ctx, t)
-	if err == nil && r.d.firstByte > 0 {
-		c.firstByte, c.spoke, c.target = r.d.firstByte, &r.spoke, &r.d.spoke
+	if err == nil && r.firstByte > 0 {
+		c.firstByte, c.spoke, c.target = r.firstByte, &r.spoke, &r.d.spoke
 	}
 	return c, err
 }
