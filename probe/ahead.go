@@ -54,6 +54,7 @@ type aheadDialer struct {
 	dialed    time.Time
 	firstByte time.Duration // 0: no first-byte deadline
 	spoke     atomic.Bool
+	hungUp    atomic.Bool // the server closed or reset a connection of a detection race
 }
 
 // Dial returns the connection made ahead for the first dial of its target.

@@ -144,14 +144,9 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		p := ps[next]
 		next++
 		running++
-		rd := &raceDialer{d: d, firstByte: d.firstByte}
-		if reacted || d.spoke.Load() {
-			// The target has shown it answers at once: a racer started
-			// now whose request draws nothing in a banner wait's time
-			// is most likely the wrong protocol. If nothing identifies
-			// the target, such racers are tried again below with the
-			// full first-byte deadline, one at a time.
-			rd.firstByte = min(d.firstByte, e.bannerWait(d))
+		rd := &raceDialer{d: d, firstByte: d.firstByte, short: min(d.firstByte, e.bannerWait(d))}
+		if reacted {
+			rd.firstByte = rd.short
 		}
 		go func() { results <- done{p, e.runOne(raceCtx, t, rd, p)} }()
 	}
@@ -195,7 +190,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		// tarpit reacts to nothing and is not tried again.
 		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
 		for _, p := range timedOut {
-			r := e.runOne(ctx, t, &raceDialer{d: d, firstByte: d.firstByte}, p)
+			r := e.runOne(ctx, t, &retryDialer{d}, p)
 			if identified(r) {
 				won, winner = r, p
 				break
@@ -233,16 +228,41 @@ func indexOf(ps []Prober, p Prober) int {
 // target: a server answering a rival's request may still ignore this one's,
 // or hold it behind the rival's. A byte read still marks the target as
 // having spoken.
+//
+// Once the target has shown it reacts at once (a byte, a close or a reset
+// on any connection of the race), a connection dialled from then on waits
+// only short for its first byte: a request that draws nothing in a banner
+// wait's time from a server that answers others at once is most likely
+// another protocol's (a TLS ClientHello sent to Redis after its plaintext
+// request was refused). If nothing identifies the target, the racers that
+// timed out are tried again with the full first-byte deadline, one at a
+// time.
 type raceDialer struct {
-	d         *aheadDialer
-	firstByte time.Duration
-	spoke     atomic.Bool
+	d                *aheadDialer
+	firstByte, short time.Duration
+	spoke            atomic.Bool
 }
 
 func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	c, err := r.d.inner.Dial(ctx, t)
 	if err == nil && r.firstByte > 0 {
-		c.firstByte, c.spoke, c.target = r.firstByte, &r.spoke, &r.d.spoke
+		fb := r.firstByte
+		if r.d.spoke.Load() || r.d.hungUp.Load() {
+			fb = min(fb, r.short)
+		}
+		c.firstByte, c.spoke, c.target, c.hungUp = fb, &r.spoke, &r.d.spoke, &r.d.hungUp
+	}
+	return c, err
+}
+
+// retryDialer is a racer's dialer when it tries again alone: the full
+// first-byte deadline until its own exchange has had a byte back.
+type retryDialer struct{ d *aheadDialer }
+
+func (r *retryDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	c, err := r.d.inner.Dial(ctx, t)
+	if err == nil && r.d.firstByte > 0 {
+		c.firstByte, c.spoke, c.target = r.d.firstByte, new(atomic.Bool), &r.d.spoke
 	}
 	return c, err
 }
