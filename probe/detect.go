@@ -139,15 +139,11 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	}
 	results := make(chan done, len(ps))
 	next, running := 0, 0
-	reacted := false // some racer's request drew a reply, a refusal or a close
 	launch := func() {
 		p := ps[next]
 		next++
 		running++
 		rd := &raceDialer{d: d, firstByte: d.firstByte, short: min(d.firstByte, e.bannerWait(d))}
-		if reacted {
-			rd.firstByte = rd.short
-		}
 		go func() { results <- done{p, e.runOne(raceCtx, t, rd, p)} }()
 	}
 	for next < len(ps) && running < width {
@@ -170,8 +166,6 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		default:
 			if x.r.Reason == reasonDeadline {
 				timedOut = append(timedOut, x.p)
-			} else {
-				reacted = true
 			}
 			best = better(best, x.r)
 		}
@@ -179,7 +173,11 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			launch()
 		}
 	}
-	if won == nil && (reacted || d.spoke.Load()) && ctx.Err() == nil {
+	// Whether the target reacted is what its connections saw (a byte, a
+	// close, a reset), not what the probers concluded: a prober may report
+	// a tarpit's silence in words of its own.
+	reacted := d.spoke.Load() || d.hungUp.Load()
+	if won == nil && reacted && ctx.Err() == nil {
 		// The target is alive (it answered, refused or closed on some
 		// racer's request), yet no prober identified it and some got no
 		// reply in time: a server that serves one connection at a time
