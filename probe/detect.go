@@ -235,17 +235,22 @@ func indexOf(ps []Prober, p Prober) int {
 // request was refused). If nothing identifies the target, the racers that
 // timed out are tried again with the full first-byte deadline, one at a
 // time.
+//
+// A racer's second connection while its first drew nothing (a TLS attempt
+// after a plaintext request timed out) waits short as well: on a tarpit
+// every racer would otherwise pay the first-byte deadline twice.
 type raceDialer struct {
 	d                *aheadDialer
 	firstByte, short time.Duration
 	spoke            atomic.Bool
+	dials            atomic.Int32
 }
 
 func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	c, err := r.d.inner.Dial(ctx, t)
 	if err == nil && r.firstByte > 0 {
 		fb := r.firstByte
-		if r.d.spoke.Load() || r.d.hungUp.Load() {
+		if r.d.spoke.Load() || r.d.hungUp.Load() || (r.dials.Add(1) > 1 && !r.spoke.Load()) {
 			fb = min(fb, r.short)
 		}
 		c.firstByte, c.spoke, c.target, c.hungUp = fb, &r.spoke, &r.d.spoke, &r.d.hungUp
