@@ -195,7 +195,12 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 		byAddr[s.Addr.String()] = s
 		a := s.Addr.Addr()
 		t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Hint: s.Kind, Origin: "demo"}
-		if s.Kind == "firebase" {
+		if s.Host != "" {
+			// A bucket, named as an app names it; the hint makes gown
+			// probe it, as the prober claims no port.
+			t.Host = s.Host
+			hinted = append(hinted, s.Host+"="+s.Addr.String())
+		} else if s.Kind == "firebase" {
 			// Named as an app names its database; the hint is what makes
 			// gown probe it, as the prober claims no port.
 			t.Host = testbed.FirebaseHost
@@ -210,7 +215,7 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 	if len(hinted) > 0 {
 		// firebase-server speaks plaintext HTTP, and only an https URL of
 		// a Firebase host gives a target the firebase hint.
-		fmt.Fprintf(errw, "plus, as Firebase databases (named %s, hint firebase): %s\n", testbed.FirebaseHost, strings.Join(hinted, " "))
+		fmt.Fprintf(errw, "plus, by the names apps give them (Firebase databases as %s; buckets as named), hinted: %s\n", testbed.FirebaseHost, strings.Join(hinted, " "))
 	}
 	fmt.Fprintln(errw)
 	return targets, byAddr

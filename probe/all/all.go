@@ -12,13 +12,16 @@ import (
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
 	"github.com/gownscan/gown/probe/elasticsearch"
+	"github.com/gownscan/gown/probe/etcd"
 	"github.com/gownscan/gown/probe/firebase"
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
 	"github.com/gownscan/gown/probe/mongodb"
+	"github.com/gownscan/gown/probe/mqtt"
 	"github.com/gownscan/gown/probe/mysql"
 	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
+	"github.com/gownscan/gown/probe/s3"
 )
 
 // Registry returns a registry of every prober, in the order detection starts
@@ -30,8 +33,9 @@ import (
 // request is refused at once by Redis (it closes on "GET"), memcached
 // ("ERROR"), MongoDB and PostgreSQL (an impossible message length); Redis's
 // and memcached's short lines draw an error from HTTP servers and each
-// other; MongoDB's and PostgreSQL's binary packets, which a line-reading
-// server waits on, come last.
+// other; MongoDB's, PostgreSQL's and MQTT's binary packets, which a
+// line-reading server waits on, come last. etcd is an HTTP API (its gRPC
+// gateway) and goes with the HTTP probers.
 func Registry() *probe.Registry {
 	return probe.NewRegistry(
 		mysql.New(),
@@ -39,11 +43,14 @@ func Registry() *probe.Registry {
 		couchdb.New(),
 		kibana.New(),
 		couchbase.New(),
+		etcd.New(),
 		redis.New(),
 		memcached.New(),
 		mongodb.New(),
 		postgres.New(),
+		mqtt.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
+		s3.New(),       // hint-only: reached through a bucket host's hint
 	)
 }
 
