@@ -59,11 +59,11 @@ type Conn struct {
 	// resets the connection: that too is the server reacting at once.
 	target, hungUp *atomic.Bool
 
-	mu     sync.Mutex
-	steps  []gown.Evidence
-	sent   []byte
-	recv   []byte
-	step   string
+	mu    sync.Mutex
+	steps []gown.Evidence
+	sent  []byte
+	recv  []byte
+	step  string
 	// withhold keeps the current step's reply out of the evidence: it is
 	// a stored value read to decide the verdict (StepWithheld).
 	withhold bool
