@@ -134,6 +134,7 @@ func testTruth(t *testing.T, b *Bed) {
 		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
 		"s3-open":   {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"s3-listed": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"gcs-open":  {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -350,7 +351,7 @@ func TestNames(t *testing.T) {
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
-		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed"} {
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed", "gcs-open"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}
