@@ -129,6 +129,8 @@ func testTruth(t *testing.T, b *Bed) {
 			Items: 27, TLS: gown.TLSNone},
 		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
 		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mqtt-tls": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "sensors": mqttSensors, "vehicles": 3, RansomName: 1},
+			Items: 27, TLS: gown.TLSRequired},
 		"etcd-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
 			Items: 24, TLS: gown.TLSNone},
 		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
@@ -351,7 +353,7 @@ func TestNames(t *testing.T) {
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
-		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed", "gcs-open"} {
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "mqtt-tls", "etcd-open", "etcd-auth", "s3-open", "s3-listed", "gcs-open"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}
