@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	only := fs.StringSlice("only", nil, "start only these test-bed configurations (default: all)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: gown's, $XDG_DATA_HOME/gown/gown.db)")
 	noStore := fs.Bool("no-store", false, "do not store the scan; only print it")
+	nTarpits := fs.Int("tarpits", 0, "also scan `N` tarpits (listeners that accept and never answer), hinted redis, mysql, elasticsearch, then unhinted (detection) in turn")
 	fs.Usage = func() {
 		fmt.Fprintf(errw, "Usage: gown-demo [flags]\n\nStarts real data stores on loopback with planted data, scans them with gown,\nstores the scan and checks every verdict against what was planted.\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -100,6 +101,16 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 		defer st.Close()
 	}
 	targets, byAddr := bedTargets(bed, errw)
+	var pits *tarpits
+	if *nTarpits > 0 {
+		pits, err = startTarpits(ctx, *nTarpits)
+		if err != nil {
+			return err
+		}
+		defer pits.stop()
+		targets = append(targets, pits.targets...)
+		fmt.Fprintf(errw, "plus %d tarpits (accept, never answer): %s\n\n", *nTarpits, strings.Join(pits.specs, " "))
+	}
 	var w interface {
 		scan.Sink
 		Close() error
@@ -108,24 +119,39 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 		w = report.NewJSONL(out)
 	}
 	col := &collect{Sink: w}
+	// gown scan's defaults (workers, deadlines, detection on), so that the
+	// time printed below is what a user's scan of these servers takes.
 	cfg := scan.Config{Registry: all.Registry(), Store: st,
-		Probe: probe.Config{Workers: 16, Timeout: 10 * time.Second,
+		Probe: probe.Config{Detect: true,
 			Dialer: probe.DialerConfig{Source: testbed.Source}, Sample: probe.DefaultSample},
 		Meta: gown.ScanMeta{Command: "demo", Args: names, Version: version}}
 	s, err := scan.Begin(ctx, cfg, col)
 	if err != nil {
 		return err
 	}
+	scanStart := time.Now()
 	sum, runErr := s.Run(ctx, scan.Targets(targets...))
+	took := time.Since(scanStart)
 	if err := w.Close(); err != nil {
 		return err
 	}
 	if runErr != nil {
 		return runErr
 	}
-	if err := printTruth(std, col.results, byAddr); err != nil {
+	var bedResults []*gown.Result
+	for _, r := range col.results {
+		if byAddr[r.Target.Dial()] != nil {
+			bedResults = append(bedResults, r)
+		}
+	}
+	if err := printTruth(std, bedResults, byAddr); err != nil {
 		return err
 	}
+	if pits != nil {
+		fmt.Fprintln(out)
+		pits.print(out, col.results)
+	}
+	fmt.Fprintf(out, "Scan of %d targets took %.2f s.\n", len(targets), took.Seconds())
 	if st != nil {
 		where, _ := store.Where(*dsn)
 		db := ""

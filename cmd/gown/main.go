@@ -62,6 +62,7 @@ answer without authentication, read-only, and says what they expose.
 Usage:
   gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
   gown app FILE|DIR... [flags]     read apps, list their back ends, probe the first-party ones
+  gown traffic FILE... [--app APP] read pcap, pcapng and HAR files: back ends reached, clear text, join with the app
   gown fleet import FILE...        read MDM app inventories (Intune, Jamf Pro, Workspace ONE, generic)
   gown fleet scan DIR|FILE...      match app binaries to the inventory, probe their back ends once each
   gown fleet report [SCAN]         what is exposed per back end, app and device (table, html, csv, json)
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		err = cmdDB(ctx, args[1:], io)
 	case "app":
 		err = cmdApp(ctx, args[1:], io)
+	case "traffic":
+		err = cmdTraffic(ctx, args[1:], io)
 	case "fleet":
 		err = cmdFleet(ctx, args[1:], io)
 	case "watch":

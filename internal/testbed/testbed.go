@@ -79,6 +79,8 @@ type Server struct {
 	// upstream for a front of its own); nil for most.
 	stopMore func() error
 
+	pgSuper string // PostgreSQL superuser the bed uses, when not postgres
+
 	mu       sync.Mutex
 	setupIDs map[uint32]bool // MariaDB connection ids opened by the test bed over TCP
 }
@@ -104,6 +106,11 @@ type Truth struct {
 	// planted (and read back over the data port); Items is 0, as gown's
 	// inventory counts what the server reports.
 	Uncounted bool
+	// Unsized is set where the server lets the data be read but refuses
+	// every request that would tell its size (opensearch-search-only:
+	// only searches pass; redis-readonly: INFO, which holds used_memory,
+	// is refused), so a correct scan counts the items and reports 0 bytes.
+	Unsized bool
 	// TLS is the TLS mode a correct scan reports, where the test bed
 	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
 	// TLSUnknown elsewhere. postgres-tls offers TLS with a self-signed
