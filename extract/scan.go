@@ -235,7 +235,13 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 		}
 		// A bucket is reached over HTTPS by its host; the catalog names the
 		// store whose prober lists it (s3 for *.s3.amazonaws.com), if any.
-		if store, sc, _ := s.cfg.Catalog.URL("https", ep.Host); store != "" {
+		// A regional S3 host (b.s3.eu-west-1.amazonaws.com) is asked about
+		// as its global form, and keeps its own name.
+		named := ep.Host
+		if i := strings.Index(named, ".s3"); i > 0 && strings.HasSuffix(named, ".amazonaws.com") {
+			named = named[:i] + ".s3.amazonaws.com"
+		}
+		if store, sc, _ := s.cfg.Catalog.URL("https", named); store != "" {
 			ep.Store, ep.Scheme, ep.TLS = store, "https", sc.TLS
 			if ep.Port == 0 {
 				ep.Port = sc.Port
