@@ -24,6 +24,9 @@ type Rule struct {
 	Short, Full string
 	// Remediation says what to do about it.
 	Remediation string
+	// CWE is the weakness the rule is an instance of ("CWE-306"), or ""
+	// when none fits (a honeypot is no weakness).
+	CWE string
 }
 
 // Rules lists every rule, in the order SARIF indexes them. New rules are
@@ -31,7 +34,7 @@ type Rule struct {
 // documentation lists them most severe first (ByDocOrder).
 var Rules = []Rule{
 	{
-		ID: RuleOpen, Name: "OpenDataStore", Severity: gown.SeverityHigh,
+		ID: RuleOpen, CWE: "CWE-306", Name: "OpenDataStore", Severity: gown.SeverityHigh,
 		Condition: "open (data readable without credentials) and the inventory holds items",
 		Example:   "Redis answers without authentication and holds 18723 items",
 		Short:     "A data store answers without authentication.",
@@ -45,7 +48,7 @@ var Rules = []Rule{
 			"Then assume what it held was read: rotate secrets stored in it and review access logs.",
 	},
 	{
-		ID: RuleAuthNoTLS, Name: "AuthenticationWithoutTLS", Severity: gown.SeverityLow,
+		ID: RuleAuthNoTLS, CWE: "CWE-319", Name: "AuthenticationWithoutTLS", Severity: gown.SeverityLow,
 		Condition: "auth-required and no TLS: credentials and data cross the network in clear",
 		Example:   "PostgreSQL asks for credentials but offers no TLS: they cross the network in clear",
 		Short:     "A data store asks for credentials but offers no TLS.",
@@ -55,7 +58,7 @@ var Rules = []Rule{
 			"for every client; keep the port off the public Internet.",
 	},
 	{
-		ID: RuleReachable, Name: "DataStoreReachable", Severity: gown.SeverityInfo,
+		ID: RuleReachable, CWE: "CWE-668", Name: "DataStoreReachable", Severity: gown.SeverityInfo,
 		Condition: "restricted or protected: reachable, refuses this client",
 		Example:   "Redis is reachable but refuses this client (restricted)",
 		Short:     "A data store is reachable but refuses this client.",
@@ -65,7 +68,7 @@ var Rules = []Rule{
 			"host-based restriction that refused gown.",
 	},
 	{
-		ID: RuleSensitive, Name: "SensitiveDataExposed", Severity: gown.SeverityCritical,
+		ID: RuleSensitive, CWE: "CWE-200", Name: "SensitiveDataExposed", Severity: gown.SeverityCritical,
 		Condition: "open, and sampled records hold a sensitive class (any class but `ip-address`)",
 		Example:   "MariaDB exposes sensitive data without authentication: password-hash, payment-card, email (in at least 3 of 5 sampled records)",
 		Short:     "An open data store holds personal data or secrets.",
@@ -79,7 +82,7 @@ var Rules = []Rule{
 			"password it held, and follow your breach-notification duties for the personal data.",
 	},
 	{
-		ID: RuleAdmin, Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
+		ID: RuleAdmin, CWE: "CWE-1188", Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
 		Condition: "open with admin rights, as the prober reports in the typed fact `facts.admin`: a CouchDB admin party, a MySQL/MariaDB `root` login with an empty password, a PostgreSQL superuser session, Couchbase `isAdminCreds`",
 		Example:   "CouchDB gives admin access without authentication: anyone is server admin (admin party)",
 		Short:     "Anyone gets admin rights on the data store.",
@@ -91,7 +94,7 @@ var Rules = []Rule{
 			"addresses and firewall it. Check for accounts, configuration changes and files you did not make.",
 	},
 	{
-		ID: RuleCompromised, Name: "DataStoreAlreadyCompromised", Severity: gown.SeverityCritical,
+		ID: RuleCompromised, CWE: "CWE-306", Name: "DataStoreAlreadyCompromised", Severity: gown.SeverityCritical,
 		Condition: "a compromise sign: `ransom-note`, `wiped`, `meow`, `redis-cron`, `redis-ssh-key`, `foreign-master`; one finding per sign kind",
 		Example:   "MongoDB was already compromised: ransom-note at READ_ME_TO_RECOVER_YOUR_DATA: named like a ransom note (read me, recover, your data); text demands ransom (bitcoin address bc1q…, contact e-mail d\\*\\*\\*@o\\*\\*\\*.test)",
 		Short:     "The data store shows signs it was already attacked.",
@@ -104,7 +107,7 @@ var Rules = []Rule{
 			"with authentication, and check the host for the cron jobs, SSH keys or modules the attack planted.",
 	},
 	{
-		ID: RuleOpenEmpty, Name: "OpenEmptyDataStore", Severity: gown.SeverityMedium,
+		ID: RuleOpenEmpty, CWE: "CWE-306", Name: "OpenEmptyDataStore", Severity: gown.SeverityMedium,
 		Condition: "open, but no items seen",
 		Example:   "Elasticsearch answers without authentication (no data seen)",
 		Short:     "A data store answers without authentication but holds no data gown could see.",
@@ -114,7 +117,7 @@ var Rules = []Rule{
 			"emptied by someone else (see compromised).",
 	},
 	{
-		ID: RuleHardcoded, Name: "HardCodedCredential", Severity: gown.SeverityMedium,
+		ID: RuleHardcoded, CWE: "CWE-798", Name: "HardCodedCredential", Severity: gown.SeverityMedium,
 		Condition: "an app holds a hard-coded store password or API key; one finding per credential kind",
 		Example:   "com.example.shop holds 2 hard-coded google-api-key credentials; com.example.shop holds a store password in 1 connection string (for db.shop.example)",
 		Short:     "An app ships a hard-coded store password or API key.",
@@ -124,7 +127,7 @@ var Rules = []Rule{
 			"authenticated API, or use restricted keys (per-app, per-API, per-origin) where a key must ship.",
 	},
 	{
-		ID: RuleCleartext, Name: "CleartextTransport", Severity: gown.SeverityMedium,
+		ID: RuleCleartext, CWE: "CWE-319", Name: "CleartextTransport", Severity: gown.SeverityMedium,
 		Condition: "an app's transport policy allows clear text and the app names `http://` or `ws://` endpoints",
 		Example:   "com.example.shop allows clear-text traffic (AndroidManifest.xml: android:usesCleartextTraffic=true) to 2 http:// or ws:// endpoints: http://api.shop.example/v1, ws://chat.shop.example/",
 		Short:     "An app sends data over clear-text connections.",
@@ -134,7 +137,7 @@ var Rules = []Rule{
 			"configuration (Android) or App Transport Security settings (iOS).",
 	},
 	{
-		ID: RuleOutdated, Name: "OutdatedDataStoreVersion", Severity: gown.SeverityLow,
+		ID: RuleOutdated, CWE: "CWE-1104", Name: "OutdatedDataStoreVersion", Severity: gown.SeverityLow,
 		Condition: "the version is older than the product's oldest supported line (`assess/data/versions.json`)",
 		Example:   "Elasticsearch 7.10.2 is past its vendor's support: the oldest supported line is 7.17",
 		Short:     "The data store runs a version its vendor no longer supports.",

@@ -63,6 +63,11 @@ func (c *collector) record(h hit) {
 	key := string(h.ep.Kind) + "\x00" + h.ep.Value
 	if old, ok := c.eps[key]; ok {
 		old.AddSource(h.ep.Sources[0], maxSources)
+		if old.Parts == nil && h.ep.Parts != nil && old.Confidence > h.ep.Confidence {
+			// Read whole elsewhere: the higher confidence stays, the
+			// pieces are kept for the record.
+			old.Parts = h.ep.Parts
+		}
 		return
 	}
 	if len(c.eps) >= c.maxEps {
@@ -255,14 +260,17 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 			return nil, nil
 		}
 	}
-	if ep.Host == "" || !ValidHost(ep.Host) {
+	explicit := ep.Kind == gown.KindURL || ep.Kind == gown.KindConnString
+	if ep.Host == "" || !ValidHost(ep.Host) && !(explicit && explicitHost(ep.Host)) {
 		return nil, nil
 	}
 	cat := s.parties.Category(ep.Host)
 	if cat == "noise" {
 		return nil, nil
 	}
-	ep.FirstParty = cat == ""
+	// The party is decided once the whole app is read (decideParties):
+	// the facts that tie a host to the app come from every part of it.
+	// A bucket's party is its own name's, whatever host it is probed at.
 	if ep.Kind == gown.KindBucket && ep.Store == "" && (strings.HasSuffix(ep.Host, ".appspot.com") || strings.HasSuffix(ep.Host, ".firebasestorage.app")) {
 		// A Firebase Storage bucket is a Cloud Storage bucket, reached at
 		// its virtual host; the catalog says which store that host names.
@@ -309,7 +317,10 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	}
 	ep.Scheme = strings.ToLower(u.Scheme)
 	ep.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	store, sc, _ := c.URL(ep.Scheme, ep.Host)
+	store, sc, known := c.URL(ep.Scheme, ep.Host)
+	if !known {
+		sc = messagingSchemes[ep.Scheme]
+	}
 	ep.Port, ep.TLS = sc.Port, sc.TLS
 	if p := u.Port(); p != "" {
 		if ep.Port, err = strconv.Atoi(p); err != nil || ep.Port < 1 || ep.Port > 65535 {
@@ -324,6 +335,18 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	return user
 }
 
+// messagingSchemes are schemes apps use for brokers and RPC that name no
+// store gown probes: their default port and TLS, used when the catalog does
+// not know the scheme (a prober that claims one, such as MQTT, takes it
+// over through the catalog). tcp, ssl, tls and grpc have no default port:
+// an endpoint without one is probed on the store ports only.
+var messagingSchemes = map[string]gown.Scheme{
+	"mqtt": {Name: "mqtt", Port: 1883}, "mqtts": {Name: "mqtts", Port: 8883, TLS: true},
+	"nats": {Name: "nats", Port: 4222}, "kafka": {Name: "kafka", Port: 9092},
+	"stomp": {Name: "stomp", Port: 61613}, "stomps": {Name: "stomps", Port: 61614, TLS: true},
+	"ssl": {Name: "ssl", TLS: true}, "tls": {Name: "tls", TLS: true}, "grpcs": {Name: "grpcs", TLS: true},
+}
+
 // results returns the endpoints and credentials in first-seen order.
 func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 	eps := make([]gown.Endpoint, 0, len(c.order))
@@ -335,6 +358,35 @@ func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 		creds = append(creds, *c.creds[k])
 	}
 	return eps, creds
+}
+
+// utf16Runs calls fn with each run of at least minRun printable ASCII
+// characters written as UTF-16LE (each byte followed by a zero), at either
+// byte alignment, decoded to ASCII, and its offset: how UTF-16 literals
+// are found in native libraries and .NET assemblies. The decoded run is a
+// buffer reused between calls.
+func utf16Runs(b []byte, minRun int, fn func(off int, s []byte)) {
+	var buf []byte
+	for i := 0; i+1 < len(b); {
+		if b[i] < 0x20 || b[i] >= 0x7f || b[i+1] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(b) && b[j] >= 0x20 && b[j] < 0x7f && b[j+1] == 0 {
+			j += 2
+		}
+		if n := (j - i) / 2; n >= minRun {
+			buf = buf[:0]
+			for k := i; k < j; k += 2 {
+				buf = append(buf, b[k])
+			}
+			fn(i, buf)
+			i = j
+			continue
+		}
+		i++
+	}
 }
 
 // runs calls fn with each run of at least minRun printable ASCII bytes in b

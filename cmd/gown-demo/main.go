@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/buildinfo"
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/all"
@@ -31,8 +32,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is this build's version, as gown's (internal/buildinfo).
+var version = buildinfo.Read().Short()
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	std := stdio{out: out, err: errw}
 	fs := pflag.NewFlagSet("gown-demo", pflag.ContinueOnError)
 	fs.SetOutput(errw)
-	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table")
+	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table: only results on standard output (the truth table goes to standard error), for gown report --from -")
 	only := fs.StringSlice("only", nil, "start only these test-bed configurations (default: all)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: gown's, $XDG_DATA_HOME/gown/gown.db)")
 	noStore := fs.Bool("no-store", false, "do not store the scan; only print it")
@@ -138,20 +139,26 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	if runErr != nil {
 		return runErr
 	}
+	// With --json, standard output holds results alone, so that it pipes
+	// into gown report --from -; the truth table and notes go to stderr.
+	notes := std
+	if *jsonOut {
+		notes.out = errw
+	}
 	var bedResults []*gown.Result
 	for _, r := range col.results {
 		if byAddr[r.Target.Dial()] != nil {
 			bedResults = append(bedResults, r)
 		}
 	}
-	if err := printTruth(std, bedResults, byAddr); err != nil {
+	if err := printTruth(notes, bedResults, byAddr); err != nil {
 		return err
 	}
 	if pits != nil {
-		fmt.Fprintln(out)
-		pits.print(out, col.results)
+		fmt.Fprintln(notes.out)
+		pits.print(notes.out, col.results)
 	}
-	fmt.Fprintf(out, "Scan of %d targets took %.2f s.\n", len(targets), took.Seconds())
+	fmt.Fprintf(notes.out, "Scan of %d targets took %.2f s.\n", len(targets), took.Seconds())
 	if st != nil {
 		where, _ := store.Where(*dsn)
 		db := ""
@@ -159,7 +166,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 			db = " --db " + *dsn
 		}
 		g := gownCommand()
-		fmt.Fprintf(out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
+		fmt.Fprintf(notes.out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
 			sum.ID, where, g, sum.ID, db, g, db)
 	}
 	return nil

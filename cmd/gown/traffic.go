@@ -28,7 +28,6 @@ type trafficFlags struct {
 
 func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 	fset := pflag.NewFlagSet("gown traffic", pflag.ContinueOnError)
-	fset.SetOutput(io.err)
 	var f trafficFlags
 	fset.StringArrayVar(&f.apps, "app", nil, "join with this app's static extraction (APK, XAPK, APKS, AAB, IPA): back ends seen both ways, in the app only, in the traffic only; repeatable")
 	fset.BoolVar(&f.noProbe, "no-probe", false, "report what the files show and grade it; probe nothing")
@@ -37,14 +36,8 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 	for _, h := range []string{"list", "resume", "queue", "queue-stream", "queue-partitions", "queue-batch", "follow"} {
 		_ = fset.MarkHidden(h)
 	}
-	fset.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown traffic FILE... [--app APP] [flags]\n\nReads packet captures (pcap, pcapng) and HAR 1.2 files, lists the back ends the\ntraffic reached (DNS, TLS SNI and ALPN, HTTP hosts and URLs, protocols recognised\nfrom the first bytes), the personal data and credentials it carried in clear text\n(masked), then probes the first-party back ends for open data stores. With\n--app, joins what the app names with what it was seen to reach. Everything is\nstored as one scan.\n\nFlags:\n%s", fset.FlagUsages())
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fset, "traffic", args, io); err != nil {
+		return err
 	}
 	for _, h := range []string{"list", "resume", "queue"} {
 		if fset.Changed(h) {
