@@ -162,12 +162,12 @@ func TestOutputSchemas(t *testing.T) {
 
 	// The controls: each schema refuses a line that breaks it.
 	for name, bad := range map[string]string{
-		"result":  `{"target":{"host":"h","ip":"127.0.0.1","port":1},"status":"wide-open","tls":{"mode":"none"},"start":"2026-12-05T00:00:00Z","duration_ns":1}`,
-		"app":     `{"file":"x.apk","endpoints":[{"kind":"url","value":"http://a"}]}`,
-		"diff":    `{"kind":"new","finding":{"id":"x"},"items_before":0,"items_after":0,"bytes_before":0,"bytes_after":0}`,
-		"scan":    `{"id":0,"started":"2026-12-05T00:00:00Z","state":"done","args":[],"targets":0,"results":0,"findings":0}`,
-		"prober":  `{"name":"Redis","ports":[0],"schemes":[]}`,
-		"version": `{"version":"","go":"1.26"}`,
+		"result":       `{"target":{"host":"h","ip":"127.0.0.1","port":1},"status":"wide-open","tls":{"mode":"none"},"start":"2026-12-05T00:00:00Z","duration_ns":1}`,
+		"app":          `{"file":"x.apk","endpoints":[{"kind":"url","value":"http://a"}]}`,
+		"diff":         `{"kind":"new","finding":{"id":"x"},"items_before":0,"items_after":0,"bytes_before":0,"bytes_after":0}`,
+		"scan":         `{"id":0,"started":"2026-12-05T00:00:00Z","state":"done","args":[],"targets":0,"results":0,"findings":0}`,
+		"prober":       `{"name":"Redis","ports":[0],"schemes":[]}`,
+		"version":      `{"version":"","go":"1.26"}`,
 		"fleet-report": `{"scan":{},"summary":{},"backends":[],"apps":[],"devices":[]}`,
 		"watch-status": `[{"watch":{"id":1,"name":"w","command":"nmap","args":[],"schedule":"1h","created":"2026-12-05T00:00:00Z"},"runs":[],"deliveries":{},"undelivered":[]}]`,
 	} {
