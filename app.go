@@ -28,6 +28,10 @@ type App struct {
 	Endpoints   []Endpoint   `json:"endpoints,omitempty"`
 	Credentials []Credential `json:"credentials,omitempty"`
 	Cleartext   []Cleartext  `json:"cleartext,omitempty"`
+	// Identity lists the facts that tie hosts to the app (its id, signer,
+	// deep-link hosts, network security config domains, associated
+	// domains, Firebase projects): what each endpoint's Party rests on.
+	Identity []string `json:"identity,omitempty"`
 	// Errors lists what could not be read; the rest of the app still was.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -72,21 +76,91 @@ type Endpoint struct {
 	// TLS is set when the endpoint's scheme implies TLS (https, wss,
 	// rediss, mongodb+srv), as the catalog of schemes says.
 	TLS bool `json:"tls,omitempty"`
-	// FirstParty is false for SDK, analytics and CDN hosts and for example
-	// or documentation hosts.
+	// FirstParty is set when Party is PartyFirst: the host is tied to the
+	// app's own identity. Kept beside Party for readers of older output.
 	FirstParty bool `json:"first_party"`
+	// Party says whose server the host is (see Party).
+	Party Party `json:"party,omitempty"`
 	// Confidence is 0..1: how sure extraction is that this is a back end the
 	// app talks to (a conn string in a config beats a URL in a help text).
 	Confidence float64  `json:"confidence"`
 	Sources    []Source `json:"sources"`
+	// Parts, for an endpoint the app builds at run time (a StringBuilder
+	// chain, String.concat, String.format over constants), are the places
+	// of the pieces it is built from, in order; Sources then name where it
+	// is built. Its confidence is lower: the pieces were joined by
+	// following the bytecode, not read whole.
+	Parts []Source `json:"parts,omitempty"`
+}
+
+// Party says whose server an endpoint's host is, decided from the app's own
+// identity (package or bundle id, signing certificate subject, Firebase
+// project id, deep-link and associated domains, network security config
+// domains), not from the absence of the host from a list of third parties.
+type Party string
+
+// Parties of an endpoint.
+const (
+	// PartyFirst: the host is tied to the app's identity; probed.
+	PartyFirst Party = "first"
+	// PartyThird: a known SDK, analytics, CDN, platform or documentation
+	// host; never probed.
+	PartyThird Party = "third"
+	// PartyUnknown: tied to neither the app nor a known third party
+	// (public addresses included); reported, probed only on request.
+	PartyUnknown Party = "unknown"
+	// PartyDev: an emulator or loopback development host (10.0.2.2,
+	// 10.0.3.2, 127.0.0.0/8, ::1, localhost, *.local); never probed.
+	PartyDev Party = "dev"
+	// PartyInternal: a private address or a name under a non-public
+	// suffix (*.internal, *.corp, *.lan, *.intranet, *.home.arpa);
+	// probed only when private addresses are allowed.
+	PartyInternal Party = "internal"
+)
+
+// PartyScope widens the endpoints that become targets beyond the app's own
+// (first-party) ones.
+type PartyScope struct {
+	Unknown  bool // hosts tied to neither the app nor a known third party
+	Internal bool // private addresses and internal names
+}
+
+// party is e's party, reading FirstParty for an endpoint built without one.
+func (e Endpoint) party() Party {
+	if e.Party != "" {
+		return e.Party
+	}
+	if e.FirstParty {
+		return PartyFirst
+	}
+	return PartyThird
+}
+
+// Probed reports whether e's host is probed under scope s: first-party
+// always, unknown and internal ones when s says so, others never.
+func (e Endpoint) Probed(s PartyScope) bool {
+	switch e.party() {
+	case PartyFirst:
+		return true
+	case PartyUnknown:
+		return s.Unknown
+	case PartyInternal:
+		return s.Internal
+	}
+	return false
 }
 
 // Targets expands a first-party endpoint into the targets to probe: the
-// store it names, or else its own port plus each of storePorts. Third-party
-// endpoints, buckets and endpoints without a host give none. Targets are
-// unresolved and carry Origin "app".
+// store it names, or else its own port plus each of storePorts. Other
+// parties' endpoints, buckets no prober lists and endpoints without a host
+// give none. Targets are unresolved and carry Origin "app".
 func (e Endpoint) Targets(storePorts []int) []Target {
-	if !e.FirstParty || e.Host == "" || e.Kind == KindBucket {
+	return e.TargetsIn(storePorts, PartyScope{})
+}
+
+// TargetsIn is Targets with the parties of scope s probed too.
+func (e Endpoint) TargetsIn(storePorts []int, s PartyScope) []Target {
+	if !e.Probed(s) || e.Host == "" || (e.Kind == KindBucket && e.Store == "") {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {

@@ -154,6 +154,39 @@ var Rules = []Rule{
 			"counts in every database, a honeypot's out-of-the-box banner, or one address answering as " +
 			"several different stores. The findings beside it may describe a decoy, not real data.",
 		Remediation: "Check who runs the address before acting on its other findings; if it is yours, nothing to do.",
+	},
+	{
+		ID: RuleTrafficPersonal, Name: "CleartextPersonalData", Severity: gown.SeverityHigh,
+		Condition: "a capture or HAR file (gown traffic) shows a sensitive class (any class but `ip-address`) sent or received in clear text",
+		Example:   "traffic to api.shop.example:80 (http) carried personal data in clear text: email, phone (in 3 records)",
+		Short:     "Personal data or secrets crossed the network in clear text.",
+		Full: "Recorded traffic (a pcap, pcapng or HAR file) shows requests or replies to this back end in " +
+			"clear text (HTTP, or a data store's own protocol) that carry sensitive classes: e-mail addresses, " +
+			"phone numbers, payment cards, locations, tokens. Anyone on the path (the Wi-Fi, the carrier, a " +
+			"compromised router) reads them, and can change them. Only counts and masked examples were kept.",
+		Remediation: "Serve the back end over TLS only (HTTPS, the store's TLS port) and make the app refuse clear " +
+			"text; never let an app talk to a data store directly over the Internet.",
+	},
+	{
+		ID: RuleTrafficCredential, Name: "CleartextCredential", Severity: gown.SeverityHigh,
+		Condition: "a capture or HAR file shows a credential sent in clear text: HTTP Basic or bearer, Redis AUTH, a MySQL/MariaDB, PostgreSQL, MongoDB or memcached login",
+		Example:   "traffic to 203.0.113.7:6379 (redis) sent a credential in clear text: redis-auth (password in clear)",
+		Short:     "A credential crossed the network in clear text.",
+		Full: "Recorded traffic shows a password, token or database login sent without TLS. A password in " +
+			"clear is read directly; a challenge-response over clear text (MySQL native, PostgreSQL md5) can be " +
+			"cracked offline from what was recorded; a login with an empty password shows the store is open.",
+		Remediation: "Rotate the credential, require TLS on the back end, and keep data stores off the networks " +
+			"apps reach; an app should hold no store credential at all.",
+	},
+	{
+		ID: RuleTrafficCleartext, Name: "CleartextTraffic", Severity: gown.SeverityMedium,
+		Condition: "a capture or HAR file shows application data sent to a first-party back end in clear text (no sensitive class seen)",
+		Example:   "traffic to api.shop.example:80 (http) crossed in clear text (4 connections)",
+		Short:     "An app's traffic to its back end crossed the network in clear text.",
+		Full: "Recorded traffic shows the app speaking to its own back end without TLS. Nothing sensitive was " +
+			"seen in what was recorded, but what the app sends there can be read and changed on the network.",
+		Remediation: "Serve the back end over TLS only and turn clear text off in the app (Android network security " +
+			"configuration, iOS App Transport Security).",
 	}}
 
 // RuleByID finds a rule and its index in Rules.

@@ -110,12 +110,63 @@ func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*androi
 // the longest single piece of work in it, and its largest entry.
 const dexStreamMin = 1 << 20
 
+// streamMin is the dex size from which a dex streams: never with
+// Config.FlowLargeDex, which holds every dex whole to follow its bytecode.
+func (s *appScan) streamMin() uint64 {
+	if s.cfg.FlowLargeDex {
+		return 1 << 63
+	}
+	return dexStreamMin
+}
+
 // dex scans every string of a dex string table but Kotlin's SMAP
 // strings, the source maps of inlined functions (file names and line
 // tables, a tenth of a Kotlin app's string bytes).
 func (u *unit) dex(b []byte, src gown.Source) error {
 	src.Section, src.Encoding = "dex string table", "mutf-8"
-	return android.DexStrings(b, u.dexString(src))
+	if err := android.DexStrings(b, u.dexString(src)); err != nil {
+		return err
+	}
+	return u.dexBuilt(b, src)
+}
+
+// builtConfidence scales the confidence of an endpoint built at run time:
+// its pieces were joined by a data flow that follows no branch.
+const builtConfidence = 0.6
+
+// dexBuilt scans the strings the dex's methods build from constants (see
+// android.DexBuilt). Each endpoint found in one is placed at the
+// instruction that completes it, with the places of its parts.
+func (u *unit) dexBuilt(b []byte, src gown.Source) error {
+	return android.DexBuilt(b, func(bt android.Built) bool {
+		at := src
+		at.Section, at.Offset, at.Encoding = "dex code "+bt.Method, int64(bt.Off), "dex bytecode"
+		parts := make([]gown.Source, len(bt.Parts))
+		for i, p := range bt.Parts {
+			parts[i] = src
+			parts[i].Offset = int64(p.Off)
+			if p.Num {
+				parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
+			}
+		}
+		u.scanBuilt(bt.Value, at, parts)
+		return true
+	})
+}
+
+// scanBuilt scans a string built at run time: each endpoint found in it
+// is placed at at, where it is built, carries the places of its parts and
+// a lower confidence.
+func (u *unit) scanBuilt(value string, at gown.Source, parts []gown.Source) {
+	n := len(u.hits)
+	u.scanString(value, at)
+	for i := n; i < len(u.hits); i++ {
+		if ep := u.hits[i].ep; ep != nil {
+			ep.Confidence *= builtConfidence
+			ep.Sources[0].Offset = at.Offset
+			ep.Parts = parts
+		}
+	}
 }
 
 func (u *unit) dexString(src gown.Source) func(off int, str []byte) bool {
@@ -147,7 +198,13 @@ func (u *unit) dexAsWritten(b []byte, pr *progress, src gown.Source) error {
 		known = end
 		return true
 	}
-	return android.DexStringsAsWritten(b, ready, u.dexString(src))
+	if err := android.DexStringsAsWritten(b, ready, u.dexString(src)); err != nil {
+		return err
+	}
+	if !ready(len(b)) {
+		return nil // the worker reports why the entry stopped short
+	}
+	return u.dexBuilt(b, src)
 }
 
 // dexFrom scans a dex of size bytes read from r as it inflates.
@@ -198,6 +255,9 @@ func (u *unit) tableStrings(t *android.Table, src gown.Source) {
 		r.Offset, r.Section = int64(off), "string pool"
 		if n := t.Names[uint32(i)]; n != "" {
 			r.Section = n
+			if n == "string/project_id" {
+				u.project(str)
+			}
 		}
 		u.scanString(str, r)
 	}
@@ -264,6 +324,15 @@ func (u *unit) protoXML(b []byte, src gown.Source) error {
 }
 
 func (u *unit) xmlDoc(x *android.XML, src gown.Source) {
+	if len(x.Elements) > 0 && x.Elements[0].Name == "widget" { // Cordova's res/xml/config.xml
+		var facts []ownFact
+		for i := range x.Elements {
+			e := &x.Elements[i]
+			a, _ := e.Attr(cordovaAttr[e.Name])
+			facts = cordovaFact(facts, e.Name, a.Value)
+		}
+		u.own(facts)
+	}
 	if src.Entry == u.s.nscPath {
 		nsc := android.ReadNetworkSecurity(x)
 		u.effect(func(s *appScan) {
@@ -299,13 +368,27 @@ func (u *unit) xmlStrings(x *android.XML, src gown.Source) {
 	}
 }
 
+// project records a Firebase project id the app is configured with
+// (project_id in resources, PROJECT_ID in GoogleService-Info.plist).
+func (u *unit) project(id string) {
+	id = strings.TrimSpace(id)
+	if id == "" || len(id) > 64 {
+		return
+	}
+	u.effect(func(s *appScan) {
+		if len(s.projects) < maxIdentity {
+			s.projects = append(s.projects, id)
+		}
+	})
+}
+
 // signer records the first signing certificate's digest.
 func (u *unit) signer(b []byte) error {
-	d, err := android.SignerDigest(b)
+	d, subj, err := android.SignerInfo(b)
 	if err == nil {
 		u.effect(func(s *appScan) {
 			if s.app.Signer == "" {
-				s.app.Signer = d
+				s.app.Signer, s.subject = d, subj
 			}
 		})
 	}

@@ -118,9 +118,14 @@ func goCommand() (string, error) {
 // signatureBlock returns a v1 signature block (PKCS#7 SignedData with one
 // self-signed certificate) and the certificate's DER.
 func signatureBlock(t testing.TB) ([]byte, []byte) {
+	return signatureBlockFor(t, pkix.Name{CommonName: "gown planted"})
+}
+
+// signatureBlockFor is signatureBlock with a chosen certificate subject.
+func signatureBlockFor(t testing.TB, subject pkix.Name) ([]byte, []byte) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "gown planted"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: subject,
 		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -194,9 +199,38 @@ func plantedNSC() []byte {
 	}})
 }
 
-// hermes is a Hermes bytecode file: the magic, then a string in its table.
-func hermes(s string) []byte {
+// hermesBlob is a file with the Hermes magic and a string after it, but no
+// table Hermes writes: read as printable runs (the fallback).
+func hermesBlob(s string) []byte {
 	b := []byte("\xc6\x1f\xbc\x03\xc1\x03\x19\x1f\x60\x00\x00\x00")
 	b = append(b, make([]byte, 64)...)
 	return append(append(b, s...), 0, 0, 0)
+}
+
+// gccLib compiles a C shared library with gcc (Debian gcc, installed by
+// scripts/install-deps.sh) holding src; nil, and a note, when gcc is
+// missing outside CI.
+func gccLib(t testing.TB, src string) []byte {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("gcc not installed in CI: %v", err)
+		}
+		t.Logf("gcc not installed: no native library built")
+		return nil
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lib.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "libnative.so")
+	if msg, err := exec.Command(gcc, "-shared", "-fPIC", "-O1", "-o", out, filepath.Join(dir, "lib.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

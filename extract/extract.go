@@ -46,6 +46,12 @@ type Config struct {
 	MaxDepth int
 	// MaxEndpoints caps the distinct endpoints kept per app.
 	MaxEndpoints int
+	// FlowLargeDex follows the bytecode of dex files of 1 MiB and more too,
+	// for the endpoints they build at run time (android.DexBuilt). Such a
+	// dex is then read whole instead of scanned as it inflates, and the
+	// flow costs about as much as the rest of the extraction
+	// (BENCHMARKS.md); dex files below 1 MiB are always followed.
+	FlowLargeDex bool
 }
 
 // Validate fills in defaults and rejects negative caps and a missing

@@ -44,7 +44,7 @@ func plantedAPK(t testing.TB, libSplit bool) ([]byte, []planted) {
 		{"assets/config.json", []byte(`{"es":"search.shop-planted.net:9200","db":"jdbc:mysql://db.shop-planted.net:3306/shop"}`), false},
 		{"res/raw/servers.txt", []byte("primary=10.20.30.40:27017\n"), false},
 		{"assets/index.android.bundle", []byte(`__d(function(){var u="wss://rn.shop-planted.net/socket";fetch("http://localhost:8081/x")});`), false},
-		{"assets/app.hbc", hermes("https://hermes.shop-planted.net/graphql"), false},
+		{"assets/app.hbc", hermesBlob("https://hermes.shop-planted.net/graphql"), false},
 		{"assets/www/index.html", []byte(`<script>fetch("http://cordova.shop-planted.net/api")</script>`), false},
 		{"META-INF/CERT.RSA", sig, false},
 	}
@@ -195,17 +195,25 @@ func TestXAPKReadsEverySplit(t *testing.T) {
 func TestEndpointTargets(t *testing.T) {
 	b, _ := plantedAPK(t, true)
 	app := readApp(t, b, "shop.apk")
-	var got []string
+	var got, internal []string
 	for _, e := range app.Endpoints {
 		for _, tg := range e.Targets([]int{6379, 9200}) {
 			got = append(got, fmt.Sprintf("%s:%d/%s", tg.Host, tg.Port, tg.Hint))
 		}
+		for _, tg := range e.TargetsIn(nil, gown.PartyScope{Internal: true}) {
+			internal = append(internal, fmt.Sprintf("%s:%d/%s", tg.Host, tg.Port, tg.Hint))
+		}
 	}
 	for _, w := range []string{"mongo.shop-planted.net:27017/mongodb", "shop-planted-1.firebaseio.com:443/firebase",
-		"dex.shop-planted.net:80/", "dex.shop-planted.net:9200/", "search.shop-planted.net:9200/", "10.20.30.40:27017/"} {
+		"dex.shop-planted.net:80/", "dex.shop-planted.net:9200/", "search.shop-planted.net:9200/"} {
 		if !slices.Contains(got, w) {
 			t.Errorf("target %s missing from %q", w, got)
 		}
+	}
+	// A private address is internal: probed only when private addresses
+	// are allowed (gown app --allow-private).
+	if slices.Contains(got, "10.20.30.40:27017/") || !slices.Contains(internal, "10.20.30.40:27017/") {
+		t.Errorf("10.20.30.40:27017: first-party targets %q, with internal ones %q", got, internal)
 	}
 	for _, g := range got {
 		if strings.Contains(g, "github.com") || strings.Contains(g, "appspot.com") {

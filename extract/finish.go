@@ -16,6 +16,7 @@ func (s *appScan) finish() *gown.App {
 	if s.col.dropped > 0 {
 		s.fail(fmt.Errorf("%d more endpoints past the cap of %d were not kept", s.col.dropped, s.cfg.MaxEndpoints))
 	}
+	s.decideParties()
 	s.app.Cleartext = s.cleartext()
 	textPass(s.app)
 	return s.app
@@ -53,11 +54,15 @@ func textPass(a *gown.App) {
 	a.File = redact.Name(a.File, capPath)
 	a.ID = redact.Name(a.ID, capName)
 	a.Version = redact.Name(a.Version, capName)
+	for i, f := range a.Identity {
+		a.Identity[i] = redact.Name(f, capPath)
+	}
 	for i, e := range a.Errors {
 		a.Errors[i] = redact.Text(e, capText)
 	}
 	for i := range a.Endpoints {
 		textSources(a.Endpoints[i].Sources)
+		textSources(a.Endpoints[i].Parts)
 	}
 	for i := range a.Credentials {
 		c := &a.Credentials[i]
@@ -87,7 +92,7 @@ func (s *appScan) cleartext() []gown.Cleartext {
 	var out []gown.Cleartext
 	at := map[string]int{}
 	for _, e := range s.app.Endpoints {
-		if e.Kind != gown.KindURL || (e.Scheme != "http" && e.Scheme != "ws") || !e.FirstParty {
+		if e.Kind != gown.KindURL || (e.Scheme != "http" && e.Scheme != "ws") || e.Party == gown.PartyThird || e.Party == gown.PartyDev {
 			continue
 		}
 		ok, why := s.policy(e.Host)

@@ -80,6 +80,12 @@ func (u *unit) plistStrings(p *ios.Plist, src gown.Source) {
 		r := src
 		r.Section = key
 		u.scanString(str, r)
+		switch {
+		case key == "PROJECT_ID" || strings.HasSuffix(key, ".PROJECT_ID"):
+			u.project(str)
+		case strings.Contains(str, "applinks:") || strings.Contains(str, "webcredentials:") || strings.Contains(str, "activitycontinuation:"):
+			u.associated([]byte(str))
+		}
 		return true
 	})
 	if err != nil {
@@ -98,6 +104,7 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		u.effect(func(s *appScan) { s.app.Encrypted = true })
 		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
+	u.associated(b) // the entitlements in the code signature
 	for _, sec := range bin.Sections {
 		r := src
 		r.Section = sec.Name
@@ -110,12 +117,86 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 			continue
 		}
 		r.Encoding = "ascii"
-		runs(sec.Data, 6, func(off int, str []byte) {
+		var adj adjacent
+		runs(sec.Data, 2, func(off int, str []byte) {
 			r.Offset = sec.Off + int64(off)
-			u.scan(str, r)
+			if len(str) >= 6 {
+				u.scan(str, r)
+			}
+			if v, first, ok := adj.next(off, str); ok {
+				p0, p1 := r, r
+				p0.Offset = sec.Off + int64(first)
+				u.scanBuilt(v, p0, []gown.Source{p0, p1})
+			}
 		})
 	}
 	return nil
+}
+
+// adjacent pairs C strings that sit next to each other in a string
+// section, one NUL apart, when together they make an endpoint the code
+// joins at run time: a bare scheme and a host ("https://", "api.shop.net"),
+// or a host or URL and a port (":8443", ":6379/0"). Compilers keep a
+// file's literals in order, so the two halves of `"https://" + host` or
+// `host + ":" + port` usually end up side by side.
+type adjacent struct {
+	prev    string
+	off     int // prev's offset, end its end
+	end     int
+	pending bool
+}
+
+// next takes the run at off and returns the joined pair, and the offset
+// of its first half, when prev and this run make one.
+func (a *adjacent) next(off int, s []byte) (string, int, bool) {
+	joined, first, ok := "", a.off, false
+	if a.pending && off == a.end+1 && len(s) <= 253 {
+		switch {
+		case strings.HasSuffix(a.prev, "://") && hostStart(s):
+			joined, ok = a.prev+string(s), true
+		case isPort(s) && (strings.Contains(a.prev, "://") || hostLike(a.prev)):
+			joined, ok = a.prev+string(s), true
+		}
+	}
+	a.pending = false
+	if len(s) <= 253 && (bytes.HasSuffix(s, []byte("://")) || bytes.Contains(s, []byte("://")) || hostLike(string(s))) {
+		a.prev, a.off, a.end, a.pending = string(s), off, off+len(s), true
+	}
+	return joined, first, ok
+}
+
+func hostStart(s []byte) bool {
+	return len(s) > 3 && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= '0' && s[0] <= '9') && bytes.IndexByte(s, '.') > 0 && !bytes.ContainsAny(s, " \t\"'<>")
+}
+
+// isPort reports ":NNNN", optionally followed by a path.
+func isPort(s []byte) bool {
+	if len(s) < 3 || s[0] != ':' {
+		return false
+	}
+	n := 1
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n >= 3 && n <= 6 && (n == len(s) || s[n] == '/')
+}
+
+// hostLike reports a bare host name: letters, digits, dots and hyphens,
+// with a dot, under a public suffix.
+func hostLike(s string) bool {
+	if len(s) < 4 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+		return false
+	}
+	return ValidHost(s)
+}
+
+// associated records the iOS associated domains named in b.
+func (u *unit) associated(b []byte) {
+	if ds := associatedDomains(b); len(ds) > 0 {
+		u.effect(func(s *appScan) {
+			s.assoc = append(s.assoc, ds[:min(len(ds), maxIdentity-len(s.assoc))]...)
+		})
+	}
 }
 
 // utf16Strings splits NUL-terminated UTF-16LE strings.
@@ -160,6 +241,12 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		runs(b[sec.Offset:end], 6, func(off int, str []byte) {
 			r.Offset = int64(sec.Offset) + int64(off)
 			u.scan(str, r)
+		})
+		w := r
+		w.Encoding = "utf-16le"
+		utf16Runs(b[sec.Offset:end], 6, func(off int, str []byte) {
+			w.Offset = int64(sec.Offset) + int64(off)
+			u.scan(str, w)
 		})
 	}
 	if read == 0 { // stripped section headers: fall back to the whole file

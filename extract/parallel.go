@@ -49,7 +49,7 @@ func (s *appScan) readAll(ctx context.Context, a *archive, files []*zip.File, re
 	// turns out not to be a dex; then it gets one outside the arena.
 	budget := minBudget
 	for _, f := range files {
-		if f.UncompressedSize64 < dexStreamMin || !strings.HasSuffix(f.Name, ".dex") {
+		if f.UncompressedSize64 < s.streamMin() || !strings.HasSuffix(f.Name, ".dex") {
 			budget = max(budget, int(min(f.UncompressedSize64, uint64(s.cfg.MaxEntrySize))))
 		}
 	}
@@ -126,7 +126,7 @@ func (s *appScan) readEntry(a *archive, f *zip.File, ar *arena, ready <-chan str
 	// a big app, and the largest entry, which is then never held whole.
 	var scanned chan *unit
 	b, skipped, err := s.read(a, f, ar.get, true, func(head []byte) *feed {
-		if f.UncompressedSize64 < dexStreamMin || !bytes.HasPrefix(head, []byte("dex\n")) {
+		if f.UncompressedSize64 < s.streamMin() || !bytes.HasPrefix(head, []byte("dex\n")) {
 			return nil
 		}
 		fd, size := newFeed(), int(f.UncompressedSize64)

@@ -75,7 +75,12 @@ func (p *Parties) Site(host string) string {
 	}
 	labels := strings.Split(host, ".")
 	for i := 1; i < len(labels); i++ {
-		if p.cloud[strings.Join(labels[i:], ".")] {
+		suffix := strings.Join(labels[i:], ".")
+		if p.cloud[suffix] {
+			if suffix == "firebasedatabase.app" && i >= 2 {
+				// NAME.REGION.firebasedatabase.app: the tenant is NAME, not the region.
+				return strings.Join(labels[i-2:], ".")
+			}
 			return strings.Join(labels[i-1:], ".")
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/android"
 	"github.com/gownscan/gown/extract/internal/inflate"
 )
 
@@ -123,17 +124,14 @@ func TestRealAPKs(t *testing.T) {
 			}
 			var got strings.Builder
 			for _, e := range app.Endpoints {
-				party := "third"
-				if e.FirstParty {
-					party = "first"
-				}
-				fmt.Fprintf(&got, "%-13s %-5s %.2f %s  (%s)\n", e.Kind, party, e.Confidence, e.Value, where(e.Sources[0]))
+				fmt.Fprintf(&got, "%-13s %-8s %.2f %s  (%s)\n", e.Kind, e.Party, e.Confidence, e.Value, where(e.Sources[0]))
 				// These test apps have no back end: every URL they hold is an
 				// SDK's, a spec's or a licence's, so nothing may be first-party.
 				if e.FirstParty {
 					t.Errorf("first-party endpoint in an app without a back end: %s", e.Value)
 				}
 			}
+			fmt.Fprintf(&got, "identity %s\n", strings.Join(app.Identity, "; "))
 			for _, c := range app.Credentials {
 				fmt.Fprintf(&got, "credential %s %s  (%s)\n", c.Rule, c.Value, where(c.Sources[0]))
 			}
@@ -211,6 +209,49 @@ func BenchmarkInflateRealDex(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkDexBuiltReal runs the run-time string data flow
+// (android.DexBuilt) over every dex of each real APK, whole, and reports
+// how many strings it built: the cost it would add to a dex past
+// dexStreamMin, which is scanned as it inflates and not flowed.
+func BenchmarkDexBuiltReal(b *testing.B) {
+	for _, ra := range realApps {
+		data := realAPK(b, ra)
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var dexes [][]byte
+		size := 0
+		for _, f := range zr.File {
+			if strings.HasSuffix(f.Name, ".dex") {
+				rc, err := f.Open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := io.ReadAll(rc)
+				rc.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				dexes, size = append(dexes, d), size+len(d)
+			}
+		}
+		b.Run(strings.TrimSuffix(filepath.Base(ra.apk), ".apk"), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			built := 0
+			for b.Loop() {
+				built = 0
+				for _, d := range dexes {
+					if err := android.DexBuilt(d, func(android.Built) bool { built++; return true }); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(built), "built/op")
 		})
 	}
 }

@@ -63,6 +63,11 @@ func (c *collector) record(h hit) {
 	key := string(h.ep.Kind) + "\x00" + h.ep.Value
 	if old, ok := c.eps[key]; ok {
 		old.AddSource(h.ep.Sources[0], maxSources)
+		if old.Parts == nil && h.ep.Parts != nil && old.Confidence > h.ep.Confidence {
+			// Read whole elsewhere: the higher confidence stays, the
+			// pieces are kept for the record.
+			old.Parts = h.ep.Parts
+		}
 		return
 	}
 	if len(c.eps) >= c.maxEps {
@@ -226,7 +231,18 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 			}
 		}
 	case gown.KindBucket:
-		ep.Host, ep.Value = strings.ToLower(v), strings.ToLower(v)
+		h, p, _ := strings.Cut(strings.ToLower(v), ":")
+		ep.Host, ep.Value = h, strings.ToLower(v)
+		// A bucket is reached over HTTPS by its host; the catalog names the
+		// store whose prober lists it (s3 for *.s3.amazonaws.com), if any.
+		if store, sc, _ := s.cfg.Catalog.URL("https", ep.Host); store != "" {
+			ep.Store, ep.Scheme, ep.Port, ep.TLS = store, "https", sc.Port, sc.TLS
+			if p != "" {
+				if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
+					return nil, nil
+				}
+			}
+		}
 	case gown.KindIPPort, gown.KindHost:
 		h, p, _ := strings.Cut(v, ":")
 		ep.Host, ep.Value = strings.ToLower(h), strings.ToLower(v)
@@ -235,14 +251,16 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 			return nil, nil
 		}
 	}
-	if ep.Host == "" || !ValidHost(ep.Host) {
+	explicit := ep.Kind == gown.KindURL || ep.Kind == gown.KindConnString
+	if ep.Host == "" || !ValidHost(ep.Host) && !(explicit && explicitHost(ep.Host)) {
 		return nil, nil
 	}
 	cat := s.parties.Category(ep.Host)
 	if cat == "noise" {
 		return nil, nil
 	}
-	ep.FirstParty = cat == ""
+	// The party is decided once the whole app is read (decideParties):
+	// the facts that tie a host to the app come from every part of it.
 	if ep.Kind == gown.KindURL && docPage(ep.Value) {
 		ep.Confidence = min(ep.Confidence, 0.3) // a page to read, not an API
 	}
@@ -278,7 +296,10 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	}
 	ep.Scheme = strings.ToLower(u.Scheme)
 	ep.Host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	store, sc, _ := c.URL(ep.Scheme, ep.Host)
+	store, sc, known := c.URL(ep.Scheme, ep.Host)
+	if !known {
+		sc = messagingSchemes[ep.Scheme]
+	}
 	ep.Port, ep.TLS = sc.Port, sc.TLS
 	if p := u.Port(); p != "" {
 		if ep.Port, err = strconv.Atoi(p); err != nil || ep.Port < 1 || ep.Port > 65535 {
@@ -293,6 +314,18 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 	return user
 }
 
+// messagingSchemes are schemes apps use for brokers and RPC that name no
+// store gown probes: their default port and TLS, used when the catalog does
+// not know the scheme (a prober that claims one, such as MQTT, takes it
+// over through the catalog). tcp, ssl, tls and grpc have no default port:
+// an endpoint without one is probed on the store ports only.
+var messagingSchemes = map[string]gown.Scheme{
+	"mqtt": {Name: "mqtt", Port: 1883}, "mqtts": {Name: "mqtts", Port: 8883, TLS: true},
+	"nats": {Name: "nats", Port: 4222}, "kafka": {Name: "kafka", Port: 9092},
+	"stomp": {Name: "stomp", Port: 61613}, "stomps": {Name: "stomps", Port: 61614, TLS: true},
+	"ssl": {Name: "ssl", TLS: true}, "tls": {Name: "tls", TLS: true}, "grpcs": {Name: "grpcs", TLS: true},
+}
+
 // results returns the endpoints and credentials in first-seen order.
 func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 	eps := make([]gown.Endpoint, 0, len(c.order))
@@ -304,6 +337,35 @@ func (c *collector) results() ([]gown.Endpoint, []gown.Credential) {
 		creds = append(creds, *c.creds[k])
 	}
 	return eps, creds
+}
+
+// utf16Runs calls fn with each run of at least minRun printable ASCII
+// characters written as UTF-16LE (each byte followed by a zero), at either
+// byte alignment, decoded to ASCII, and its offset: how UTF-16 literals
+// are found in native libraries and .NET assemblies. The decoded run is a
+// buffer reused between calls.
+func utf16Runs(b []byte, minRun int, fn func(off int, s []byte)) {
+	var buf []byte
+	for i := 0; i+1 < len(b); {
+		if b[i] < 0x20 || b[i] >= 0x7f || b[i+1] != 0 {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(b) && b[j] >= 0x20 && b[j] < 0x7f && b[j+1] == 0 {
+			j += 2
+		}
+		if n := (j - i) / 2; n >= minRun {
+			buf = buf[:0]
+			for k := i; k < j; k += 2 {
+				buf = append(buf, b[k])
+			}
+			fn(i, buf)
+			i = j
+			continue
+		}
+		i++
+	}
 }
 
 // runs calls fn with each run of at least minRun printable ASCII bytes in b

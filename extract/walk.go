@@ -14,8 +14,12 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/android"
+	"github.com/gownscan/gown/extract/hermes"
 	"github.com/gownscan/gown/extract/ios"
+	"github.com/gownscan/gown/extract/js"
 	"github.com/gownscan/gown/extract/rules"
+	"github.com/gownscan/gown/extract/unity"
+	"github.com/gownscan/gown/extract/xamarin"
 )
 
 // appScan is the state of reading one app.
@@ -38,6 +42,23 @@ type appScan struct {
 	// iOS facts.
 	infoSeen bool
 	ats      *ios.ATS
+	// Identity facts beyond the app's id, for the party of each host:
+	// the signing certificate's subject, Firebase project ids, iOS
+	// associated domains. Written by effects only.
+	subject  string
+	projects []string
+	assoc    []string
+	// Hybrid apps' own hosts and ids: Capacitor's server.hostname and
+	// allowNavigation, Cordova's widget id, <access origin> and
+	// <allow-navigation href>.
+	own []ownFact
+}
+
+// ownFact is a host (or, with words set, an id) a hybrid app's config
+// names as its own.
+type ownFact struct {
+	text, why string
+	words     bool
 }
 
 func newAppScan(x *Extractor, name string) *appScan {
@@ -159,10 +180,10 @@ func (s *appScan) walk(ctx context.Context, a *archive) {
 		return
 	}
 	if s.app.Signer == "" && a.zr != nil && format(a.zr, "") == "apk" {
-		d, err := android.SigningBlockDigest(a.r, a.size)
+		d, subj, err := android.SigningBlockInfo(a.r, a.size)
 		switch {
 		case err == nil:
-			s.app.Signer = d
+			s.app.Signer, s.subject = d, subj
 		case !errors.Is(err, android.ErrNoSigningBlock):
 			s.fail(fmt.Errorf("%s: %w", a.name, err))
 		}
@@ -267,6 +288,13 @@ func (u *unit) dispatch(b []byte, src gown.Source) error {
 		return u.macho(b, src)
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
 		return u.elf(b, src)
+	case bytes.HasPrefix(b, []byte(hermes.Magic)):
+		u.hermes(b, src)
+		return nil
+	case bytes.HasPrefix(b, []byte(unity.Magic)):
+		return u.il2cpp(b, src)
+	case bytes.HasPrefix(b, []byte(xamarin.Magic)), bytes.HasPrefix(b, []byte(xamarin.BlobMagic)):
+		return u.assemblies(b, src)
 	}
 	u.blob(b, src)
 	return nil
@@ -294,7 +322,11 @@ func isMachO(b []byte) bool {
 func (u *unit) blob(b []byte, src gown.Source) {
 	if looksText(b) {
 		src.Encoding = "utf-8"
+		u.hybridConfig(b, src)
 		u.scan(b, src)
+		if scriptName(src.Entry) && (bytes.Contains(b, []byte("://")) || bytes.Contains(b, []byte("${"))) {
+			u.jsBuilt(b, src)
+		}
 		return
 	}
 	src.Encoding, src.Section = "ascii", sniff(b)
@@ -302,6 +334,118 @@ func (u *unit) blob(b []byte, src gown.Source) {
 		r := src
 		r.Offset = int64(off)
 		u.scan(str, r)
+	})
+	src.Encoding = "utf-16le" // .NET assemblies' user strings, Windows-built data
+	utf16Runs(b, 6, func(off int, str []byte) {
+		r := src
+		r.Offset = int64(off)
+		u.scan(str, r)
+	})
+}
+
+// scriptName reports an entry that holds JavaScript: a bundle (React
+// Native, Capacitor, Cordova) or a page.
+func scriptName(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".js", ".mjs", ".cjs", ".bundle", ".jsbundle", ".html", ".htm":
+		return true
+	}
+	return false
+}
+
+// jsBuilt scans the strings a script builds from constants (see js).
+func (u *unit) jsBuilt(b []byte, src gown.Source) {
+	js.BuiltStrings(b, func(bt js.Built) bool {
+		at := src
+		at.Section, at.Offset = "js expression", int64(bt.Off)
+		parts := make([]gown.Source, len(bt.Parts))
+		for i, p := range bt.Parts {
+			parts[i] = src
+			parts[i].Section, parts[i].Offset = "js literal", int64(p.Off)
+		}
+		u.scanBuilt(bt.Value, at, parts)
+		return true
+	})
+}
+
+// hermes scans a Hermes bytecode file's string table, each string whole
+// (see package hermes). A file whose table is not found (a bytecode
+// version laid out otherwise) is scanned as printable runs, as any binary,
+// and its section says so.
+func (u *unit) hermes(b []byte, src gown.Source) {
+	t, err := hermes.Open(b)
+	if err != nil {
+		src.Encoding, src.Section = "ascii", fmt.Sprintf("hermes bytecode v%d (string table not found: printable runs)", hermes.Version(b))
+		runs(b, 6, func(off int, str []byte) {
+			r := src
+			r.Offset = int64(off)
+			u.scan(str, r)
+		})
+		return
+	}
+	src.Section = fmt.Sprintf("hermes bytecode v%d string table", hermes.Version(b))
+	t.Strings(func(off int, s []byte, wide bool) bool {
+		r := src
+		r.Offset, r.Encoding = int64(off), "utf-8"
+		if wide {
+			r.Encoding = "utf-16le"
+		}
+		u.scan(s, r)
+		return true
+	})
+}
+
+// il2cpp scans a Unity IL2CPP global-metadata.dat: its C# string literals
+// through their table, each whole (the data runs them together), then the
+// rest of the file, as any binary, around the literal data.
+func (u *unit) il2cpp(b []byte, src gown.Source) error {
+	lit := src
+	lit.Section, lit.Encoding = fmt.Sprintf("il2cpp v%d string literals", unity.Version(b)), "utf-8"
+	err := unity.Literals(b, func(off int, s []byte) bool {
+		r := lit
+		r.Offset = int64(off)
+		u.scan(s, r)
+		return true
+	})
+	rest := src
+	rest.Section, rest.Encoding = "il2cpp metadata", "ascii"
+	scanRuns := func(from, to int) {
+		runs(b[from:to], 6, func(off int, s []byte) {
+			r := rest
+			r.Offset = int64(from + off)
+			u.scan(s, r)
+		})
+	}
+	if off, size, ok := unity.Data(b); ok && err == nil {
+		scanRuns(0, off)
+		scanRuns(off+size, len(b))
+	} else {
+		scanRuns(0, len(b))
+	}
+	return err
+}
+
+// maxAssemblies caps the compressed assemblies unpacked from one entry.
+const maxAssemblies = 4096
+
+// assemblies reads Xamarin and .NET for Android assemblies: each XALZ
+// (LZ4) assembly in the entry is unpacked, within the entry size cap, and
+// read as any undecoded binary (printable and UTF-16 runs: the #US heap of
+// C# literals); an assembly store's own bytes are read too.
+func (u *unit) assemblies(b []byte, src gown.Source) error {
+	if bytes.HasPrefix(b, []byte(xamarin.BlobMagic)) {
+		u.blob(b, src)
+	}
+	max := int(min(u.s.cfg.MaxEntrySize, 1<<30))
+	return xamarin.Each(b, max, maxAssemblies, func(off int, asm []byte) bool {
+		if u.s.total.Add(int64(len(asm))) > u.s.cfg.MaxTotal {
+			u.fail(fmt.Errorf("%s!%s: assemblies past the %d-byte total cap not read", src.Container, src.Entry, u.s.cfg.MaxTotal))
+			return false
+		}
+		r := src
+		r.Section = fmt.Sprintf("xalz assembly @%d", off)
+		u.blob(asm, r)
+		return true
 	})
 }
 

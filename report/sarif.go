@@ -201,6 +201,12 @@ func (s *SARIF) standalone(f gown.Finding) map[string]any {
 	var locs []any
 	for _, l := range f.Locations {
 		al := map[string]any{"uri": artifactURI(l.Entry, true)}
+		if l.Entry == "" {
+			// A place in the file itself (a capture's packet record):
+			// the region's offset is in the container.
+			parts := strings.Split(l.Container, "!")
+			al["uri"] = artifactURI(parts[len(parts)-1], len(parts) > 1)
+		}
 		if i, ok := s.artifact(l); ok {
 			al["index"] = i
 		}

@@ -25,6 +25,8 @@ import (
 type appFlags struct {
 	extractOnly  bool
 	allowPrivate bool
+	probeUnknown bool
+	deepDex      bool
 	scan         scanFlags
 }
 
@@ -43,7 +45,9 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	fset.SetOutput(io.err)
 	var f appFlags
 	fset.BoolVar(&f.extractOnly, "extract-only", false, "list what the apps name and grade their own code; probe nothing")
-	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe app endpoints that resolve to private, loopback or link-local addresses")
+	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe app endpoints that resolve to private, loopback or link-local addresses, and internal names (*.internal, *.corp, *.lan)")
+	fset.BoolVar(&f.deepDex, "deep-dex", false, "follow the bytecode of dex files of 1 MiB and more for endpoints built at run time (those below always are; slower)")
+	fset.BoolVar(&f.probeUnknown, "probe-unknown", false, "also probe hosts tied neither to the app's identity nor to a known third party (party \"unknown\")")
 	f.scan.register(fset)
 	_ = fset.MarkHidden("list")   // targets come from the apps
 	_ = fset.MarkHidden("resume") // an app scan is run again, not resumed
@@ -83,7 +87,7 @@ func appRun(ctx context.Context, f *appFlags, job *scanJob, files []string, io s
 			}
 		}
 	}
-	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
+	x, err := extract.New(extract.Config{Catalog: all.Catalog(), FlowLargeDex: f.deepDex})
 	if err != nil {
 		return err
 	}
@@ -91,10 +95,18 @@ func appRun(ctx context.Context, f *appFlags, job *scanJob, files []string, io s
 	if err != nil {
 		return err
 	}
-	targets, err := extractAll(ctx, x, l, files)
+	targets, held, err := extractAll(ctx, x, l, files, gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate})
 	if err != nil {
 		l.abort(ctx)
 		return err
+	}
+	if !f.extractOnly && !job.quiet {
+		if n := held[gown.PartyUnknown]; n > 0 {
+			fmt.Fprintf(io.err, "gown: %d endpoint(s) of unknown party (tied neither to the app nor to a known third party) not probed: --probe-unknown probes them\n", n)
+		}
+		if n := held[gown.PartyInternal]; n > 0 {
+			fmt.Fprintf(io.err, "gown: %d internal endpoint(s) (private addresses, *.internal/*.corp/*.lan names) not probed: --allow-private probes them\n", n)
+		}
 	}
 	var src scan.Source
 	switch {
@@ -166,13 +178,15 @@ func noApps(dir string) string {
 }
 
 // extractAll reads each app, writes what it found, grades the app's own
-// code into the scan, and returns the targets of every first-party endpoint,
+// code into the scan, and returns the targets of every first-party endpoint
+// (and of the parties scope adds), and counts the unknown and internal
+// endpoints scope leaves out,
 // without repeats. An app that cannot be read is reported and the batch goes
 // on; the run fails only when no app could be read at all.
 //
 // On a terminal (and without -q) a status line counts the apps read and
 // those that name back ends; what is written goes above it.
-func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string) ([]gown.Target, error) {
+func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string, scope gown.PartyScope) ([]gown.Target, map[gown.Party]int, error) {
 	io, job := l.io, l.job
 	var bar *progress.Bar
 	if !job.quiet {
@@ -186,10 +200,11 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 	var targets []gown.Target
 	seen := map[string]bool{}
 	read := 0
+	held := map[gown.Party]int{} // endpoints of parties the scope leaves out
 	enc := json.NewEncoder(io.out)
 	for _, file := range files {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		app, err := x.File(ctx, file)
 		bar.Done(err == nil && len(app.Endpoints) > 0)
@@ -204,7 +219,7 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		}
 		if job.json {
 			if err := enc.Encode(app); err != nil {
-				return nil, fmt.Errorf("write results: %w", err)
+				return nil, nil, fmt.Errorf("write results: %w", err)
 			}
 		} else {
 			printApp(io, app)
@@ -212,10 +227,13 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		// The app's own findings are stored, then written, before the
 		// next app is read.
 		if err := l.s.AddApp(app); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, e := range app.Endpoints {
-			for _, t := range e.Targets(job.tcfg.Ports) {
+			if (e.Party == gown.PartyUnknown || e.Party == gown.PartyInternal) && !e.Probed(scope) {
+				held[e.Party]++
+			}
+			for _, t := range e.TargetsIn(job.tcfg.Ports, scope) {
 				if k := gown.TargetKey(t); !seen[k] {
 					seen[k] = true
 					targets = append(targets, t)
@@ -224,9 +242,25 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		}
 	}
 	if read == 0 {
-		return nil, errors.New("no app could be read")
+		return nil, nil, errors.New("no app could be read")
 	}
-	return targets, nil
+	return targets, held, nil
+}
+
+// partyRank orders endpoints in the text output: the app's own first, then
+// those gown cannot place, internal, third-party and development hosts.
+func partyRank(e gown.Endpoint) int {
+	switch {
+	case e.FirstParty:
+		return 0
+	case e.Party == gown.PartyUnknown:
+		return 1
+	case e.Party == gown.PartyInternal:
+		return 2
+	case e.Party == gown.PartyDev:
+		return 4
+	}
+	return 3
 }
 
 // printApp writes one app as text: identity, first-party endpoints first,
@@ -252,25 +286,26 @@ func printApp(io stdio, a *gown.App) {
 		fmt.Fprintln(w, "  ENCRYPTED: binary is FairPlay-encrypted; results are incomplete (unreadable, not clean)")
 	}
 	eps := slices.Clone(a.Endpoints)
-	slices.SortStableFunc(eps, func(x, y gown.Endpoint) int {
-		if x.FirstParty != y.FirstParty {
-			if x.FirstParty {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(eps, func(x, y gown.Endpoint) int { return partyRank(x) - partyRank(y) })
+	if len(a.Identity) > 0 {
+		fmt.Fprintf(w, "  identity: %s\n", txt(strings.Join(a.Identity, "; ")))
+	}
 	fmt.Fprintf(w, "  endpoints: %d\n", len(eps))
 	for _, e := range eps {
-		party := "third"
-		if e.FirstParty {
-			party = "first"
+		party := string(e.Party)
+		if party == "" {
+			party = "third"
+			if e.FirstParty {
+				party = "first"
+			}
 		}
 		s := e.Sources[0]
-		fmt.Fprintf(w, "    %-13s %-5s %.2f  %s  (%s %s", txt(string(e.Kind)), party, e.Confidence, txt(e.Value), txt(s.Entry), txt(s.Section))
+		fmt.Fprintf(w, "    %-13s %-8s %.2f  %s  (%s %s", txt(string(e.Kind)), txt(party), e.Confidence, txt(e.Value), txt(s.Entry), txt(s.Section))
 		if len(e.Sources) > 1 {
 			fmt.Fprintf(w, ", +%d more", len(e.Sources)-1)
+		}
+		if len(e.Parts) > 0 {
+			fmt.Fprintf(w, "; built at run time from %d parts", len(e.Parts))
 		}
 		fmt.Fprintln(w, ")")
 	}

@@ -73,7 +73,15 @@ read-only, and writes one result per store found. Targets: host, host:port,
 		short: "read apps, list their back ends, probe the first-party ones",
 		long: `Reads APK, XAPK, APKS, AAB and IPA files, lists the back ends they name and grades
 their own code (hard-coded credentials, clear-text transport), then probes the
-first-party hosts for open data stores. Everything is stored as one scan.`},
+first-party hosts (tied to the app's identity) for open data stores. Everything
+is stored as one scan.`},
+	{name: "traffic", operands: "FILE...", complete: operandFiles,
+		short: "read pcap, pcapng and HAR files: back ends reached, clear text, join with --app",
+		long: `Reads captures (pcap, pcapng) and HAR 1.2 files and reports the back ends the
+traffic reached (DNS answers, TLS SNI and ALPN, HTTP hosts and URLs, database
+protocols recognised from their first bytes), the personal data and credentials
+sent in clear text (masked), then probes the first-party back ends as gown app
+does. With --app APP, joins what the app names with what the traffic shows.`},
 	{name: "report", operands: "[SCAN]", complete: operandScan,
 		short: "write a stored scan (or a --from JSON Lines file) as table, jsonl, sarif, html, csv or md",
 		long: `Writes a scan's results in one report format: a stored scan (the newest when
@@ -161,6 +169,8 @@ func runner(name string) func(context.Context, []string, stdio) error {
 		return cmdScan
 	case "app":
 		return cmdApp
+	case "traffic":
+		return cmdTraffic
 	case "report":
 		return cmdReport
 	case "scans":

@@ -76,7 +76,7 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.probers, "probers", nil, "use only these probers (comma-separated names)")
 	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
 	fs.BoolVar(&f.all, "all", false, "also report closed and filtered ports")
-	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (banner first, then each prober); --detect=false skips such ports")
+	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (a short banner wait, then the probers at once on separate connections); --detect=false skips such ports")
 	fs.IntVar(&f.workers, "workers", 256, "targets probed at once, 1 to 65536 (4× as many may be connecting: a filtered port holds no worker)")
 	fs.IntVar(&f.perHost, "per-host", 16, "targets connecting or probed at once on one address, 1 to 262144 (each holds one connection at a time)")
 	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan, up to 1000000 (0: no limit)")

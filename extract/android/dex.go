@@ -281,7 +281,14 @@ func uleb128(w *dexWindow, at int) (int, int, bool) {
 }
 
 // mutf8 decodes modified UTF-8 to a string; see appendMUTF8.
-func mutf8(b []byte) string { return string(appendMUTF8(nil, b)) }
+func mutf8(b []byte) string {
+	for _, c := range b {
+		if c >= 0x80 {
+			return string(appendMUTF8(make([]byte, 0, len(b)), b))
+		}
+	}
+	return string(b) // ASCII reads the same in MUTF-8 and UTF-8
+}
 
 // appendMUTF8 decodes modified UTF-8 (UTF-8 whose code points above U+FFFF
 // are written as two three-byte surrogates and whose NUL is C0 80) and

@@ -17,6 +17,9 @@ type Manifest struct {
 	// MetaData lists <meta-data> name/value pairs: typed evidence such as
 	// com.google.android.geo.API_KEY or a back-end URL.
 	MetaData []Attr
+	// Hosts lists the hosts of intent-filter <data android:host>: the
+	// app's deep-link and App Links domains, its own web sites.
+	Hosts []string
 }
 
 // ReadManifest pulls the manifest's facts from a decoded document.
@@ -40,6 +43,10 @@ func ReadManifest(x *XML) *Manifest {
 			}
 			if a, ok := e.Attr("networkSecurityConfig"); ok && a.Type == TypeReference {
 				m.NetworkSecurityConfig = a.Data
+			}
+		case "data":
+			if h := strings.ToLower(strings.TrimSpace(attrValue(e, "host"))); h != "" && len(m.Hosts) < 64 {
+				m.Hosts = append(m.Hosts, h)
 			}
 		case "meta-data":
 			name := attrValue(e, "name")

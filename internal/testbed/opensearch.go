@@ -75,6 +75,8 @@ func searchConfigs() []config {
 		{name: "opensearch-open", kind: "elasticsearch", pkgs: pkgs, tools: tools, start: startSearchOpen(flavourOpenSearch)},
 		{name: "opensearch-nginx", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(false)},
 		{name: "opensearch-tls", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(true)},
+		{name: "opensearch-search-only", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchOnly},
+		{name: "opensearch-forbidden", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchForbidden},
 		{name: "elasticsearch7-open", kind: "elasticsearch", pkgs: pkgs, tools: tools, start: startSearchOpen(flavourES7)},
 	}
 }
@@ -303,7 +305,7 @@ func startSearchFront(useTLS bool) func(context.Context, io.Writer, *Server) err
 		if err != nil {
 			return err
 		}
-		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS); err != nil {
+		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS, passAll); err != nil {
 			return err
 		}
 		if useTLS {
@@ -313,6 +315,38 @@ func startSearchFront(useTLS bool) func(context.Context, io.Writer, *Server) err
 		}
 		return nil
 	}
+}
+
+// startSearchOnly puts nginx in front of the bed's OpenSearch node passing
+// only searches: GET /, _cat/indices and _cluster/stats answer 403, yet
+// anyone can search every index. The documents are readable: open. The
+// truth is uncounted in bytes only (Truth.Unsized): no size is readable.
+func startSearchOnly(ctx context.Context, log io.Writer, s *Server) error {
+	n, err := s.node(ctx, log, flavourOpenSearch)
+	if err != nil {
+		return err
+	}
+	if err := s.startNginx(ctx, log, n.addr, false, false, passSearch); err != nil {
+		return err
+	}
+	s.Want = searchTruth(gown.StatusOpen, n, gown.TLSNone)
+	s.Want.Unsized = true
+	return nil
+}
+
+// startSearchForbidden puts nginx in front of the node refusing every
+// request with 403, the search included: reachable, data refused, no
+// credentials asked for. Restricted.
+func startSearchForbidden(ctx context.Context, log io.Writer, s *Server) error {
+	n, err := s.node(ctx, log, flavourOpenSearch)
+	if err != nil {
+		return err
+	}
+	if err := s.startNginx(ctx, log, n.addr, false, false, passNone); err != nil {
+		return err
+	}
+	s.Want = searchTruth(gown.StatusRestricted, n, gown.TLSNone)
+	return nil
 }
 
 // checkSearch asks the server from Source what a scan would, as the test
@@ -329,6 +363,17 @@ func (s *Server) checkSearch(ctx context.Context) error {
 	}
 	switch s.Want.Status {
 	case gown.StatusOpen:
+		if s.Want.Unsized {
+			// Search only: GET / is refused, a search answers.
+			if code != http.StatusForbidden {
+				return fmt.Errorf("testbed: %s: GET / answered %d, want 403", s.Name, code)
+			}
+			code, b, err = httpReq{method: "GET", url: base + "/_search?size=0", header: hdr}.do(ctx, c)
+			if err != nil || code != http.StatusOK || !bytes.Contains(b, []byte(`"hits"`)) {
+				return fmt.Errorf("testbed: %s: GET /_search answered %d %.200s (%v)", s.Name, code, b, err)
+			}
+			return nil
+		}
 		if code != http.StatusOK || !bytes.Contains(b, []byte(`"number"`)) {
 			return fmt.Errorf("testbed: %s: GET / answered %d %.200s", s.Name, code, b)
 		}
@@ -340,6 +385,15 @@ func (s *Server) checkSearch(ctx context.Context) error {
 			if got[idx] != w {
 				return fmt.Errorf("testbed: %s: index %s holds %d documents, truth %d", s.Name, idx, got[idx], w)
 			}
+		}
+	case gown.StatusRestricted:
+		// Everything refused, the search too, without a challenge.
+		if code != http.StatusForbidden {
+			return fmt.Errorf("testbed: %s: GET / answered %d, want 403", s.Name, code)
+		}
+		code, _, err = httpReq{method: "GET", url: base + "/_search?size=0", header: hdr}.do(ctx, c)
+		if err != nil || code != http.StatusForbidden {
+			return fmt.Errorf("testbed: %s: GET /_search answered %d (%v), want 403", s.Name, code, err)
 		}
 	case gown.StatusAuthRequired:
 		if code != http.StatusUnauthorized {
