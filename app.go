@@ -152,15 +152,15 @@ func (e Endpoint) Probed(s PartyScope) bool {
 
 // Targets expands a first-party endpoint into the targets to probe: the
 // store it names, or else its own port plus each of storePorts. Other
-// parties' endpoints, buckets and endpoints without a host give none.
-// Targets are unresolved and carry Origin "app".
+// parties' endpoints, buckets no prober lists and endpoints without a host
+// give none. Targets are unresolved and carry Origin "app".
 func (e Endpoint) Targets(storePorts []int) []Target {
 	return e.TargetsIn(storePorts, PartyScope{})
 }
 
 // TargetsIn is Targets with the parties of scope s probed too.
 func (e Endpoint) TargetsIn(storePorts []int, s PartyScope) []Target {
-	if !e.Probed(s) || e.Host == "" || e.Kind == KindBucket {
+	if !e.Probed(s) || e.Host == "" || (e.Kind == KindBucket && e.Store == "") {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {

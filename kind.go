@@ -35,6 +35,10 @@ type StoreKind struct {
 	// database lives on 443 beside every other HTTPS service. Such a kind
 	// has no Ports.
 	HintOnly bool
+	// DetectPorts are ports where detection (--detect) may try a hint-only
+	// store after every other store declined: the local emulators' default
+	// ports (Firebase's, 9000). They select nothing by port.
+	DetectPorts []int
 	// ServerFirst marks a protocol in which the server speaks first (MySQL's
 	// greeting): detection tries such stores on a port that sent a banner,
 	// the others on a silent one.
@@ -84,7 +88,10 @@ func NewCatalog(kinds ...StoreKind) *Catalog {
 		if k.HintOnly != (len(k.Ports) == 0) {
 			panic(fmt.Sprintf("gown: store kind %q: a hint-only kind claims no ports, any other claims some", k.Name))
 		}
-		for _, p := range k.Ports {
+		if len(k.DetectPorts) > 0 && !k.HintOnly {
+			panic(fmt.Sprintf("gown: store kind %q: detect ports are for hint-only kinds", k.Name))
+		}
+		for _, p := range slices.Concat(k.Ports, k.DetectPorts) {
 			if p < 1 || p > 65535 {
 				panic(fmt.Sprintf("gown: store kind %q: port %d out of range", k.Name, p))
 			}
@@ -104,6 +111,7 @@ func NewCatalog(kinds ...StoreKind) *Catalog {
 		// The table keeps its own copies: a caller changing its slices
 		// later must not change what the table says.
 		k.Ports, k.Schemes, k.HostSuffixes = slices.Clone(k.Ports), slices.Clone(k.Schemes), slices.Clone(k.HostSuffixes)
+		k.DetectPorts = slices.Clone(k.DetectPorts)
 		c.byName[k.Name] = len(c.kinds)
 		c.kinds = append(c.kinds, k)
 	}

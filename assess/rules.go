@@ -14,4 +14,9 @@ const (
 	RuleOutdated    = "outdated-version"
 	RuleReachable   = "store-reachable"
 	RuleHoneypot    = "honeypot-suspected"
+	// Rules of gown traffic: what a capture or HAR file shows crossing the
+	// network in clear text.
+	RuleTrafficPersonal   = "cleartext-personal-data"
+	RuleTrafficCredential = "cleartext-credential"
+	RuleTrafficCleartext  = "cleartext-traffic"
 )

@@ -24,6 +24,9 @@ type Rule struct {
 	Short, Full string
 	// Remediation says what to do about it.
 	Remediation string
+	// CWE is the weakness the rule is an instance of ("CWE-306"), or ""
+	// when none fits (a honeypot is no weakness).
+	CWE string
 }
 
 // Rules lists every rule, in the order SARIF indexes them. New rules are
@@ -31,7 +34,7 @@ type Rule struct {
 // documentation lists them most severe first (ByDocOrder).
 var Rules = []Rule{
 	{
-		ID: RuleOpen, Name: "OpenDataStore", Severity: gown.SeverityHigh,
+		ID: RuleOpen, CWE: "CWE-306", Name: "OpenDataStore", Severity: gown.SeverityHigh,
 		Condition: "open (data readable without credentials) and the inventory holds items",
 		Example:   "Redis answers without authentication and holds 18723 items",
 		Short:     "A data store answers without authentication.",
@@ -45,7 +48,7 @@ var Rules = []Rule{
 			"Then assume what it held was read: rotate secrets stored in it and review access logs.",
 	},
 	{
-		ID: RuleAuthNoTLS, Name: "AuthenticationWithoutTLS", Severity: gown.SeverityLow,
+		ID: RuleAuthNoTLS, CWE: "CWE-319", Name: "AuthenticationWithoutTLS", Severity: gown.SeverityLow,
 		Condition: "auth-required and no TLS: credentials and data cross the network in clear",
 		Example:   "PostgreSQL asks for credentials but offers no TLS: they cross the network in clear",
 		Short:     "A data store asks for credentials but offers no TLS.",
@@ -55,7 +58,7 @@ var Rules = []Rule{
 			"for every client; keep the port off the public Internet.",
 	},
 	{
-		ID: RuleReachable, Name: "DataStoreReachable", Severity: gown.SeverityInfo,
+		ID: RuleReachable, CWE: "CWE-668", Name: "DataStoreReachable", Severity: gown.SeverityInfo,
 		Condition: "restricted or protected: reachable, refuses this client",
 		Example:   "Redis is reachable but refuses this client (restricted)",
 		Short:     "A data store is reachable but refuses this client.",
@@ -65,7 +68,7 @@ var Rules = []Rule{
 			"host-based restriction that refused gown.",
 	},
 	{
-		ID: RuleSensitive, Name: "SensitiveDataExposed", Severity: gown.SeverityCritical,
+		ID: RuleSensitive, CWE: "CWE-200", Name: "SensitiveDataExposed", Severity: gown.SeverityCritical,
 		Condition: "open, and sampled records hold a sensitive class (any class but `ip-address`)",
 		Example:   "MariaDB exposes sensitive data without authentication: password-hash, payment-card, email (in at least 3 of 5 sampled records)",
 		Short:     "An open data store holds personal data or secrets.",
@@ -79,7 +82,7 @@ var Rules = []Rule{
 			"password it held, and follow your breach-notification duties for the personal data.",
 	},
 	{
-		ID: RuleAdmin, Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
+		ID: RuleAdmin, CWE: "CWE-1188", Name: "AdminAccessWithoutAuthentication", Severity: gown.SeverityCritical,
 		Condition: "open with admin rights, as the prober reports in the typed fact `facts.admin`: a CouchDB admin party, a MySQL/MariaDB `root` login with an empty password, a PostgreSQL superuser session, Couchbase `isAdminCreds`",
 		Example:   "CouchDB gives admin access without authentication: anyone is server admin (admin party)",
 		Short:     "Anyone gets admin rights on the data store.",
@@ -91,7 +94,7 @@ var Rules = []Rule{
 			"addresses and firewall it. Check for accounts, configuration changes and files you did not make.",
 	},
 	{
-		ID: RuleCompromised, Name: "DataStoreAlreadyCompromised", Severity: gown.SeverityCritical,
+		ID: RuleCompromised, CWE: "CWE-306", Name: "DataStoreAlreadyCompromised", Severity: gown.SeverityCritical,
 		Condition: "a compromise sign: `ransom-note`, `wiped`, `meow`, `redis-cron`, `redis-ssh-key`, `foreign-master`; one finding per sign kind",
 		Example:   "MongoDB was already compromised: ransom-note at READ_ME_TO_RECOVER_YOUR_DATA: named like a ransom note (read me, recover, your data); text demands ransom (bitcoin address bc1q…, contact e-mail d\\*\\*\\*@o\\*\\*\\*.test)",
 		Short:     "The data store shows signs it was already attacked.",
@@ -104,7 +107,7 @@ var Rules = []Rule{
 			"with authentication, and check the host for the cron jobs, SSH keys or modules the attack planted.",
 	},
 	{
-		ID: RuleOpenEmpty, Name: "OpenEmptyDataStore", Severity: gown.SeverityMedium,
+		ID: RuleOpenEmpty, CWE: "CWE-306", Name: "OpenEmptyDataStore", Severity: gown.SeverityMedium,
 		Condition: "open, but no items seen",
 		Example:   "Elasticsearch answers without authentication (no data seen)",
 		Short:     "A data store answers without authentication but holds no data gown could see.",
@@ -114,7 +117,7 @@ var Rules = []Rule{
 			"emptied by someone else (see compromised).",
 	},
 	{
-		ID: RuleHardcoded, Name: "HardCodedCredential", Severity: gown.SeverityMedium,
+		ID: RuleHardcoded, CWE: "CWE-798", Name: "HardCodedCredential", Severity: gown.SeverityMedium,
 		Condition: "an app holds a hard-coded store password or API key; one finding per credential kind",
 		Example:   "com.example.shop holds 2 hard-coded google-api-key credentials; com.example.shop holds a store password in 1 connection string (for db.shop.example)",
 		Short:     "An app ships a hard-coded store password or API key.",
@@ -124,7 +127,7 @@ var Rules = []Rule{
 			"authenticated API, or use restricted keys (per-app, per-API, per-origin) where a key must ship.",
 	},
 	{
-		ID: RuleCleartext, Name: "CleartextTransport", Severity: gown.SeverityMedium,
+		ID: RuleCleartext, CWE: "CWE-319", Name: "CleartextTransport", Severity: gown.SeverityMedium,
 		Condition: "an app's transport policy allows clear text and the app names `http://` or `ws://` endpoints",
 		Example:   "com.example.shop allows clear-text traffic (AndroidManifest.xml: android:usesCleartextTraffic=true) to 2 http:// or ws:// endpoints: http://api.shop.example/v1, ws://chat.shop.example/",
 		Short:     "An app sends data over clear-text connections.",
@@ -134,7 +137,7 @@ var Rules = []Rule{
 			"configuration (Android) or App Transport Security settings (iOS).",
 	},
 	{
-		ID: RuleOutdated, Name: "OutdatedDataStoreVersion", Severity: gown.SeverityLow,
+		ID: RuleOutdated, CWE: "CWE-1104", Name: "OutdatedDataStoreVersion", Severity: gown.SeverityLow,
 		Condition: "the version is older than the product's oldest supported line (`assess/data/versions.json`)",
 		Example:   "Elasticsearch 7.10.2 is past its vendor's support: the oldest supported line is 7.17",
 		Short:     "The data store runs a version its vendor no longer supports.",
@@ -151,6 +154,39 @@ var Rules = []Rule{
 			"counts in every database, a honeypot's out-of-the-box banner, or one address answering as " +
 			"several different stores. The findings beside it may describe a decoy, not real data.",
 		Remediation: "Check who runs the address before acting on its other findings; if it is yours, nothing to do.",
+	},
+	{
+		ID: RuleTrafficPersonal, Name: "CleartextPersonalData", Severity: gown.SeverityHigh,
+		Condition: "a capture or HAR file (gown traffic) shows a sensitive class (any class but `ip-address`) sent or received in clear text",
+		Example:   "traffic to api.shop.example:80 (http) carried personal data in clear text: email, phone (in 3 records)",
+		Short:     "Personal data or secrets crossed the network in clear text.",
+		Full: "Recorded traffic (a pcap, pcapng or HAR file) shows requests or replies to this back end in " +
+			"clear text (HTTP, or a data store's own protocol) that carry sensitive classes: e-mail addresses, " +
+			"phone numbers, payment cards, locations, tokens. Anyone on the path (the Wi-Fi, the carrier, a " +
+			"compromised router) reads them, and can change them. Only counts and masked examples were kept.",
+		Remediation: "Serve the back end over TLS only (HTTPS, the store's TLS port) and make the app refuse clear " +
+			"text; never let an app talk to a data store directly over the Internet.",
+	},
+	{
+		ID: RuleTrafficCredential, Name: "CleartextCredential", Severity: gown.SeverityHigh,
+		Condition: "a capture or HAR file shows a credential sent in clear text: HTTP Basic or bearer, Redis AUTH, a MySQL/MariaDB, PostgreSQL, MongoDB or memcached login",
+		Example:   "traffic to 203.0.113.7:6379 (redis) sent a credential in clear text: redis-auth (password in clear)",
+		Short:     "A credential crossed the network in clear text.",
+		Full: "Recorded traffic shows a password, token or database login sent without TLS. A password in " +
+			"clear is read directly; a challenge-response over clear text (MySQL native, PostgreSQL md5) can be " +
+			"cracked offline from what was recorded; a login with an empty password shows the store is open.",
+		Remediation: "Rotate the credential, require TLS on the back end, and keep data stores off the networks " +
+			"apps reach; an app should hold no store credential at all.",
+	},
+	{
+		ID: RuleTrafficCleartext, Name: "CleartextTraffic", Severity: gown.SeverityMedium,
+		Condition: "a capture or HAR file shows application data sent to a first-party back end in clear text (no sensitive class seen)",
+		Example:   "traffic to api.shop.example:80 (http) crossed in clear text (4 connections)",
+		Short:     "An app's traffic to its back end crossed the network in clear text.",
+		Full: "Recorded traffic shows the app speaking to its own back end without TLS. Nothing sensitive was " +
+			"seen in what was recorded, but what the app sends there can be read and changed on the network.",
+		Remediation: "Serve the back end over TLS only and turn clear text off in the app (Android network security " +
+			"configuration, iOS App Transport Security).",
 	}}
 
 // RuleByID finds a rule and its index in Rules.

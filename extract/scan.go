@@ -231,7 +231,18 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 			}
 		}
 	case gown.KindBucket:
-		ep.Host, ep.Value = strings.ToLower(v), strings.ToLower(v)
+		h, p, _ := strings.Cut(strings.ToLower(v), ":")
+		ep.Host, ep.Value = h, strings.ToLower(v)
+		// A bucket is reached over HTTPS by its host; the catalog names the
+		// store whose prober lists it (s3 for *.s3.amazonaws.com), if any.
+		if store, sc, _ := s.cfg.Catalog.URL("https", ep.Host); store != "" {
+			ep.Store, ep.Scheme, ep.Port, ep.TLS = store, "https", sc.Port, sc.TLS
+			if p != "" {
+				if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
+					return nil, nil
+				}
+			}
+		}
 	case gown.KindIPPort, gown.KindHost:
 		h, p, _ := strings.Cut(v, ":")
 		ep.Host, ep.Value = strings.ToLower(h), strings.ToLower(v)

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gownscan/gown"
@@ -39,33 +40,61 @@ type job struct {
 }
 
 // aheadDialer hands the connection made ahead to the first Dial of its
-// target, tied to that Dial's ctx, and dials afresh for everything else. Like
-// a Conn, it is used by one goroutine at a time: the probe worker's.
+// target, tied to that Dial's ctx, and dials afresh for everything else.
+// It is the target's own dialer for the time of its probe, so it also keeps
+// whether the target has spoken: until it has, every connection it hands
+// out waits firstByte at most for each read and write (conn.go). Detection
+// dials from several goroutines at once; the rest of the time one
+// goroutine, the probe worker's, uses it.
 type aheadDialer struct {
-	inner  Dialer
-	t      gown.Target
-	conn   *Conn // nil once handed out or closed
-	dialed time.Time
+	inner     Dialer
+	t         gown.Target
+	mu        sync.Mutex
+	conn      *Conn // nil once handed out or closed
+	dialed    time.Time
+	firstByte time.Duration // 0: no first-byte deadline
+	spoke     atomic.Bool
 }
 
 // Dial returns the connection made ahead for the first dial of its target.
 func (d *aheadDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
-	if c := d.conn; c != nil && t.Addr == d.t.Addr && t.Port == d.t.Port && t.Host == d.t.Host {
+	same := t.Addr == d.t.Addr && t.Port == d.t.Port && t.Host == d.t.Host
+	d.mu.Lock()
+	c := d.conn
+	if same {
 		d.conn = nil
+	}
+	d.mu.Unlock()
+	if c != nil && same {
 		if time.Since(d.dialed) <= aheadMaxAge && ctx.Err() == nil {
 			c.rebind(ctx)
+			d.watch(c)
 			return c, nil
 		}
 		c.Close()
 	}
-	return d.inner.Dial(ctx, t)
+	c, err := d.inner.Dial(ctx, t)
+	if err == nil && same {
+		d.watch(c)
+	}
+	return c, err
+}
+
+// watch gives c the target's first-byte deadline and spoken flag.
+func (d *aheadDialer) watch(c *Conn) {
+	if d.firstByte > 0 {
+		c.firstByte, c.spoke = d.firstByte, &d.spoke
+	}
 }
 
 // release closes the connection made ahead if no prober took it.
 func (d *aheadDialer) release() {
-	if d.conn != nil {
-		d.conn.Close()
-		d.conn = nil
+	d.mu.Lock()
+	c := d.conn
+	d.conn = nil
+	d.mu.Unlock()
+	if c != nil {
+		c.Close()
 	}
 }
 
@@ -102,7 +131,8 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 			return
 		}
 	}
-	j := &job{t: t, slot: slot, first: aheadDialer{inner: e.dialer, t: t}}
+	j := &job{t: t, slot: slot}
+	j.first.inner, j.first.t = e.dialer, t
 	if e.needsConnect(t) {
 		start := time.Now()
 		c, err := e.dialer.Dial(ctx, t)
@@ -117,6 +147,7 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 			return
 		}
 		j.first.conn, j.first.dialed = c, time.Now()
+		j.first.firstByte = e.firstByteFor(j.first.dialed.Sub(start))
 	}
 	select {
 	case jobs <- j:

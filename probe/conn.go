@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gownscan/gown"
@@ -43,6 +44,16 @@ type Conn struct {
 	maxRead   int64
 	read      int64
 	stop      func() bool
+	// firstByte, when above zero, bounds each read and write in place of
+	// ioTimeout for as long as the target has not spoken (spoke unset): a
+	// tarpit that accepts and never answers costs firstByte, not the I/O
+	// timeout, and a server that has spoken on any connection of the target
+	// gets the full I/O timeout from then on (engine.go, firstByteFor).
+	firstByte time.Duration
+	spoke     *atomic.Bool
+	// target, when set, is the target-wide flag a detection race's
+	// connection also sets (spoke is then the racing prober's own).
+	target *atomic.Bool
 
 	mu     sync.Mutex
 	steps  []gown.Evidence
@@ -93,7 +104,11 @@ func (c *Conn) flushLocked() {
 }
 
 func (c *Conn) deadline() time.Time {
-	d := time.Now().Add(c.ioTimeout)
+	wait := c.ioTimeout
+	if c.spoke != nil && c.firstByte < wait && !c.spoke.Load() {
+		wait = c.firstByte
+	}
+	d := time.Now().Add(wait)
 	if cd, ok := c.ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
 	}
@@ -115,6 +130,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.c.SetReadDeadline(c.deadline())
 	n, err := c.c.Read(p)
 	c.read += int64(n)
+	if n > 0 && c.spoke != nil && !c.spoke.Load() {
+		c.spoke.Store(true)
+		if c.target != nil {
+			c.target.Store(true)
+		}
+	}
 	c.mu.Lock()
 	if room := evidenceKept - len(c.recv); room > 0 && n > 0 {
 		c.recv = append(c.recv, p[:min(n, room)]...)
@@ -196,6 +217,12 @@ func (c *Conn) UpgradeTLS(serverName string) error {
 	tc.SetDeadline(c.deadline())
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return fmt.Errorf("tls handshake: %w", c.wrap(err))
+	}
+	if c.spoke != nil {
+		c.spoke.Store(true) // a handshake is the server speaking
+		if c.target != nil {
+			c.target.Store(true)
+		}
 	}
 	st := tc.ConnectionState()
 	c.tlsState = &st

@@ -25,13 +25,21 @@ type Config struct {
 	// Timeout is the deadline for all probes of one target once its connect
 	// was answered, derived from the caller's ctx.
 	Timeout time.Duration
-	// Detect identifies the store on a port no prober claims: it reads a
-	// banner first (BannerWait at most), then tries the server-first probers
-	// if one came and the client-first ones if not, stopping at the first
-	// that identifies its store.
+	// Detect identifies the store on a port no prober claims (detect.go):
+	// it waits BannerWait at most for a banner, then tries the server-first
+	// probers in turn if one came, and the client-first ones in parallel on
+	// separate connections if not, taking the first that identifies its
+	// store.
 	Detect bool
-	// BannerWait bounds the wait for a server-first banner during detection.
+	// BannerWait bounds the wait for a server-first banner during detection,
+	// plus four times the target's connect time.
 	BannerWait time.Duration
+	// FirstByte bounds each read and write on a target that has not yet sent
+	// a byte on any connection (plus four times its connect time, and at
+	// most Dialer.IOTimeout): a tarpit that accepts and never answers holds
+	// a worker for FirstByte per attempt, not the I/O timeout. Once the
+	// target has spoken, its connections get the full Dialer.IOTimeout.
+	FirstByte time.Duration
 	// All emits results for closed and filtered ports too.
 	All    bool
 	Dialer DialerConfig
@@ -46,7 +54,8 @@ type Config struct {
 }
 
 // Validate checks the config and fills in defaults: a zero Workers,
-// PerHost, Timeout or BannerWait takes the default (256, 16, 15 s, 1.5 s).
+// PerHost, Timeout, BannerWait or FirstByte takes the default (256, 16,
+// 15 s, 250 ms, 1 s).
 // A negative value, or one above its cap (MaxWorkers, MaxPerHost), is a
 // *ConfigError naming the field.
 func (c *Config) Validate() error {
@@ -55,6 +64,7 @@ func (c *Config) Validate() error {
 		checkCount("PerHost", c.PerHost, MaxPerHost),
 		checkDuration("Timeout", c.Timeout),
 		checkDuration("BannerWait", c.BannerWait),
+		checkDuration("FirstByte", c.FirstByte),
 		c.Sample.validate(),
 		c.Dialer.Validate(),
 	)
@@ -71,7 +81,10 @@ func (c *Config) Validate() error {
 		c.Timeout = 15 * time.Second
 	}
 	if c.BannerWait == 0 {
-		c.BannerWait = 1500 * time.Millisecond
+		c.BannerWait = 250 * time.Millisecond
+	}
+	if c.FirstByte == 0 {
+		c.FirstByte = time.Second
 	}
 	return nil
 }
@@ -154,43 +167,71 @@ func (e *Engine) probeTarget(ctx context.Context, j *job) *gown.Result {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 
-	probers, r := e.candidates(ctx, t, d)
-	if r != nil {
-		return r
+	if t.Hint != "" {
+		if p, ok := e.reg.Get(t.Hint); ok {
+			return e.inTurn(ctx, scanCtx, t, d, []Prober{p})
+		}
 	}
-	if len(probers) == 0 {
+	if ps := e.reg.ForPort(t.Port); len(ps) > 0 {
+		return e.inTurn(ctx, scanCtx, t, d, ps)
+	}
+	if !e.cfg.Detect {
 		return &gown.Result{Target: t, Status: gown.StatusUnknown, Reason: "no prober claims this port (use --detect)", Start: time.Now()}
 	}
+	return e.detect(ctx, scanCtx, j)
+}
+
+// inTurn runs probers one after another until one identifies its store or
+// nothing listens, and returns the result that says the most.
+func (e *Engine) inTurn(ctx, scanCtx context.Context, t gown.Target, d Dialer, probers []Prober) *gown.Result {
 	var best *gown.Result
 	for _, p := range probers {
-		start := time.Now()
-		r, err := p.Probe(ctx, t, d)
-		if r == nil {
-			r = failed(t, p.Kind().Name, err)
-		}
-		r.Start, r.Duration = start, time.Since(start)
-		if r.Target.Port == 0 {
-			r.Target = t
-		}
-		if r.Store == "" && r.Status != gown.StatusClosed && r.Status != gown.StatusFiltered {
-			r.Store = p.Kind().Name
-		}
+		r := e.runOne(ctx, t, d, p)
 		switch {
 		case !r.Status.Answered():
 			return r // nothing listens: no other prober will do better
-		case r.Status != gown.StatusNotService && r.Status != gown.StatusUnknown:
+		case identified(r):
 			e.analyze(scanCtx, p, t, r)
 			return r // identified: never send another store's request here
 		}
-		if best == nil || (best.Status == gown.StatusNotService && r.Status == gown.StatusUnknown) {
-			best = r
-		}
+		best = better(best, r)
 		if ctx.Err() != nil {
 			break
 		}
 	}
 	if len(probers) > 1 && best != nil {
 		best.Store = "" // no single prober identified it
+	}
+	return best
+}
+
+// runOne runs one prober and fills in what its result leaves out.
+func (e *Engine) runOne(ctx context.Context, t gown.Target, d Dialer, p Prober) *gown.Result {
+	start := time.Now()
+	r, err := p.Probe(ctx, t, d)
+	if r == nil {
+		r = failed(t, p.Kind().Name, err)
+	}
+	r.Start, r.Duration = start, time.Since(start)
+	if r.Target.Port == 0 {
+		r.Target = t
+	}
+	if r.Store == "" && r.Status != gown.StatusClosed && r.Status != gown.StatusFiltered {
+		r.Store = p.Kind().Name
+	}
+	return r
+}
+
+// identified reports whether a prober placed the service as its store.
+func identified(r *gown.Result) bool {
+	return r.Status.Answered() && r.Status != gown.StatusNotService && r.Status != gown.StatusUnknown
+}
+
+// better keeps the result that says more of two unidentified ones: unknown
+// (something answered that gown could not place) over not-service.
+func better(best, r *gown.Result) *gown.Result {
+	if best == nil || (best.Status == gown.StatusNotService && r.Status == gown.StatusUnknown) {
+		return r
 	}
 	return best
 }
@@ -211,52 +252,12 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 	e.cfg.Analyze(r, samples, truncated)
 }
 
-// candidates lists the probers to try on t. When detection had to connect
-// and the connect failed, it returns the result saying so instead.
-func (e *Engine) candidates(ctx context.Context, t gown.Target, d Dialer) ([]Prober, *gown.Result) {
-	if t.Hint != "" {
-		if p, ok := e.reg.Get(t.Hint); ok {
-			return []Prober{p}, nil
-		}
-	}
-	if ps := e.reg.ForPort(t.Port); len(ps) > 0 {
-		return ps, nil
-	}
-	if !e.cfg.Detect {
-		return nil, nil
-	}
-	banner, err := e.banner(ctx, t, d)
-	if err != nil {
-		r := failed(t, "", err)
-		r.Start = time.Now()
-		return nil, r
-	}
-	serverFirst, clientFirst := e.reg.split()
-	if banner {
-		return serverFirst, nil
-	}
-	return clientFirst, nil
-}
-
-// banner connects and waits briefly for the service to speak first. A port
-// that greets is tried only with server-first probers, a silent one only with
-// client-first probers: no store's request is sent to a port that already
-// said it is something else, and a silent port does not cost every
-// server-first prober its full read timeout.
-func (e *Engine) banner(ctx context.Context, t gown.Target, d Dialer) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.BannerWait)
-	defer cancel()
-	c, err := d.Dial(ctx, t)
-	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = &DialError{Status: gown.StatusFiltered, Err: err}
-		}
-		return false, err
-	}
-	defer c.Close()
-	var b [1]byte
-	n, _ := c.Read(b[:])
-	return n > 0, nil
+// firstByteFor is how long a target whose connect took connect may stay
+// silent on each read or write before it has spoken once: FirstByte plus
+// four connect times (a far server gets its round trips), at most the I/O
+// timeout.
+func (e *Engine) firstByteFor(connect time.Duration) time.Duration {
+	return min(e.cfg.FirstByte+4*connect, e.cfg.Dialer.IOTimeout)
 }
 
 // failed turns a prober's error into a result that says what happened. The
@@ -323,7 +324,7 @@ func Classify(err error) (gown.Status, string) {
 		return gown.StatusUnknown, "reply breaks the protocol"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		isTimeout(err):
-		return gown.StatusUnknown, "no complete reply before the deadline"
+		return gown.StatusUnknown, reasonDeadline
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return gown.StatusUnknown, "connection reset mid-exchange"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

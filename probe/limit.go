@@ -86,3 +86,18 @@ func (h *hostLimiter) drop(key hostKey, s *hostSlot) {
 	}
 	h.mu.Unlock()
 }
+
+// tryMore takes one more slot on t's host for a target that already holds
+// s, if one is free at once; release gives it back.
+func (h *hostLimiter) tryMore(t gown.Target, s *hostSlot) bool {
+	h.mu.Lock()
+	s.refs++
+	h.mu.Unlock()
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+		h.drop(keyOf(t), s)
+		return false
+	}
+}

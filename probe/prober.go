@@ -34,10 +34,13 @@ type Prober interface {
 // Registry is the explicit list of probers and the catalog of their kinds. It
 // is built once and read-only.
 type Registry struct {
-	list    []Prober
-	byName  map[string]Prober
-	byPort  map[int][]Prober
-	catalog *gown.Catalog
+	list   []Prober
+	byName map[string]Prober
+	byPort map[int][]Prober
+	// byDetectPort lists the hint-only probers detection may try last on a
+	// port (StoreKind.DetectPorts).
+	byDetectPort map[int][]Prober
+	catalog      *gown.Catalog
 	// serverFirst and clientFirst are the probers detection may try, split
 	// by who speaks first, each in registration order.
 	serverFirst, clientFirst []Prober
@@ -48,7 +51,7 @@ type Registry struct {
 // gown.NewCatalog finds in a kind: that is a programming error in a prober
 // or in probe/all, not a runtime condition.
 func NewRegistry(ps ...Prober) *Registry {
-	r := &Registry{byName: map[string]Prober{}, byPort: map[int][]Prober{}}
+	r := &Registry{byName: map[string]Prober{}, byPort: map[int][]Prober{}, byDetectPort: map[int][]Prober{}}
 	kinds := make([]gown.StoreKind, 0, len(ps))
 	for _, p := range ps {
 		k := p.Kind()
@@ -64,8 +67,11 @@ func NewRegistry(ps ...Prober) *Registry {
 		for _, port := range k.Ports {
 			r.byPort[port] = append(r.byPort[port], p)
 		}
+		for _, port := range k.DetectPorts {
+			r.byDetectPort[port] = append(r.byDetectPort[port], p)
+		}
 		switch {
-		case k.HintOnly: // reached only through a hint (Firebase): never guessed
+		case k.HintOnly: // reached only through a hint (Firebase), or last in detection on its DetectPorts
 		case k.ServerFirst:
 			r.serverFirst = append(r.serverFirst, p)
 		default:
@@ -91,6 +97,9 @@ func (r *Registry) Get(name string) (Prober, bool) {
 
 // ForPort lists the probers that claim a port.
 func (r *Registry) ForPort(port int) []Prober { return r.byPort[port] }
+
+// ForDetectPort lists the hint-only probers detection tries last on a port.
+func (r *Registry) ForDetectPort(port int) []Prober { return r.byDetectPort[port] }
 
 // Ports lists every well-known port of every prober, sorted, without repeats.
 func (r *Registry) Ports() []int {

@@ -156,8 +156,10 @@ func TestDetectionFollowsKinds(t *testing.T) {
 	if r := run(tgt(greets)); r.Store != "greeter" || greeter.runs() != 1 || asker.runs()+other.runs() != 0 {
 		t.Errorf("greeting port: store %q, runs greeter %d asker %d other %d", r.Store, greeter.runs(), asker.runs(), other.runs())
 	}
-	if r := run(tgt(silent)); r.Store != "asker" || asker.runs() != 1 || greeter.runs() != 1 {
-		t.Errorf("silent port: store %q, runs greeter %d asker %d", r.Store, greeter.runs(), asker.runs())
+	// A silent port races the client-first probers (detect.go): both
+	// identify here, and the first to finish wins.
+	if r := run(tgt(silent)); (r.Store != "asker" && r.Store != "other") || asker.runs()+other.runs() == 0 || greeter.runs() != 1 {
+		t.Errorf("silent port: store %q, runs greeter %d asker %d other %d", r.Store, greeter.runs(), asker.runs(), other.runs())
 	}
 	if hinted.runs() != 0 {
 		t.Error("detection tried the hint-only prober")

@@ -469,3 +469,62 @@ func TestCutOff(t *testing.T) {
 		t.Errorf("%d connections at once to %s: two workers ran its batch", slow.peakOf(host), host)
 	}
 }
+
+// TestWorkerWaitsForNATS starts a worker while nats-server is down for
+// longer than a JetStream request waits: the worker waits for it instead of
+// exiting, then runs the batch queued before the outage. (Here the client
+// holds the consumer request until it reconnects; a CI run under load had a
+// request time out instead, which consumers now tries again.)
+func TestWorkerWaitsForNATS(t *testing.T) {
+	n := testbed.RequireNATS(t)
+	url := freshDB(t)
+	cfg := queue.Config{URL: n.URL(), Partitions: 2, AckWait: 5 * time.Second}
+	host := netip.MustParseAddr("127.0.76.1")
+	farm := newFarm(t, 0, []netip.Addr{host}, 2)
+	id, sub := submit(t, cfg, url, farm.targets(), 8, probeCfg(1))
+	q, err := queue.Open(t.Context(), cfg, "w-late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	restarted := make(chan error, 1)
+	go func() { restarted <- n.Restart(t.Context(), 6*time.Second) }() // longer than a JetStream request waits (5 s)
+	time.Sleep(300 * time.Millisecond)                                 // nats-server is down now
+	var log lockedBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Work(ctx, queue.WorkerConfig{Name: "w-late", Registry: all.Registry(), Store: openStore(t, url),
+			Batches: 1, Workers: 8, Source: testbed.Source, Idle: 200 * time.Millisecond, Log: &log})
+	}()
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	st := await(t, url, id, time.Minute)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v\n%s", err, log.String())
+	}
+	t.Logf("worker started during the outage:\n%s", log.String())
+	if st.State != gown.ScanDone || st.Done != sub.Batches {
+		t.Errorf("after the outage: %+v, want %d batches done", st, sub.Batches)
+	}
+}
+
+// lockedBuffer is a log a worker writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

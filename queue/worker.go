@@ -14,6 +14,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/scan"
 	"github.com/gownscan/gown/store"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -145,24 +146,56 @@ func (q *Queue) Work(ctx context.Context, cfg WorkerConfig) error {
 
 // consumers makes (or updates) the durable consumer of each partition:
 // explicit acks, at most one batch in flight, the ack wait and delivery cap.
+// A worker started while NATS restarts (or its JetStream elects a leader)
+// waits for it: a request that timed out or found no responder is tried
+// again, with back-off, until ctx ends; any other refusal is final.
 func (w *worker) consumers(ctx context.Context) error {
 	for p := range w.q.parts {
-		c, err := w.q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:       w.q.consumerName(p),
-			Description:   "gown partition consumer: one batch at a time, so one address is probed by one worker",
-			FilterSubject: w.q.partSubject(p) + ".*",
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       w.q.cfg.AckWait,
-			MaxDeliver:    w.q.cfg.MaxDeliver,
-			MaxAckPending: 1,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
-		if err != nil {
-			return fmt.Errorf("queue: consumer %s: %w", w.q.consumerName(p), err)
+		wait := 100 * time.Millisecond
+		for {
+			c, err := w.consumer(ctx, p)
+			if err == nil {
+				w.cons = append(w.cons, c)
+				break
+			}
+			if ctx.Err() != nil || !transient(err) {
+				return err
+			}
+			w.logf("worker %s: %v: trying again in %s", w.cfg.Name, err, wait)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return err
+			}
+			wait = min(2*wait, 5*time.Second)
 		}
-		w.cons = append(w.cons, c)
 	}
 	return nil
+}
+
+// transient tells a JetStream request that may succeed when tried again.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// consumer makes the durable consumer of partition p.
+func (w *worker) consumer(ctx context.Context, p int) (jetstream.Consumer, error) {
+	c, err := w.q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       w.q.consumerName(p),
+		Description:   "gown partition consumer: one batch at a time, so one address is probed by one worker",
+		FilterSubject: w.q.partSubject(p) + ".*",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       w.q.cfg.AckWait,
+		MaxDeliver:    w.q.cfg.MaxDeliver,
+		MaxAckPending: 1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: consumer %s: %w", w.q.consumerName(p), err)
+	}
+	return c, nil
 }
 
 // take returns the next batch message of any partition, or nil once ctx

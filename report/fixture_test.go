@@ -8,6 +8,7 @@ import (
 	"github.com/gownscan/gown/assess"
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/report"
+	"github.com/gownscan/gown/traffic"
 )
 
 // fixtureEntry is one result as the results store hands it to a report.
@@ -46,7 +47,7 @@ func fixture() []fixtureEntry {
 		// Three stores on one public address: the honeypot tell.
 		ms.Add(&gown.Result{Target: target("203.0.113.7", "203.0.113.7", 6379+i), Store: store, Status: gown.StatusOpen})
 	}
-	entries := []fixtureEntry{{fs: assess.AppFindings(fixtureApp())}}
+	entries := []fixtureEntry{{fs: assess.AppFindings(fixtureApp())}, {fs: fixtureTraffic().Findings()}}
 	for _, f := range ms.Findings() {
 		entries = append(entries, fixtureEntry{fs: []gown.Finding{f}})
 	}
@@ -210,4 +211,25 @@ func fixtureApp() *gown.App {
 		Endpoints: []gown.Endpoint{{Kind: gown.KindURL, Value: "http://api.shop-api.example/v1/", Scheme: "http",
 			Host: "api.shop-api.example", Port: 80, FirstParty: true, Confidence: 0.9, Sources: at("classes.dex", "dex strings", 40960)}},
 		Cleartext: []gown.Cleartext{{Policy: "base cleartextTrafficPermitted=true", Endpoints: []string{"http://api.shop-api.example/v1/"}}}}
+}
+
+// fixtureTraffic is what gown traffic read from a capture: an HTTP API
+// carrying personal data and a Basic password in clear, a Redis spoken to
+// in clear with AUTH, a first-party API in clear with nothing sensitive,
+// and a TLS back end (no finding).
+func fixtureTraffic() *traffic.Report {
+	seen := traffic.Where{File: "captures/app.pcapng", Packet: 14, Offset: 2212}
+	return &traffic.Report{
+		Backends: []traffic.Backend{
+			{Host: "api.shop-api.example", Addr: "127.0.0.21", Port: 80, Protocol: "http", Cleartext: true, FirstParty: true, Flows: 3, Seen: seen,
+				Classes: []gown.ClassCount{{Class: "email", Records: 2, Examples: []string{"a***@m***.test"}}, {Class: "phone", Records: 1}}},
+			{Host: "cache.shop-api.example", Addr: "127.0.0.11", Port: 6379, Protocol: "redis", Store: "redis", Cleartext: true, FirstParty: true, Flows: 1, Seen: seen},
+			{Host: "img.shop-api.example", Addr: "127.0.0.22", Port: 8080, Protocol: "http", Cleartext: true, FirstParty: true, Flows: 4, Seen: seen},
+			{Host: "secure.shop-api.example", Addr: "127.0.0.23", Port: 443, Protocol: "tls", TLS: true, FirstParty: true, Flows: 2, Seen: seen},
+		},
+		Credentials: []traffic.Credential{
+			{Kind: "http-basic", User: "shopper", Secret: "[REDACTED]", Backend: "api.shop-api.example:80", Where: seen},
+			{Kind: "redis-auth", Secret: "[REDACTED]", Detail: "password in clear", Backend: "cache.shop-api.example:6379", Where: traffic.Where{File: "captures/app.pcapng", Packet: 31, Offset: 5120}},
+		},
+	}
 }

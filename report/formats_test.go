@@ -27,7 +27,7 @@ func TestNew(t *testing.T) {
 // TestRulesCoverAssess makes sure every rule assess emits has its texts here.
 func TestRulesCoverAssess(t *testing.T) {
 	seen := map[string]bool{}
-	fs := assess.AppFindings(fixtureApp())
+	fs := append(assess.AppFindings(fixtureApp()), fixtureTraffic().Findings()...)
 	for _, e := range fixture() {
 		fs = append(fs, assess.Findings(e.r)...)
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +32,43 @@ type HTML struct {
 	meta ScanMeta
 	sum  *Summary
 	rows rows
+	// apps are the apps a scan read, when the results come with them
+	// (gown app --json read back): at most maxHTMLApps, the rest counted.
+	apps        []htmlApp
+	appsDropped int
+}
+
+// maxHTMLApps bounds the apps the page lists.
+const maxHTMLApps = 500
+
+// htmlApp is what the page shows of one app: identity and the back ends
+// it names (first-party first, at most 20).
+type htmlApp struct {
+	File, Platform, ID, Version string
+	Endpoints                   []gown.Endpoint
+	MoreEndpoints               int
+	Credentials, Cleartext      int
+	Encrypted                   bool
+}
+
+var _ AppWriter = (*HTML)(nil)
+
+// AddApp keeps an app for the page's apps section.
+func (h *HTML) AddApp(a *gown.App) error {
+	if len(h.apps) >= maxHTMLApps {
+		h.appsDropped++
+		return nil
+	}
+	eps := append([]gown.Endpoint(nil), a.Endpoints...)
+	sort.SliceStable(eps, func(i, j int) bool { return eps[i].FirstParty && !eps[j].FirstParty })
+	ha := htmlApp{File: a.File, Platform: string(a.Platform), ID: a.ID, Version: a.Version, Credentials: len(a.Credentials),
+		Cleartext: len(a.Cleartext), Encrypted: a.Encrypted}
+	if len(eps) > 20 {
+		ha.MoreEndpoints, eps = len(eps)-20, eps[:20]
+	}
+	ha.Endpoints = eps
+	h.apps = append(h.apps, ha)
+	return nil
 }
 
 // NewHTML writes to w.
@@ -76,6 +115,7 @@ var pageTemplate = sync.OnceValue(func() *template.Template {
 		"upper":     strings.ToUpper,
 		"join":      func(l []string) string { return strings.Join(l, ", ") },
 		"location":  Location,
+		"readable":  readable,
 	}).Parse(pageSource))
 })
 
@@ -100,7 +140,12 @@ type htmlView struct {
 	Headline   string
 	Funnel     []funnelStep
 	Charts     []chart
-	Rows       []htmlRow
+	Groups     []*htmlGroup
+	NFindings  int
+	Stores     []string // for the filter
+	Classes    []string
+	Apps       []htmlApp
+	AppsMore   int
 	Dropped    int
 	MaxRows    int
 	Severities string
@@ -129,6 +174,22 @@ type htmlRow struct {
 	// Kinds are the compromise sign kinds on the result ("honeypot?" when
 	// it may be staged).
 	Kinds []string
+	CWE   string
+}
+
+// htmlGroup is one store (or app, or address) with its findings: what the
+// store is, holds and answered is shown once, above its findings.
+type htmlGroup struct {
+	Key      string
+	First    htmlRow // the most severe finding's row, for the store's facts
+	Rows     []htmlRow
+	Classes  []string // sensitive classes over its findings, once
+	MaxRank  int
+	MaxSev   string
+	Items    uint64
+	Bytes    uint64
+	Search   string // lowercase text the search box matches
+	ClassStr string // space-separated, for the class filter
 }
 
 func (h *HTML) view() htmlView {
@@ -149,21 +210,83 @@ func (h *HTML) view() htmlView {
 		v.Charts[i].place(lw)
 	}
 	used := map[string]bool{}
+	byKey := map[string]*htmlGroup{}
+	stores, classes := map[string]bool{}, map[string]bool{}
 	for _, x := range h.rows.sorted() {
-		_, _, known := RuleByID(x.f.Rule)
+		rule, _, known := RuleByID(x.f.Rule)
 		hr := htmlRow{Seq: x.seq, Sev: x.f.Severity.String(), SevRank: int(x.f.Severity), F: x.f, R: x.r,
 			Target: x.f.Target.String(), HostPort: subjectName(x.f.Target),
 			IP: targetIP(x.f.Target), Product: strings.TrimSpace(x.r.Product + " " + x.r.Version),
-			MoreDBs: x.r.Inventory != nil && x.r.Inventory.Truncated, RuleKnown: known, EvidenceNo: len(x.r.Evidence)}
+			MoreDBs: x.r.Inventory != nil && x.r.Inventory.Truncated, RuleKnown: known, EvidenceNo: len(x.r.Evidence), CWE: rule.CWE}
 		kinds, hp := compromiseKinds(x.r)
 		if hp {
 			kinds = append(kinds, "honeypot?")
 		}
 		hr.Kinds = kinds
-		v.Rows = append(v.Rows, hr)
+		// Rows come most severe first: a store's group is made by its
+		// most severe finding and keeps that place.
+		key := subjectName(x.f.Target) + "|" + x.f.Store + "|" + x.f.Target.Origin
+		g := byKey[key]
+		if g == nil {
+			g = &htmlGroup{Key: key, First: hr, MaxRank: hr.SevRank, MaxSev: hr.Sev}
+			byKey[key] = g
+			v.Groups = append(v.Groups, g)
+		}
+		g.Rows = append(g.Rows, hr)
+		g.Items, g.Bytes = max(g.Items, x.f.Items), max(g.Bytes, x.f.Bytes)
+		for _, c := range x.f.Classes {
+			if !slices.Contains(g.Classes, c) {
+				g.Classes = append(g.Classes, c)
+			}
+			classes[c] = true
+		}
+		store := x.f.Store
+		if x.f.Target.Origin == "app" {
+			store = "app"
+		}
+		if store != "" {
+			stores[store] = true
+		}
+		v.NFindings++
 		if known && !used[x.f.Rule] {
 			used[x.f.Rule] = true
 		}
+	}
+	for _, g := range v.Groups {
+		var b strings.Builder
+		b.WriteString(g.First.HostPort + " " + g.First.IP + " " + g.First.F.Store + " " + g.First.Product + " " + g.First.Target)
+		for _, r := range g.Rows {
+			b.WriteString(" " + r.F.Title + " " + r.F.Rule + " " + r.F.ID)
+		}
+		g.Search = strings.ToLower(b.String())
+		g.ClassStr = strings.Join(g.Classes, " ")
+	}
+	v.Stores, v.Classes = sortedSet(stores), sortedSet(classes)
+	v.Apps, v.AppsMore = h.apps, h.appsDropped
+	if len(v.Apps) == 0 {
+		// Results from the store carry no app objects: the apps are
+		// those with findings in their own code.
+		for _, g := range v.Groups {
+			if g.First.F.Target.Origin != "app" {
+				continue
+			}
+			a := htmlApp{ID: g.First.HostPort}
+			for _, r := range g.Rows {
+				if len(r.F.Locations) > 0 && a.File == "" {
+					a.File, _, _ = strings.Cut(r.F.Locations[0].Container, "!")
+				}
+				switch r.F.Rule {
+				case "hardcoded-credential":
+					a.Credentials++
+				case "cleartext-transport":
+					a.Cleartext++
+				}
+			}
+			v.Apps = append(v.Apps, a)
+		}
+	}
+	if len(h.apps) > 0 {
+		v.Funnel[0] = appsReadStep(len(h.apps)+h.appsDropped, s)
 	}
 	for _, r := range Rules {
 		if used[r.ID] {
@@ -171,6 +294,36 @@ func (h *HTML) view() htmlView {
 		}
 	}
 	return v
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readable shows evidence as it crossed the wire: the escapes the text
+// pass wrote for line ends and tabs become line ends and tabs again, in a
+// <pre>; every other escape stays visible, and html/template escapes the
+// rest.
+func readable(s string) string {
+	return strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n", `\t`, "\t").Replace(s)
+}
+
+// appsReadStep is the funnel's first step when the scan's apps came with
+// its results: how many were read, how many hold findings in their code.
+func appsReadStep(n int, s *Summary) funnelStep {
+	st := funnelStep{Label: "Apps read", Value: thousands(uint64(n))}
+	if s.Apps == 0 {
+		st.Note = "no findings in their own code"
+		return st
+	}
+	st.Class = "alert"
+	st.Note = fmt.Sprintf("%d with %d %s in their own code: hard-coded credentials, clear text", s.Apps, s.AppFindings, plural(s.AppFindings, "finding", "findings"))
+	return st
 }
 
 // appStep is the funnel's first step: the apps whose own code holds

@@ -1,9 +1,12 @@
 package report_test
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gownscan/gown/report"
 )
 
 // TestHTMLInert checks that hostile server text stays text: one script
@@ -40,5 +43,47 @@ func TestHTMLInert(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+}
+
+// TestHTMLGroupsEvidenceAppsCWE: findings grouped by store with the
+// store's classes once; evidence shown with real line ends; the apps
+// section lists the app (from its findings, and from the app object when
+// given); each rule's CWE named.
+func TestHTMLGroupsEvidenceAppsCWE(t *testing.T) {
+	page := string(render(t, "html", fixtureMeta(), fixture()))
+	if n := strings.Count(page, `<tbody class="group"`); n != 13 {
+		t.Errorf("%d groups, want 13 (the app, the honeypot address, the 8 stores with findings, the 3 back ends the capture reached in clear)", n)
+	}
+	// MariaDB's classes appear once, on its group, not on each finding.
+	if n := strings.Count(page, `<span class="chip">postal-address</span>`); n != 1 {
+		t.Errorf("postal-address chip %d times, want once", n)
+	}
+	if !strings.Contains(page, "redis_version:7.0.15\nredis_mode:standalone\n") || strings.Contains(page, `redis_version:7.0.15\r\n`) {
+		t.Error("evidence is not shown with real line ends")
+	}
+	if !strings.Contains(page, `<h2 id="s-apps">Apps</h2>`) || !strings.Contains(page, "build/shop.apk") {
+		t.Error("no apps section for the app's findings")
+	}
+	for _, cwe := range []string{"CWE-306", "CWE-200", "CWE-798", "CWE-319"} {
+		if !strings.Contains(page, `<span class="cwe">`+cwe+`</span>`) {
+			t.Errorf("page lacks %s", cwe)
+		}
+	}
+	// With the app object (gown app --json read back), its back ends.
+	var b bytes.Buffer
+	h := report.NewHTML(&b)
+	h.Begin(fixtureMeta())
+	if err := h.AddApp(fixtureApp()); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range fixture() {
+		h.Add(e.r, e.fs)
+	}
+	h.End()
+	withApp := b.String()
+	if !strings.Contains(withApp, "Apps read") || !strings.Contains(withApp, "http://api.shop-api.example/v1/") ||
+		!strings.Contains(withApp, `<span class="chip fp">first party</span>`) {
+		t.Error("the app object's back ends are not listed")
 	}
 }

@@ -33,6 +33,17 @@ func NewJSONL(w io.Writer) *JSONL {
 type Line struct {
 	*gown.Result
 	Findings []gown.Finding `json:"findings,omitempty"`
+	// App is set, alone, by DecodeLine for an app's own object as gown app
+	// --json writes it (gown.App: "file", "platform", "endpoints"...),
+	// which is neither a result nor findings. It is never written here.
+	App *gown.App `json:"-"`
+}
+
+// AppWriter is the optional ability of a Writer to show the apps a scan
+// read (gown app --json lines read back by gown report --from). Writers
+// without it show apps through their findings alone.
+type AppWriter interface {
+	AddApp(a *gown.App) error
 }
 
 // errNotLine says a JSON object is neither a result nor standalone findings.
@@ -42,6 +53,23 @@ var errNotLine = errors.New("neither a result nor findings")
 // result fields gives a nil Result: standalone findings.
 func DecodeLine(b []byte) (Line, error) {
 	var l Line
+	// An app's object has a "file" and no "target": it is read as an app,
+	// not as a result that its "version" would otherwise half fill.
+	var kind struct {
+		Target json.RawMessage `json:"target"`
+		File   *string         `json:"file"`
+	}
+	if err := json.Unmarshal(b, &kind); err != nil {
+		return l, err
+	}
+	if kind.Target == nil && kind.File != nil {
+		var a gown.App
+		if err := json.Unmarshal(b, &a); err != nil {
+			return l, err
+		}
+		l.App = &a
+		return l, nil
+	}
 	if err := json.Unmarshal(b, &l); err != nil {
 		return l, err
 	}
@@ -65,6 +93,17 @@ func (j *JSONL) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	// lands, and an interrupted scan leaves whole lines behind.
 	return j.w.Flush()
 }
+
+// AddApp writes an app's own object back as gown app --json wrote it, so
+// that gown report --from - --format jsonl keeps every line it read.
+func (j *JSONL) AddApp(a *gown.App) error {
+	if err := j.enc.Encode(a); err != nil {
+		return err
+	}
+	return j.w.Flush()
+}
+
+var _ AppWriter = (*JSONL)(nil)
 
 // Close flushes the writer.
 func (j *JSONL) Close() error { return j.w.Flush() }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/redact"
 )
 
 // SARIFSchema is the schema the SARIF report declares: OASIS SARIF 2.1.0 with
@@ -39,7 +42,18 @@ type SARIF struct {
 	// findings point at, written as run.artifacts after the results.
 	artifacts  []map[string]any
 	artifactAt map[string]int
+	// sawApp is set by a finding about an app's own code: with no command
+	// line to tell, it makes the run an app scan's (automationDetails).
+	sawApp bool
 }
+
+// Bounds of the evidence a SARIF result carries: a summary of the first
+// exchanges, not the transcript, in a file meant for upload (the JSON
+// Lines output and the store keep every step).
+const (
+	sarifEvidenceSteps = 3
+	sarifEvidenceBytes = 200
+)
 
 // maxArtifacts bounds the artifacts a log lists (apps and entries): past
 // it a location keeps its uri without an index.
@@ -137,7 +151,8 @@ func (s *SARIF) result(r *gown.Result, f gown.Finding) map[string]any {
 		props["tls"] = string(r.TLS.Mode)
 	}
 	if len(r.Evidence) > 0 {
-		props["evidence"] = r.Evidence // redacted by the prober's Conn
+		props["evidence"] = evidenceSummary(r.Evidence)
+		props["evidenceSteps"] = len(r.Evidence)
 	}
 	if r.Inventory != nil && len(r.Inventory.Databases) > 0 {
 		props["databases"] = r.Inventory.Databases
@@ -178,11 +193,20 @@ func (s *SARIF) result(r *gown.Result, f gown.Finding) map[string]any {
 // location in the entry it was read from, a nested artifact of the app
 // file, with the entry's byte offset as the region.
 func (s *SARIF) standalone(f gown.Finding) map[string]any {
+	if f.Target.Origin == "app" {
+		s.sawApp = true
+	}
 	msg := f.Title + "."
 	props := map[string]any{"severity": f.Severity.String(), "target": f.Target}
 	var locs []any
 	for _, l := range f.Locations {
 		al := map[string]any{"uri": artifactURI(l.Entry, true)}
+		if l.Entry == "" {
+			// A place in the file itself (a capture's packet record):
+			// the region's offset is in the container.
+			parts := strings.Split(l.Container, "!")
+			al["uri"] = artifactURI(parts[len(parts)-1], len(parts) > 1)
+		}
 		if i, ok := s.artifact(l); ok {
 			al["index"] = i
 		}
@@ -292,9 +316,12 @@ func (s *SARIF) End() error {
 		inv["commandLine"] = s.meta.Command
 	}
 	tail["invocations"] = []any{inv}
-	// The scan id goes in properties, not automationDetails.id: code scanning
-	// treats automationDetails.id as the analysis category, and a new
-	// category per scan would never close fixed alerts.
+	// Code scanning reads automationDetails.id up to its last "/" as the
+	// analysis category: one per kind of scan (gown/scan/, gown/app/,
+	// gown/fleet/), so that a re-scan closes the alerts it no longer finds
+	// and an app scan's upload does not close a service scan's. The part
+	// after the slash names this run.
+	tail["automationDetails"] = map[string]string{"id": "gown/" + s.kind() + "/" + s.runID()}
 	if s.meta.ID != "" {
 		tail["properties"] = map[string]string{"scan": s.meta.ID}
 	}
@@ -310,6 +337,94 @@ func (s *SARIF) End() error {
 	return s.w.Flush()
 }
 
+// kind is the kind of scan the log is about: the command after "gown" in
+// its command line, else "app" when it holds app findings, else "scan".
+func (s *SARIF) kind() string {
+	if f := strings.Fields(s.meta.Command); len(f) >= 2 && f[0] == "gown" && isWordLower(f[1]) {
+		return f[1]
+	}
+	if s.sawApp {
+		return "app"
+	}
+	return "scan"
+}
+
+// runID names the run after the category: the scan's id, else its start.
+func (s *SARIF) runID() string {
+	switch {
+	case s.meta.ID != "" && isWordLower(strings.ToLower(s.meta.ID)):
+		return s.meta.ID
+	case !s.meta.Started.IsZero():
+		return s.meta.Started.UTC().Format("20060102T150405Z")
+	}
+	return "run"
+}
+
+// isWordLower reports whether s is lowercase letters and digits only, a
+// safe path segment.
+func isWordLower(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// evidenceSummary keeps the first exchanges of a result's evidence, each
+// direction cut to a few hundred bytes. The engine's text pass has masked
+// and escaped evidence already; results read from a file or an older store
+// get redact.Escape, as in every other format.
+func evidenceSummary(ev []gown.Evidence) []gown.Evidence {
+	out := make([]gown.Evidence, 0, min(len(ev), sarifEvidenceSteps))
+	for _, e := range ev[:min(len(ev), sarifEvidenceSteps)] {
+		out = append(out, gown.Evidence{Step: cutText(redact.Escape(e.Step), 64), Sent: cutText(redact.Escape(e.Sent), sarifEvidenceBytes),
+			Received: cutText(redact.Escape(e.Received), sarifEvidenceBytes)})
+	}
+	return out
+}
+
+// cutText cuts s to at most n bytes on a character boundary, and before
+// an escape (\x1b, \u202e) the cut would split, ending with "…".
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if j := strings.LastIndexByte(s[:i], '\\'); j >= 0 && i-j < 6 {
+		i = j
+	}
+	return s[:i] + "…"
+}
+
+// helpURI is where a rule is documented.
+func helpURI(Rule) string { return ToolURI + "/blob/main/docs/severity.md#rules" }
+
+// cweURI is MITRE's page of a CWE id ("CWE-306").
+func cweURI(cwe string) string {
+	return "https://cwe.mitre.org/data/definitions/" + strings.TrimPrefix(cwe, "CWE-") + ".html"
+}
+
+// helpMarkdown is a rule's help as code scanning shows it.
+func helpMarkdown(r Rule) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** %s\n\n%s\n", r.ID, r.Short, r.Full)
+	if r.Remediation != "" {
+		fmt.Fprintf(&b, "\n**Remediation.** %s\n", r.Remediation)
+	}
+	if r.CWE != "" {
+		fmt.Fprintf(&b, "\n**Weakness.** [%s](%s)\n", r.CWE, cweURI(r.CWE))
+	}
+	fmt.Fprintf(&b, "\nSeverity: %s. gown reads stores read-only; [how gown grades findings](%s).\n", r.Severity, helpURI(r))
+	return b.String()
+}
+
 func (s *SARIF) driver() map[string]any {
 	var rules []any
 	for _, r := range append(append([]Rule(nil), Rules...), s.extra...) {
@@ -319,22 +434,46 @@ func (s *SARIF) driver() map[string]any {
 			"fullDescription":      map[string]string{"text": r.Full},
 			"defaultConfiguration": map[string]string{"level": sarifLevel(r.Severity)},
 			"properties": map[string]any{
-				"tags":              []string{"security", "database", "authentication"},
+				"tags":              ruleTags(r),
 				"security-severity": securitySeverity(r.Severity),
 				"precision":         "very-high",
 			},
+			"helpUri": helpURI(r),
 		}
 		if r.Name != "" {
 			d["name"] = r.Name
 		}
-		if r.Remediation != "" {
-			d["help"] = map[string]string{"text": r.Remediation}
-		}
+		help := map[string]string{"text": cmpOr(r.Remediation, r.Full), "markdown": helpMarkdown(r)}
+		d["help"] = help
 		rules = append(rules, d)
 	}
 	d := map[string]any{"name": ToolName, "informationUri": ToolURI, "rules": rules}
 	if s.meta.Version != "" {
 		d["version"] = s.meta.Version
+		if v := strings.TrimPrefix(s.meta.Version, "v"); semver.MatchString(v) {
+			d["semanticVersion"] = v
+		}
 	}
 	return d
+}
+
+// semver matches a semantic version (2.0.0), as driver.semanticVersion
+// must be.
+var semver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// ruleTags are a rule's tags: code scanning shows "security" ones under
+// security, and reads a CWE from external/cwe/cwe-NNN.
+func ruleTags(r Rule) []string {
+	tags := []string{"security", "database", "authentication"}
+	if r.CWE != "" {
+		tags = append(tags, "external/cwe/"+strings.ToLower(r.CWE))
+	}
+	return tags
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -13,8 +13,18 @@ import (
 
 // Table writes one aligned row per result as results arrive, then a summary.
 // Columns have fixed widths so that rows can be printed before the scan ends.
+//
+// Without a width (a pipe, a file) each row is one line and WHY runs on.
+// With one (a terminal, TableOptions.Width), the row keeps within it: WHY
+// wraps at word boundaries inside its column, the columns that do not fit
+// are left out (PRODUCT first, then TLS, BYTES, DATA), and when even then
+// WHY has no room it goes on the lines below the row. A cell longer than
+// its column is cut with an ellipsis; text is never cut inside a word
+// unless one word is wider than the whole column.
 type Table struct {
 	w        io.Writer
+	opt      TableOptions
+	lay      layout
 	header   bool
 	byStatus map[gown.Status]int
 	findings map[gown.Severity]int
@@ -29,12 +39,128 @@ type Table struct {
 
 var _ gown.Reporter = (*Table)(nil)
 
-// NewTable writes to w.
-func NewTable(w io.Writer) *Table {
-	return &Table{w: w, byStatus: map[gown.Status]int{}, findings: map[gown.Severity]int{}}
+// TableOptions fit the table to a terminal.
+type TableOptions struct {
+	// Width is the terminal's columns; 0 leaves rows unbounded, one line
+	// each, for pipes and files. Below 40 it is taken as 40.
+	Width int
+	// Color marks severities (and open stores) with ANSI colours: for a
+	// terminal only, and never when NO_COLOR is set (the caller decides).
+	Color bool
 }
 
-const rowFormat = "%-26s %-13s %-22s %-13s %-8s %9s %10s  %-20s %s\n"
+// NewTable writes to w with unbounded rows and no colour.
+func NewTable(w io.Writer) *Table { return NewTableWith(w, TableOptions{}) }
+
+// NewTableWith writes to w fitted to o.
+func NewTableWith(w io.Writer, o TableOptions) *Table {
+	if o.Width > 0 && o.Width < 40 {
+		o.Width = 40
+	}
+	return &Table{w: w, opt: o, lay: newLayout(o.Width), byStatus: map[gown.Status]int{}, findings: map[gown.Severity]int{}}
+}
+
+// The columns before WHY, in order.
+const (
+	colTarget = iota
+	colStore
+	colProduct
+	colStatus
+	colTLS
+	colItems
+	colBytes
+	colData
+	nCols
+)
+
+// column is one fixed-width column: its title, width, alignment, and the
+// spaces before the next.
+type column struct {
+	title string
+	width int
+	right bool
+	gap   int
+}
+
+var columns = [nCols]column{
+	{"TARGET", 26, false, 1}, {"STORE", 13, false, 1}, {"PRODUCT", 22, false, 1}, {"STATUS", 13, false, 1},
+	{"TLS", 8, false, 1}, {"ITEMS", 9, true, 1}, {"BYTES", 10, true, 2}, {"DATA", 20, false, 1},
+}
+
+// dropOrder is the order columns leave a narrow terminal.
+var dropOrder = []int{colProduct, colTLS, colBytes, colData}
+
+// minWhy is the narrowest WHY column worth keeping beside the row.
+const minWhy = 30
+
+// layout is which columns a width shows and where WHY goes.
+type layout struct {
+	width    int // 0: unbounded
+	cols     [nCols]column
+	show     [nCols]bool
+	why      int  // WHY's column width; 0: unbounded
+	whyUnder bool // WHY on the lines below the row
+	indent   int  // where finding and database lines start
+}
+
+func newLayout(width int) layout {
+	l := layout{width: width, indent: 27, cols: columns}
+	// A wide terminal gives TARGET room for a name and its address
+	// (cache.shop-api.example → 127.0.0.11:6379) on one line.
+	l.cols[colTarget].width = min(max(26, 26+(width-160)/2), 46)
+	for i := range l.show {
+		l.show[i] = true
+	}
+	if width == 0 {
+		return l
+	}
+	fixed := func() int {
+		n := 0
+		for i, c := range l.cols {
+			if l.show[i] {
+				n += c.width + c.gap
+			}
+		}
+		return n
+	}
+	var dropped []int
+	for _, c := range dropOrder {
+		if width-fixed() >= minWhy {
+			break
+		}
+		l.show[c] = false
+		dropped = append(dropped, c)
+	}
+	if width-fixed() < minWhy {
+		// WHY goes below the row: take back what fits, last dropped first.
+		l.whyUnder = true
+		for i := len(dropped) - 1; i >= 0; i-- {
+			c := dropped[i]
+			if fixed()+l.cols[c].width+l.cols[c].gap <= width {
+				l.show[c] = true
+			}
+		}
+		// Still too wide: ITEMS, BYTES and STORE go too, then TARGET
+		// narrows (the last column's gap is never printed).
+		for _, c := range []int{colItems, colBytes, colStore} {
+			if fixed()-1 > width {
+				l.show[c] = false
+			}
+		}
+		if over := fixed() - 1 - width; over > 0 {
+			l.cols[colTarget].width = max(l.cols[colTarget].width-over, 12)
+		}
+		l.why = width - 4
+	} else {
+		l.why = width - fixed()
+	}
+	if width < 100 {
+		l.indent = 2
+	} else {
+		l.indent += l.cols[colTarget].width - 26 // under the └ of the databases
+	}
+	return l
+}
 
 // Report writes one row.
 func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
@@ -45,7 +171,11 @@ func (t *Table) Report(r *gown.Result) error { return t.ReportFindings(r, nil) }
 func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if !t.header {
 		t.header = true
-		if _, err := fmt.Fprintf(t.w, rowFormat, "TARGET", "STORE", "PRODUCT", "STATUS", "TLS", "ITEMS", "BYTES", "DATA", "WHY"); err != nil {
+		var cells [nCols][]string
+		for i, c := range columns {
+			cells[i] = []string{c.title}
+		}
+		if err := t.row(cells, []string{"WHY"}, ""); err != nil {
 			return err
 		}
 	}
@@ -77,9 +207,18 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 	if kinds, _ := compromiseKinds(r); len(kinds) > 0 {
 		t.compromised++
 	}
-	_, err := fmt.Fprintf(t.w, rowFormat, clip(r.Target.Dial(), 26), clip(orDash(r.Store), 13), clip(orDash(product), 22),
-		text(string(r.Status)), text(tlsMode), items, bytes, clip(dataCell(r, fs), 20), why)
-	if err != nil {
+	cells := [nCols][]string{
+		t.targetCell(r.Target), {clip(orDash(r.Store), 13)}, {clip(orDash(product), 22)},
+		{text(string(r.Status))}, {text(tlsMode)}, {items}, {bytes}, {clip(dataCell(r, fs), 20)},
+	}
+	statusColor := ""
+	if r.Status == gown.StatusOpen {
+		statusColor = ansiRed
+	}
+	if data := cells[colData][0]; t.lay.whyUnder && !t.lay.show[colData] && data != "-" {
+		why = "data " + data + " · " + why // DATA has no column here
+	}
+	if err := t.row(cells, t.wrapWhy(why), statusColor); err != nil {
 		return err
 	}
 	if r.Inventory != nil {
@@ -87,13 +226,145 @@ func (t *Table) ReportFindings(r *gown.Result, fs []gown.Finding) error {
 			if db.System {
 				continue
 			}
-			line := fmt.Sprintf("%28s %-47s %9d %10s  %s", "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), text(dbClasses(r, db.Name)))
-			if _, err := fmt.Fprintln(t.w, strings.TrimRight(line, " ")); err != nil {
+			if err := t.dbLine(db, dbClasses(r, db.Name)); err != nil {
 				return err
 			}
 		}
 	}
 	return t.findingLines(fs)
+}
+
+// targetCell names a target as given: the address alone, or the name the
+// user or the app gave with the address it resolved to, on one line when
+// the column holds both (api.example.app → 203.0.113.7:9200), else the
+// name and port, then the address below.
+func (t *Table) targetCell(tg gown.Target) []string {
+	dial := tg.Dial()
+	if !tg.Addr.IsValid() || tg.Host == "" || tg.Host == tg.Addr.String() {
+		return []string{clip(dial, t.colWidth(colTarget))}
+	}
+	both := subjectName(tg) + " → " + dial
+	if w := t.colWidth(colTarget); utf8.RuneCountInString(text(both)) <= w {
+		return []string{text(both)}
+	}
+	w := t.colWidth(colTarget)
+	return append(wrapName(text(subjectName(tg)), w), clip("→ "+dial, w))
+}
+
+// wrapName breaks a host name over lines of at most width characters
+// after its dots, the way a word is wrapped at its spaces.
+func wrapName(s string, width int) []string {
+	var parts []string
+	for s != "" {
+		i := strings.IndexByte(s, '.')
+		if i < 0 {
+			parts = append(parts, s)
+			break
+		}
+		parts = append(parts, s[:i+1])
+		s = s[i+1:]
+	}
+	var lines []string
+	cur := ""
+	for _, p := range parts {
+		if cur != "" && utf8.RuneCountInString(cur+p) > width {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		cur += p
+		for utf8.RuneCountInString(cur) > width {
+			r := []rune(cur)
+			lines = append(lines, string(r[:width]))
+			cur = string(r[width:])
+		}
+	}
+	if cur != "" || len(lines) == 0 {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// colWidth is a column's width.
+func (t *Table) colWidth(c int) int { return t.lay.cols[c].width }
+
+// wrapWhy lays WHY out for its column: one line when unbounded, wrapped
+// at word boundaries otherwise.
+func (t *Table) wrapWhy(why string) []string {
+	if t.lay.why == 0 {
+		return []string{why}
+	}
+	return wrapWords(why, t.lay.why)
+}
+
+// row writes cells (each one or more lines) in the columns the layout
+// shows, then WHY beside them or below.
+func (t *Table) row(cells [nCols][]string, why []string, statusColor string) error {
+	lines := 1
+	for i, c := range cells {
+		if t.lay.show[i] {
+			lines = max(lines, len(c))
+		}
+	}
+	if !t.lay.whyUnder {
+		lines = max(lines, len(why))
+	}
+	var b strings.Builder
+	for n := 0; n < lines; n++ {
+		var line strings.Builder
+		for i, c := range t.lay.cols {
+			if !t.lay.show[i] {
+				continue
+			}
+			cell := ""
+			if n < len(cells[i]) {
+				cell = cells[i][n]
+			}
+			pad := strings.Repeat(" ", max(0, c.width-utf8.RuneCountInString(cell)))
+			if i == colStatus && statusColor != "" && n == 0 {
+				cell = t.paint(statusColor, cell)
+			}
+			if c.right {
+				line.WriteString(pad + cell)
+			} else {
+				line.WriteString(cell + pad)
+			}
+			line.WriteString(strings.Repeat(" ", c.gap))
+		}
+		if !t.lay.whyUnder && n < len(why) {
+			line.WriteString(why[n])
+		}
+		out := line.String()
+		if t.lay.width > 0 || n > 0 {
+			// Unbounded rows keep their trailing spaces as they always
+			// have; wrapped and continued lines drop them.
+			out = strings.TrimRight(out, " ")
+		}
+		b.WriteString(out + "\n")
+	}
+	if t.lay.whyUnder {
+		for _, l := range why {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// dbLine writes one database of a result.
+func (t *Table) dbLine(db gown.Database, classes string) error {
+	if t.lay.width == 0 || t.lay.show[colProduct] && t.lay.show[colData] {
+		// Under ITEMS and BYTES, moved right as far as TARGET grew.
+		at := 28 + t.colWidth(colTarget) - 26
+		line := fmt.Sprintf("%*s %-47s %9d %10s  %s", at, "└", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), text(classes))
+		if t.lay.width > 0 {
+			return t.hanging(strings.TrimRight(line, " "), at+1+47+1+9+1+10+2)
+		}
+		_, err := fmt.Fprintln(t.w, strings.TrimRight(line, " "))
+		return err
+	}
+	head := strings.Repeat(" ", t.lay.indent) + "└ "
+	return t.hanging(head+strings.TrimRight(fmt.Sprintf("%s  %d items  %s  %s", clip(db.Name, 47), db.Items, HumanBytes(db.Bytes), text(classes)), " "),
+		utf8.RuneCountInString(head))
 }
 
 // standalone writes a row for the subject of standalone findings, then the
@@ -108,7 +379,8 @@ func (t *Table) standalone(fs []gown.Finding) error {
 	if sub.Origin == "app" {
 		kind = "app"
 	}
-	if _, err := fmt.Fprintf(t.w, rowFormat, clip(subjectName(sub), 26), kind, "-", "-", "-", "-", "-", "-", subjectWhy(sub)); err != nil {
+	cells := [nCols][]string{{clip(subjectName(sub), t.colWidth(colTarget))}, {kind}, {"-"}, {"-"}, {"-"}, {"-"}, {"-"}, {"-"}}
+	if err := t.row(cells, t.wrapWhy(subjectWhy(sub)), ""); err != nil {
 		return err
 	}
 	return t.findingLines(fs)
@@ -119,16 +391,137 @@ func (t *Table) standalone(fs []gown.Finding) error {
 func (t *Table) findingLines(fs []gown.Finding) error {
 	for _, f := range fs {
 		t.findings[f.Severity]++
-		if _, err := fmt.Fprintf(t.w, "%28s %-8s %s\n", "!", strings.ToUpper(f.Severity.String()), text(f.Title)); err != nil {
+		sev := fmt.Sprintf("%-8s", strings.ToUpper(f.Severity.String()))
+		if t.lay.width == 0 {
+			bare := strings.TrimRight(sev, " ")
+			if _, err := fmt.Fprintf(t.w, "%28s %s %s\n", "!", t.paint(severityColor[f.Severity], bare)+sev[len(bare):], text(f.Title)); err != nil {
+				return err
+			}
+			if len(f.Locations) > 0 {
+				if _, err := fmt.Fprintf(t.w, "%28s %-8s at %s\n", "", "", text(locationsText(f.Locations, 3))); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		head := strings.Repeat(" ", t.lay.indent) + "! "
+		body := utf8.RuneCountInString(head) + 9
+		if err := t.hangingPainted(head, sev, text(f.Title), body, severityColor[f.Severity]); err != nil {
 			return err
 		}
 		if len(f.Locations) > 0 {
-			if _, err := fmt.Fprintf(t.w, "%28s %-8s at %s\n", "", "", text(locationsText(f.Locations, 3))); err != nil {
+			if err := t.hanging(strings.Repeat(" ", body)+"at "+text(locationsText(f.Locations, 3)), body+3); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// hanging writes line wrapped to the width, continuation lines indented
+// by indent; the first line keeps line's own leading spaces.
+func (t *Table) hanging(line string, indent int) error {
+	trimmed := strings.TrimLeft(line, " ")
+	return t.hangingPainted(line[:len(line)-len(trimmed)], "", trimmed, indent, "")
+}
+
+// hangingPainted writes head, then word (painted with color) and a space,
+// then rest wrapped to the width, its continuation lines indented by
+// indent.
+func (t *Table) hangingPainted(head, word, rest string, indent int, color string) error {
+	prefix := head
+	if word != "" {
+		bare := strings.TrimRight(word, " ")
+		prefix += t.paint(color, bare) + word[len(bare):] + " "
+	}
+	lead := utf8.RuneCountInString(head)
+	if word != "" {
+		lead += utf8.RuneCountInString(word) + 1
+	}
+	lines := []string{rest} // kept as it is, spacing and all, when it fits
+	if lead+utf8.RuneCountInString(rest) > t.lay.width {
+		lines = wrapHanging(rest, max(t.lay.width-lead, 10), max(t.lay.width-indent, 10))
+	}
+	var b strings.Builder
+	for i, l := range lines {
+		if i == 0 {
+			b.WriteString(prefix + l + "\n")
+			continue
+		}
+		b.WriteString(strings.Repeat(" ", indent) + l + "\n")
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+// wrapHanging wraps s to first characters on its first line and rest on
+// the others.
+func wrapHanging(s string, first, rest int) []string {
+	lines := wrapWords(s, first)
+	if len(lines) == 1 {
+		return lines
+	}
+	tail := strings.Join(lines[1:], " ")
+	return append(lines[:1], wrapWords(tail, rest)...)
+}
+
+// wrapWords breaks s into lines of at most width characters at spaces. A
+// word wider than width is the only thing cut, at width.
+func wrapWords(s string, width int) []string {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return []string{""}
+	}
+	var lines []string
+	cur, n := "", 0
+	for _, w := range words {
+		wn := utf8.RuneCountInString(w)
+		for wn > width {
+			if n > 0 {
+				lines = append(lines, cur)
+				cur, n = "", 0
+			}
+			r := []rune(w)
+			lines = append(lines, string(r[:width]))
+			w, wn = string(r[width:]), wn-width
+		}
+		switch {
+		case n == 0:
+			cur, n = w, wn
+		case n+1+wn <= width:
+			cur, n = cur+" "+w, n+1+wn
+		default:
+			lines = append(lines, cur)
+			cur, n = w, wn
+		}
+	}
+	if n > 0 || len(lines) == 0 {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// ANSI colours, used only with TableOptions.Color.
+const (
+	ansiRed     = "\x1b[31m"
+	ansiBoldRed = "\x1b[1;31m"
+	ansiYellow  = "\x1b[33m"
+	ansiCyan    = "\x1b[36m"
+	ansiDim     = "\x1b[2m"
+	ansiReset   = "\x1b[0m"
+)
+
+var severityColor = map[gown.Severity]string{
+	gown.SeverityCritical: ansiBoldRed, gown.SeverityHigh: ansiRed, gown.SeverityMedium: ansiYellow,
+	gown.SeverityLow: ansiCyan, gown.SeverityInfo: ansiDim,
+}
+
+// paint colours s when the table is in colour.
+func (t *Table) paint(color, s string) string {
+	if !t.opt.Color || color == "" {
+		return s
+	}
+	return color + s + ansiReset
 }
 
 // Close writes the summary.
@@ -147,13 +540,13 @@ func (t *Table) Close() error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	_, err := fmt.Fprintf(t.w, "\n%d services: %s. Exposed without authentication: %d items, %s.\n",
-		t.rows, strings.Join(parts, ", "), t.items, HumanBytes(t.bytes))
+	err := t.para(fmt.Sprintf("\n%d services: %s. Exposed without authentication: %d items, %s.",
+		t.rows, strings.Join(parts, ", "), t.items, HumanBytes(t.bytes)))
 	if err != nil {
 		return err
 	}
 	if t.sensitive > 0 || t.compromised > 0 {
-		_, err = fmt.Fprintf(t.w, "Sensitive data in %d %s; already compromised: %d.\n", t.sensitive, plural(t.sensitive, "store", "stores"), t.compromised)
+		err = t.para(fmt.Sprintf("Sensitive data in %d %s; already compromised: %d.", t.sensitive, plural(t.sensitive, "store", "stores"), t.compromised))
 		if err != nil {
 			return err
 		}
@@ -172,7 +565,20 @@ func (t *Table) findingsLine(prefix string) error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	_, err := fmt.Fprintf(t.w, "%sFindings: %s.\n", prefix, strings.Join(parts, ", "))
+	return t.para(fmt.Sprintf("%sFindings: %s.", prefix, strings.Join(parts, ", ")))
+}
+
+// para writes a summary line, wrapped at the width when there is one.
+func (t *Table) para(s string) error {
+	lead := ""
+	if strings.HasPrefix(s, "\n") {
+		lead, s = "\n", s[1:]
+	}
+	lines := []string{s}
+	if t.lay.width > 0 {
+		lines = wrapWords(s, t.lay.width)
+	}
+	_, err := io.WriteString(t.w, lead+strings.Join(lines, "\n")+"\n")
 	return err
 }
 

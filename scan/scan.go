@@ -253,6 +253,20 @@ func (s *Scan) AddApp(a *gown.App) error {
 	return s.err
 }
 
+// AddFindings adds standalone findings to the scan (what gown traffic
+// drew from a capture: clear-text personal data and credentials). Like
+// AddApp's, they are committed, and handed to the sink, before it returns.
+func (s *Scan) AddFindings(fs []gown.Finding) error {
+	if len(fs) == 0 {
+		return s.err
+	}
+	s.add(gown.Record{Findings: fs})
+	if s.b != nil && s.err == nil {
+		s.err = s.b.Flush()
+	}
+	return s.err
+}
+
 // Run probes every target src sends that the scan has not finished,
 // assesses, stores and reports each result, then the findings across
 // results, and marks the scan finished: done when everything ran, else

@@ -2,9 +2,13 @@
 # Installs the Debian packages the tests use beyond the test bed's own servers
 # (those are installed by internal/testbed/cmd/bedinstall): nginx in front of
 # OpenSearch, Chromium for the HTML report screenshot, apktool and friends to
-# build test APKs (smali assembles test dex files), Java and Maven for the OpenSearch node, and nats-server
-# (JetStream) for the queue's workers. Only when root and only what is
-# missing; it says what it installs.
+# build test APKs (smali assembles test dex files), Java and Maven for the
+# OpenSearch node, nats-server (JetStream) for the queue's workers, tcpdump to
+# record the captures gown traffic reads, mitmproxy (PyPI, in a venv under
+# /var/cache/gown) to record HAR files, zsh, fish and groff for the completion
+# scripts and the man page; and, from npm, hermesc for the Hermes bundles and
+# the SARIF Multitool. Only when root (npm fetches also as a user) and only
+# what is missing; it says what it installs.
 set -euo pipefail
 need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
@@ -19,22 +23,57 @@ command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v npm >/dev/null || need+=(npm)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
-if [ ${#need[@]} -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
-	else
-		echo "install-deps: apt-get install -y ${need[*]}" >&2
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -q >/dev/null
-		apt-get install -y -q "${need[@]}" >/dev/null
-	fi
-fi
+# The shells whose completion scripts gown completion writes (bash is always
+# there), and groff to format gown man.
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
+command -v groff >/dev/null || need+=(groff-base)
+command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need+=(tcpdump)
+command -v curl >/dev/null || need+=(curl)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 # hermesc (npm hermes-compiler, MIT) compiles the Hermes bytecode bundles the
-# extraction tests read; fetched once into the cache the real-app tests use.
-hermes_pkg=hermes-compiler@260318099.0.6
-app_cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
-if command -v npm >/dev/null && [ ! -f "$app_cache/hermes-compiler-260318099.0.6.tgz" ]; then
-	echo "install-deps: npm pack $hermes_pkg into $app_cache" >&2
-	mkdir -p "$app_cache" && npm pack "$hermes_pkg" --pack-destination "$app_cache" >/dev/null || true
+# extraction tests read; fetched once into the cache the real-app tests use
+# (no root needed, so also for a user's own run; after apt when root, which
+# may have just installed npm).
+fetch_hermes() {
+	local hermes_pkg=hermes-compiler@260318099.0.6
+	local app_cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
+	if command -v npm >/dev/null && [ ! -f "$app_cache/hermes-compiler-260318099.0.6.tgz" ]; then
+		echo "install-deps: npm pack $hermes_pkg into $app_cache" >&2
+		mkdir -p "$app_cache" && npm pack "$hermes_pkg" --pack-destination "$app_cache" >/dev/null || true
+	fi
+}
+# The SARIF Multitool (npm @microsoft/sarif-multitool, MIT) checks the SARIF
+# report against GitHub's ingestion rules (report/multitool_test.go fetches it
+# the same way when this has not). Its npm package ships the Linux binary.
+fetch_multitool() {
+	local mt="${GOWN_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/tools}/sarif-multitool-5.7.0"
+	if [ ! -x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ] && command -v npm >/dev/null; then
+		echo "install-deps: npm install @microsoft/sarif-multitool-linux@5.7.0 into $mt" >&2
+		npm install --ignore-scripts --no-audit --no-fund --prefix "$mt" @microsoft/sarif-multitool-linux@5.7.0 >/dev/null &&
+			chmod +x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" || true
+	fi
+}
+mitm=/var/cache/gown/mitmproxy-venv
+if [ "$(id -u)" -ne 0 ]; then
+	[ ${#need[@]} -eq 0 ] || echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
+	[ -x $mitm/bin/mitmdump ] || echo "install-deps: missing mitmproxy; run as root to install it in $mitm" >&2
+	fetch_hermes
+	fetch_multitool
+	exit 0
 fi
-
+if [ ${#need[@]} -gt 0 ]; then
+	echo "install-deps: apt-get install -y ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	apt-get install -y -q "${need[@]}" >/dev/null
+fi
+# mitmproxy 11.0.2 is the newest that runs on Debian 12's Python 3.11.
+if [ ! -x $mitm/bin/mitmdump ]; then
+	echo "install-deps: pip install mitmproxy==11.0.2 into $mitm" >&2
+	mkdir -p /var/cache/gown
+	/usr/bin/python3 -m venv $mitm
+	$mitm/bin/pip install -q mitmproxy==11.0.2
+fi
+fetch_hermes
+fetch_multitool

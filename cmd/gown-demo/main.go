@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/buildinfo"
 	"github.com/gownscan/gown/internal/testbed"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/all"
@@ -31,8 +32,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is this build's version, as gown's (internal/buildinfo).
+var version = buildinfo.Read().Short()
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,10 +60,11 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 	std := stdio{out: out, err: errw}
 	fs := pflag.NewFlagSet("gown-demo", pflag.ContinueOnError)
 	fs.SetOutput(errw)
-	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table")
+	jsonOut := fs.Bool("json", false, "write JSON Lines instead of the table: only results on standard output (the truth table goes to standard error), for gown report --from -")
 	only := fs.StringSlice("only", nil, "start only these test-bed configurations (default: all)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: gown's, $XDG_DATA_HOME/gown/gown.db)")
 	noStore := fs.Bool("no-store", false, "do not store the scan; only print it")
+	nTarpits := fs.Int("tarpits", 0, "also scan `N` tarpits (listeners that accept and never answer), hinted redis, mysql, elasticsearch, then unhinted (detection) in turn")
 	fs.Usage = func() {
 		fmt.Fprintf(errw, "Usage: gown-demo [flags]\n\nStarts real data stores on loopback with planted data, scans them with gown,\nstores the scan and checks every verdict against what was planted.\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -100,6 +102,16 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 		defer st.Close()
 	}
 	targets, byAddr := bedTargets(bed, errw)
+	var pits *tarpits
+	if *nTarpits > 0 {
+		pits, err = startTarpits(ctx, *nTarpits)
+		if err != nil {
+			return err
+		}
+		defer pits.stop()
+		targets = append(targets, pits.targets...)
+		fmt.Fprintf(errw, "plus %d tarpits (accept, never answer): %s\n\n", *nTarpits, strings.Join(pits.specs, " "))
+	}
 	var w interface {
 		scan.Sink
 		Close() error
@@ -108,24 +120,45 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 		w = report.NewJSONL(out)
 	}
 	col := &collect{Sink: w}
+	// gown scan's defaults (workers, deadlines, detection on), so that the
+	// time printed below is what a user's scan of these servers takes.
 	cfg := scan.Config{Registry: all.Registry(), Store: st,
-		Probe: probe.Config{Workers: 16, Timeout: 10 * time.Second,
+		Probe: probe.Config{Detect: true,
 			Dialer: probe.DialerConfig{Source: testbed.Source}, Sample: probe.DefaultSample},
 		Meta: gown.ScanMeta{Command: "demo", Args: names, Version: version}}
 	s, err := scan.Begin(ctx, cfg, col)
 	if err != nil {
 		return err
 	}
+	scanStart := time.Now()
 	sum, runErr := s.Run(ctx, scan.Targets(targets...))
+	took := time.Since(scanStart)
 	if err := w.Close(); err != nil {
 		return err
 	}
 	if runErr != nil {
 		return runErr
 	}
-	if err := printTruth(std, col.results, byAddr); err != nil {
+	// With --json, standard output holds results alone, so that it pipes
+	// into gown report --from -; the truth table and notes go to stderr.
+	notes := std
+	if *jsonOut {
+		notes.out = errw
+	}
+	var bedResults []*gown.Result
+	for _, r := range col.results {
+		if byAddr[r.Target.Dial()] != nil {
+			bedResults = append(bedResults, r)
+		}
+	}
+	if err := printTruth(notes, bedResults, byAddr); err != nil {
 		return err
 	}
+	if pits != nil {
+		fmt.Fprintln(notes.out)
+		pits.print(notes.out, col.results)
+	}
+	fmt.Fprintf(notes.out, "Scan of %d targets took %.2f s.\n", len(targets), took.Seconds())
 	if st != nil {
 		where, _ := store.Where(*dsn)
 		db := ""
@@ -133,7 +166,7 @@ func run(ctx context.Context, args []string, out, errw io.Writer) error {
 			db = " --db " + *dsn
 		}
 		g := gownCommand()
-		fmt.Fprintf(out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
+		fmt.Fprintf(notes.out, "\nStored as scan %d in %s. Open it with:\n  %s report %d%s --format html -o gown-demo.html\n  %s scans%s\n",
 			sum.ID, where, g, sum.ID, db, g, db)
 	}
 	return nil
@@ -169,7 +202,12 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 		byAddr[s.Addr.String()] = s
 		a := s.Addr.Addr()
 		t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Hint: s.Kind, Origin: "demo"}
-		if s.Kind == "firebase" {
+		if s.Host != "" {
+			// A bucket, named as an app names it; the hint makes gown
+			// probe it, as the prober claims no port.
+			t.Host = s.Host
+			hinted = append(hinted, s.Host+"="+s.Addr.String())
+		} else if s.Kind == "firebase" {
 			// Named as an app names its database; the hint is what makes
 			// gown probe it, as the prober claims no port.
 			t.Host = testbed.FirebaseHost
@@ -184,7 +222,7 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 	if len(hinted) > 0 {
 		// firebase-server speaks plaintext HTTP, and only an https URL of
 		// a Firebase host gives a target the firebase hint.
-		fmt.Fprintf(errw, "plus, as Firebase databases (named %s, hint firebase): %s\n", testbed.FirebaseHost, strings.Join(hinted, " "))
+		fmt.Fprintf(errw, "plus, by the names apps give them (Firebase databases as %s; buckets as named), hinted: %s\n", testbed.FirebaseHost, strings.Join(hinted, " "))
 	}
 	fmt.Fprintln(errw)
 	return targets, byAddr

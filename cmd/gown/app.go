@@ -51,14 +51,8 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 	f.scan.register(fset)
 	_ = fset.MarkHidden("list")   // targets come from the apps
 	_ = fset.MarkHidden("resume") // an app scan is run again, not resumed
-	fset.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown app FILE|DIR... [flags]\n\nReads APK, XAPK, APKS, AAB and IPA files, lists the back ends they name and grades\ntheir own code (hard-coded credentials, clear-text transport), then probes the\nfirst-party hosts (tied to the app's identity) for open data stores. Everything is stored as one scan.\n\nFlags:\n%s", fset.FlagUsages())
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fset, "app", args, io); err != nil {
+		return err
 	}
 	if fset.Changed("resume") {
 		return usageError{errors.New("gown app cannot resume a scan: run it again")}
@@ -80,6 +74,11 @@ func cmdApp(ctx context.Context, args []string, io stdio) error {
 		return usageError{err}
 	}
 	job.command, job.args, job.input = "app", storedArgs(args), target.Input{}
+	return withOutput(f.scan.output, io, func(io stdio) error { return appRun(ctx, &f, job, files, io) })
+}
+
+// appRun reads the apps and probes their back ends as job.
+func appRun(ctx context.Context, f *appFlags, job *scanJob, files []string, io stdio) error {
 	job.tcfg.Origin = "app"
 	if !f.allowPrivate {
 		for _, n := range privateNets {

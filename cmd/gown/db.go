@@ -126,6 +126,9 @@ func resumeScan(ctx context.Context, f *scanFlags, pos []string, io stdio) error
 	fs.SetOutput(io.err)
 	var sf scanFlags
 	sf.register(fs)
+	// A scan started with --config stored it among its arguments; the
+	// file is not read again (the stored arguments are the scan's).
+	fs.String("config", "", "")
 	if err := fs.Parse(meta.Args); err != nil {
 		return fmt.Errorf("scan %d: stored arguments: %w", meta.ID, err)
 	}
@@ -172,9 +175,8 @@ func openFlags(fs *pflag.FlagSet) (*string, func(context.Context) (gown.Store, e
 	return dsn, func(ctx context.Context) (gown.Store, error) { return store.Open(ctx, *dsn) }
 }
 
-const dbUsage = `Usage: gown db COMMAND [--db DSN]
-
-Commands:
+// dbLong is gown help db.
+const dbLong = `Commands:
   path                       print where the results store is
   migrate                    bring the schema to this gown's version and print it
   prune --older-than AGE     delete the scans started more than AGE ago (30d, 2w, 12h)
@@ -194,16 +196,12 @@ with --include-running.
 func cmdDB(ctx context.Context, args []string, io stdio) error {
 	fs := pflag.NewFlagSet("gown db", pflag.ContinueOnError)
 	fs.SetOutput(io.err)
-	fs.Usage = func() { fmt.Fprintf(io.err, "%s\nFlags:\n%s", dbUsage, fs.FlagUsages()) }
 	dsn, open := openFlags(fs)
 	keep := fs.Int("keep", 0, "prune all but the newest `N` scans (with --older-than: spare them)")
 	olderThan := fs.String("older-than", "", "prune the scans started more than `AGE` ago: 30d, 2w, 36h, 90m")
 	running := fs.Bool("include-running", false, "also prune scans still marked running: only when no scan is running on this store")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "db", args, io); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{errors.New("gown db: give one of path, migrate, prune, vacuum")}
@@ -337,11 +335,8 @@ func cmdScans(ctx context.Context, args []string, io stdio) error {
 	var qf queueFlags
 	qf.register(fs)
 	dead := fs.Bool("dead", false, "list the dead letters of queued scans: batches that failed on every delivery")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "scans", args, io); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return scansCommand(ctx, fs.Args(), &qf, open, io)

@@ -18,9 +18,8 @@ import (
 // diffKinds is the order the summary lists kinds in.
 var diffKinds = []store.DiffKind{store.DiffNew, store.DiffGrown, store.DiffWiped, store.DiffStillOpen, store.DiffShrunk, store.DiffFixed}
 
-const diffUsage = `Usage: gown diff SCAN_A SCAN_B [--db DSN] [--json]
-
-Compares the findings of scan A (before) with scan B (after), store by store
+// diffLong is gown help diff.
+const diffLong = `Compares the findings of scan A (before) with scan B (after), store by store
 (ids from gown scans):
   new         only scan B has the finding
   fixed       only scan A has it: the store is gone, closed, or asks for a password
@@ -37,14 +36,8 @@ func cmdDiff(ctx context.Context, args []string, io stdio) error {
 	fs.SetOutput(io.err)
 	_, open := openFlags(fs)
 	asJSON := fs.Bool("json", false, "one JSON object per finding (kind, finding, items and bytes before and after)")
-	fs.Usage = func() {
-		fmt.Fprintf(io.err, "%s\nFlags:\n%s", diffUsage, fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "diff", args, io); err != nil {
+		return err
 	}
 	if fs.NArg() != 2 {
 		return usageError{errors.New("gown diff: give two scan ids (see gown scans)")}

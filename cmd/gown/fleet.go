@@ -20,36 +20,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const fleetUsage = `Usage:
-  gown fleet import FILE... [--format FORMAT] [--app-id NAME=ID]... [--db DSN]
-                            read MDM app inventories (Intune, Jamf Pro, Workspace ONE
-                            CSV or API JSON, or gown's generic CSV/JSON) into the store
-  gown fleet scan DIR|FILE... [scan flags]
-                            match app binaries to the inventory, probe their back ends
-  gown fleet report [SCAN] [--format table|html|csv|json] [--view all|backends|apps|devices]
-                            what is exposed, per back end, app and device (docs/fleet.md)
-`
-
-func cmdFleet(ctx context.Context, args []string, io stdio) error {
-	if len(args) == 0 {
-		fmt.Fprint(io.err, fleetUsage)
-		return usageError{errors.New("gown fleet: import, scan or report?")}
-	}
-	switch args[0] {
-	case "import":
-		return cmdFleetImport(ctx, args[1:], io)
-	case "scan":
-		return cmdFleetScan(ctx, args[1:], io)
-	case "report":
-		return cmdFleetReport(ctx, args[1:], io)
-	case "help", "-h", "--help":
-		fmt.Fprint(io.out, fleetUsage)
-		return nil
-	}
-	fmt.Fprint(io.err, fleetUsage)
-	return usageError{fmt.Errorf("gown fleet: unknown command %q", args[0])}
-}
-
 // openFleet opens the results store as a fleet store.
 func openFleet(ctx context.Context, dsn string) (fleet.Store, error) {
 	st, err := store.Open(ctx, dsn)
@@ -72,14 +42,8 @@ func cmdFleetImport(ctx context.Context, args []string, io stdio) error {
 	ids := fset.StringArray("app-id", nil, "`NAME=ID`: the package or bundle id of an app the export names by display name only (Intune); "+
 		"PLATFORM/NAME=ID for one platform; repeatable")
 	quiet := fset.BoolP("quiet", "q", false, "print nothing but errors")
-	fset.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown fleet import FILE... [flags]\n\nReads app inventories as MDMs export them and keeps devices, owners (as a keyed hash and a\nmasked form), apps and versions in the results store. Re-importing updates. A file with bad rows\nimports nothing, and every bad row is named with its line.\n\nFlags:\n%s", fset.FlagUsages())
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fset, "fleet import", args, io); err != nil {
+		return err
 	}
 	if fset.NArg() == 0 {
 		return usageError{errors.New("no inventory files")}
@@ -136,20 +100,16 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	var f appFlags
 	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe back ends that resolve to private, loopback or link-local addresses")
 	f.scan.register(fset)
-	for _, hidden := range []string{"list", "resume", "no-store"} { // targets come from the apps; the fleet lives in the store
+	// Targets come from the apps; the fleet lives in the store; fleet
+	// report writes the files.
+	for _, hidden := range []string{"list", "resume", "no-store", "output"} {
 		_ = fset.MarkHidden(hidden)
 	}
-	fset.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown fleet scan DIR|FILE... [flags]\n\nMatches APK, XAPK, APKS, AAB and IPA files to the imported inventory by package or bundle id and\nversion, reads each, and probes every distinct first-party back end they name once, in one scan.\nInventory app versions without a binary are listed, and stored, as not checked.\n\nFlags:\n%s", fset.FlagUsages())
+	if err := parseFlags(fset, "fleet scan", args, io); err != nil {
+		return err
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fset.Changed("resume") || fset.Changed("no-store") || fset.Changed("list") {
-		return usageError{errors.New("gown fleet scan takes app files: no --resume, --list or --no-store (the fleet lives in the store)")}
+	if fset.Changed("resume") || fset.Changed("no-store") || fset.Changed("list") || fset.Changed("output") {
+		return usageError{errors.New("gown fleet scan takes app files: no --resume, --list, --no-store or -o (the fleet lives in the store: gown fleet report -o FILE)")}
 	}
 	files, empty, err := appFiles(ctx, fset.Args())
 	if err != nil {
@@ -184,7 +144,7 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	closeStore := st.Close
 	defer func() { closeStore() }()
 	out := io.out
-	var rep liveWriter = report.NewTable(out)
+	var rep liveWriter = report.NewTableWith(out, tableOptions(out, job.noColor))
 	if job.json {
 		rep = report.NewJSONL(out)
 	}
@@ -271,14 +231,8 @@ func cmdFleetReport(ctx context.Context, args []string, std stdio) error {
 	out := fset.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
 	dsn := fset.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	failOnFlag := fset.String("fail-on", "", "exit 3 when the fleet's back ends or apps hold a finding at or above `SEVERITY`")
-	fset.Usage = func() {
-		fmt.Fprintf(std.err, "Usage: gown fleet report [SCAN] [flags]\n\nThe newest fleet scan by default.\n\nFlags:\n%s", fset.FlagUsages())
-	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fset, "fleet report", args, std); err != nil {
+		return err
 	}
 	if fset.NArg() > 1 || !contains(fleet.ReportFormats, *format) || *view != "" && !contains(fleet.Views, *view) {
 		return usageError{fmt.Errorf("gown fleet report [SCAN] --format %s --view %s", strings.Join(fleet.ReportFormats, "|"), strings.Join(fleet.Views, "|"))}

@@ -74,7 +74,7 @@ func TestScanHelpStatesTheLimits(t *testing.T) {
 	if code := run(t.Context(), []string{"scan", "--help"}, nil, &out, &errb); code != exitOK {
 		t.Fatalf("scan --help: exit %d", code)
 	}
-	help := errb.String()
+	help := out.String() // help goes to standard output, for a pager
 	for _, want := range []string{"--workers is at most 65536", "--per-host is at most 262144", "--rate at most 1000000",
 		"1 to 65536", "(0: no limit)"} {
 		if !strings.Contains(help, want) {

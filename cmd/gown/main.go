@@ -11,9 +11,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/buildinfo"
 	"github.com/gownscan/gown/store"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
@@ -28,8 +30,9 @@ const (
 	exitInterrupted = 130 // Ctrl-C; what was found was still written
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is this build's version as stored with scans and written in
+// reports: the module version or the commit (internal/buildinfo).
+var version = buildinfo.Read().Short()
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,6 +50,9 @@ type stdio struct {
 	// began, when set, is told the id of each scan a command records: gown
 	// watch runs gown scan and gown fleet scan in-process and diffs by it.
 	began func(gown.ScanID)
+	// describe, when set, makes a command hand over its flag set and
+	// stop before parsing (gown help, completion, man: commands.go).
+	describe func(*pflag.FlagSet)
 }
 
 // notef writes a note on stderr unless -q.
@@ -56,73 +62,45 @@ func (s stdio) notef(format string, args ...any) {
 	}
 }
 
-const usage = `gown checks that an app's back end is covered: it finds data stores that
-answer without authentication, read-only, and says what they expose.
-
-Usage:
-  gown scan [targets...] [flags]   probe hosts, host:port, URLs, CIDRs (-l FILE, - for stdin)
-  gown app FILE|DIR... [flags]     read apps, list their back ends, probe the first-party ones
-  gown fleet import FILE...        read MDM app inventories (Intune, Jamf Pro, Workspace ONE, generic)
-  gown fleet scan DIR|FILE...      match app binaries to the inventory, probe their back ends once each
-  gown fleet report [SCAN]         what is exposed per back end, app and device (table, html, csv, json)
-  gown watch --every 1h scan ARGS  re-run a scan or fleet scan on a schedule, alert on changes by webhook
-  gown report [SCAN | --from FILE] [--format table|jsonl|sarif|html|csv|md] [-o FILE]
-                                   write a scan's results in a report format
-  gown scans                       list stored scans (--db DSN: a SQLite file or postgres:// URL)
-  gown scans cancel SCAN           cancel a queued scan (with --queue URL its batches are purged too)
-  gown scans --dead                list the batches of queued scans that failed on every delivery
-  gown worker --queue URL --db DSN probe the batches of scans queued with gown scan --queue URL
-  gown diff SCAN_A SCAN_B          compare two stored scans: new, fixed, still-open, grown, shrunk, wiped
-  gown db path|migrate|vacuum      where the results store is; bring its schema up to date; compact it
-  gown db prune --older-than 30d   delete scans started over 30 days ago (--keep N: all but the newest N)
-  gown serve [--listen ADDR:PORT]  a read-only dashboard of the results store (127.0.0.1:8080; token off loopback)
-  gown version                     print the version
-
-Run "gown COMMAND --help" for a command's flags.
-`
-
 func run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
 	io := stdio{in: in, out: out, err: errw}
 	if len(args) == 0 {
-		fmt.Fprint(errw, usage)
+		fmt.Fprint(errw, usage())
 		return exitUsage
 	}
-	var err error
 	switch args[0] {
-	case "scan":
-		err = cmdScan(ctx, args[1:], io)
-	case "scans":
-		err = cmdScans(ctx, args[1:], io)
-	case "diff":
-		err = cmdDiff(ctx, args[1:], io)
-	case "db":
-		err = cmdDB(ctx, args[1:], io)
-	case "app":
-		err = cmdApp(ctx, args[1:], io)
-	case "fleet":
-		err = cmdFleet(ctx, args[1:], io)
-	case "watch":
-		err = cmdWatch(ctx, args[1:], io)
-	case "report":
-		err = cmdReport(ctx, args[1:], io)
-	case "serve":
-		err = cmdServe(ctx, args[1:], io)
-	case "worker":
-		err = cmdWorker(ctx, args[1:], io)
 	case "demo":
 		// The demo starts the test bed, which the gown binary does not
 		// link: it is a command of its own.
 		fmt.Fprintln(errw, "gown: the demo is its own command: make demo (or go run ./cmd/gown-demo)")
 		return exitUsage
-	case "version", "--version":
-		fmt.Fprintln(out, "gown", version)
-	case "help", "-h", "--help":
-		fmt.Fprint(out, usage)
-	default:
-		fmt.Fprintf(errw, "gown: unknown command %q\n\n%s", args[0], usage)
+	case "--version":
+		args = []string{"version"}
+	case "-h", "--help":
+		args = []string{"help"}
+	}
+	d, rest := lookupCommand(args)
+	if d == nil {
+		if sub := groupOf(args[0]); len(sub) > 0 {
+			// gown fleet, gown fleet bogus: the group's commands.
+			var b strings.Builder
+			for _, s := range sub {
+				fmt.Fprintf(&b, "  %-40s %s\n", s.usageLine(), s.short)
+			}
+			if len(args) == 1 || args[1] == "-h" || args[1] == "--help" || args[1] == "help" {
+				fmt.Fprintf(out, "gown %s has these commands:\n%s", args[0], b.String())
+				if len(args) > 1 {
+					return exitOK
+				}
+				return exitUsage
+			}
+			fmt.Fprintf(errw, "gown: unknown command %q\n\ngown %s has these commands:\n%s", strings.Join(args[:2], " "), args[0], b.String())
+			return exitUsage
+		}
+		fmt.Fprintf(errw, "gown: unknown command %q\n\n%s", args[0], usage())
 		return exitUsage
 	}
-	return exitCode(ctx, err, errw)
+	return exitCode(ctx, runner(d.name)(ctx, rest, io), errw)
 }
 
 // usageError marks errors in flags or arguments.

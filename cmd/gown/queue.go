@@ -91,7 +91,7 @@ func newLiveWriter(job *scanJob, io stdio) liveWriter {
 	if job.json {
 		return report.NewJSONL(io.out)
 	}
-	return report.NewTable(io.out)
+	return report.NewTableWith(io.out, tableOptions(io.out, job.noColor))
 }
 
 // beginQueued records a queued scan in the store and connects to the

@@ -34,15 +34,10 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	out := fs.StringP("output", "o", "", "write the report to `FILE` (default: standard output)")
 	dsn := fs.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
 	from := fs.String("from", "", "read results from a JSON Lines `FILE` written by gown scan --json (- for stdin)")
+	noColor := fs.Bool("no-color", false, "no colours in the table on a terminal (also when NO_COLOR is set; never coloured when piped)")
 	failOnFlag := fs.String("fail-on", "", "exit 3 when the report holds a finding at or above `SEVERITY` (info, low, medium, high, critical)")
-	fs.Usage = func() {
-		fmt.Fprintf(std.err, "Usage: gown report [SCAN | --from FILE] [--db DSN] [--format FORMAT] [-o FILE]\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "report", args, std); err != nil {
+		return err
 	}
 	if fs.NArg() > 1 {
 		return usageError{fmt.Errorf("one scan at most, got %q", fs.Args())}
@@ -71,6 +66,14 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 	}
 	err = writeOutput(*out, std.out, func(w io.Writer) error {
 		rw, _ := report.New(*format, w)
+		if strings.EqualFold(*format, "table") {
+			rw = report.NewTableWith(w, tableOptions(w, *noColor))
+		}
+		if js, ok := src.(*jsonlSource); ok {
+			if aw, ok := rw.(report.AppWriter); ok {
+				js.onApp = aw.AddApp
+			}
+		}
 		meta := src.Meta()
 		meta.Version = version
 		if err := rw.Begin(meta); err != nil {
@@ -169,6 +172,9 @@ type jsonlSource struct {
 	r     io.Reader
 	close func() error
 	meta  report.ScanMeta
+	// onApp, when set, is given each app object (gown app --json); without
+	// it an app shows through its findings' lines alone.
+	onApp func(*gown.App) error
 }
 
 // openJSONL opens a JSONL file. A regular file is read twice: once for the
@@ -225,6 +231,14 @@ func (s *jsonlSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Fin
 		l, err := report.DecodeLine(line)
 		if err != nil {
 			return fmt.Errorf("%s line %d: %w", s.meta.ID, n, err)
+		}
+		if l.App != nil {
+			if s.onApp != nil {
+				if err := s.onApp(l.App); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		if err := fn(l.Result, l.Findings); err != nil {
 			return err

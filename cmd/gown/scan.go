@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -22,10 +24,16 @@ import (
 // scanFlags are the flags of gown scan; they become a target.Config and a
 // probe.Config.
 type scanFlags struct {
-	lists     []string
-	ports     string
-	resolve   []string
-	exclude   []string
+	lists   []string
+	ports   string
+	resolve []string
+	exclude []string
+	// excludeFiles hold more --exclude entries, one per line.
+	excludeFiles []string
+	// output is -o: results go to this file instead of standard output.
+	output string
+	// noColor keeps the terminal table plain (NO_COLOR does too).
+	noColor   bool
 	probers   []string
 	json      bool
 	all       bool
@@ -61,11 +69,14 @@ func (f *scanFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.lists, "list", "l", nil, "read targets from `FILE`, one per line (- for stdin); repeatable")
 	fs.StringVarP(&f.ports, "ports", "p", "", "ports for targets that name none, e.g. 6379,3306,9000-9100 (default: every prober's ports)")
 	fs.StringArrayVar(&f.resolve, "resolve", nil, "map `HOST=ADDR` without DNS; repeatable")
-	fs.StringArrayVar(&f.exclude, "exclude", nil, "never probe this network (CIDR, address) or domain; repeatable")
+	fs.StringArrayVar(&f.exclude, "exclude", nil, "never probe this `NET`work (CIDR, address) or domain; repeatable")
+	fs.StringArrayVar(&f.excludeFiles, "exclude-file", nil, "never probe the networks and domains listed in `FILE`, one per line (# comments); repeatable")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table on a terminal (also when NO_COLOR is set; never coloured when piped)")
+	fs.StringVarP(&f.output, "output", "o", "", "write the results to `FILE` instead of standard output (created at the start, written as results arrive)")
 	fs.StringSliceVar(&f.probers, "probers", nil, "use only these probers (comma-separated names)")
 	fs.BoolVar(&f.json, "json", false, "write JSON Lines, one object per result (docs/output.md)")
 	fs.BoolVar(&f.all, "all", false, "also report closed and filtered ports")
-	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (banner first, then each prober); --detect=false skips such ports")
+	fs.BoolVar(&f.detect, "detect", true, "identify the store on ports no prober claims (a short banner wait, then the probers at once on separate connections); --detect=false skips such ports")
 	fs.IntVar(&f.workers, "workers", 256, "targets probed at once, 1 to 65536 (4× as many may be connecting: a filtered port holds no worker)")
 	fs.IntVar(&f.perHost, "per-host", 16, "targets connecting or probed at once on one address, 1 to 262144 (each holds one connection at a time)")
 	fs.Float64Var(&f.rate, "rate", 0, "new connections per second across the scan, up to 1000000 (0: no limit)")
@@ -111,6 +122,8 @@ type scanJob struct {
 	quiet, verbose bool
 	// queue, when set, hands the targets to queue workers (queue.go).
 	queue *queueJob
+	// noColor is --no-color.
+	noColor bool
 }
 
 func cmdScan(ctx context.Context, args []string, io stdio) error {
@@ -118,39 +131,86 @@ func cmdScan(ctx context.Context, args []string, io stdio) error {
 	fs.SetOutput(io.err)
 	var f scanFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown scan [targets...] [flags]\n\nTargets: host, host:port, [v6]:port, URL (redis://, mysql://, https://...), CIDR.\n\n%s\nFlags:\n%s", limitsHelp, fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "scan", args, io); err != nil {
+		return err
 	}
 	if fs.Changed("resume") {
-		return resumeScan(ctx, &f, fs.Args(), io)
+		return withOutput(f.output, io, func(io stdio) error { return resumeScan(ctx, &f, fs.Args(), io) })
 	}
-	job, err := f.job(fs.Args(), io)
+	specs, stored := fs.Args(), storedArgs(absLists(fs, args))
+	if len(specs) == 0 && len(f.lists) == 0 && stdinPiped(io.in) {
+		// gown scan with a pipe or a file on stdin and no target: read
+		// it, as -l - would; "-" is stored so that --resume refuses it.
+		specs, stored = []string{"-"}, append(stored, "-")
+	}
+	job, err := f.job(specs, io)
 	if err == nil {
 		err = f.queue.attach(job, f.probers)
 	}
 	if err != nil {
 		return usageError{err}
 	}
-	job.args = storedArgs(absLists(fs, args))
-	return job.run(ctx, io)
+	job.args = stored
+	return withOutput(f.output, io, func(io stdio) error { return job.run(ctx, io) })
+}
+
+// tableOptions fit the table to standard output: as wide as the terminal,
+// severities in colour unless --no-color or NO_COLOR (https://no-color.org);
+// unbounded and plain when it is a pipe or a file.
+func tableOptions(out io.Writer, noColor bool) report.TableOptions {
+	w := progress.Width(out)
+	if w == 0 {
+		return report.TableOptions{}
+	}
+	return report.TableOptions{Width: w, Color: !noColor && os.Getenv("NO_COLOR") == ""}
+}
+
+// stdinPiped reports whether in is a pipe or a file rather than a terminal
+// (or /dev/null): gown scan with no target reads it then.
+func stdinPiped(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular()
+}
+
+// withOutput runs fn with standard output pointed at the file -o names
+// (when it names one): created before the run, so that a long scan can be
+// followed as it is written, and closed after it.
+func withOutput(name string, std stdio, fn func(stdio) error) error {
+	if name == "" || name == "-" {
+		return fn(std)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	std.out = f
+	err = fn(std)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("-o %s: %w", name, cerr)
+	}
+	return err
 }
 
 func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	reg := all.Registry()
 	if len(f.probers) > 0 {
+		if err := checkProbers(f.probers); err != nil {
+			return nil, err
+		}
 		var err error
 		if reg, err = reg.Select(f.probers...); err != nil {
 			return nil, err
 		}
 	}
 	job := &scanJob{input: target.Input{Specs: specs, Lists: f.lists, Stdin: io.in}, reg: reg, json: f.json, all: f.all,
-		db: f.db, noStore: f.noStore, command: "scan", quiet: f.quiet, verbose: f.verbose}
+		db: f.db, noStore: f.noStore, command: "scan", quiet: f.quiet, verbose: f.verbose, noColor: f.noColor}
 	if f.quiet && f.verbose {
 		return nil, errors.New("-q and -v: choose one (quiet drops notes, verbose adds lines)")
 	}
@@ -182,6 +242,11 @@ func (f *scanFlags) job(specs []string, io stdio) (*scanJob, error) {
 	scope := &target.Scope{}
 	for _, e := range f.exclude {
 		if err := scope.Exclude(e); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range f.excludeFiles {
+		if err := excludeFile(scope, name); err != nil {
 			return nil, err
 		}
 	}
@@ -320,7 +385,7 @@ func (job *scanJob) begin(ctx context.Context, io stdio) (*live, error) {
 	}
 	l.io.quiet = job.quiet
 	out := l.bar.Writer(io.out)
-	l.rep = report.NewTable(out)
+	l.rep = report.NewTableWith(out, tableOptions(io.out, job.noColor))
 	if job.json {
 		l.rep = report.NewJSONL(out)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,9 +14,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const serveUsage = `Usage: gown serve [--db DSN] [--listen ADDR:PORT] [--token] [--new-token] [--allow-host NAME]
-
-Serves a read-only dashboard of the results store: an overview with charts,
+// serveLong is gown help serve.
+const serveLong = `Serves a read-only dashboard of the results store: an overview with charts,
 the scans, each scan's findings (filter, sort, page), a finding with its
 evidence, the diff of two scans, the apps, and a JSON API under /api/
 (docs/dashboard.md). Nothing it serves comes from the network, and no page
@@ -42,7 +40,6 @@ type serveFlags struct {
 func cmdServe(ctx context.Context, args []string, io stdio) error {
 	fs := pflag.NewFlagSet("gown serve", pflag.ContinueOnError)
 	fs.SetOutput(io.err)
-	fs.Usage = func() { fmt.Fprintf(io.err, "%s\nFlags:\n%s", serveUsage, fs.FlagUsages()) }
 	_, open := openFlags(fs)
 	var f serveFlags
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR:PORT` to listen on; outside loopback a token is required")
@@ -50,11 +47,8 @@ func cmdServe(ctx context.Context, args []string, io stdio) error {
 	fs.BoolVar(&f.newToken, "new-token", false, "make a new access token, replacing the stored one (implies --token)")
 	fs.StringSliceVar(&f.allowHosts, "allow-host", nil, "a host `NAME` browsers may reach the dashboard by, besides IP addresses and localhost (repeatable)")
 	fs.BoolVarP(&io.quiet, "quiet", "q", false, "print nothing but the token and errors")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "serve", args, io); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("gown serve takes no arguments, got %q", fs.Args())}

@@ -17,18 +17,13 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const watchUsage = `Usage:
-  gown watch (--every DURATION | --cron EXPR) [flags] scan ARGS...
-  gown watch (--every DURATION | --cron EXPR) [flags] fleet scan ARGS...
-  gown watch status [--name NAME] [--db DSN]    runs, alerts and undelivered alerts
-  gown watch redeliver --name NAME [--db DSN]   retry the alerts that could not be delivered
-
-Re-runs a scan or a fleet scan on a schedule, diffs each run against the last
+// watchLong is gown help watch.
+const watchLong = `Re-runs a scan or a fleet scan on a schedule, diffs each run against the last
 (new, fixed, grown, shrunk, wiped) and alerts on changes at or above --alert-on
 by webhook. Its state lives in the results store: a restarted watch misses and
 repeats nothing. --once runs one cycle now and exits (for cron).
 
-Flags:
+gown watch status and gown watch redeliver have their own help.
 `
 
 // watchFlags are gown watch's own flags; the scan's follow the command.
@@ -68,12 +63,8 @@ func cmdWatch(ctx context.Context, args []string, io stdio) error {
 	fset.IntVar(&f.retries, "retries", 5, "attempts per delivery, 1 to 100")
 	fset.DurationVar(&f.retryWait, "retry-wait", time.Second, "wait after a failed attempt, doubled each time up to 1 min")
 	fset.StringVar(&f.db, "db", "", "results store: a SQLite `FILE` or a postgres:// URL (default: $XDG_DATA_HOME/gown/gown.db)")
-	fset.Usage = func() { fmt.Fprintf(io.err, "%s%s", watchUsage, fset.FlagUsages()) }
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fset, "watch", args, io); err != nil {
+		return err
 	}
 	command, inner, err := watchCommand(fset.Args(), f.db)
 	if err != nil {
@@ -213,11 +204,12 @@ func cmdWatchStatus(ctx context.Context, args []string, io stdio, redeliver bool
 	name := fset.String("name", "", "one watch only")
 	db := fset.String("db", "", "results store: a SQLite `FILE` or a postgres:// URL")
 	asJSON := fset.Bool("json", false, "write JSON")
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	cmdName := "watch status"
+	if redeliver {
+		cmdName = "watch redeliver"
+	}
+	if err := parseFlags(fset, cmdName, args, io); err != nil {
+		return err
 	}
 	if redeliver && *name == "" {
 		return usageError{errors.New("gown watch redeliver --name NAME")}

@@ -95,7 +95,31 @@ func watchRuns(t *testing.T, db, name string) []gown.WatchRun {
 	return runs
 }
 
-// waitRun waits until the watch's run seq is done, and returns the runs.
+// pendingDeliveries counts the watch's deliveries not yet made.
+func pendingDeliveries(t *testing.T, db, name string) int {
+	t.Helper()
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ws := st.(watch.Store)
+	all, err := ws.Watches(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, w := range all {
+		if w.Name == name {
+			ws.Deliveries(t.Context(), w.ID, []string{gown.DeliveryPending}, func(gown.Delivery) error { n++; return nil })
+		}
+	}
+	return n
+}
+
+// waitRun waits until the watch's run seq is done and its alerts delivered
+// (a run is marked done in the transaction that records its alerts; the
+// deliveries follow), and returns the runs.
 func waitRun(t *testing.T, db, name string, seq int, log *syncBuffer) []gown.WatchRun {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
@@ -105,7 +129,9 @@ func waitRun(t *testing.T, db, name string, seq int, log *syncBuffer) []gown.Wat
 			if runs[seq-1].State != gown.RunDone {
 				t.Fatalf("run %d: %+v\n%s", seq, runs[seq-1], log)
 			}
-			return runs
+			if pendingDeliveries(t, db, name) == 0 {
+				return runs
+			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -31,14 +31,8 @@ func cmdWorker(ctx context.Context, args []string, io stdio) error {
 	maxDeliver := fs.Int("max-deliver", 5, "deliveries of a failing batch before it becomes a dead letter")
 	nakDelay := fs.Duration("nak-delay", 2*time.Second, "a failed batch waits this long, times its deliveries, before the next")
 	quiet := fs.BoolP("quiet", "q", false, "log nothing (an error that stops the worker is still printed)")
-	fs.Usage = func() {
-		fmt.Fprintf(io.err, "Usage: gown worker --queue nats://HOST:PORT --db postgres://... [flags]\n\nPulls batches of queued scans (gown scan --queue), probes them and writes to the\nshared results store; SIGTERM finishes or hands back the batches running.\n\nEvery worker of a stream should run with the same --ack-wait and --max-deliver.\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parseFlags(fs, "worker", args, io); err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0:

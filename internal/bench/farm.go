@@ -38,6 +38,15 @@ import (
 // every host of a target list is scanned on all of them.
 var Ports = map[string]int{"redis": 6379, "mysql": 3306, "postgres": 5432, "memcached": 11211}
 
+// ShiftPorts moves every farm port by offset before the farm starts, so
+// that no prober claims them: a scan then has to detect each store (the
+// unhinted-against-hinted table). Call it before StartFarm and WriteList.
+func ShiftPorts(offset int) {
+	for k := range Ports {
+		Ports[k] += offset
+	}
+}
+
 // Kinds lists the farmed stores in the order tables print them.
 var Kinds = []string{"redis", "mysql", "postgres", "memcached"}
 
@@ -261,7 +270,7 @@ func (in *Instance) startRedis(ctx context.Context) error {
 		return err
 	}
 	in.sock = filepath.Join(in.dir, "redis.sock")
-	args := append([]string{"--port", "6379", "--bind"}, strings.Fields(in.addrList(" "))...)
+	args := append([]string{"--port", strconv.Itoa(Ports["redis"]), "--bind"}, strings.Fields(in.addrList(" "))...)
 	args = append(args, "--unixsocket", in.sock, "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
 		"--dir", in.dir, "--daemonize", "no", "--protected-mode", "no", "--maxclients", "10000")
 	if in.password != "" {
@@ -282,7 +291,7 @@ func (in *Instance) startMemcached(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"-l", in.addrList(","), "-p", "11211", "-U", "0", "-m", "16", "-t", "2", "-c", "8192"}
+	args := []string{"-l", in.addrList(","), "-p", strconv.Itoa(Ports["memcached"]), "-U", "0", "-m", "16", "-t", "2", "-c", "8192"}
 	if in.password != "" {
 		auth := filepath.Join(in.dir, "auth")
 		if err := os.WriteFile(auth, []byte("bench:"+in.password+"\n"), 0o644); err != nil {
@@ -326,7 +335,7 @@ func (in *Instance) startMariaDB(ctx context.Context) error {
 	}
 	in.sock = filepath.Join(data, "mysqld.sock")
 	args := []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp,
-		"--bind-address=" + in.addrList(","), "--port=3306", "--socket=" + in.sock,
+		"--bind-address=" + in.addrList(","), "--port=" + strconv.Itoa(Ports["mysql"]), "--socket=" + in.sock,
 		"--skip-log-bin", "--innodb-buffer-pool-size=16M", "--max-connect-errors=100000000",
 		"--skip-name-resolve", "--max-connections=1000", "--performance-schema=off",
 		"--innodb-buffer-pool-dump-at-shutdown=0", "--innodb-buffer-pool-load-at-startup=0"}
@@ -374,7 +383,7 @@ func (in *Instance) startPostgres(ctx context.Context) error {
 	}
 	os.Chown(filepath.Join(data, "pg_hba.conf"), int(cred.Uid), int(cred.Gid))
 	in.sock = data
-	args := []string{"-D", data, "-k", data, "-p", "5432",
+	args := []string{"-D", data, "-k", data, "-p", strconv.Itoa(Ports["postgres"]),
 		"-c", "listen_addresses=" + in.addrList(","), "-c", "max_connections=400",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "shared_buffers=16MB", "-c", "autovacuum=off", "-c", "logging_collector=off",

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,7 +59,7 @@ func (in *Instance) plantMemcached(ctx context.Context) error {
 		return nil
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(in.Addrs[0], 11211).String())
+	c, err := d.DialContext(ctx, "tcp", netip.AddrPortFrom(in.Addrs[0], uint16(Ports["memcached"])).String())
 	if err != nil {
 		return err
 	}
@@ -157,7 +158,7 @@ func (in *Instance) plantPostgres(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, bin, "-h", in.sock, "-p", "5432", "-U", "postgres", "-d", "postgres",
+	cmd := exec.CommandContext(ctx, bin, "-h", in.sock, "-p", strconv.Itoa(Ports["postgres"]), "-U", "postgres", "-d", "postgres",
 		"-v", "ON_ERROR_STOP=1", "-q")
 	cmd.Dir = in.dir
 	cmd.Stdin = strings.NewReader(b.String())

@@ -292,3 +292,42 @@ func eachLine(path string, fn func([]byte) error) error {
 	}
 	return sc.Err()
 }
+
+// GownURLs scans the list with every target given as a URL whose scheme
+// names its store (redis://host:port, ...): the protocols given, the way
+// zgrab2 is given its module. The URL list is written beside the outputs.
+func GownURLs(bin, name string, extra ...string) Tool {
+	t := Gown(bin, name, extra...)
+	t.Runs = func(l List, dir string) []Run {
+		urls := filepath.Join(dir, "urls-"+filepath.Base(l.Path))
+		if err := WriteURLs(l.Path, urls); err != nil {
+			urls = l.Path + ".unwritable" // gown then fails, and the table says so
+		}
+		args := append([]string{bin, "scan", "-l", urls, "--json", "-q"}, extra...)
+		return []Run{{Args: args, Out: filepath.Join(dir, safe(name)+".jsonl")}}
+	}
+	return t
+}
+
+// WriteURLs turns a hosts list into one URL per host and store port.
+func WriteURLs(hosts, path string) error {
+	hs, err := ReadHosts(hosts)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, h := range hs {
+		for _, k := range Kinds {
+			fmt.Fprintf(w, "%s://%s\n", k, netip.AddrPortFrom(h, uint16(Ports[k])))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

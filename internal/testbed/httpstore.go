@@ -66,6 +66,10 @@ func (r httpReq) do(ctx context.Context, c *http.Client) (int, []byte, error) {
 		req.SetBasicAuth(r.user, r.pass)
 	}
 	for k, v := range r.header {
+		if k == "Host" {
+			req.Host = v // net/http sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := c.Do(req)
@@ -164,6 +168,8 @@ func (s *Server) HTTPLog(mark int64) ([]HTTPRequest, error) {
 		parse = parseFirebase
 	case logStandIn, logCouchbase:
 		parse = parseNginx
+	case logWerkzeug:
+		parse = parseWerkzeug
 	default:
 		return nil, fmt.Errorf("testbed: %s keeps no HTTP request log", s.Name)
 	}
@@ -185,6 +191,7 @@ const (
 	logFirebase
 	logStandIn   // a stand-in's own log, in nginx's format
 	logCouchbase // the CouchbaseMock launcher's request log, in nginx's format
+	logWerkzeug  // moto_server's request log (werkzeug's)
 )
 
 // tracerLine matches a request line of OpenSearch's (and Elasticsearch's)
@@ -263,9 +270,16 @@ func (s *Server) LogName() string {
 		return "stand-in request log"
 	case logCouchbase:
 		return "CouchbaseMock request log"
+	case logWerkzeug:
+		return "moto request log"
 	}
-	if s.Kind == "mongodb" {
+	switch s.Kind {
+	case "mongodb":
 		return "FerretDB debug log"
+	case "mqtt":
+		return "mosquitto debug log"
+	case "etcd":
+		return "etcd debug log"
 	}
 	return "server log"
 }

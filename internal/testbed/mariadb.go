@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,7 +84,51 @@ func mariadbVariants() []mariadbVariant {
 			}
 			return b.String()
 		},
+	}, {
+		// An anonymous account with SELECT on the data schemas and no
+		// SHOW DATABASES: no status or admin command is needed to read the
+		// rows, so the data is open.
+		name: "mariadb-select-only", want: gown.StatusOpen,
+		tables: selectOnlyTables, accounts: anonymousGrant("SELECT", selectOnlyTables, true),
+	}, {
+		// An anonymous account that may INSERT into the tables but not
+		// SELECT them: information_schema lists the tables, the login
+		// works, yet nothing can be read: restricted.
+		name: "mariadb-insert-only", want: gown.StatusRestricted,
+		tables: insertOnlyTables, accounts: anonymousGrant("INSERT", insertOnlyTables, false),
 	}}
+}
+
+var (
+	selectOnlyTables = []plantTable{{"billing", "invoices", 75}}
+	insertOnlyTables = []plantTable{{"audit", "events", 30}, {"audit", "logins", 20}}
+)
+
+// anonymousGrant returns the SQL that leaves only root@localhost (the
+// socket) and adds the anonymous account ”@'%', which answers a TCP login
+// as any user with an empty password, holding grant on every schema of
+// tables and of the corpus (when planted).
+func anonymousGrant(grant string, tables []plantTable, corpus bool) func(*Server, []string) string {
+	return func(_ *Server, hosts []string) string {
+		var b strings.Builder
+		for _, h := range hosts {
+			if h != "localhost" {
+				fmt.Fprintf(&b, "DROP USER 'root'@'%s';\n", h)
+			}
+		}
+		b.WriteString("CREATE USER ''@'%';\n")
+		schemas := map[string]bool{}
+		for _, t := range tables {
+			schemas[t.schema] = true
+		}
+		if corpus {
+			schemas[SQLCorpusDB], schemas[RansomName] = true, true
+		}
+		for _, sc := range slices.Sorted(maps.Keys(schemas)) {
+			fmt.Fprintf(&b, "GRANT %s ON `%s`.* TO ''@'%%';\n", grant, sc)
+		}
+		return b.String()
+	}
 }
 
 func mariadbConfigs() []config {

@@ -81,8 +81,10 @@ func (s *Server) loginVerdict(c net.Conn, r *bufio.Reader, greet []byte) (gown.S
 	}
 	switch {
 	case len(resp) > 0 && resp[0] == 0x00:
+		// A login is not a read: the first planted table decides.
+		st, err := s.selectFirstTable(c, r)
 		c.Write([]byte{1, 0, 0, 0, 0x01}) // COM_QUIT, so the log shows a clean end
-		return gown.StatusOpen, nil
+		return st, err
 	case len(resp) > 3 && resp[0] == 0xff && binary.LittleEndian.Uint16(resp[1:3]) == errAccessDenied:
 		return gown.StatusAuthRequired, nil
 	}
@@ -130,4 +132,31 @@ func (s *Server) isSetup(id uint32) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.setupIDs[id]
+}
+
+// selectFirstTable reads one row of the configuration's first planted table
+// over a logged-in session: a resultset means open, an ERR restricted.
+func (s *Server) selectFirstTable(c net.Conn, r *bufio.Reader) (gown.Status, error) {
+	var tb plantTable
+	for _, v := range mariadbVariants() {
+		if v.name == s.Name && len(v.tables) > 0 {
+			tb = v.tables[0]
+		}
+	}
+	if tb.name == "" {
+		return gown.StatusOpen, nil
+	}
+	q := append([]byte{0x03}, "SELECT 1 FROM `"+tb.schema+"`.`"+tb.name+"` LIMIT 1"...)
+	pkt := append([]byte{byte(len(q)), byte(len(q) >> 8), byte(len(q) >> 16), 0}, q...)
+	if _, err := c.Write(pkt); err != nil {
+		return "", err
+	}
+	resp, err := readPacket(r)
+	if err != nil {
+		return "", fmt.Errorf("select reply: %w", err)
+	}
+	if len(resp) > 0 && resp[0] == 0xff {
+		return gown.StatusRestricted, nil
+	}
+	return gown.StatusOpen, nil
 }

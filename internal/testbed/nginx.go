@@ -51,7 +51,12 @@ const nginxUser = "gown-testbed"
 // startNginx runs nginx in front of upstream on a free port: with basic
 // auth (realm "security", as Elastic's security answers) and/or serving TLS
 // only, with a fresh self-signed certificate for CN=gown-testbed-<name>.
-func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.AddrPort, auth, useTLS bool) error {
+//
+// With searchOnly, nginx passes only searches (/_search and /{index}/_search)
+// and answers every other path 403, as a proxy that exposes search to an
+// app and hides the cluster's own API does: GET /, _cat and _cluster are
+// refused, the documents are not.
+func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.AddrPort, auth, useTLS, searchOnly bool) error {
 	bin, err := LookBin("nginx")
 	if err != nil {
 		return err
@@ -87,6 +92,11 @@ func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.A
 			return fmt.Errorf("testbed: %w", err)
 		}
 		authConf = fmt.Sprintf("      auth_basic \"security\";\n      auth_basic_user_file %s;\n", hf)
+	}
+	if searchOnly {
+		tlsConf += fmt.Sprintf("    location ~ ^/([^_/][^/]*/)?_search$ {\n      proxy_pass http://%s;\n"+
+			"      proxy_set_header X-Forwarded-For $remote_addr;\n    }\n", upstream)
+		authConf += "      return 403;\n"
 	}
 	conf := filepath.Join(s.dir, "nginx.conf")
 	s.LogPath, s.logFormat = filepath.Join(s.dir, "access.log"), logNginx

@@ -75,6 +75,7 @@ func searchConfigs() []config {
 		{name: "opensearch-open", kind: "elasticsearch", pkgs: pkgs, tools: tools, start: startSearchOpen(flavourOpenSearch)},
 		{name: "opensearch-nginx", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(false)},
 		{name: "opensearch-tls", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(true)},
+		{name: "opensearch-search-only", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchOnly},
 		{name: "elasticsearch7-open", kind: "elasticsearch", pkgs: pkgs, tools: tools, start: startSearchOpen(flavourES7)},
 	}
 }
@@ -303,7 +304,7 @@ func startSearchFront(useTLS bool) func(context.Context, io.Writer, *Server) err
 		if err != nil {
 			return err
 		}
-		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS); err != nil {
+		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS, false); err != nil {
 			return err
 		}
 		if useTLS {
@@ -313,6 +314,23 @@ func startSearchFront(useTLS bool) func(context.Context, io.Writer, *Server) err
 		}
 		return nil
 	}
+}
+
+// startSearchOnly puts nginx in front of the bed's OpenSearch node passing
+// only searches: GET /, _cat/indices and _cluster/stats answer 403, yet
+// anyone can search every index. The documents are readable: open. The
+// truth is uncounted in bytes only (Truth.Unsized): no size is readable.
+func startSearchOnly(ctx context.Context, log io.Writer, s *Server) error {
+	n, err := s.node(ctx, log, flavourOpenSearch)
+	if err != nil {
+		return err
+	}
+	if err := s.startNginx(ctx, log, n.addr, false, false, true); err != nil {
+		return err
+	}
+	s.Want = searchTruth(gown.StatusOpen, n, gown.TLSNone)
+	s.Want.Unsized = true
+	return nil
 }
 
 // checkSearch asks the server from Source what a scan would, as the test
@@ -329,6 +347,17 @@ func (s *Server) checkSearch(ctx context.Context) error {
 	}
 	switch s.Want.Status {
 	case gown.StatusOpen:
+		if s.Want.Unsized {
+			// Search only: GET / is refused, a search answers.
+			if code != http.StatusForbidden {
+				return fmt.Errorf("testbed: %s: GET / answered %d, want 403", s.Name, code)
+			}
+			code, b, err = httpReq{method: "GET", url: base + "/_search?size=0", header: hdr}.do(ctx, c)
+			if err != nil || code != http.StatusOK || !bytes.Contains(b, []byte(`"hits"`)) {
+				return fmt.Errorf("testbed: %s: GET /_search answered %d %.200s (%v)", s.Name, code, b, err)
+			}
+			return nil
+		}
 		if code != http.StatusOK || !bytes.Contains(b, []byte(`"number"`)) {
 			return fmt.Errorf("testbed: %s: GET / answered %d %.200s", s.Name, code, b)
 		}

@@ -3,6 +3,7 @@ package testbed
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -28,10 +30,49 @@ func (s *Server) checkPostgres(ctx context.Context) error {
 	if wantS := s.Want.TLS == gown.TLSOffered || s.Want.TLS == gown.TLSRequired; (ssl == 'S') != wantS {
 		return fmt.Errorf("postgres SSLRequest from %s to %s: answered %q, want TLS %s", Source, s.Addr, ssl, s.Want.TLS)
 	}
+	if st == gown.StatusOpen && s.pgSuper != "" {
+		// postgres is a plain role here: a login is not a read, a SELECT
+		// on a planted table decides.
+		if st, err = s.pgReadCheck(ctx); err != nil {
+			return err
+		}
+	}
 	if st != s.Want.Status {
 		return fmt.Errorf("postgres startup from %s to %s: server behaves as %s, want %s", Source, s.Addr, st, s.Want.Status)
 	}
 	return nil
+}
+
+// pgReadCheck logs in from Source as postgres to the first planted table's
+// database and reads one row of it: open when that works, restricted when
+// it is refused for want of privilege (42501).
+func (s *Server) pgReadCheck(ctx context.Context) (gown.Status, error) {
+	var tb plantTable
+	for _, v := range postgresVariants() {
+		if v.name == s.Name {
+			tb = v.tables[0]
+		}
+	}
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable application_name=%s",
+		s.Addr.Addr(), s.Addr.Port(), tb.schema, pgSetupApp))
+	if err != nil {
+		return "", fmt.Errorf("postgres config: %w", err)
+	}
+	cfg.DialFunc = Dialer().DialContext
+	c, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("postgres connect %s on %s from %s: %w", tb.schema, s.Addr, Source, err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	_, err = c.Exec(ctx, `SELECT 1 FROM "`+tb.name+`" LIMIT 1`).ReadAll()
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return gown.StatusOpen, nil
+	case errors.As(err, &pe) && pe.Code == "42501":
+		return gown.StatusRestricted, nil
+	}
+	return "", fmt.Errorf("postgres read check on %s: %w", s.Addr, err)
 }
 
 // pgFirstAnswer dials addr from Source, sends SSLRequest (and shakes hands

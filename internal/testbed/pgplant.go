@@ -26,11 +26,12 @@ import (
 const pgCertCN = "gown-testbed-postgres"
 
 // pgExec runs sql (one or more statements, as one simple query) in database
-// db over the unix socket as postgres, and returns the rows of the last
+// db over the unix socket as the bed's superuser (postgres, or pgBedSuper
+// where postgres is a plain role), and returns the rows of the last
 // statement.
 func (s *Server) pgExec(ctx context.Context, db, sql string) ([][]string, error) {
-	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable application_name=%s",
-		filepath.Dir(s.sock), s.Addr.Port(), db, pgSetupApp))
+	cfg, err := pgconn.ParseConfig(fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable application_name=%s",
+		filepath.Dir(s.sock), s.Addr.Port(), s.pgUser(), db, pgSetupApp))
 	if err != nil {
 		return nil, fmt.Errorf("postgres config: %w", err)
 	}

@@ -29,13 +29,13 @@ const (
 
 // plantRedisCorpus writes the corpus into redisCorpusDB and returns the
 // keys it holds.
-func (s *Server) plantRedisCorpus(ctx context.Context) (uint64, error) {
+func (s *Server) plantRedisCorpus(ctx context.Context, db int) (uint64, error) {
 	c, err := s.adminConn(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close()
-	cmds := [][]string{{"SELECT", strconv.Itoa(redisCorpusDB)}}
+	cmds := [][]string{{"SELECT", strconv.Itoa(db)}}
 	for _, p := range People {
 		cmd := []string{"HSET", "user:" + p.ID}
 		for _, f := range p.Fields() {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,6 +32,11 @@ type postgresVariant struct {
 	// tables to plant; schema names the database, created unless it is
 	// "postgres".
 	tables []plantTable
+	// super, when set, is the bootstrap superuser initdb makes in place of
+	// postgres; role postgres is then created as a plain login role, given
+	// SELECT on every planted table when selects is set, nothing otherwise.
+	super   string
+	selects bool
 }
 
 var postgresPackages = []pkg{{"postgresql", []string{"initdb", "postgres"}}}
@@ -55,8 +61,24 @@ func postgresVariants() []postgresVariant {
 		// and plaintext alike, so TLS is offered, not required.
 		name: "postgres-tls", want: gown.StatusAuthRequired, tls: gown.TLSOffered,
 		hba: "host all all 127.0.0.0/8 scram-sha-256", password: true, tables: few,
+	}, {
+		// trust, but postgres is a plain role holding SELECT on the
+		// planted tables: no superuser, no admin command, yet every row
+		// reads. Open.
+		name: "postgres-select-only", want: gown.StatusOpen, tls: gown.TLSNone,
+		hba:    "host all all 127.0.0.0/8 trust",
+		tables: []plantTable{{"crm", "leads", 90}}, super: pgBedSuper, selects: true,
+	}, {
+		// trust, postgres a plain role with no grant: it logs in and reads
+		// the catalog (which every role may), but no table. Restricted.
+		name: "postgres-no-select", want: gown.StatusRestricted, tls: gown.TLSNone,
+		hba:    "host all all 127.0.0.0/8 trust",
+		tables: []plantTable{{"crm", "leads", 90}, {"hr", "staff", 25}}, super: pgBedSuper,
 	}}
 }
+
+// pgBedSuper is the superuser of the configurations where postgres is not.
+const pgBedSuper = "gown_bed_admin"
 
 func postgresConfigs() []config {
 	var out []config
@@ -81,7 +103,8 @@ func startPostgres(ctx context.Context, log io.Writer, s *Server, v postgresVari
 	}
 	began := time.Now()
 	data := filepath.Join(s.dir, "data")
-	cred, err := initPostgres(ctx, data)
+	s.pgSuper = v.super
+	cred, err := initPostgres(ctx, data, s.pgUser())
 	if err != nil {
 		return err
 	}
@@ -123,6 +146,11 @@ func startPostgres(ctx context.Context, log io.Writer, s *Server, v postgresVari
 			return err
 		}
 		maps.Copy(dbs, corpus)
+	}
+	if v.super != "" {
+		if err := s.pgPlainRole(ctx, dbs, v.selects); err != nil {
+			return err
+		}
 	}
 	if v.password {
 		if err := s.setPGPassword(ctx); err != nil {
@@ -175,7 +203,7 @@ func pgSocket(dir string, port uint16) string {
 // root: as root it prepares the folder for user postgres and returns the
 // credential both run with (set directly rather than through runuser, so the
 // server keeps the parent-death signal).
-func initPostgres(ctx context.Context, data string) (*syscall.Credential, error) {
+func initPostgres(ctx context.Context, data, super string) (*syscall.Credential, error) {
 	bin, err := LookBin("initdb")
 	if err != nil {
 		return nil, err
@@ -192,7 +220,7 @@ func initPostgres(ctx context.Context, data string) (*syscall.Credential, error)
 			return nil, fmt.Errorf("testbed: %w", err)
 		}
 	}
-	cmd := exec.CommandContext(ctx, bin, "-D", data, "--auth=trust", "-U", "postgres",
+	cmd := exec.CommandContext(ctx, bin, "-D", data, "--auth=trust", "-U", super,
 		"--no-sync", "--no-instructions", "--locale=C", "--encoding=UTF8")
 	cmd.Dir = filepath.Dir(data)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
@@ -228,6 +256,31 @@ func writeOwned(path, content string, cred *syscall.Credential) error {
 	if cred != nil {
 		if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
 			return fmt.Errorf("testbed: %w", err)
+		}
+	}
+	return nil
+}
+
+// pgUser is the superuser the test bed plants and controls as.
+func (s *Server) pgUser() string {
+	if s.pgSuper != "" {
+		return s.pgSuper
+	}
+	return "postgres"
+}
+
+// pgPlainRole creates role postgres as a plain login role and, when
+// selects is set, grants it SELECT on every table of each database in dbs.
+func (s *Server) pgPlainRole(ctx context.Context, dbs map[string]uint64, selects bool) error {
+	if _, err := s.pgExec(ctx, "postgres", "CREATE ROLE postgres LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"); err != nil {
+		return err
+	}
+	if !selects {
+		return nil
+	}
+	for _, db := range slices.Sorted(maps.Keys(dbs)) {
+		if _, err := s.pgExec(ctx, db, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO postgres"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -230,6 +231,8 @@ type launchSpec struct {
 	bin     string
 	cred    *syscall.Credential
 	env     []string // added to the environment
+	// envFor, when set, adds to the environment what depends on the port.
+	envFor  func(port uint16) []string
 	args    func(port uint16) []string
 	timeout time.Duration // for the server to get ready; readyTimeout when 0
 	// owned returns the proof that process p, not another, listens on
@@ -245,7 +248,11 @@ func (l launchSpec) run(ctx context.Context) (*proc, netip.AddrPort, error) {
 		if err != nil {
 			return nil, addr, err
 		}
-		p, err := startProc(l.bin, l.args(addr.Port()), l.env, l.logPath, l.cred)
+		env := l.env
+		if l.envFor != nil {
+			env = append(slices.Clone(env), l.envFor(addr.Port())...)
+		}
+		p, err := startProc(l.bin, l.args(addr.Port()), env, l.logPath, l.cred)
 		if err != nil {
 			return nil, addr, err
 		}

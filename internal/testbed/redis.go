@@ -27,6 +27,9 @@ type redisVariant struct {
 	auth func(s *Server) []string
 	// prefix is how the first line of an INFO reply from Source starts.
 	prefix string
+	// corpus is the database the personal-data corpus and the compromise
+	// signs go into, for the configurations open to gown; -1 for none.
+	corpus int
 }
 
 var redisPackages = []pkg{
@@ -40,22 +43,38 @@ func redisVariants() []redisVariant {
 	few := map[int]int{0: 6}
 	return []redisVariant{{
 		name: "redis-open", want: gown.StatusOpen, bind: loopback,
-		keys: map[int]int{0: 120, 1: 30}, prefix: "$",
+		keys: map[int]int{0: 120, 1: 30}, prefix: "$", corpus: redisCorpusDB,
 		auth: func(*Server) []string { return []string{"--protected-mode", "no"} },
 	}, {
 		name: "redis-password", want: gown.StatusAuthRequired, bind: loopback,
-		keys: few, prefix: "-NOAUTH",
+		keys: few, prefix: "-NOAUTH", corpus: -1,
 		auth: func(s *Server) []string {
 			s.Password = secret()
 			return []string{"--protected-mode", "no", "--requirepass", s.Password}
 		},
 	}, {
+		// The default user may run read commands (+@read) on no key at all:
+		// INFO is refused, DBSIZE and SCAN answer, every key read is
+		// refused. Nothing of the data is readable: restricted.
 		name: "redis-acl", want: gown.StatusRestricted, bind: loopback,
-		keys: few, prefix: "-NOPERM",
+		keys: few, prefix: "-NOPERM", corpus: -1,
 		auth: func(s *Server) []string {
 			s.User, s.Password = redisAdmin, secret()
 			return []string{"--protected-mode", "no",
-				"--user", "default", "on", "nopass", "~*", "+@read",
+				"--user", "default", "on", "nopass", "resetkeys", "-@all", "+@read",
+				"--user", redisAdmin, "on", ">" + s.Password, "~*", "&*", "+@all"}
+		},
+	}, {
+		// The default user may run read commands (+@read) on every key
+		// (~*): INFO is refused (it is not a read command), yet every
+		// value reads. The data is readable without a password: open.
+		// The corpus lives in db0, as +@read does not allow SELECT.
+		name: "redis-readonly", want: gown.StatusOpen, bind: loopback,
+		prefix: "-NOPERM", corpus: 0,
+		auth: func(s *Server) []string {
+			s.User, s.Password = redisAdmin, secret()
+			return []string{"--protected-mode", "no",
+				"--user", "default", "on", "nopass", "resetkeys", "~*", "-@all", "+@read",
 				"--user", redisAdmin, "on", ">" + s.Password, "~*", "&*", "+@all"}
 		},
 	}, {
@@ -63,7 +82,7 @@ func redisVariants() []redisVariant {
 		// default user has no password; 127.0.0.9 keeps it apart from the
 		// 127.0.0.1 servers, and Source (127.0.0.2) counts as remote.
 		name: "redis-protected", want: gown.StatusProtected, bind: netip.MustParseAddr("127.0.0.9"),
-		keys: few, prefix: "-DENIED",
+		keys: few, prefix: "-DENIED", corpus: -1,
 		auth: func(*Server) []string { return []string{"--protected-mode", "yes"} },
 	}}
 }
@@ -107,18 +126,20 @@ func startRedis(ctx context.Context, log io.Writer, s *Server, v redisVariant) e
 	if err != nil {
 		return err
 	}
-	if v.want == gown.StatusOpen {
-		n, err := s.plantRedisCorpus(ctx)
+	s.Want = newTruth(v.want, dbs)
+	if v.corpus >= 0 {
+		n, err := s.plantRedisCorpus(ctx, v.corpus)
 		if err != nil {
 			return err
 		}
-		dbs["db"+strconv.Itoa(redisCorpusDB)] = n
-	}
-	s.Want = newTruth(v.want, dbs)
-	if v.want == gown.StatusOpen {
-		s.Want.Classes, s.Want.PIIDatabase = PIIClasses, "db"+strconv.Itoa(redisCorpusDB)
+		db := "db" + strconv.Itoa(v.corpus)
+		dbs[db] += n
+		s.Want = newTruth(v.want, dbs)
+		s.Want.Classes, s.Want.PIIDatabase = PIIClasses, db
 		s.Want.Signs = []string{"ransom-note", "redis-cron"}
 	}
+	// INFO, the one source of used_memory, is refused where reads are not.
+	s.Want.Unsized = v.want == gown.StatusOpen && v.prefix == "-NOPERM"
 	fmt.Fprintf(log, "testbed: %s on %s (pid %d) ready in %s\n", v.name, s.Addr, s.proc.pid(), time.Since(began).Round(time.Millisecond))
 	return nil
 }
@@ -205,26 +226,55 @@ func (s *Server) checkRedis(ctx context.Context) error {
 	if !strings.HasPrefix(line, v.prefix) {
 		return fmt.Errorf("redis INFO from %s to %s: got %.60q, want %s…", Source, s.Addr, line, v.prefix)
 	}
+	if v.prefix != "-NOPERM" {
+		return nil
+	}
+	// INFO refused by the ACL decides nothing: reading a planted string
+	// key's value does.
+	key := "session:0"
+	if v.corpus == 0 {
+		key = RansomName
+	}
+	line, err = redisFirstLine(ctx, s.Addr, "GET", key)
+	if err != nil {
+		return err
+	}
+	got := gown.StatusRestricted
+	if strings.HasPrefix(line, "$") {
+		got = gown.StatusOpen
+	} else if !strings.HasPrefix(line, "-NOPERM") {
+		return fmt.Errorf("redis GET from %s to %s: got %.60q", Source, s.Addr, line)
+	}
+	if got != v.want {
+		return fmt.Errorf("redis GET from %s to %s: server behaves as %s, want %s", Source, s.Addr, got, v.want)
+	}
 	return nil
 }
 
-// redisFirstLine dials addr from Source, sends INFO and returns the first
-// line of the answer.
-func redisFirstLine(ctx context.Context, addr netip.AddrPort) (string, error) {
+// redisFirstLine dials addr from Source, sends INFO (or the command args
+// name) and returns the first line of the answer.
+func redisFirstLine(ctx context.Context, addr netip.AddrPort, args ...string) (string, error) {
 	c, err := Dialer().DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return "", fmt.Errorf("redis dial %s from %s: %w", addr, Source, err)
 	}
 	defer c.Close()
 	defer connDeadline(ctx, c, 5*time.Second)()
-	if _, err := io.WriteString(c, "*1\r\n$4\r\nINFO\r\n"); err != nil {
-		return "", fmt.Errorf("redis INFO on %s: %w", addr, err)
+	if len(args) == 0 {
+		args = []string{"INFO"}
+	}
+	cmd := fmt.Sprintf("*%d\r\n", len(args))
+	for _, a := range args {
+		cmd += fmt.Sprintf("$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(c, cmd); err != nil {
+		return "", fmt.Errorf("redis %s on %s: %w", args[0], addr, err)
 	}
 	rc := &respConn{c: c}
 	rc.r = newReader(c)
 	line, err := rc.line()
 	if err != nil {
-		return "", fmt.Errorf("redis INFO on %s: %w", addr, err)
+		return "", fmt.Errorf("redis %s on %s: %w", args[0], addr, err)
 	}
 	return line, nil
 }

@@ -139,7 +139,7 @@ func StartStoreDB(ctx context.Context, log io.Writer) (*StoreDB, error) {
 	}
 	s := &StoreDB{dir: dir}
 	data := filepath.Join(dir, "data")
-	cred, err := initPostgres(ctx, data)
+	cred, err := initPostgres(ctx, data, "postgres")
 	if err == nil {
 		s.proc, s.Addr, err = launchSpec{ip: loopback, logPath: filepath.Join(dir, "server.log"), bin: bin, cred: cred,
 			args: func(port uint16) []string {

@@ -44,20 +44,21 @@ func TestStores(t *testing.T) {
 	search := map[string]uint64{"users": 3, SearchRansomIndex: 1, "customers": 120, "orders": 300}
 	couch := map[string]uint64{"orders": 141, "sessions": 60}
 	want := map[string]Truth{
-		"mongodb-open":        {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75, "appdata": 3, RansomName: 1}, Items: 629, TLS: gown.TLSNone},
-		"mongodb-auth":        {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSNone},
-		"mongodb-tls":         {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSRequired},
-		"mongodb-empty":       {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
-		"opensearch-open":     {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
-		"opensearch-nginx":    {Status: gown.StatusAuthRequired, Databases: search, Items: 424, TLS: gown.TLSNone},
-		"opensearch-tls":      {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSRequired},
-		"elasticsearch7-open": {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
-		"couchdb-party":       {Status: gown.StatusOpen, Databases: map[string]uint64{"orders": 141, "sessions": 60, "users": 3, CouchRansomDB: 1}, Items: 205, TLS: gown.TLSNone},
-		"couchdb-admin":       {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSNone},
-		"couchdb-secured":     {Status: gown.StatusRestricted, Databases: couch, Items: 201, TLS: gown.TLSNone},
-		"couchdb-tls":         {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSRequired},
-		"firebase-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, RansomName: 1, "orders": 25, "config": 3}, Items: 4, TLS: gown.TLSNone},
-		"firebase-empty":      {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mongodb-open":           {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75, "appdata": 3, RansomName: 1}, Items: 629, TLS: gown.TLSNone},
+		"mongodb-auth":           {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSNone},
+		"mongodb-tls":            {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 550, "crm": 75}, Items: 625, TLS: gown.TLSRequired},
+		"mongodb-empty":          {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"opensearch-open":        {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"opensearch-nginx":       {Status: gown.StatusAuthRequired, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"opensearch-tls":         {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSRequired},
+		"elasticsearch7-open":    {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone},
+		"opensearch-search-only": {Status: gown.StatusOpen, Databases: search, Items: 424, TLS: gown.TLSNone, Unsized: true},
+		"couchdb-party":          {Status: gown.StatusOpen, Databases: map[string]uint64{"orders": 141, "sessions": 60, "users": 3, CouchRansomDB: 1}, Items: 205, TLS: gown.TLSNone},
+		"couchdb-admin":          {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSNone},
+		"couchdb-secured":        {Status: gown.StatusRestricted, Databases: couch, Items: 201, TLS: gown.TLSNone},
+		"couchdb-tls":            {Status: gown.StatusOpen, Databases: couch, Items: 201, TLS: gown.TLSRequired},
+		"firebase-open":          {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, RansomName: 1, "orders": 25, "config": 3}, Items: 4, TLS: gown.TLSNone},
+		"firebase-empty":         {Status: gown.StatusOpen, Databases: map[string]uint64{}, TLS: gown.TLSNone},
 		"couchbase-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"default": 40, "cache": 25}, Items: 0,
 			Uncounted: true, TLS: gown.TLSNone},
 		"kibana-standin-open":     {Status: gown.StatusOpen, TLS: gown.TLSNone},
@@ -66,7 +67,7 @@ func TestStores(t *testing.T) {
 		"kibana-standin-redacted": {Status: gown.StatusRestricted, TLS: gown.TLSNone},
 	}
 	corpus := map[string]string{"mongodb-open": "appdata", "opensearch-open": "users", "opensearch-tls": "users",
-		"elasticsearch7-open": "users", "couchdb-party": "users", "firebase-open": "users"}
+		"elasticsearch7-open": "users", "couchdb-party": "users", "firebase-open": "users", "opensearch-search-only": "users"}
 	for _, s := range b.Servers {
 		w, ok := want[s.Name]
 		if !ok {
@@ -75,7 +76,7 @@ func TestStores(t *testing.T) {
 		}
 		got := s.Want
 		if got.Status != w.Status || got.Items != w.Items || !maps.Equal(got.Databases, w.Databases) || got.TLS != w.TLS ||
-			got.Uncounted != w.Uncounted {
+			got.Uncounted != w.Uncounted || got.Unsized != w.Unsized {
 			t.Errorf("%s truth %+v, want %+v", s.Name, got, w)
 		}
 		if db := corpus[s.Name]; got.PIIDatabase != db || (db != "") != slices.Equal(got.Classes, PIIClasses) ||

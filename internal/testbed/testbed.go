@@ -35,8 +35,12 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase" or "firebase"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd" or "s3"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
+	// Host is the name an app gives a store reached only by name (an S3
+	// bucket's BUCKET.s3.amazonaws.com), mapped to Addr; "" for the others
+	// (Firebase's is FirebaseHost).
+	Host string
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
 	// redis-acl, "root" for mariadb-password, "postgres" for
@@ -75,6 +79,8 @@ type Server struct {
 	// upstream for a front of its own); nil for most.
 	stopMore func() error
 
+	pgSuper string // PostgreSQL superuser the bed uses, when not postgres
+
 	mu       sync.Mutex
 	setupIDs map[uint32]bool // MariaDB connection ids opened by the test bed over TCP
 }
@@ -100,6 +106,11 @@ type Truth struct {
 	// planted (and read back over the data port); Items is 0, as gown's
 	// inventory counts what the server reports.
 	Uncounted bool
+	// Unsized is set where the server lets the data be read but refuses
+	// every request that would tell its size (opensearch-search-only:
+	// only searches pass; redis-readonly: INFO, which holds used_memory,
+	// is refused), so a correct scan counts the items and reports 0 bytes.
+	Unsized bool
 	// TLS is the TLS mode a correct scan reports, where the test bed
 	// asserts one (PostgreSQL, memcached, MongoDB, the HTTP stores);
 	// TLSUnknown elsewhere. postgres-tls offers TLS with a self-signed
@@ -156,7 +167,8 @@ type pkg struct {
 // It is built on first use, not at every start of gown.
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
-		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs())
+		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs(),
+		mqttConfigs(), etcdConfigs(), s3Configs())
 })
 
 // Names returns every known configuration name.
@@ -364,6 +376,12 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkCouchbase(ctx)
 	case "firebase":
 		return s.checkFirebase(ctx)
+	case "mqtt":
+		return s.checkMQTT(ctx)
+	case "etcd":
+		return s.checkEtcd(ctx)
+	case "s3":
+		return s.checkS3(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

@@ -111,20 +111,32 @@ func checkGone(t *testing.T, pids []int, dirs []string, standIns []netip.AddrPor
 func testTruth(t *testing.T, b *Bed) {
 	pg12 := map[string]uint64{"postgres": 12}
 	want := map[string]Truth{
-		"redis-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
-		"redis-password":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"redis-acl":          {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"redis-protected":    {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
-		"mariadb-open":       {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400, "appdata": 3, RansomName: 1}, Items: 1254},
-		"mariadb-password":   {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
-		"mariadb-restricted": {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
-		"postgres-trust":     {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 300, "app": 150, "appdata": 3, RansomName: 1}, Items: 454, TLS: gown.TLSNone},
-		"postgres-scram":     {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSNone},
-		"postgres-reject":    {Status: gown.StatusRestricted, Databases: pg12, Items: 12, TLS: gown.TLSNone},
-		"postgres-tls":       {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSOffered},
-		"memcached-open":     {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
-		"memcached-auth":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
-		"memcached-sasl":     {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"redis-open":          {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 120, "db1": 30, "db2": 5}, Items: 155},
+		"redis-password":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-acl":           {Status: gown.StatusRestricted, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"redis-readonly":      {Status: gown.StatusOpen, Databases: map[string]uint64{"db0": 5}, Items: 5},
+		"redis-protected":     {Status: gown.StatusProtected, Databases: map[string]uint64{"db0": 6}, Items: 6},
+		"mariadb-open":        {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 850, "analytics": 400, "appdata": 3, RansomName: 1}, Items: 1254},
+		"mariadb-password":    {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 12}, Items: 12},
+		"mariadb-restricted":  {Status: gown.StatusRestricted, Databases: map[string]uint64{"crm": 40}, Items: 40},
+		"mariadb-select-only": {Status: gown.StatusOpen, Databases: map[string]uint64{"billing": 75, "appdata": 3, RansomName: 1}, Items: 79},
+		"mariadb-insert-only": {Status: gown.StatusRestricted, Databases: map[string]uint64{"audit": 50}, Items: 50},
+		"postgres-trust":      {Status: gown.StatusOpen, Databases: map[string]uint64{"shop": 300, "app": 150, "appdata": 3, RansomName: 1}, Items: 454, TLS: gown.TLSNone},
+		"postgres-scram":      {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-reject":     {Status: gown.StatusRestricted, Databases: pg12, Items: 12, TLS: gown.TLSNone},
+		"postgres-tls":        {Status: gown.StatusAuthRequired, Databases: pg12, Items: 12, TLS: gown.TLSOffered},
+		"memcached-open":      {Status: gown.StatusOpen, Databases: map[string]uint64{"cache": 44}, Items: 44, TLS: gown.TLSNone},
+		"memcached-auth":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"memcached-sasl":      {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"cache": 6}, Items: 6, TLS: gown.TLSNone},
+		"mqtt-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "sensors": mqttSensors, "vehicles": 3, RansomName: 1},
+			Items: 27, TLS: gown.TLSNone},
+		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"etcd-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
+			Items: 24, TLS: gown.TLSNone},
+		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
+		"s3-open":   {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"s3-listed": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -137,7 +149,7 @@ func testTruth(t *testing.T, b *Bed) {
 			t.Errorf("%s truth = %+v, want %+v", name, s.Want, w)
 		}
 	}
-	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl"} {
+	for _, name := range []string{"redis-password", "postgres-scram", "postgres-tls", "memcached-auth", "memcached-sasl", "mqtt-auth", "etcd-auth"} {
 		if s := b.Get(name); s.Password == "" {
 			t.Errorf("%s has no password", name)
 		}
@@ -146,22 +158,26 @@ func testTruth(t *testing.T, b *Bed) {
 
 // testWire reads each server's first answer to a client on Source.
 func testWire(t *testing.T, b *Bed) {
-	prefix := map[gown.Status]string{
-		gown.StatusOpen: "$", gown.StatusAuthRequired: "-NOAUTH",
-		gown.StatusRestricted: "-NOPERM", gown.StatusProtected: "-DENIED",
+	// INFO's first answer: redis-readonly refuses INFO (-NOPERM) and is
+	// open all the same, as its keys read; Check reads one.
+	prefix := map[string]string{
+		"redis-open": "$", "redis-password": "-NOAUTH", "redis-acl": "-NOPERM", "redis-readonly": "-NOPERM", "redis-protected": "-DENIED",
 	}
 	for _, s := range b.Servers {
 		switch s.Kind {
 		case "redis":
 			line, err := redisFirstLine(t.Context(), s.Addr)
-			if err != nil || !strings.HasPrefix(line, prefix[s.Want.Status]) {
-				t.Errorf("%s: INFO answered %.50q, %v; want %s", s.Name, line, err, prefix[s.Want.Status])
+			if err != nil || !strings.HasPrefix(line, prefix[s.Name]) {
+				t.Errorf("%s: INFO answered %.50q, %v; want %s", s.Name, line, err, prefix[s.Name])
 			}
 		case "mysql":
+			// Only mariadb-restricted refuses at the greeting (1130);
+			// mariadb-insert-only greets and logs in, and refuses the
+			// SELECT that Check sends.
 			p := mysqlFirstPacket(t, s.Addr)
 			restricted := len(p) > 3 && p[0] == 0xff && binary.LittleEndian.Uint16(p[1:]) == 1130
 			greeting := len(p) > 0 && p[0] == 10
-			if s.Want.Status == gown.StatusRestricted && !restricted || s.Want.Status != gown.StatusRestricted && !greeting {
+			if s.Name == "mariadb-restricted" && !restricted || s.Name != "mariadb-restricted" && !greeting {
 				t.Errorf("%s: first packet %.60q for %s", s.Name, p, s.Want.Status)
 			}
 		}
@@ -336,11 +352,12 @@ func TestStartRejects(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-protected",
-		"mariadb-open", "mariadb-password", "mariadb-restricted",
-		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls",
-		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open",
-		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted"} {
+	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-readonly", "redis-protected",
+		"mariadb-open", "mariadb-password", "mariadb-restricted", "mariadb-select-only", "mariadb-insert-only",
+		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
+		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only",
+		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

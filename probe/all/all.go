@@ -12,29 +12,45 @@ import (
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
 	"github.com/gownscan/gown/probe/elasticsearch"
+	"github.com/gownscan/gown/probe/etcd"
 	"github.com/gownscan/gown/probe/firebase"
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
 	"github.com/gownscan/gown/probe/mongodb"
+	"github.com/gownscan/gown/probe/mqtt"
 	"github.com/gownscan/gown/probe/mysql"
 	"github.com/gownscan/gown/probe/postgres"
 	"github.com/gownscan/gown/probe/redis"
+	"github.com/gownscan/gown/probe/s3"
 )
 
-// Registry returns a registry of every prober, in the order auto-detection
-// tries client-first protocols (server-first ones, like MySQL, go first).
+// Registry returns a registry of every prober, in the order detection starts
+// the client-first ones (probe/detect.go); the server-first one, MySQL, is
+// tried alone on a port that greets. All start at once when the per-host
+// limit leaves room; when it does not they run in this order, each costing
+// the first-byte deadline (1 s) where the server ignores its request. So the
+// requests every server answers or refuses at once come first: an HTTP
+// request is refused at once by Redis (it closes on "GET"), memcached
+// ("ERROR"), MongoDB and PostgreSQL (an impossible message length); Redis's
+// and memcached's short lines draw an error from HTTP servers and each
+// other; MongoDB's, PostgreSQL's and MQTT's binary packets, which a
+// line-reading server waits on, come last. etcd is an HTTP API (its gRPC
+// gateway) and goes with the HTTP probers.
 func Registry() *probe.Registry {
 	return probe.NewRegistry(
 		mysql.New(),
+		elasticsearch.New(),
+		couchdb.New(),
+		kibana.New(),
+		couchbase.New(),
+		etcd.New(),
 		redis.New(),
-		postgres.New(),
 		memcached.New(),
 		mongodb.New(),
-		elasticsearch.New(),
-		kibana.New(),
-		couchdb.New(),
-		couchbase.New(),
+		postgres.New(),
+		mqtt.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
+		s3.New(),       // hint-only: reached through a bucket host's hint
 	)
 }
 

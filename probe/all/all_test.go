@@ -17,8 +17,8 @@ func TestCatalog(t *testing.T) {
 		"mongodb": "mongodb 27017 false", "mongodb+srv": "mongodb 27017 true",
 		"memcached": "memcached 11211 false", "elasticsearch": "elasticsearch 9200 false", "kibana": "kibana 5601 false",
 		"couchdb": "couchdb 5984 false", "couchbase": "couchbase 8091 false", "couchbases": "couchbase 18091 true",
-		"firebase": "firebase 443 true",
-		"http":     " 80 false", "https": " 443 true", "ws": " 80 false", "wss": " 443 true",
+		"firebase": "firebase 443 true", "mqtt": "mqtt 1883 false", "mqtts": "mqtt 8883 true", "etcd": "etcd 2379 false",
+		"http": " 80 false", "https": " 443 true", "ws": " 80 false", "wss": " 443 true",
 		"amqp": " 5672 false", "amqps": " 5671 true", "cassandra": " 9042 false", "neo4j": " 7687 false", "bolt": " 7687 false",
 	}
 	got := map[string]string{}
@@ -53,13 +53,13 @@ func TestCatalog(t *testing.T) {
 			serverFirst = append(serverFirst, k.Name)
 		}
 	}
-	if fmt.Sprint(hintOnly, serverFirst) != "[firebase] [mysql]" {
+	if fmt.Sprint(hintOnly, serverFirst) != "[firebase s3] [mysql]" {
 		t.Errorf("hint-only %v, server-first %v", hintOnly, serverFirst)
 	}
 	if k, ok := c.HostKind("shop-1.europe-west1.firebasedatabase.app"); !ok || k.Name != "firebase" {
 		t.Errorf("HostKind = %+v, %v", k, ok)
 	}
-	if got := fmt.Sprint(reg.Ports()); got != "[3306 5432 5601 5984 6379 6380 6984 8091 9200 9243 11211 18091 27017 27018 27019]" {
+	if got := fmt.Sprint(reg.Ports()); got != "[1883 2379 3306 5432 5601 5984 6379 6380 6984 8091 8883 9200 9243 11211 18091 27017 27018 27019]" {
 		t.Errorf("default ports %s", got)
 	}
 	if c != Catalog() {

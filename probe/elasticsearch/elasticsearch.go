@@ -14,12 +14,19 @@
 //	                                                              when / is Elasticsearch, 401 or 403
 //	GET /_cluster/stats?filter_path=indices.count,indices.docs.count,indices.store.size_in_bytes
 //	                                                              only when the listing is open
+//	GET /_search?source_content_type=application/json&source={"size":1,"_source":false,
+//	    "track_total_hits":true,"aggs":{"per_index":{"terms":{"field":"_index","size":200}}}}
+//	                                                              only when GET / or the listing is refused (401, 403)
 //
 // Verdicts come from the data path, never from the banner alone, because a
 // secured cluster may still answer GET / anonymously: a 200 array from
 // _cat/indices is open (one Database per index, names starting with "." are
 // system data); 403 (security_exception) is restricted; 401 with
-// WWW-Authenticate is auth-required. JSON on GET / without a version number
+// WWW-Authenticate is auth-required; but a refusal of GET / or of the
+// listing never decides alone: when the search above answers, the cluster
+// is open (documents per index from its aggregation, no bytes), as a role
+// with the read privilege but not monitor, or a proxy that passes only
+// _search, lets anyone read the documents. JSON on GET / without a version number
 // and the tagline "You Know, for Search" (or version.distribution
 // "opensearch", whose tagline differs) is not-service, as is a reply that is
 // not HTTP. On 9243, or for an https:// target, TLS is tried first; on other
@@ -29,7 +36,8 @@
 //
 // Result.Details keys: cluster_name, distribution, build_flavor, realm,
 // error_type (of a refusal), indices, docs, store_bytes (from
-// _cluster/stats), ransom_note (an index named like a ransom note).
+// _cluster/stats), ransom_note (an index named like a ransom note), search
+// (open, or the HTTP status that refused the search).
 package elasticsearch
 
 import (
@@ -131,6 +139,9 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 		return s.r, nil
 	}
 	s.dataPath(ctx)
+	if s.r.Status == gown.StatusRestricted || s.r.Status == gown.StatusAuthRequired {
+		s.searchRead(ctx)
+	}
 	return s.r, nil
 }
 

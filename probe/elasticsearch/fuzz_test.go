@@ -29,6 +29,12 @@ func FuzzResponse(f *testing.F) {
 			}
 			ransomNote(inv)
 		}
+		if inv, err := parseSearch(rp.Body); err == nil {
+			if len(inv.Databases) > maxSearchIndices {
+				t.Fatalf("%d indices kept from a search, cap %d", len(inv.Databases), maxSearchIndices)
+			}
+			ransomNote(inv)
+		}
 		parseStats(rp.Body)
 		parseError(rp.Body)
 		realm(rp.Header.Get("WWW-Authenticate"))

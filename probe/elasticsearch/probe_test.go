@@ -41,15 +41,31 @@ func TestProbeReplayed(t *testing.T) {
 		{"elasticsearch 8 banner open, data refused", false, map[string]string{
 			pathRoot:    "elasticsearch-8-root-anonymous.http",
 			pathIndices: "elasticsearch-8-cat-indices-403.http",
-		}, gown.StatusRestricted, "Elasticsearch", "8.15.0", "banner answers, data refused", 0, gown.TLSNone, 2},
+			pathSearch:  "elasticsearch-8-cat-indices-403.http",
+		}, gown.StatusRestricted, "Elasticsearch", "8.15.0", "banner answers, data refused", 0, gown.TLSNone, 3},
 		{"elasticsearch 8 security on", false, map[string]string{
 			pathRoot:    "elasticsearch-8-root-401.http",
 			pathIndices: "elasticsearch-8-root-401.http",
-		}, gown.StatusAuthRequired, "Elasticsearch", "", `realm "security"`, 0, gown.TLSNone, 2},
+			pathSearch:  "elasticsearch-8-root-401.http",
+		}, gown.StatusAuthRequired, "Elasticsearch", "", `realm "security"`, 0, gown.TLSNone, 3},
 		{"nginx basic auth in front", false, map[string]string{
 			pathRoot:    "nginx-basic-auth-401.http",
 			pathIndices: "nginx-basic-auth-401.http",
-		}, gown.StatusAuthRequired, "", "", "asks for credentials", 0, gown.TLSNone, 2},
+			pathSearch:  "nginx-basic-auth-401.http",
+		}, gown.StatusAuthRequired, "", "", "asks for credentials", 0, gown.TLSNone, 3},
+		// A role with read but no monitor privilege (stand-in: the 403
+		// shape of Elasticsearch 8), and a proxy passing only _search
+		// (real): the listing is refused, the search is not. Open.
+		{"elasticsearch 8 listing refused, search allowed", false, map[string]string{
+			pathRoot:    "elasticsearch-8-root-anonymous.http",
+			pathIndices: "elasticsearch-8-cat-indices-403.http",
+			pathSearch:  "opensearch-2.19.6-search.http",
+		}, gown.StatusOpen, "Elasticsearch", "8.15.0", "anyone can search 424 documents without credentials, although the index listing is refused", 424, gown.TLSNone, 3},
+		{"nginx passing only _search", false, map[string]string{
+			pathRoot:    "nginx-search-only-403.http",
+			pathIndices: "nginx-search-only-403.http",
+			pathSearch:  "opensearch-2.19.6-search.http",
+		}, gown.StatusOpen, "Elasticsearch", "", "anyone can search 424 documents without credentials, although GET / is refused to anonymous clients (403); index \"read_me_to_recover_your_data\" looks like a ransom note", 424, gown.TLSNone, 3},
 		{"banner refused, data open", false, map[string]string{
 			pathRoot:    "elasticsearch-8-cat-indices-403.http",
 			pathIndices: "opensearch-2.19.6-cat-indices.http",

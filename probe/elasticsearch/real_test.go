@@ -33,7 +33,7 @@ func server(t *testing.T, name string) *testbed.Server {
 }
 
 // readPaths is the allowlist of everything gown's probe may ask a cluster.
-var readPaths = map[string]bool{pathRoot: true, pathIndices: true, pathStats: true}
+var readPaths = map[string]bool{pathRoot: true, pathIndices: true, pathStats: true, pathSearch: true}
 
 // scanRequests lists what the server's own log recorded from gown since
 // mark: from the scan's source address, or (behind nginx) from nginx,

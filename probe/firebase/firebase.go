@@ -69,6 +69,10 @@ var kind = gown.StoreKind{
 	Schemes:      []gown.Scheme{{Name: "firebase", Port: 443, TLS: true}},
 	HostSuffixes: []string{".firebaseio.com", ".firebasedatabase.app"},
 	HintOnly:     true,
+	// The Realtime Database emulator and firebase-server listen on 9000 by
+	// default: detection tries Firebase there once every other store has
+	// declined the port.
+	DetectPorts: []int{9000},
 }
 
 // Kind describes Firebase Realtime Database: hint-only, scheme firebase,

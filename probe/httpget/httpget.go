@@ -9,6 +9,11 @@
 //
 //	GET PATH HTTP/1.1\r\nHost: H\r\nUser-Agent: gown\r\nAccept: application/json\r\nConnection: close\r\n\r\n
 //
+// except for read APIs that take their query in a JSON body (etcd's gRPC
+// gateway: POST /v3/kv/range), which PostQuery sends as the same request
+// with POST, Content-Type: application/json and a Content-Length. It is for
+// such reads only: no prober posts to a path that writes.
+//
 // Connection: close keeps the framing simple: one exchange, then the server
 // hangs up, so a server that mis-frames one reply cannot shift the next
 // one's meaning.
@@ -119,12 +124,33 @@ func (e handshakeError) Error() string        { return e.err.Error() }
 func (e handshakeError) Unwrap() error        { return e.err }
 func (e handshakeError) Is(target error) bool { return target == ErrHandshake }
 
+// PostQuery sends POST path with a JSON body over a new connection, for a
+// read API that takes its query in the body; otherwise it is Get. The body
+// is gown's own JSON, never bytes from a server.
+func PostQuery(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, path, body string) (*Exchange, error) {
+	return exchange(ctx, d, t, useTLS, "POST "+path, func(host string) string {
+		return "POST " + path + " HTTP/1.1\r\n" +
+			"Host: " + host + "\r\n" +
+			"User-Agent: gown\r\n" +
+			"Accept: application/json\r\n" +
+			"Content-Type: application/json\r\n" +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+			"Connection: close\r\n\r\n" + body
+	})
+}
+
 // Get sends GET path over a new connection (TLS first when useTLS) and
 // reads the reply. The Exchange is never nil: its evidence and TLS facts
 // are kept even when the exchange failed. A reply that is not HTTP is
 // ErrNotHTTP; a TLS listener's answer ErrTLSAnswer; a connection closed
 // before any reply byte ErrSilent; a failed handshake ErrHandshake.
 func Get(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, path string) (*Exchange, error) {
+	return exchange(ctx, d, t, useTLS, "GET "+path, func(host string) string { return Request(host, path) })
+}
+
+// exchange sends the request req builds for the Host header over a new
+// connection and reads the reply; see Get.
+func exchange(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, step string, req func(host string) string) (*Exchange, error) {
 	ex := &Exchange{}
 	host, err := Host(t, useTLS)
 	if err != nil {
@@ -143,8 +169,8 @@ func Get(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, path s
 		}
 		ex.TLS = c.TLS()
 	}
-	c.Step("GET " + path)
-	_, werr := io.WriteString(c, Request(host, path))
+	c.Step(step)
+	_, werr := io.WriteString(c, req(host))
 	// The reply is read even when the write failed: a server that refuses
 	// the request at once may have answered before closing.
 	ex.Reply, err = ReadReply(c)

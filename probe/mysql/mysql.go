@@ -10,16 +10,26 @@
 //
 // The probe reads the greeting, then logs in as "root" and, if refused, as the
 // anonymous user "", each with an empty password (never any other). Over a
-// login it sends exactly one statement, read-only and answered from the
-// server's statistics:
+// login it sends only SELECTs: the inventory, answered from the server's
+// statistics,
 //
 //	SELECT table_schema, SUM(data_length+index_length), SUM(table_rows)
 //	FROM information_schema.tables GROUP BY table_schema ORDER BY table_schema LIMIT 1001
 //
-// then COM_QUIT. When the greeting offers TLS, one more connection sends
+// then the account in use (CURRENT_USER()) with at most 5 base tables it can
+// name (readsQuery), and for each in turn, until one is allowed,
+//
+//	SELECT 1 FROM `schema`.`table` LIMIT 1
+//
+// then COM_QUIT. A login is not a read: the server is open when one of those
+// SELECTs works, restricted when each is refused (an account holding INSERT
+// alone) or the account names no table. When the greeting offers TLS, one more connection sends
 // SSLRequest and repeats the root login over TLS to record the certificate.
 //
-// Result.Facts: Admin when root logs in with an empty password.
+// Result.Details: login (who logged in, and as which account when an
+// anonymous account answered a login as root), read=select when a SELECT
+// read a table. Result.Facts: Admin when root logs in with an empty
+// password and CURRENT_USER() is a root account.
 package mysql
 
 import (

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"net"
@@ -34,7 +35,7 @@ func TestProbeReplayed(t *testing.T) {
 			gown.StatusOpen, "anonymous", "login as anonymous", gown.TLSNone},
 		{"anonymous-no-data", []handler{serveLogin(capsMariaDB, "root", denied),
 			serveLogin(capsMariaDB, "", okPayload(), [3]string{"information_schema", "0", ""})},
-			gown.StatusRestricted, "anonymous", "sees no schema", gown.TLSNone},
+			gown.StatusRestricted, "anonymous", "names no table to read", gown.TLSNone},
 		{"password", []handler{serveLogin(capsMariaDB, "root", denied), serveLogin(capsMariaDB, "", denied)},
 			gown.StatusAuthRequired, "", "root and anonymous refused with empty password (1045)", gown.TLSNone},
 		{"host-not-allowed", []handler{sendOnly(errPayload(erHostNotAllowed, "", "Host '127.0.0.1' is not allowed to connect to this MariaDB server"))},
@@ -86,6 +87,57 @@ func checkReplayedInventory(t *testing.T, r *gown.Result) {
 	}
 	if r.Product != wantProduct || r.Version != wantVersion {
 		t.Errorf("product %q version %q, want %q %q", r.Product, r.Version, wantProduct, wantVersion)
+	}
+}
+
+// TestProbeReads: a login is not a read. An account that names tables but
+// may not SELECT them (INSERT alone) is restricted; an anonymous account
+// that answers a login as root and may SELECT is open, and is not root.
+func TestProbeReads(t *testing.T) {
+	login := func(account string, allowed bool) handler {
+		return func(t *testing.T, c net.Conn) {
+			send(t, c, 0, greetingPayload("5.5.5-10.11.19-MariaDB-0+deb12u1", "mysql_native_password", capsMariaDB))
+			recv(t, c, 1)
+			send(t, c, 2, okPayload())
+			recv(t, c, 0)
+			for i, p := range resultSetPackets(true, [3]string{"app", "16384", "12"}, [3]string{"information_schema", "0", ""}) {
+				send(t, c, byte(i+1), p)
+			}
+			tables := [][]string{{account, "app", "orders"}, {account, "app", "users"}}
+			serveReads(t, c, true, tables, allowed)
+			if p := recv(t, c, 0); !bytes.Equal(p, []byte{0x01}) {
+				t.Errorf("after the reads client sent %q, want COM_QUIT", p)
+			}
+		}
+	}
+	cases := []struct {
+		name   string
+		h      handler
+		status gown.Status
+		login  string
+		reason string
+		admin  bool
+	}{
+		{"insert-only", login("@%", false), gown.StatusRestricted, "root with empty password, as the account @%",
+			"SELECT is refused on each of the 2 tables it names (1142)", false},
+		{"select-as-anonymous", login("@%", true), gown.StatusOpen, "root with empty password, as the account @%",
+			"SELECT reads its tables", false},
+		{"root", login("root@%", true), gown.StatusOpen, "root with empty password", "SELECT reads its tables", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := probeAt(t, replay(t, c.h))
+			if err != nil || r == nil {
+				t.Fatalf("Probe = %v, %v", r, err)
+			}
+			if r.Status != c.status || !strings.Contains(r.Reason, c.reason) || r.Details["login"] != c.login || (r.Facts.Admin != "") != c.admin {
+				t.Errorf("got %s %q login %q admin %q, want %s %q login %q admin %v", r.Status, r.Reason, r.Details["login"], r.Facts.Admin,
+					c.status, c.reason, c.login, c.admin)
+			}
+			if r.Inventory == nil || r.Inventory.Items != 12 {
+				t.Errorf("inventory %+v", r.Inventory)
+			}
+		})
 	}
 }
 

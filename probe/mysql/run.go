@@ -30,6 +30,8 @@ type attempt struct {
 	tls      *gown.TLS
 	inv      *gown.Inventory
 	invErr   error
+	reads    *reads // the account and the SELECTs that decide; nil when not run
+	readsErr error
 }
 
 // try opens a connection, reads the greeting, optionally switches to TLS and
@@ -74,6 +76,8 @@ func (rn *run) try(user string, overTLS, wantInv bool) (*attempt, error) {
 	if wantInv {
 		c.Step("inventory")
 		a.inv, a.invErr = s.inventory()
+		c.Step("account and tables")
+		a.reads, a.readsErr = s.tryReads(c.Step)
 	}
 	c.Step("quit")
 	s.quit()
@@ -128,13 +132,20 @@ func loginVerdict(res *gown.Result, a *attempt, who string) {
 	}
 }
 
-// openVerdict records a login that worked. A login that sees only the schemas
-// every account sees (an anonymous account with no grants) reaches the server
-// but no data: that is restricted, not open. Seeing the mysql schema is
-// enough for open: that account can read the server's own accounts.
+// openVerdict records a login that worked. A login is not yet a read: the
+// server is open when a SELECT on a table the account names works
+// (tryReads), restricted when every one tried is refused or the account
+// names no table (an anonymous account with no grants sees only the schemas
+// every account sees; one with INSERT alone sees its tables but reads none).
+// Root is root only when CURRENT_USER() says so: an anonymous account
+// answers a login as root too.
 func openVerdict(res *gown.Result, a *attempt, who string) {
+	rd := a.reads
+	if rd != nil && strings.HasPrefix(who, "root ") && !rd.isRoot() {
+		who = "root with empty password, as the account " + rd.account
+	}
 	res.Detail("login", who)
-	if strings.HasPrefix(who, "root ") {
+	if strings.HasPrefix(who, "root ") && (rd == nil || rd.isRoot()) {
 		res.Facts.Admin = "the root account logs in with an empty password"
 	}
 	res.Status, res.Reason, res.Error = gown.StatusOpen, "login as "+who+" accepted", ""
@@ -143,12 +154,32 @@ func openVerdict(res *gown.Result, a *attempt, who string) {
 	}
 	if a.invErr != nil {
 		res.Error = fmt.Sprintf("inventory: %v", a.invErr)
-		return
+	} else {
+		res.Inventory = a.inv
 	}
-	res.Inventory = a.inv
-	if seesNoData(a.inv) {
+	switch {
+	case rd == nil || (rd.readable == "" && a.readsErr != nil):
+		// The reads could not run or were cut off: the login and the
+		// listing are all there is.
+		if a.readsErr != nil && res.Error == "" {
+			res.Error = fmt.Sprintf("reads: %v", a.readsErr)
+		}
+		if a.inv != nil && seesNoData(a.inv) {
+			res.Status = gown.StatusRestricted
+			res.Reason = "login as " + who + " accepted, but it sees no schema beyond the ones every account sees"
+		}
+	case rd.readable != "":
+		res.Detail("read", "select")
+		res.Reason += "; SELECT reads its tables"
+	case rd.tables == 0:
 		res.Status = gown.StatusRestricted
-		res.Reason = "login as " + who + " accepted, but it sees no schema beyond the ones every account sees"
+		res.Reason = "login as " + who + " accepted, but it names no table to read"
+	default:
+		res.Status = gown.StatusRestricted
+		res.Reason = fmt.Sprintf("login as %s accepted, but SELECT is refused on each of the %d tables it names", who, rd.tables)
+		if rd.refused != nil {
+			res.Reason += fmt.Sprintf(" (%d)", rd.refused.Code)
+		}
 	}
 }
 

@@ -108,10 +108,13 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 
 // sampleUser is the account a probe's login detail names.
 func sampleUser(login string) (string, bool) {
-	switch login { // as logins() and checkTLS() record it
-	case "root with empty password", "root with empty password over TLS":
+	// as logins(), checkTLS() and openVerdict() record it: a root login an
+	// anonymous account answered reads "root with empty password, as the
+	// account @%", and logging in as root again reaches that account.
+	switch {
+	case strings.HasPrefix(login, "root with empty password"):
 		return "root", true
-	case "anonymous":
+	case login == "anonymous":
 		return "", true
 	}
 	return "", false

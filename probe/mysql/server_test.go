@@ -56,7 +56,7 @@ func replay(t *testing.T, hs ...handler) int {
 				c.Close()
 				continue
 			}
-			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.SetDeadline(time.Now().Add(30 * time.Second)) // against a hang, not a measure: a loaded CI machine took 6 s for the hostile conversation
 			wg.Add(1)
 			go func(h handler) { defer wg.Done(); defer c.Close(); h(t, c) }(hs[i])
 		}
@@ -123,8 +123,18 @@ func lenEnc(s string) []byte { return append([]byte{byte(len(s))}, s...) }
 // resultSetPackets builds the reply to inventoryQuery: rows of three values,
 // "" standing for NULL.
 func resultSetPackets(deprecateEOF bool, rows ...[3]string) [][]byte {
-	ps := [][]byte{{3}}
-	for _, name := range []string{"table_schema", "SUM(...)", "SUM(table_rows)"} {
+	var rs [][]string
+	for _, r := range rows {
+		rs = append(rs, r[:])
+	}
+	return textResultSet(deprecateEOF, []string{"table_schema", "SUM(...)", "SUM(table_rows)"}, rs...)
+}
+
+// textResultSet builds a text resultset with the named columns, "" standing
+// for NULL.
+func textResultSet(deprecateEOF bool, cols []string, rows ...[]string) [][]byte {
+	ps := [][]byte{{byte(len(cols))}}
+	for _, name := range cols {
 		col := append(lenEnc("def"), lenEnc("information_schema")...)
 		col = append(append(append(col, lenEnc("tables")...), lenEnc("tables")...), lenEnc(name)...)
 		col = append(append(col, lenEnc(name)...), 0x0c, 45, 0, 0, 1, 0, 0xfd, 0, 0, 0, 0, 0)
@@ -200,8 +210,49 @@ func serveInventory(t *testing.T, c net.Conn, deprecateEOF bool, rows ...[3]stri
 	for i, p := range resultSetPackets(deprecateEOF, rows...) {
 		send(t, c, byte(i+1), p)
 	}
+	// The reads: root@% names a table "t" in each user schema listed, and
+	// the first SELECT 1 is allowed.
+	var tables [][]string
+	for _, r := range rows {
+		if !systemSchemas[r[0]] {
+			tables = append(tables, []string{"root@%", r[0], "t"})
+		}
+	}
+	if len(tables) == 0 {
+		tables = [][]string{{"root@%", "", ""}}
+	}
+	serveReads(t, c, deprecateEOF, tables, true)
 	if p := recv(t, c, 0); !bytes.Equal(p, []byte{0x01}) {
-		t.Errorf("after the inventory client sent %q, want COM_QUIT", p)
+		t.Errorf("after the reads client sent %q, want COM_QUIT", p)
+	}
+}
+
+// serveReads answers readsQuery with rows (account, schema, table) and each
+// SELECT 1 that follows: with one row when allowed, else with ERR 1142.
+func serveReads(t *testing.T, c net.Conn, deprecateEOF bool, rows [][]string, allowed bool) {
+	t.Helper()
+	if q := recv(t, c, 0); string(q) != "\x03"+readsQuery {
+		t.Errorf("query = %q, want the reads query", q)
+	}
+	for i, p := range textResultSet(deprecateEOF, []string{"CURRENT_USER()", "table_schema", "table_name"}, rows...) {
+		send(t, c, byte(i+1), p)
+	}
+	for _, r := range rows {
+		if r[1] == "" {
+			continue
+		}
+		want := "\x03SELECT 1 FROM `" + r[1] + "`.`" + r[2] + "` LIMIT 1"
+		if q := recv(t, c, 0); string(q) != want {
+			t.Errorf("query = %q, want %q", q, want)
+		}
+		if !allowed {
+			send(t, c, 1, errPayload(1142, "42000", "SELECT command denied to user ''@'127.0.0.1' for table `"+r[1]+"`.`"+r[2]+"`"))
+			continue
+		}
+		for i, p := range textResultSet(deprecateEOF, []string{"1"}, []string{"1"}) {
+			send(t, c, byte(i+1), p)
+		}
+		return
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 	"github.com/gownscan/gown"
 )
 
-// The only statements gown runs. Both read the catalog or the statistics
+// The statements gown runs to list and count (reads.go adds the reads that
+// decide a non-superuser's session). Both read the catalog or the statistics
 // views; the real-server test proves from the server log that nothing else
 // is sent.
 const (
@@ -64,6 +65,7 @@ func parseCount(s string) (uint64, error) {
 // It closes s before it opens the next, so that a target never holds more
 // than one connection (--per-host counts them).
 func (r *run) inventory(s *session, db string, useTLS bool) {
+	r.tryReads(s, db)
 	res, err := s.query("list databases", queryDatabases)
 	if err == nil && res.Err != nil {
 		err = fmt.Errorf("postgres list databases on %s: %w", r.t, res.Err)
@@ -136,6 +138,7 @@ func (r *run) countIn(db string, useTLS bool) (uint64, bool) {
 		return 0, false
 	}
 	n, err := r.count(s)
+	r.tryReads(s, db)
 	return n, err == nil
 }
 

@@ -13,22 +13,31 @@
 //	                listed database>, at most 20, to count its rows)
 //
 // No password is ever sent: an authentication request ends the exchange.
-// Once logged in, only these two statements run, as simple Query messages,
-// both reading the catalog and the statistics views:
+// Once logged in, only these statements run, as simple Query messages,
+// the first two reading the catalog and the statistics views:
 //
 //	SELECT datname, pg_database_size(datname), datistemplate FROM pg_database ORDER BY 1 LIMIT 1000
 //	SELECT COALESCE(SUM(n_live_tup),0) FROM pg_stat_user_tables
 //
 // followed by Terminate. The second counts only the database the session is
 // connected to, so it runs once per database, each over its own connection.
+// When the session is no superuser's, each of those sessions, until one
+// table reads, also names at most 5 user tables (queryTables, those the
+// catalog says it may SELECT first) and reads one row of each in turn:
 //
-// Verdicts: AuthenticationOk means open (trust); a password, MD5 or SASL
+//	SELECT 1 FROM "schema"."table" LIMIT 1
+//
+// Verdicts: AuthenticationOk as a superuser means open (trust); as a role
+// that is no superuser, open when one of those SELECTs works, restricted
+// when each is refused (42501) or no database holds a table (a login is not
+// a read: docs/output.md); a password, MD5 or SASL
 // request means auth-required; a FATAL 28000 (pg_hba.conf rejects or has no
 // entry for this client) means restricted; anything that does not answer
 // SSLRequest with 'S' or 'N' and then speak the protocol is not-service.
 // When the server offers TLS, a second connection starts up in plaintext to
 // tell "offered" from "required" (hostssl-only pg_hba answers 28000).
 //
+// Result.Details: read=select when a non-superuser's SELECT read a table.
 // Result.Facts: Admin when the session is a superuser's (is_superuser on).
 package postgres
 
@@ -93,6 +102,7 @@ type run struct {
 	// which end while the main session is still open; it goes after the
 	// main session's so that the record reads in order.
 	counted []gown.Evidence
+	reads   reads // the reads that decide a session that is no superuser's
 }
 
 // login opens a session (with SSLRequest when ssl is set) and starts up on db.
@@ -149,11 +159,13 @@ func (r *run) probe() (*gown.Result, error) {
 		}
 	}
 	r.verdict(rep, db)
+	r.reads.on = rep.Ready && rep.Params["is_superuser"] != "on"
 	if rep.Ready {
 		r.inventory(s, db, useTLS) // closes s
 	} else {
 		r.done(s, false)
 	}
+	r.readsVerdict()
 	r.evidence = append(r.evidence, r.counted...)
 	r.tlsMode(s, rep, db, tlsErr)
 	r.res.Evidence = r.evidence

@@ -18,18 +18,27 @@ import (
 var mongoReads = map[string]bool{"hello": true, "isMaster": true, "buildInfo": true, "listDatabases": true,
 	"getLog": true, "dbStats": true, "listCollections": true, "find": true}
 
+// mqttReads are what gown may send an MQTT broker: a connection, CONNECT,
+// SUBSCRIBE, PINGREQ, DISCONNECT; never PUBLISH.
+var mqttReads = map[string]bool{"connection": true, "CONNECT": true, "SUBSCRIBE": true, "PINGREQ": true, "DISCONNECT": true}
+
+// etcdReads are the v3 methods gown may call on etcd.
+var etcdReads = map[string]bool{"/etcdserverpb.KV/Range": true, "/etcdserverpb.Maintenance/Status": true}
+
 // TestReadOnlyStores scans every MongoDB, search, Kibana, CouchDB,
-// Couchbase and Firebase configuration with the whole engine, sampling on,
-// and reads in each server's own log what arrived after a mark: FerretDB's
-// debug log (every command), the OpenSearch and Elasticsearch HTTP tracer,
-// nginx's access log in front of OpenSearch, PouchDB Server's request log,
-// the CouchbaseMock launcher's request log, the Kibana stand-ins' request
-// logs and firebase-server's debug log (method and path of each REST
-// request). Any command off the read list, or any HTTP method but GET and
-// HEAD, fails.
+// Couchbase, Firebase, MQTT, etcd and S3 configuration with the whole engine,
+// sampling on, and reads in each server's own log what arrived after a
+// mark: FerretDB's debug log (every command), the OpenSearch and
+// Elasticsearch HTTP tracer, nginx's access log in front of OpenSearch,
+// PouchDB Server's request log, the CouchbaseMock launcher's request log,
+// the Kibana stand-ins' request logs, firebase-server's debug log (method
+// and path of each REST request), moto's request log, mosquitto's debug log (each packet
+// received, each connection) and etcd's debug log (each v3 request). Any
+// command off the read list, any HTTP method but GET and HEAD, any MQTT
+// PUBLISH and any etcd method but Range and Status fails.
 func TestReadOnlyStores(t *testing.T) {
 	var names []string
-	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase"} {
+	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3"} {
 		names = append(names, testbed.NamesOf(k)...)
 	}
 	bed := testbed.Require(t, names...)
@@ -63,7 +72,32 @@ func TestReadOnlyStores(t *testing.T) {
 
 	for _, s := range bed.Servers {
 		var got []string
-		if s.Kind == "mongodb" {
+		if s.Kind == "etcd" {
+			reqs, err := s.EtcdRequests(marks[s.Name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range reqs {
+				got = append(got, q)
+				if !etcdReads[q] {
+					t.Errorf("%s: etcd's log shows %s from the scan", s.Name, q)
+				}
+			}
+		} else if s.Kind == "mqtt" {
+			pkts, err := s.MQTTPackets(marks[s.Name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pkts {
+				got = append(got, p.Type)
+				if !mqttReads[p.Type] {
+					t.Errorf("%s: mosquitto's log shows %s from the scan: %s", s.Name, p.Type, p.Line)
+				}
+				if p.Type == "connection" && p.Client != testbed.Source.String() {
+					t.Errorf("%s: a connection from %s", s.Name, p.Client)
+				}
+			}
+		} else if s.Kind == "mongodb" {
 			cmds, err := s.MongoCommands(marks[s.Name])
 			if err != nil {
 				t.Fatal(err)

@@ -8,11 +8,17 @@
 //	INFO     "*1\r\n$4\r\nINFO\r\n"       always, first
 //	PING     "*1\r\n$4\r\nPING\r\n"       only when INFO is renamed or disabled
 //	DBSIZE   "*1\r\n$6\r\nDBSIZE\r\n"     when INFO is renamed, or refused by an ACL (NOPERM)
+//	SCAN 0 COUNT 10, then for at most 5 of the keys it names TYPE key and
+//	one read of the value by type (GETRANGE key 0 63, HSCAN key 0 COUNT 1,
+//	LRANGE key 0 0, SSCAN key 0 COUNT 1, ZRANGE key 0 0)
+//	                                      only when an ACL refused INFO
 //
 // Verdicts: the INFO text means open, and its keyspace and used_memory lines
 // give the inventory; -NOAUTH and -WRONGPASS (and Redis 2.6's "-ERR operation
 // not permitted") mean auth-required; -DENIED (protected mode) means
-// protected; -NOPERM (ACL) means restricted; a Redis Sentinel is not a data
+// protected; -NOPERM (ACL) on INFO decides nothing by itself: when a value
+// of one of the keys SCAN names can be read the server is open, otherwise
+// restricted (docs/output.md, "What the verdicts mean"); a Redis Sentinel is not a data
 // store and is reported as not-service; a reply that is not RESP at all is
 // not-service too. On 6380, or for a target from a rediss:// URL, TLS is
 // tried first; elsewhere plaintext is, and TLS only when the plaintext
@@ -21,7 +27,8 @@
 //
 // Result.Details keys: redis_mode, role, os; master_host and master_port on a
 // replica; info=renamed when INFO is renamed or disabled; acl_reads=dbsize
-// when an ACL refuses INFO but DBSIZE answers; reply=http, tls or ssh when a
+// when an ACL refuses INFO but DBSIZE answers, acl_reads=values when it
+// refuses INFO but lets the keys' values be read; reply=http, tls or ssh when a
 // non-RESP reply is recognised. Result.Facts: Replica (master host, port
 // and link state) on a replica.
 package redis

@@ -88,15 +88,46 @@ var verdictCases = []struct {
 		status: gown.StatusProtected, product: "Redis", reason: "protected mode refuses non-loopback clients (DENIED)",
 		tls: gown.TLSNone, steps: []string{"INFO"},
 	}},
-	{"ACL: no INFO, DBSIZE answers", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":42\r\n"}}, want{
-		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); DBSIZE still answers",
+	{"ACL: no INFO, DBSIZE answers, SCAN refused", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":42\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; SCAN names no key",
 		details: map[string]string{"acl_reads": "dbsize"},
 		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 42}}, Items: 42},
+		tls:     gown.TLSNone, steps: []string{"INFO", "DBSIZE", "SCAN"},
+	}},
+	{"ACL: nothing", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": "-NOPERM this user has no permissions to run the 'dbsize' command\r\n",
+		"SCAN": "-NOPERM this user has no permissions to run the 'scan' command\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); SCAN names no key",
+		tls: gown.TLSNone, steps: []string{"INFO", "DBSIZE", "SCAN"},
+	}},
+	{"ACL: no INFO, an empty keyspace", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":0\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); DBSIZE still answers, but db0 holds no key to read",
+		details: map[string]string{"acl_reads": "dbsize"},
+		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0"}}},
 		tls:     gown.TLSNone, steps: []string{"INFO", "DBSIZE"},
 	}},
-	{"ACL: nothing", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": "-NOPERM this user has no permissions to run the 'dbsize' command\r\n"}}, want{
-		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM)",
-		tls: gown.TLSNone, steps: []string{"INFO", "DBSIZE"},
+	// +@read with ~*: INFO is @dangerous, yet every key reads.
+	{"ACL: no INFO, values readable", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":2\r\n",
+		"SCAN": "*2\r\n$1\r\n0\r\n*2\r\n$9\r\nsession:1\r\n$6\r\nuser:1\r\n", "TYPE": "+string\r\n", "GETRANGE": "$5\r\ntoken\r\n"}}, want{
+		status: gown.StatusOpen, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values",
+		details: map[string]string{"acl_reads": "values"},
+		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 2}}, Items: 2},
+		tls:     gown.TLSNone, steps: []string{"INFO", "DBSIZE", "SCAN", "TYPE", "GETRANGE"},
+	}},
+	// +@read with no key pattern: keys are named but none reads.
+	{"ACL: no INFO, keys refused", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":2\r\n",
+		"SCAN": "*2\r\n$1\r\n0\r\n*2\r\n$9\r\nsession:1\r\n$6\r\nuser:1\r\n", "TYPE": "-NOPERM No permissions to access a key\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading each of the 2 keys SCAN named is refused too",
+		details: map[string]string{"acl_reads": "dbsize"},
+		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 2}}, Items: 2},
+		tls:     gown.TLSNone, steps: []string{"INFO", "DBSIZE", "SCAN", "TYPE", "TYPE"},
+	}},
+	// A hash the ACL lets TYPE see but not read (a write-only key pattern).
+	{"ACL: type seen, value refused", fake{replies: map[string]string{"INFO": noperm7, "DBSIZE": ":1\r\n",
+		"SCAN": "*2\r\n$1\r\n0\r\n*1\r\n$6\r\nuser:1\r\n", "TYPE": "+hash\r\n", "HSCAN": "-NOPERM No permissions to access a key\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading the key SCAN named is refused too",
+		details: map[string]string{"acl_reads": "dbsize"},
+		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 1}}, Items: 1},
+		tls:     gown.TLSNone, steps: []string{"INFO", "DBSIZE", "SCAN", "TYPE", "HSCAN"},
 	}},
 	{"INFO renamed", fake{replies: map[string]string{"PING": "+PONG\r\n", "DBSIZE": ":7\r\n"}}, want{
 		status: gown.StatusOpen, product: "Redis", reason: "INFO renamed; PING answered",

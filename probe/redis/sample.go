@@ -21,7 +21,8 @@ import (
 //	HLEN and HGETALL or one HSCAN page (hash), LRANGE 0 K-1 (list),
 //	one SSCAN page (set), ZRANGE 0 K-1 (sorted set); other types are skipped.
 //
-// SELECT changes only the connection's current database.
+// SELECT changes only the connection's current database; when an ACL
+// refuses it, db0 (where a connection starts) is read still.
 const (
 	maxScanRounds = 20   // SCAN calls per database
 	maxCommands   = 600  // commands per sampling, all databases together
@@ -79,8 +80,14 @@ func (s *sampler) cmd(args ...string) (reply, error) {
 // database walks one keyspace with SCAN until every prefix seen has K keys
 // read or the rounds run out.
 func (s *sampler) database(ctx context.Context, name, n string) error {
-	if rep, err := s.cmd("SELECT", n); err != nil || rep.isError() {
+	rep, err := s.cmd("SELECT", n)
+	if err != nil {
 		return err
+	}
+	// A connection starts in db0, so an ACL that refuses SELECT (+@read
+	// does) still leaves db0 to read.
+	if rep.isError() && n != "0" {
+		return nil
 	}
 	perPrefix := map[string]int{}
 	cursor := "0"

@@ -117,17 +117,103 @@ func (s *session) refused(r *gown.Result, cmd, msg string) (*gown.Result, error)
 	return r, nil
 }
 
-// aclReads asks DBSIZE after an ACL refused INFO: an ACL such as +@read
-// forbids INFO yet lets anyone count, and read, the keys.
+// aclReads decides a server whose ACL refused INFO: a refused status
+// command never decides, a refused read does. It counts the keys (DBSIZE),
+// names at most maxACLKeys of them with one SCAN page and reads each by its
+// type until one value comes back: then the data is readable (open). Keys
+// named but none readable, or no key to name, leave it restricted. An ACL
+// such as +@read with ~* forbids INFO yet lets anyone read every key.
 func (s *session) aclReads(r *gown.Result) (*gown.Result, error) {
 	n, ok, err := s.dbsize()
+	if err != nil {
+		return r, err
+	}
 	if ok {
 		r.Inventory = &gown.Inventory{}
 		r.Inventory.Add(gown.Database{Name: "db0", Items: n})
 		r.Detail("acl_reads", "dbsize")
 		r.Reason += "; DBSIZE still answers"
+		if n == 0 {
+			r.Reason += ", but db0 holds no key to read"
+			return r, nil
+		}
 	}
-	return r, err
+	keys, err := s.scanKeys()
+	if err != nil || len(keys) == 0 {
+		if err == nil {
+			r.Reason += "; SCAN names no key"
+		}
+		return r, err
+	}
+	for _, k := range keys {
+		readable, err := s.readable(k)
+		if err != nil {
+			return r, err
+		}
+		if readable {
+			r.Status = gown.StatusOpen
+			r.Reason = "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values"
+			r.Detail("acl_reads", "values")
+			return r, nil
+		}
+	}
+	named := "the key SCAN named"
+	if len(keys) > 1 {
+		named = fmt.Sprintf("each of the %d keys SCAN named", len(keys))
+	}
+	r.Reason += "; reading " + named + " is refused too"
+	return r, nil
+}
+
+// maxACLKeys bounds the keys aclReads tries to read.
+const maxACLKeys = 5
+
+// scanKeys returns at most maxACLKeys key names from one SCAN page of db0; a
+// refused SCAN names none.
+func (s *session) scanKeys() ([]string, error) {
+	rep, err := s.do("SCAN", command("SCAN", "0", "COUNT", "10"))
+	if err != nil || rep.isError() || len(rep.elems) != 2 {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range rep.elems[1].elems {
+		if len(keys) == maxACLKeys {
+			break
+		}
+		keys = append(keys, e.text)
+	}
+	return keys, nil
+}
+
+// readable reads the first element of key's value with the read command of
+// its type; a value (even an empty one) is a read the ACL let through. TYPE
+// alone decides nothing: Redis 7 lets a write-only key pattern (%W~) see a
+// key's type but not its value.
+func (s *session) readable(key string) (bool, error) {
+	typ, err := s.do("TYPE", command("TYPE", key))
+	if err != nil || typ.isError() {
+		return false, err
+	}
+	var args []string
+	switch typ.text {
+	case "string":
+		args = []string{"GETRANGE", key, "0", "63"}
+	case "hash":
+		args = []string{"HSCAN", key, "0", "COUNT", "1"}
+	case "list":
+		args = []string{"LRANGE", key, "0", "0"}
+	case "set":
+		args = []string{"SSCAN", key, "0", "COUNT", "1"}
+	case "zset":
+		args = []string{"ZRANGE", key, "0", "0"}
+	default:
+		return false, nil // a stream or module type: not read here
+	}
+	rep, err := s.do(args[0], command(args...))
+	if err != nil {
+		return false, err
+	}
+	return !rep.isError(), nil
 }
 
 // renamed follows an "unknown command" reply to INFO, which means INFO was

@@ -54,9 +54,11 @@ func holdFarm(ctx context.Context, args []string) error {
 	procs := fs.Int("procs", 2, "farm processes per store and configuration")
 	addrs := fs.Int("addrs", 12, "addresses per farm process")
 	filtered := fs.Float64("filtered", 0.005, "share of hosts on the SYN-dropping network")
+	offset := fs.Int("port-offset", 0, "as gownbench's -port-offset; URL lists (urls-N.txt) are written too")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	bench.ShiftPorts(*offset)
 	farm, err := bench.StartFarm(ctx, os.Stderr, bench.FarmSpec{Procs: *procs, AddrsPerProc: *addrs})
 	if err != nil {
 		return err
@@ -69,6 +71,9 @@ func holdFarm(ctx context.Context, args []string) error {
 	for _, n := range ns {
 		l, err := bench.WriteList(filepath.Join(*dir, fmt.Sprintf("hosts-%d.txt", n)), n, farm.Endpoints(), *filtered)
 		if err != nil {
+			return err
+		}
+		if err := bench.WriteURLs(l.Path, filepath.Join(*dir, fmt.Sprintf("urls-%d.txt", n))); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "gownbench: %s: %d targets\n", l.Path, l.Targets)
@@ -84,9 +89,11 @@ func connect(ctx context.Context, args []string) error {
 	list := fs.String("l", "", "hosts file")
 	workers := fs.Int("workers", 64, "connects at once")
 	timeout := fs.Duration("timeout", 3*time.Second, "connect timeout")
+	offset := fs.Int("port-offset", 0, "as gownbench's -port-offset")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	bench.ShiftPorts(*offset)
 	hosts, err := bench.ReadHosts(*list)
 	if err != nil {
 		return err
@@ -117,6 +124,8 @@ type config struct {
 	tools       map[string]bool
 	politeRun   bool
 	repeat      int
+	portOffset  int
+	detect      bool
 }
 
 func run(ctx context.Context, args []string) error {
@@ -139,9 +148,15 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.repeat, "repeat", 3, "runs of each measurement but nmap; the fastest is kept")
 	tools := fs.String("tools", "gown,zgrab2,nmap", "tools to measure")
 	fs.BoolVar(&c.politeRun, "polite", true, "run the politeness table")
+	fs.IntVar(&c.portOffset, "port-offset", 0, "move every farm port by this much (10000: 16379, 13306, 15432, 21211), so that no prober claims them")
+	fs.BoolVar(&c.detect, "detect", false, "measure gown with the protocols given (URLs) against gown detecting them (host lists, --detect); needs -port-offset")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if c.detect && c.portOffset == 0 {
+		return fmt.Errorf("-detect needs -port-offset: at the default ports every store's prober claims its port and nothing is detected")
+	}
+	bench.ShiftPorts(c.portOffset)
 	c.tools = map[string]bool{}
 	for _, t := range strings.Split(*tools, ",") {
 		c.tools[strings.TrimSpace(t)] = true
@@ -172,8 +187,8 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer farm.Stop()
 	eps := farm.Endpoints()
-	fmt.Printf("Farm: %d server processes (Redis, MariaDB, PostgreSQL, memcached; open and password), %d endpoints on distinct 127.20-23.x.y addresses at the default ports; filtered: %.1f%% of hosts on 127.99.0.0/16 (SYN dropped).\n\n",
-		len(farm.Instances), len(eps), c.filtered*100)
+	fmt.Printf("Farm: %d server processes (Redis, MariaDB, PostgreSQL, memcached; open and password), %d endpoints on distinct 127.20-23.x.y addresses at ports %s; filtered: %.1f%% of hosts on 127.99.0.0/16 (SYN dropped).\n\n",
+		len(farm.Instances), len(eps), portsText(), c.filtered*100)
 	return c.runAll(ctx, farm)
 }
 
@@ -203,6 +218,13 @@ func (c *config) runAll(ctx context.Context, farm *bench.Farm) error {
 				bench.Gown(c.gown, "gown (store)", "--db", filepath.Join(c.work, fmt.Sprintf("gown-%d.db", size))),
 				bench.Gown(c.gown, "gown --no-store", "--no-store"),
 				bench.Gown(c.gown, "gown --no-store --workers 1024", "--no-store", "--workers", "1024"))
+		}
+		if c.detect {
+			tools = append(tools,
+				bench.GownURLs(c.gown, "gown hinted (URLs, store)", "--db", filepath.Join(c.work, fmt.Sprintf("gown-urls-%d.db", size))),
+				bench.Gown(c.gown, "gown unhinted (--detect, store)", "--db", filepath.Join(c.work, fmt.Sprintf("gown-detect-%d.db", size))),
+				bench.GownURLs(c.gown, "gown hinted (URLs) --no-store", "--no-store"),
+				bench.Gown(c.gown, "gown unhinted (--detect) --no-store", "--no-store"))
 		}
 		if c.tools["zgrab2"] && !c.skipPeers {
 			tools = append(tools, bench.Zgrab2(c.zgrab, c.zgrabTO))
@@ -279,7 +301,7 @@ func (c *config) ceiling(ctx context.Context, self string, l bench.List, workers
 		out := filepath.Join(c.work, "ceiling.txt")
 		var u bench.Usage
 		for i := range max(1, c.repeat) {
-			r, err := bench.Measure(ctx, out, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s")
+			r, err := bench.Measure(ctx, out, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s", "-port-offset", strconv.Itoa(c.portOffset))
 			if err != nil {
 				return 0, nil, err
 			}
@@ -356,7 +378,7 @@ func (c *config) concurrency(ctx context.Context, self string, l bench.List) err
 		if err != nil {
 			return err
 		}
-		rc, err := bench.Measure(ctx, os.DevNull, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s")
+		rc, err := bench.Measure(ctx, os.DevNull, "", self, "connect", "-l", l.Path, "-workers", strconv.Itoa(w), "-timeout", "3s", "-port-offset", strconv.Itoa(c.portOffset))
 		if err != nil {
 			return err
 		}
@@ -424,6 +446,14 @@ func (c *config) printScale(rss map[string]map[int]bench.Usage) {
 		}
 	}
 	fmt.Println()
+}
+
+func portsText() string {
+	var ps []string
+	for _, k := range bench.Kinds {
+		ps = append(ps, fmt.Sprintf("%s %d", k, bench.Ports[k]))
+	}
+	return strings.Join(ps, ", ")
 }
 
 func wrongText(s bench.Score) string {

@@ -1,6 +1,7 @@
 // Command bedinstall installs, once and before the tests run, everything the
 // test bed starts servers from: the Debian packages (Redis, MariaDB,
-// PostgreSQL, memcached, nginx, Node.js and npm, Java and Maven, and
+// PostgreSQL, memcached, mosquitto, etcd-server, nginx, Node.js and npm,
+// Java and Maven, and
 // nats-server for the queue's tests), the npm
 // packages (pouchdb-server, firebase-server) in the user's cache folder, the
 // FerretDB binary built from the module source the tools module in

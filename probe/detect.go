@@ -1,0 +1,220 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/gownscan/gown"
+)
+
+// Detection: identifying the store on a port no prober claims, in the
+// manner of nmap's service probes, at a cost close to a hint's.
+//
+//  1. Banner. The connection made ahead waits BannerWait (250 ms by
+//     default, plus four connect times) for the service to speak first. A
+//     server-first store greets at once (MySQL's handshake), so the wait is
+//     only ever spent in full on a silent port.
+//  2. A banner came: the server-first probers, in turn (there is one today:
+//     MySQL). No client's request is sent to a port that already said what
+//     it is.
+//  3. No banner: the client-first probers, in registration order, which is
+//     the order of likelihood (redis, postgres, memcached, mongodb, then the
+//     HTTP stores), all at once, each on its own connection, each matching
+//     its own request's reply as it would on its own port. The first that
+//     identifies its store wins, and the others are cancelled (their
+//     sockets closed) at once. A request the wrong server ignores costs
+//     nothing then: the race ends with the right prober's verdict. With a
+//     per-host limit that binds, the race runs as wide as the host's free
+//     slots allow (at least one: the target's own), so --per-host holds.
+//  4. Nothing identified, but the target spoke: the hint-only stores that
+//     name this port for detection (Firebase's emulators on 9000), in turn.
+//     They come last because their request is any HTTP server's GET.
+//
+// Every read on the way waits FirstByte at most until the target has spoken
+// (conn.go), so a silent port, a tarpit, costs BannerWait + FirstByte.
+
+// detect identifies the store on j's port. The result's Start and Duration
+// span the whole detection, banner wait included.
+func (e *Engine) detect(ctx, scanCtx context.Context, j *job) *gown.Result {
+	start := time.Now()
+	r := e.detectStages(ctx, scanCtx, j)
+	if r != nil {
+		r.Start, r.Duration = start, time.Since(start)
+	}
+	return r
+}
+
+func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result {
+	t, d := j.t, &j.first
+	banner, err := e.banner(ctx, t, d)
+	if err != nil {
+		return failed(t, "", err)
+	}
+	if banner {
+		r := e.inTurn(ctx, scanCtx, t, d, e.reg.serverFirst)
+		if r == nil || identified(r) || !r.Status.Answered() || ctx.Err() != nil {
+			return r
+		}
+		// A greeting no server-first store claims: some client-first
+		// servers speak first to refuse (Redis's protected mode sends
+		// -DENIED on accept). Their probers read such a refusal.
+	}
+	r := e.race(ctx, scanCtx, j, e.reg.clientFirst)
+	if r != nil && (identified(r) || !r.Status.Answered()) {
+		return r
+	}
+	if late := e.reg.ForDetectPort(t.Port); len(late) > 0 && d.spoke.Load() && ctx.Err() == nil {
+		if lr := e.inTurn(ctx, scanCtx, t, d, late); identified(lr) || r == nil {
+			return lr
+		}
+	}
+	if r != nil {
+		r.Store = "" // no single prober identified it
+	}
+	return r
+}
+
+// banner waits briefly for the service to speak first, on the connection
+// made ahead. It reports whether a byte came.
+func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (bool, error) {
+	wait := e.cfg.BannerWait
+	if d.firstByte > e.cfg.FirstByte {
+		wait += d.firstByte - e.cfg.FirstByte // the four connect times
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	c, err := d.Dial(ctx, t)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = &DialError{Status: gown.StatusFiltered, Err: err}
+		}
+		return false, err
+	}
+	defer c.Close()
+	var b [1]byte
+	n, _ := c.Read(b[:])
+	return n > 0, nil
+}
+
+// race runs the probers at once, each on its own connection, as wide as
+// the per-host limit allows, starting them in order, and returns the first
+// result that identifies its store, or the one that says the most.
+func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.Result {
+	if len(ps) == 0 {
+		return nil
+	}
+	t, d := j.t, &j.first
+	width := len(ps)
+	if e.hosts != nil && j.slot != nil {
+		width = 1 // the target's own slot; more if the host has them free
+		for width < len(ps) && e.hosts.tryMore(t, j.slot) {
+			width++
+		}
+		defer func() {
+			for range width - 1 {
+				e.hosts.release(t, j.slot)
+			}
+		}()
+	}
+	raceCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type done struct {
+		p Prober
+		r *gown.Result
+	}
+	results := make(chan done, len(ps))
+	next, running := 0, 0
+	launch := func() {
+		p := ps[next]
+		next++
+		running++
+		go func() { results <- done{p, e.runOne(raceCtx, t, &raceDialer{d: d}, p)} }()
+	}
+	for next < len(ps) && running < width {
+		launch()
+	}
+	var best, silent, won *gown.Result
+	var winner Prober
+	var timedOut []Prober
+	for running > 0 {
+		x := <-results
+		running--
+		switch {
+		case won != nil:
+			// cancelled after the race was won: its result says nothing
+		case identified(x.r):
+			won, winner = x.r, x.p
+			cancel()
+		case !x.r.Status.Answered():
+			silent = x.r
+		default:
+			if x.r.Reason == reasonDeadline {
+				timedOut = append(timedOut, x.p)
+			}
+			best = better(best, x.r)
+		}
+		if won == nil && next < len(ps) && raceCtx.Err() == nil {
+			launch()
+		}
+	}
+	if won == nil && d.spoke.Load() && ctx.Err() == nil {
+		// The target spoke, yet no prober identified it and some got no
+		// reply in time: a server that serves one connection at a time
+		// (CouchbaseMock's REST port) or a few (a JVM under load) may have
+		// been held by another prober's request it could not parse. Those
+		// probers try again one at a time, in order.
+		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
+		for _, p := range timedOut {
+			r := e.runOne(ctx, t, &raceDialer{d: d}, p)
+			if identified(r) {
+				won, winner = r, p
+				break
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	if won != nil {
+		e.analyze(scanCtx, winner, t, won)
+		return won
+	}
+	if best != nil {
+		return best
+	}
+	return silent // every connection refused or unanswered: nothing listens
+}
+
+// reasonDeadline is Classify's reason for a reply that did not come in time.
+const reasonDeadline = "no complete reply before the deadline"
+
+func indexOf(ps []Prober, p Prober) int {
+	for i, x := range ps {
+		if x == p {
+			return i
+		}
+	}
+	return len(ps)
+}
+
+// raceDialer is one racing prober's dialer: fresh connections (the one
+// made ahead served the banner wait), each waiting the first-byte deadline
+// until this prober's own exchange has had a byte back, not merely the
+// target: a server answering a rival's request may still ignore this one's,
+// or hold it behind the rival's. A byte read still marks the target as
+// having spoken.
+type raceDialer struct {
+	d     *aheadDialer
+	spoke atomic.Bool
+}
+
+func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	c, err := r.d.inner.Dial(ctx, t)
+	if err == nil && r.d.firstByte > 0 {
+		c.firstByte, c.spoke, c.target = r.d.firstByte, &r.spoke, &r.d.spoke
+	}
+	return c, err
+}
