@@ -32,6 +32,9 @@ type JoinRow struct {
 	App        string `json:"app,omitempty"`
 	Traffic    string `json:"traffic,omitempty"`
 	FirstParty bool   `json:"first_party"`
+	// Party is the app's endpoint's party (gown.Party: first, third,
+	// unknown, dev, internal), where the app names the back end.
+	Party gown.Party `json:"party,omitempty"`
 }
 
 // Join matches an app's endpoints with the traffic's by host and port (a
@@ -66,7 +69,7 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 		if rowOf[k] {
 			continue
 		}
-		row := JoinRow{Seen: SeenApp, Host: k.host, Port: e.Port, App: e.Value, FirstParty: e.FirstParty}
+		row := JoinRow{Seen: SeenApp, Host: k.host, Port: e.Port, App: e.Value, FirstParty: e.FirstParty, Party: e.Party}
 		t, ok := tr[k]
 		if !ok && e.Port == 0 {
 			t, ok = trHost[k.host]

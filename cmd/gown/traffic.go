@@ -287,7 +287,10 @@ func printJoin(io stdio, rows []traffic.JoinRow) {
 		if r.FirstParty {
 			party = "first"
 		}
-		fmt.Fprintf(w, "  %-12s %-5s %s", r.Seen, party, txt(r.Host))
+		if r.Party != "" { // the app's own verdict: dev, internal, unknown too
+			party = string(r.Party)
+		}
+		fmt.Fprintf(w, "  %-12s %-5s %s", r.Seen, txt(party), txt(r.Host))
 		if r.Port != 0 {
 			fmt.Fprintf(w, ":%d", r.Port)
 		}
