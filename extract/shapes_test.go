@@ -177,7 +177,7 @@ func shapesIPA(t testing.TB) ([]byte, []shape) {
 		entry{"Payload/Coffee.app/config.xml", []byte(`<?xml version='1.0' encoding='utf-8'?><widget id="com.fourthcoffee.app" xmlns="http://www.w3.org/ns/widgets"><access origin="https://api.brewery-partner.com" /></widget>`), false},
 		entry{"Payload/Coffee.app/www/index.html", []byte(`<script>fetch("https://orders.brewery-partner.com/v2")</script>`), false},
 		entry{"Payload/Coffee.app/GoogleService-Info.plist", gsi, false},
-		entry{"Payload/Coffee.app/embedded.mobileprovision", []byte("0\x82\x10\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02<?xml version=\"1.0\"?><plist><dict><key>Entitlements</key><dict>"+
+		entry{"Payload/Coffee.app/embedded.mobileprovision", []byte("0\x82\x10\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02<?xml version=\"1.0\"?><plist><dict><key>Entitlements</key><dict>" +
 			"<key>com.apple.developer.associated-domains</key><array><string>applinks:*.brewhouse-links.org</string></array></dict></dict></plist>\x00\x01"), false},
 		entry{"Payload/Coffee.app/Coffee", bin, false})
 	m := "Payload/Coffee.app/Coffee"
