@@ -54,6 +54,7 @@ type aheadDialer struct {
 	dialed    time.Time
 	firstByte time.Duration // 0: no first-byte deadline
 	spoke     atomic.Bool
+	hungUp    atomic.Bool // the server closed or reset a connection of a detection race
 }
 
 // Dial returns the connection made ahead for the first dial of its target.
@@ -131,23 +132,36 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 			return
 		}
 	}
-	j := &job{t: t, slot: slot}
-	j.first.inner, j.first.t = e.dialer, t
+	// The job is made only for a connect that was answered: most targets
+	// of a scan are refused, and end here without one.
+	var c *Conn
+	var took time.Duration
 	if e.needsConnect(t) {
 		start := time.Now()
-		c, err := e.dialer.Dial(ctx, t)
-		if err != nil {
-			e.release(j)
+		var err error
+		if c, err = e.dialer.Dial(ctx, t); err != nil {
+			if slot != nil {
+				e.hosts.release(t, slot)
+			}
 			r := failed(t, "", err)
 			r.Start, r.Duration = start, time.Since(start)
 			if ctx.Err() == nil {
-				textPass(r)
+				// Their text is gown's own constant words, with nothing
+				// to mask.
+				if de, ok := err.(*DialError); !ok || !de.fixedText() {
+					textPass(r)
+				}
 				out <- r
 			}
 			return
 		}
+		took = time.Since(start)
+	}
+	j := &job{t: t, slot: slot}
+	j.first.inner, j.first.t = e.dialer, t
+	if c != nil {
 		j.first.conn, j.first.dialed = c, time.Now()
-		j.first.firstByte = e.firstByteFor(j.first.dialed.Sub(start))
+		j.first.firstByte = e.firstByteFor(took)
 	}
 	select {
 	case jobs <- j:

@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gownscan/gown"
@@ -52,8 +54,10 @@ type Conn struct {
 	firstByte time.Duration
 	spoke     *atomic.Bool
 	// target, when set, is the target-wide flag a detection race's
-	// connection also sets (spoke is then the racing prober's own).
-	target *atomic.Bool
+	// connection also sets (spoke is then the racing prober's own);
+	// closed, the target-wide flag it sets when the server closes or
+	// resets the connection: that too is the server reacting at once.
+	target, hungUp *atomic.Bool
 
 	mu     sync.Mutex
 	steps  []gown.Evidence
@@ -130,6 +134,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	c.c.SetReadDeadline(c.deadline())
 	n, err := c.c.Read(p)
 	c.read += int64(n)
+	if c.hungUp != nil && err != nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+		c.hungUp.Store(true)
+	}
 	if n > 0 && c.spoke != nil && !c.spoke.Load() {
 		c.spoke.Store(true)
 		if c.target != nil {
@@ -218,11 +225,15 @@ func (c *Conn) UpgradeTLS(serverName string) error {
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return fmt.Errorf("tls handshake: %w", c.wrap(err))
 	}
-	if c.spoke != nil {
-		c.spoke.Store(true) // a handshake is the server speaking
-		if c.target != nil {
-			c.target.Store(true)
-		}
+	// A handshake is the server speaking, but in a detection race only of
+	// the target: a racer's own deadline grows with the first byte of a
+	// reply to its request, as another store's server inside TLS (a
+	// MongoDB waiting out a Redis command's missing bytes) says nothing.
+	switch {
+	case c.target != nil:
+		c.target.Store(true)
+	case c.spoke != nil:
+		c.spoke.Store(true)
 	}
 	st := tc.ConnectionState()
 	c.tlsState = &st

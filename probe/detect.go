@@ -29,6 +29,12 @@ import (
 //     nothing then: the race ends with the right prober's verdict. With a
 //     per-host limit that binds, the race runs as wide as the host's free
 //     slots allow (at least one: the target's own), so --per-host holds.
+//     A racer started after the target has reacted to another (a reply, a
+//     refusal, a close) waits a banner wait, not the first-byte deadline,
+//     for its first byte: the server has shown it answers at once.
+//  3b. No identification, but the target reacted: the racers that timed out
+//     try again one at a time with the full first-byte deadline (a server
+//     that serves one connection at a time, or was slowed by the race).
 //  4. Nothing identified, but the target spoke: the hint-only stores that
 //     name this port for detection (Firebase's emulators on 9000), in turn.
 //     They come last because their request is any HTTP server's GET.
@@ -80,11 +86,7 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 // banner waits briefly for the service to speak first, on the connection
 // made ahead. It reports whether a byte came.
 func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (bool, error) {
-	wait := e.cfg.BannerWait
-	if d.firstByte > e.cfg.FirstByte {
-		wait += d.firstByte - e.cfg.FirstByte // the four connect times
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, e.bannerWait(d))
 	defer cancel()
 	c, err := d.Dial(ctx, t)
 	if err != nil {
@@ -97,6 +99,16 @@ func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (boo
 	var b [1]byte
 	n, _ := c.Read(b[:])
 	return n > 0, nil
+}
+
+// bannerWait is BannerWait plus the four connect times the target's
+// first-byte deadline holds.
+func (e *Engine) bannerWait(d *aheadDialer) time.Duration {
+	wait := e.cfg.BannerWait
+	if d.firstByte > e.cfg.FirstByte {
+		wait += d.firstByte - e.cfg.FirstByte
+	}
+	return wait
 }
 
 // race runs the probers at once, each on its own connection, as wide as
@@ -131,7 +143,8 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		p := ps[next]
 		next++
 		running++
-		go func() { results <- done{p, e.runOne(raceCtx, t, &raceDialer{d: d}, p)} }()
+		rd := &raceDialer{d: d, firstByte: d.firstByte, short: min(d.firstByte, e.bannerWait(d))}
+		go func() { results <- done{p, e.runOne(raceCtx, t, rd, p)} }()
 	}
 	for next < len(ps) && running < width {
 		launch()
@@ -160,15 +173,22 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			launch()
 		}
 	}
-	if won == nil && d.spoke.Load() && ctx.Err() == nil {
-		// The target spoke, yet no prober identified it and some got no
+	// Whether the target reacted is what its connections saw (a byte, a
+	// close, a reset), not what the probers concluded: a prober may report
+	// a tarpit's silence in words of its own.
+	reacted := d.spoke.Load() || d.hungUp.Load()
+	if won == nil && reacted && ctx.Err() == nil {
+		// The target is alive (it answered, refused or closed on some
+		// racer's request), yet no prober identified it and some got no
 		// reply in time: a server that serves one connection at a time
-		// (CouchbaseMock's REST port) or a few (a JVM under load) may have
-		// been held by another prober's request it could not parse. Those
-		// probers try again one at a time, in order.
+		// (CouchbaseMock's REST port) or a few (a JVM under load), or one
+		// slowed by the race's own connections (a PostgreSQL backend forked
+		// for each), may have kept a prober's reply past its first-byte
+		// deadline. Those probers try again one at a time, in order. A
+		// tarpit reacts to nothing and is not tried again.
 		slices.SortStableFunc(timedOut, func(a, b Prober) int { return indexOf(ps, a) - indexOf(ps, b) })
 		for _, p := range timedOut {
-			r := e.runOne(ctx, t, &raceDialer{d: d}, p)
+			r := e.runOne(ctx, t, &retryDialer{d}, p)
 			if identified(r) {
 				won, winner = r, p
 				break
@@ -206,15 +226,46 @@ func indexOf(ps []Prober, p Prober) int {
 // target: a server answering a rival's request may still ignore this one's,
 // or hold it behind the rival's. A byte read still marks the target as
 // having spoken.
+//
+// Once the target has shown it reacts at once (a byte, a close or a reset
+// on any connection of the race), a connection dialled from then on waits
+// only short for its first byte: a request that draws nothing in a banner
+// wait's time from a server that answers others at once is most likely
+// another protocol's (a TLS ClientHello sent to Redis after its plaintext
+// request was refused). If nothing identifies the target, the racers that
+// timed out are tried again with the full first-byte deadline, one at a
+// time.
+//
+// A racer's second connection while its first drew nothing (a TLS attempt
+// after a plaintext request timed out) waits short as well: on a tarpit
+// every racer would otherwise pay the first-byte deadline twice.
 type raceDialer struct {
-	d     *aheadDialer
-	spoke atomic.Bool
+	d                *aheadDialer
+	firstByte, short time.Duration
+	spoke            atomic.Bool
+	dials            atomic.Int32
 }
 
 func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	c, err := r.d.inner.Dial(ctx, t)
+	if err == nil && r.firstByte > 0 {
+		fb := r.firstByte
+		if r.d.spoke.Load() || r.d.hungUp.Load() || (r.dials.Add(1) > 1 && !r.spoke.Load()) {
+			fb = min(fb, r.short)
+		}
+		c.firstByte, c.spoke, c.target, c.hungUp = fb, &r.spoke, &r.d.spoke, &r.d.hungUp
+	}
+	return c, err
+}
+
+// retryDialer is a racer's dialer when it tries again alone: the full
+// first-byte deadline until its own exchange has had a byte back.
+type retryDialer struct{ d *aheadDialer }
+
+func (r *retryDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
+	c, err := r.d.inner.Dial(ctx, t)
 	if err == nil && r.d.firstByte > 0 {
-		c.firstByte, c.spoke, c.target = r.d.firstByte, &r.spoke, &r.d.spoke
+		c.firstByte, c.spoke, c.target = r.d.firstByte, new(atomic.Bool), &r.d.spoke
 	}
 	return c, err
 }

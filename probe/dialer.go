@@ -107,6 +107,19 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
+// fixedText reports whether Error and Classify's reason are gown's own
+// constant words (a refused or timed-out connect), which hold nothing a
+// server chose: the text pass has nothing to do on such a result.
+func (e *DialError) fixedText() bool {
+	switch {
+	case e.Status == gown.StatusClosed && errors.Is(e.Err, syscall.ECONNREFUSED):
+		return true
+	case e.Status == gown.StatusFiltered && errors.Is(e.Err, os.ErrDeadlineExceeded):
+		return true
+	}
+	return false
+}
+
 // Dial connects to t within the connect timeout and the scan's rate limit.
 func (nd *NetDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	if nd.limiter != nil {

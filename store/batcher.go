@@ -37,8 +37,14 @@ func (c *BatchConfig) Validate() error {
 // callback, so a caller that prints there only ever reports what is stored:
 // a killed scan has printed nothing that a resume would not find.
 //
-// Add may be called from one goroutine while the timer commits from
-// another; commits and callbacks are serialised.
+// Commits run in a goroutine of their own, one batch at a time and in the
+// order batches filled, while the next batch fills: the scan goes on probing
+// during a commit, and waits only when a second batch is full before the
+// first is stored (BENCHMARKS.md: the store's cost on a scan's wall time).
+// A commit error is returned by the next Add, Flush or Close.
+//
+// Add may be called from one goroutine while the timer hands a batch over
+// from another; commits and callbacks are serialised.
 type Batcher struct {
 	s         gown.Store
 	scan      gown.ScanID
@@ -46,13 +52,24 @@ type Batcher struct {
 	committed func([]gown.Record) error
 	ctx       context.Context // detached: a commit in flight finishes on Ctrl-C
 
+	send sync.Mutex // held while a batch is handed to the committer: batches go in order
 	mu   sync.Mutex
 	buf  []gown.Record
 	err  error // first commit error; later calls return it
+	todo chan commitReq
+	free chan []gown.Record // emptied batches, back from the committer for reuse
 	stop chan struct{}
-	done chan struct{}
+	done chan struct{} // the timer has stopped
+	quit chan struct{} // the committer has stopped
 
 	closeOnce sync.Once
+}
+
+// commitReq is a batch for the committer; done, when set, is closed once it
+// and every batch before it are committed.
+type commitReq struct {
+	batch []gown.Record
+	done  chan struct{}
 }
 
 // NewBatcher starts a batcher writing into scan. committed may be nil.
@@ -66,7 +83,9 @@ func NewBatcher(ctx context.Context, s gown.Store, scan gown.ScanID, cfg BatchCo
 		committed = func([]gown.Record) error { return nil }
 	}
 	b := &Batcher{s: s, scan: scan, cfg: cfg, committed: committed, ctx: context.WithoutCancel(ctx),
-		buf: make([]gown.Record, 0, cfg.Max), stop: make(chan struct{}), done: make(chan struct{})}
+		buf: make([]gown.Record, 0, cfg.Max), todo: make(chan commitReq), free: make(chan []gown.Record, 2),
+		stop: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{})}
+	go b.commit()
 	go b.tick()
 	return b, nil
 }
@@ -80,54 +99,116 @@ func (b *Batcher) tick() {
 		case <-b.stop:
 			return
 		case <-t.C:
-			b.mu.Lock()
-			b.flushLocked()
-			b.mu.Unlock()
+			b.handOver(nil)
 		}
 	}
 }
 
-// Add buffers one record, committing when the buffer is full. It returns the
-// first commit error, after which nothing more is stored.
+// commit stores the batches handed over, in order, until todo is closed.
+func (b *Batcher) commit() {
+	defer close(b.quit)
+	for req := range b.todo {
+		if len(req.batch) > 0 {
+			b.mu.Lock()
+			failed := b.err != nil
+			b.mu.Unlock()
+			var err error
+			if !failed {
+				if err = b.s.AddResults(b.ctx, b.scan, req.batch); err == nil {
+					err = b.committed(req.batch)
+				}
+			}
+			if err != nil {
+				b.mu.Lock()
+				if b.err == nil {
+					b.err = err
+				}
+				b.mu.Unlock()
+			}
+			// The callback has finished with the records; reuse the array.
+			clear(req.batch)
+			select {
+			case b.free <- req.batch[:0]:
+			default:
+			}
+		}
+		if req.done != nil {
+			close(req.done)
+		}
+	}
+}
+
+// handOver gives the buffered records to the committer, with done to close
+// once they are stored. It waits while the committer is busy with the
+// batch before.
+func (b *Batcher) handOver(done chan struct{}) {
+	b.send.Lock()
+	defer b.send.Unlock()
+	b.mu.Lock()
+	batch := b.buf
+	if len(batch) > 0 {
+		select {
+		case b.buf = <-b.free:
+		default:
+			b.buf = make([]gown.Record, 0, b.cfg.Max)
+		}
+	} else {
+		batch = nil
+	}
+	b.mu.Unlock()
+	if batch == nil && done == nil {
+		return
+	}
+	b.todo <- commitReq{batch: batch, done: done}
+}
+
+// Add buffers one record, handing the batch to the committer when the
+// buffer is full. It returns the first commit error, after which nothing
+// more is stored.
 func (b *Batcher) Add(rec gown.Record) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.err != nil {
+		defer b.mu.Unlock()
 		return b.err
 	}
 	b.buf = append(b.buf, rec)
-	if len(b.buf) >= b.cfg.Max {
-		b.flushLocked()
+	full := len(b.buf) >= b.cfg.Max
+	b.mu.Unlock()
+	if full {
+		b.handOver(nil)
 	}
-	return b.err
+	return b.Err()
 }
 
-// Flush commits whatever is buffered.
-func (b *Batcher) Flush() error {
+// Err returns the first commit error so far.
+func (b *Batcher) Err() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.flushLocked()
 	return b.err
 }
 
-func (b *Batcher) flushLocked() {
-	if b.err != nil || len(b.buf) == 0 {
-		return
+// Flush commits whatever is buffered, and waits for every batch handed over
+// before it.
+func (b *Batcher) Flush() error {
+	select {
+	case <-b.quit:
+		return b.Err() // closed: everything was committed then
+	default:
 	}
-	if err := b.s.AddResults(b.ctx, b.scan, b.buf); err != nil {
-		b.err = err
-		return
-	}
-	if err := b.committed(b.buf); err != nil {
-		b.err = err
-	}
-	// The callback has finished with the records; reuse the array.
-	clear(b.buf)
-	b.buf = b.buf[:0]
+	done := make(chan struct{})
+	b.handOver(done)
+	<-done
+	return b.Err()
 }
 
 // Close stops the timer and commits the rest. It does not close the store.
 func (b *Batcher) Close() error {
-	b.closeOnce.Do(func() { close(b.stop); <-b.done })
-	return b.Flush()
+	b.closeOnce.Do(func() {
+		close(b.stop)
+		<-b.done
+		b.Flush()
+		close(b.todo)
+		<-b.quit
+	})
+	return b.Err()
 }

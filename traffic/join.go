@@ -32,9 +32,21 @@ type JoinRow struct {
 	App        string `json:"app,omitempty"`
 	Traffic    string `json:"traffic,omitempty"`
 	FirstParty bool   `json:"first_party"`
-	// Party is the app's endpoint's party (gown.Party: first, third,
-	// unknown, dev, internal), where the app names the back end.
+	// Party is the app's word on whose server the host is (gown.Endpoint's
+	// Party) where the app names it; else first or third as the traffic
+	// decided.
 	Party gown.Party `json:"party,omitempty"`
+}
+
+// partyOf is e's party, or first/third from FirstParty where e has none.
+func partyOf(e gown.Endpoint) gown.Party {
+	switch {
+	case e.Party != "":
+		return e.Party
+	case e.FirstParty:
+		return gown.PartyFirst
+	}
+	return gown.PartyThird
 }
 
 // Join matches an app's endpoints with the traffic's by host and port (a
@@ -69,7 +81,7 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 		if rowOf[k] {
 			continue
 		}
-		row := JoinRow{Seen: SeenApp, Host: k.host, Port: e.Port, App: e.Value, FirstParty: e.FirstParty, Party: e.Party}
+		row := JoinRow{Seen: SeenApp, Host: k.host, Port: e.Port, App: e.Value, FirstParty: e.FirstParty, Party: partyOf(e)}
 		t, ok := tr[k]
 		if !ok && e.Port == 0 {
 			t, ok = trHost[k.host]
@@ -90,7 +102,7 @@ func Join(app, traffic []gown.Endpoint) []JoinRow {
 			continue
 		}
 		used[k] = true
-		rows = append(rows, JoinRow{Seen: SeenTraffic, Host: k.host, Port: e.Port, Traffic: e.Value, FirstParty: e.FirstParty})
+		rows = append(rows, JoinRow{Seen: SeenTraffic, Host: k.host, Port: e.Port, Traffic: e.Value, FirstParty: e.FirstParty, Party: partyOf(e)})
 	}
 	rank := map[Seen]int{SeenBoth: 0, SeenApp: 1, SeenTraffic: 2}
 	slices.SortStableFunc(rows, func(x, y JoinRow) int {

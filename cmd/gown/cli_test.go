@@ -196,7 +196,7 @@ func TestProbersCommand(t *testing.T) {
 		t.Errorf("first line %q: %v", lines[0], err)
 	}
 	code, _, errOut := gownRun(t, "scan", "--no-store", "--probers", "redis,nosuch", "127.0.0.1:1")
-	if code != exitUsage || !strings.Contains(errOut, `no prober named "nosuch"; the probers are mysql, redis, postgres`) {
+	if code != exitUsage || !strings.Contains(errOut, `no prober named "nosuch"; the probers are `+strings.Join(proberNames(), ", ")) {
 		t.Errorf("--probers nosuch: exit %d, %q", code, errOut)
 	}
 }

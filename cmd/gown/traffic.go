@@ -283,14 +283,11 @@ func printJoin(io stdio, rows []traffic.JoinRow) {
 	}
 	fmt.Fprintf(w, "join: %d both, %d app-only, %d traffic-only\n", n[traffic.SeenBoth], n[traffic.SeenApp], n[traffic.SeenTraffic])
 	for _, r := range rows {
-		party := "third"
-		if r.FirstParty {
-			party = "first"
+		party := string(r.Party)
+		if party == "" {
+			party = map[bool]string{true: "first", false: "third"}[r.FirstParty]
 		}
-		if r.Party != "" { // the app's own verdict: dev, internal, unknown too
-			party = string(r.Party)
-		}
-		fmt.Fprintf(w, "  %-12s %-5s %s", r.Seen, txt(party), txt(r.Host))
+		fmt.Fprintf(w, "  %-12s %-8s %s", r.Seen, party, txt(r.Host))
 		if r.Port != 0 {
 			fmt.Fprintf(w, ":%d", r.Port)
 		}

@@ -119,7 +119,7 @@ func startPouchTLS(ctx context.Context, log io.Writer, s *Server) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startNginx(ctx, log, up.Addr, false, true, false); err != nil {
+	if err := s.startNginx(ctx, log, up.Addr, false, true, passAll); err != nil {
 		return err
 	}
 	s.User, s.Password = up.User, up.Password

@@ -45,6 +45,22 @@ http {
 }
 `
 
+// nginxPasses says which requests nginx passes to its upstream.
+type nginxPasses int
+
+const (
+	// passAll passes every request.
+	passAll nginxPasses = iota
+	// passSearch passes only searches (/_search and /{index}/_search) and
+	// answers every other path 403, as a proxy that exposes search to an
+	// app and hides the cluster's own API does: GET /, _cat and _cluster
+	// are refused, the documents are not.
+	passSearch
+	// passNone answers every request 403: the server is there, its data
+	// refused to everyone.
+	passNone
+)
+
 // nginxUser is the account basic auth admits; its password is the server's.
 const nginxUser = "gown-testbed"
 
@@ -52,11 +68,9 @@ const nginxUser = "gown-testbed"
 // auth (realm "security", as Elastic's security answers) and/or serving TLS
 // only, with a fresh self-signed certificate for CN=gown-testbed-<name>.
 //
-// With searchOnly, nginx passes only searches (/_search and /{index}/_search)
-// and answers every other path 403, as a proxy that exposes search to an
-// app and hides the cluster's own API does: GET /, _cat and _cluster are
-// refused, the documents are not.
-func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.AddrPort, auth, useTLS, searchOnly bool) error {
+// passes says which requests nginx hands to upstream (passAll, passSearch,
+// passNone).
+func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.AddrPort, auth, useTLS bool, passes nginxPasses) error {
 	bin, err := LookBin("nginx")
 	if err != nil {
 		return err
@@ -93,7 +107,10 @@ func (s *Server) startNginx(ctx context.Context, log io.Writer, upstream netip.A
 		}
 		authConf = fmt.Sprintf("      auth_basic \"security\";\n      auth_basic_user_file %s;\n", hf)
 	}
-	if searchOnly {
+	switch passes {
+	case passNone:
+		authConf += "      return 403;\n"
+	case passSearch:
 		tlsConf += fmt.Sprintf("    location ~ ^/([^_/][^/]*/)?_search$ {\n      proxy_pass http://%s;\n"+
 			"      proxy_set_header X-Forwarded-For $remote_addr;\n    }\n", upstream)
 		authConf += "      return 403;\n"

@@ -76,6 +76,7 @@ func searchConfigs() []config {
 		{name: "opensearch-nginx", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(false)},
 		{name: "opensearch-tls", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchFront(true)},
 		{name: "opensearch-search-only", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchOnly},
+		{name: "opensearch-forbidden", kind: "elasticsearch", pkgs: front, tools: tools, start: startSearchForbidden},
 		{name: "elasticsearch7-open", kind: "elasticsearch", pkgs: pkgs, tools: tools, start: startSearchOpen(flavourES7)},
 	}
 }
@@ -304,7 +305,7 @@ func startSearchFront(useTLS bool) func(context.Context, io.Writer, *Server) err
 		if err != nil {
 			return err
 		}
-		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS, false); err != nil {
+		if err := s.startNginx(ctx, log, n.addr, !useTLS, useTLS, passAll); err != nil {
 			return err
 		}
 		if useTLS {
@@ -325,11 +326,26 @@ func startSearchOnly(ctx context.Context, log io.Writer, s *Server) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startNginx(ctx, log, n.addr, false, false, true); err != nil {
+	if err := s.startNginx(ctx, log, n.addr, false, false, passSearch); err != nil {
 		return err
 	}
 	s.Want = searchTruth(gown.StatusOpen, n, gown.TLSNone)
 	s.Want.Unsized = true
+	return nil
+}
+
+// startSearchForbidden puts nginx in front of the node refusing every
+// request with 403, the search included: reachable, data refused, no
+// credentials asked for. Restricted.
+func startSearchForbidden(ctx context.Context, log io.Writer, s *Server) error {
+	n, err := s.node(ctx, log, flavourOpenSearch)
+	if err != nil {
+		return err
+	}
+	if err := s.startNginx(ctx, log, n.addr, false, false, passNone); err != nil {
+		return err
+	}
+	s.Want = searchTruth(gown.StatusRestricted, n, gown.TLSNone)
 	return nil
 }
 
@@ -369,6 +385,15 @@ func (s *Server) checkSearch(ctx context.Context) error {
 			if got[idx] != w {
 				return fmt.Errorf("testbed: %s: index %s holds %d documents, truth %d", s.Name, idx, got[idx], w)
 			}
+		}
+	case gown.StatusRestricted:
+		// Everything refused, the search too, without a challenge.
+		if code != http.StatusForbidden {
+			return fmt.Errorf("testbed: %s: GET / answered %d, want 403", s.Name, code)
+		}
+		code, _, err = httpReq{method: "GET", url: base + "/_search?size=0", header: hdr}.do(ctx, c)
+		if err != nil || code != http.StatusForbidden {
+			return fmt.Errorf("testbed: %s: GET /_search answered %d (%v), want 403", s.Name, code, err)
 		}
 	case gown.StatusAuthRequired:
 		if code != http.StatusUnauthorized {

@@ -355,7 +355,7 @@ func TestNames(t *testing.T) {
 	for _, n := range []string{"redis-open", "redis-password", "redis-acl", "redis-readonly", "redis-protected",
 		"mariadb-open", "mariadb-password", "mariadb-restricted", "mariadb-select-only", "mariadb-insert-only",
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
-		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only",
+		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only", "opensearch-forbidden",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
 		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed"} {
 		if !slices.Contains(Names(), n) {

@@ -80,6 +80,7 @@ func (s *session) searchRead(ctx context.Context) {
 	}
 	if rp.Status != http.StatusOK {
 		r.Detail("search", fmt.Sprintf("HTTP %d", rp.Status))
+		r.Reason += fmt.Sprintf("; a search is refused too (HTTP %d)", rp.Status)
 		return
 	}
 	inv, err := parseSearch(rp.Body)

@@ -17,7 +17,8 @@
 //	FROM information_schema.tables GROUP BY table_schema ORDER BY table_schema LIMIT 1001
 //
 // then the account in use (CURRENT_USER()) with at most 5 base tables it can
-// name (readsQuery), and for each in turn, until one is allowed,
+// name, those its own SELECT grants cover first (readsQuery), and for each
+// in turn, until one is allowed,
 //
 //	SELECT 1 FROM `schema`.`table` LIMIT 1
 //

@@ -8,15 +8,25 @@ import (
 
 // readsQuery names the account the server logged gown in as (an anonymous
 // account answers a login as root too, and is no root) and at most
-// maxReadTables base tables the account can name, user schemas before the
-// server's own: information_schema lists every table the account holds any
-// privilege on, INSERT alone included, so naming a table proves nothing
-// and the SELECT that follows decides. The derived table keeps one row
-// when no table is named.
+// maxReadTables base tables the account can name: information_schema lists
+// every table the account holds any privilege on, INSERT alone included, so
+// naming a table proves nothing and the SELECT that follows decides. Tables
+// the account's own SELECT grants cover (on the table, a column of it, or
+// its schema: the privilege views show an account without global privileges
+// only its own grants; a schema grant may hold wildcards, hence LIKE) come
+// first, so that the bound seldom hides the one readable table; then user
+// schemas before the server's own. The derived table keeps one row when no
+// table is named.
 const readsQuery = "SELECT CURRENT_USER(), t.table_schema, t.table_name FROM (SELECT 1) AS one LEFT JOIN " +
-	"(SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' " +
+	"(SELECT table_schema, table_name FROM information_schema.tables AS it WHERE table_type = 'BASE TABLE' " +
 	"AND table_schema NOT IN ('information_schema', 'performance_schema') " +
-	"ORDER BY table_schema IN ('mysql', 'sys'), table_schema, table_name LIMIT 5) AS t ON TRUE"
+	"ORDER BY (EXISTS (SELECT 1 FROM information_schema.table_privileges AS p WHERE p.privilege_type = 'SELECT' " +
+	"AND p.table_schema = it.table_schema AND p.table_name = it.table_name) " +
+	"OR EXISTS (SELECT 1 FROM information_schema.column_privileges AS p WHERE p.privilege_type = 'SELECT' " +
+	"AND p.table_schema = it.table_schema AND p.table_name = it.table_name) " +
+	"OR EXISTS (SELECT 1 FROM information_schema.schema_privileges AS p WHERE p.privilege_type = 'SELECT' " +
+	"AND it.table_schema LIKE p.table_schema)) DESC, " +
+	"table_schema IN ('mysql', 'sys'), table_schema, table_name LIMIT 5) AS t ON TRUE"
 
 // maxReadTables bounds the tables a login tries to read (readsQuery's LIMIT).
 const maxReadTables = 5

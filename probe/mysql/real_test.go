@@ -57,6 +57,18 @@ func TestRealMariaDB(t *testing.T) {
 		{"anonymous-no-grants", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%';", false,
 			gown.StatusRestricted, "anonymous", false},
 		{"restricted", "", false, gown.StatusRestricted, "", false},
+		// A login is not a read: INSERT alone lists the tables, reads none.
+		{"anonymous-insert-only", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; GRANT INSERT ON appdb.* TO ''@'%';", false,
+			gown.StatusRestricted, "anonymous", false},
+		{"anonymous-one-column", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; GRANT SELECT (email) ON appdb.users TO ''@'%';", false,
+			gown.StatusOpen, "anonymous", false},
+		// Six INSERT-only tables sort before the one readable table: the
+		// account's own SELECT grant puts it first, inside the 5-table bound.
+		{"anonymous-seventh-table", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; CREATE DATABASE aaa; " +
+			"CREATE TABLE aaa.t0 (i INT); CREATE TABLE aaa.t1 (i INT); CREATE TABLE aaa.t2 (i INT); " +
+			"CREATE TABLE aaa.t3 (i INT); CREATE TABLE aaa.t4 (i INT); CREATE TABLE aaa.t5 (i INT); " +
+			"GRANT INSERT ON aaa.* TO ''@'%'; GRANT SELECT ON appdb.orders TO ''@'%';", false,
+			gown.StatusOpen, "anonymous", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -150,7 +162,7 @@ type mariaDB struct {
 	port int
 }
 
-func (m *mariaDB) sql(t *testing.T, stmts string) string {
+func (m *mariaDB) sql(t testing.TB, stmts string) string {
 	t.Helper()
 	out, err := exec.Command("mariadb", "--no-defaults", "--socket="+filepath.Join(m.dir, "sock"),
 		"-uroot", "-N", "-B", "-e", stmts).CombinedOutput()
@@ -160,7 +172,7 @@ func (m *mariaDB) sql(t *testing.T, stmts string) string {
 	return string(out)
 }
 
-func startMariaDB(t *testing.T, withTLS bool) *mariaDB {
+func startMariaDB(t testing.TB, withTLS bool) *mariaDB {
 	t.Helper()
 	if _, err := exec.LookPath("mariadbd"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -225,7 +237,7 @@ func stopProcess(cmd *exec.Cmd) {
 	}
 }
 
-func waitReady(t *testing.T, m *mariaDB, cmd *exec.Cmd) {
+func waitReady(t testing.TB, m *mariaDB, cmd *exec.Cmd) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -245,7 +257,7 @@ func waitReady(t *testing.T, m *mariaDB, cmd *exec.Cmd) {
 	t.Fatalf("mariadbd not ready on port %d:\n%s", m.port, log)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -255,7 +267,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func chownMySQL(t *testing.T, paths ...string) {
+func chownMySQL(t testing.TB, paths ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return
@@ -277,7 +289,7 @@ func chownMySQL(t *testing.T, paths ...string) {
 }
 
 // writeCert writes a self-signed certificate for CN gown-test.
-func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
+func writeCert(t testing.TB, dir string) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -45,7 +45,7 @@ func (r *run) tryReads(s *session, db string) {
 		rd.failed = err
 		return
 	}
-	for _, row := range res.Rows {
+	for _, row := range res.Rows[:min(len(res.Rows), maxReadTables)] {
 		if len(row) < 2 {
 			continue
 		}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,4 +173,68 @@ func diff(a, b uint64) uint64 {
 		return a - b
 	}
 	return b - a
+}
+
+// TestRealPlainRole: trust lets postgres in, but postgres is a plain role
+// (the superuser is another), so the login decides nothing and the reads
+// do: no grant and INSERT alone are restricted; SELECT on one column, or on
+// the one table of seven that the catalog names first for its grant, is
+// open. The log shows only SELECTs from gown.
+func TestRealPlainRole(t *testing.T) {
+	needPostgres(t)
+	if testing.Short() {
+		t.Skip("starts a real server")
+	}
+	s := newPGServerAs(t, "gown_admin")
+	s.hba("host all all 127.0.0.1/32 trust")
+	s.start()
+	plant(t, s)
+	s.psql("postgres", "CREATE ROLE postgres LOGIN")
+	var tables []string
+	for i := range 7 {
+		tables = append(tables, fmt.Sprintf("CREATE TABLE t%d (id int, secret text); INSERT INTO t%d VALUES (1, 'x')", i, i))
+	}
+	s.psql("shop", strings.Join(tables, "; "))
+
+	cases := []struct {
+		name, grants string
+		status       gown.Status
+		reason       string
+	}{
+		{"no grant", "", gown.StatusRestricted, "SELECT is refused on each of the 5 tables it names (SQLSTATE 42501)"},
+		{"insert only", "GRANT INSERT ON ALL TABLES IN SCHEMA public TO postgres", gown.StatusRestricted, "SELECT is refused"},
+		{"one column", "GRANT SELECT (email) ON orders TO postgres", gown.StatusOpen, "no superuser, but SELECT reads its tables"},
+		{"seventh table", "GRANT SELECT ON t6 TO postgres", gown.StatusOpen, "no superuser, but SELECT reads its tables"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s.psql("shop", "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM postgres")
+			if c.grants != "" {
+				s.psql("shop", c.grants)
+			}
+			res := probeUntil(t, s, c.status, gown.TLSNone)
+			if !strings.Contains(res.Reason, c.reason) || res.Facts.Admin != "" || res.Details["superuser"] != "off" {
+				t.Errorf("reason %q admin %q details %v", res.Reason, res.Facts.Admin, res.Details)
+			}
+			// The seven one-row tables reach the statistics a moment after
+			// their session ends; the 300 planted rows are there.
+			if res.Inventory == nil || res.Inventory.Items < 300 {
+				t.Errorf("inventory %+v, want the rows counted from the statistics", res.Inventory)
+			}
+		})
+	}
+	stmts, _ := s.gownStatements()
+	reads := 0
+	for _, st := range stmts {
+		if !strings.HasPrefix(st, "SELECT ") {
+			t.Errorf("gown sent %q", st)
+		}
+		if strings.HasPrefix(st, "SELECT 1 FROM ") {
+			reads++
+		}
+	}
+	if reads == 0 {
+		t.Error("the log shows no SELECT 1 read from gown")
+	}
+	t.Logf("%d statements from gown in the server log, all SELECTs, %d of them reads", len(stmts), reads)
 }

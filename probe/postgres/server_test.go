@@ -31,6 +31,7 @@ type pgServer struct {
 	// refuse to run as root.
 	asPostgres func(bin string, args ...string) *exec.Cmd
 	uid, gid   int
+	super      string // the bootstrap superuser initdb made; the test administers as it
 }
 
 // needPostgres skips without the server binaries, except in CI, where a
@@ -49,7 +50,14 @@ func needPostgres(t *testing.T) {
 // t.TempDir: its parents are closed to user postgres).
 func newPGServer(t *testing.T) *pgServer {
 	t.Helper()
-	s := &pgServer{t: t, uid: -1, gid: -1}
+	return newPGServerAs(t, "postgres")
+}
+
+// newPGServerAs is newPGServer with super as the bootstrap superuser, so
+// that role postgres can be a plain role the test creates.
+func newPGServerAs(t *testing.T, super string) *pgServer {
+	t.Helper()
+	s := &pgServer{t: t, uid: -1, gid: -1, super: super}
 	s.asPostgres = func(bin string, args ...string) *exec.Cmd {
 		return exec.Command(filepath.Join(pgBinDir, bin), args...)
 	}
@@ -74,7 +82,7 @@ func newPGServer(t *testing.T) *pgServer {
 		t.Fatal(err)
 	}
 	s.chown(dir)
-	s.run("initdb", "-D", s.data, "--auth=trust", "-U", "postgres", "--no-sync", "--no-instructions")
+	s.run("initdb", "-D", s.data, "--auth=trust", "-U", super, "--no-sync", "--no-instructions")
 	return s
 }
 
@@ -197,7 +205,7 @@ func (s *pgServer) logTail() string {
 // being tested) and returns the unaligned output.
 func (s *pgServer) psql(db, sql string) string {
 	s.t.Helper()
-	return strings.TrimSpace(s.run("psql", "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", "postgres",
+	return strings.TrimSpace(s.run("psql", "-h", s.dir, "-p", strconv.Itoa(s.port), "-U", s.super,
 		"-d", db, "-v", "ON_ERROR_STOP=1", "-qAtc", sql))
 }
 

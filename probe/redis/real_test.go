@@ -71,6 +71,11 @@ func TestRealACL(t *testing.T) {
 	}{
 		{"every key", "~*", gown.StatusOpen, "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values",
 			map[string]int{"dbsize": 1, "scan": 1, "type": 1, "getrange": 1, "auth": 1}},
+		// A write-only key pattern: TYPE may see a key, its value does
+		// not read.
+		{"write-only keys", "%W~*", gown.StatusRestricted,
+			"ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading each of the 4 keys SCAN named is refused too",
+			map[string]int{"dbsize": 1, "scan": 1, "type": 4, "auth": 1}},
 		{"no key", "resetkeys", gown.StatusRestricted,
 			"ACL forbids INFO to the default user (NOPERM); DBSIZE still answers; reading each of the 4 keys SCAN named is refused too",
 			map[string]int{"dbsize": 1, "scan": 1, "auth": 1}},
@@ -113,6 +118,21 @@ func TestRealRenamedInfo(t *testing.T) {
 	r := realProbe(t, tg, netip.Addr{})
 	wantVerdict(t, r, gown.StatusOpen, "INFO renamed; PING answered")
 	if r.Details["info"] != "renamed" || r.Inventory == nil || r.Inventory.Items != 2 {
+		t.Errorf("details %v inventory %+v", r.Details, r.Inventory)
+	}
+}
+
+// TestRealRenamedInfoNoKeys: INFO renamed away and a default user that may
+// run every command on no key: PING answers, DBSIZE counts, yet no value
+// reads. Restricted, as the reads decide.
+func TestRealRenamedInfoNoKeys(t *testing.T) {
+	tg := startRedis(t, "127.0.0.1", "--rename-command", "INFO", "",
+		"--user", "default", "on", "nopass", "resetkeys", "+@all",
+		"--user", "admin", "on", ">adminpw", "~*", "+@all")
+	cli(t, tg, "--user", "admin", "--pass", "adminpw", "SET", "a", "1")
+	r := realProbe(t, tg, netip.Addr{})
+	wantVerdict(t, r, gown.StatusRestricted, "INFO renamed; PING answered; but reading the key SCAN named is refused")
+	if r.Details["info"] != "renamed" || r.Inventory == nil || r.Inventory.Items != 1 {
 		t.Errorf("details %v inventory %+v", r.Details, r.Inventory)
 	}
 }

@@ -11,7 +11,7 @@
 //	SCAN 0 COUNT 10, then for at most 5 of the keys it names TYPE key and
 //	one read of the value by type (GETRANGE key 0 63, HSCAN key 0 COUNT 1,
 //	LRANGE key 0 0, SSCAN key 0 COUNT 1, ZRANGE key 0 0)
-//	                                      only when an ACL refused INFO
+//	                                      when an ACL refused INFO, or INFO is renamed and PING or DBSIZE answered
 //
 // Verdicts: the INFO text means open, and its keyspace and used_memory lines
 // give the inventory; -NOAUTH and -WRONGPASS (and Redis 2.6's "-ERR operation

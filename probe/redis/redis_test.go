@@ -133,17 +133,26 @@ var verdictCases = []struct {
 		status: gown.StatusOpen, product: "Redis", reason: "INFO renamed; PING answered",
 		details: map[string]string{"info": "renamed"},
 		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 7}}, Items: 7},
-		tls:     gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE"},
+		tls:     gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE", "SCAN"},
 	}},
 	{"INFO renamed, DBSIZE too", fake{replies: map[string]string{"PING": "+PONG\r\n"}}, want{
 		status: gown.StatusOpen, product: "Redis", reason: "INFO renamed; PING answered",
-		details: map[string]string{"info": "renamed"}, tls: gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE"},
+		details: map[string]string{"info": "renamed"}, tls: gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE", "SCAN"},
 	}},
 	{"INFO and PING renamed", fake{replies: map[string]string{"DBSIZE": ":1\r\n"}}, want{
 		status: gown.StatusOpen, product: "Redis", reason: "INFO and PING renamed; DBSIZE answered",
 		details: map[string]string{"info": "renamed"},
 		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 1}}, Items: 1},
-		tls:     gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE"},
+		tls:     gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE", "SCAN"},
+	}},
+	// INFO renamed and an ACL with no key pattern: commands run without
+	// AUTH, yet no key reads.
+	{"INFO renamed, keys refused", fake{replies: map[string]string{"PING": "+PONG\r\n", "DBSIZE": ":1\r\n",
+		"SCAN": "*2\r\n$1\r\n0\r\n*1\r\n$6\r\nuser:1\r\n", "TYPE": "-NOPERM No permissions to access a key\r\n"}}, want{
+		status: gown.StatusRestricted, product: "Redis", reason: "INFO renamed; PING answered; but reading the key SCAN named is refused",
+		details: map[string]string{"info": "renamed"},
+		inv:     &gown.Inventory{Databases: []gown.Database{{Name: "db0", Items: 1}}, Items: 1},
+		tls:     gown.TLSNone, steps: []string{"INFO", "PING", "DBSIZE", "SCAN", "TYPE"},
 	}},
 	{"everything renamed", fake{replies: map[string]string{}}, want{
 		status: gown.StatusUnknown, product: "Redis", reason: "INFO and PING renamed; DBSIZE refused",

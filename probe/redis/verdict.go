@@ -138,31 +138,45 @@ func (s *session) aclReads(r *gown.Result) (*gown.Result, error) {
 			return r, nil
 		}
 	}
-	keys, err := s.scanKeys()
-	if err != nil || len(keys) == 0 {
-		if err == nil {
-			r.Reason += "; SCAN names no key"
-		}
+	readable, tried, err := s.keyReads()
+	switch {
+	case err != nil:
 		return r, err
+	case readable:
+		r.Status = gown.StatusOpen
+		r.Reason = "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values"
+		r.Detail("acl_reads", "values")
+	case tried == 0:
+		r.Reason += "; SCAN names no key"
+	default:
+		r.Reason += "; reading " + namedKeys(tried) + " is refused too"
+	}
+	return r, nil
+}
+
+// keyReads names at most maxACLKeys keys with one SCAN page and reads each
+// value in turn until one comes back: readable says one did, tried how many
+// keys were named and read.
+func (s *session) keyReads() (readable bool, tried int, err error) {
+	keys, err := s.scanKeys()
+	if err != nil {
+		return false, 0, err
 	}
 	for _, k := range keys {
-		readable, err := s.readable(k)
-		if err != nil {
-			return r, err
-		}
-		if readable {
-			r.Status = gown.StatusOpen
-			r.Reason = "ACL forbids INFO to the default user (NOPERM), yet it reads the keys' values"
-			r.Detail("acl_reads", "values")
-			return r, nil
+		ok, err := s.readable(k)
+		if err != nil || ok {
+			return ok, len(keys), err
 		}
 	}
-	named := "the key SCAN named"
-	if len(keys) > 1 {
-		named = fmt.Sprintf("each of the %d keys SCAN named", len(keys))
+	return false, len(keys), nil
+}
+
+// namedKeys says which keys were tried, for a reason.
+func namedKeys(n int) string {
+	if n == 1 {
+		return "the key SCAN named"
 	}
-	r.Reason += "; reading " + named + " is refused too"
-	return r, nil
+	return fmt.Sprintf("each of the %d keys SCAN named", n)
 }
 
 // maxACLKeys bounds the keys aclReads tries to read.
@@ -218,7 +232,8 @@ func (s *session) readable(key string) (bool, error) {
 
 // renamed follows an "unknown command" reply to INFO, which means INFO was
 // renamed or disabled (rename-command INFO ""): PING, then DBSIZE, tell
-// whether commands run without AUTH.
+// whether commands run without AUTH; then, as after NOPERM, the keys' values
+// decide: every key SCAN names refusing its read makes it restricted.
 func (s *session) renamed(r *gown.Result) (*gown.Result, error) {
 	r.Detail("info", "renamed")
 	rep, err := s.do("PING", cmdPing)
@@ -246,6 +261,16 @@ func (s *session) renamed(r *gown.Result) (*gown.Result, error) {
 		}
 		r.Inventory = &gown.Inventory{}
 		r.Inventory.Add(gown.Database{Name: "db0", Items: n})
+	}
+	if err != nil || r.Status != gown.StatusOpen || (ok && n == 0) {
+		return r, err
+	}
+	// Commands run without AUTH, but an ACL may still refuse every key:
+	// the reads decide, as they do after NOPERM.
+	readable, tried, err := s.keyReads()
+	if err == nil && !readable && tried > 0 {
+		r.Status = gown.StatusRestricted
+		r.Reason += "; but reading " + namedKeys(tried) + " is refused"
 	}
 	return r, err
 }

@@ -165,3 +165,38 @@ func testResume(t *testing.T, s gown.Store) {
 		t.Errorf("Latest = %+v, %v, %v; want scan %d", m, ok, err, id)
 	}
 }
+
+// testManyClosed: closed ports are most of a scan, and runs of them are
+// stored many rows to a statement; every one must be marked done, runs
+// broken by a result must lose none, and a replayed batch must change
+// nothing.
+func testManyClosed(t *testing.T, s gown.Store) {
+	id := begin(t, s)
+	var recs []gown.Record
+	for i := range 300 {
+		tg := Target("10.0.9.1", 1000+i)
+		if i == 70 || i == 71 || i == 200 {
+			recs = append(recs, Open(tg, "redis", gown.Database{Name: "db0", Items: 1}))
+			continue
+		}
+		recs = append(recs, Closed(tg))
+	}
+	add(t, s, id, recs[:256]...)
+	add(t, s, id, recs[100:256]...) // replayed: must change nothing
+	add(t, s, id, recs[256:]...)
+	if keys := countDone(t, s, id); len(keys) != len(recs) {
+		t.Fatalf("%d done targets, want %d", len(keys), len(recs))
+	}
+	done, err := store.LoadDone(t.Context(), s, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		if !done.Has(r.Target) {
+			t.Errorf("target %d not done", i)
+		}
+	}
+	if got := len(readAll(t, s, id)); got != 3 {
+		t.Errorf("%d results, want the 3 open ones", got)
+	}
+}

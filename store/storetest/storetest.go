@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 		{"BatchAtomic", testBatchAtomic},
 		{"StableFindingIDs", testStableIDs},
 		{"Resume", testResume},
+		{"ManyClosed", testManyClosed},
 		{"Diff", testDiff},
 		{"Assessment", testAssessment},
 		{"Paging", testPaging},

@@ -32,13 +32,30 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 )
 
+// doneRows is how many targets that only finished (a closed port: no
+// result, no finding) one statement inserts. Most of a scan's targets are
+// such, and one multi-row insert costs the driver and the database far less
+// than as many one-row ones (BENCHMARKS.md). 64 rows × 8 parameters stays
+// well under both SQLite's and PostgreSQL's parameter limits.
+const doneRows = 64
+
+// insTargets is insTarget for doneRows rows.
+var insTargets = func() string {
+	row := "(?, ?, ?, ?, ?, ?, ?, ?)"
+	rows := strings.TrimSuffix(strings.Repeat(row+", ", doneRows), ", ")
+	return `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status) VALUES ` + rows + ` ON CONFLICT DO NOTHING`
+}()
+
 // batchStmts are the prepared statements of one transaction.
 type batchStmts struct {
 	target, service, database, evidence, finding, occurrence *sql.Stmt
+	targets                                                  *sql.Stmt // insTargets, prepared on first use
+	tx                                                       *sql.Tx
+	q                                                        func(string) string
 }
 
 func (s *Store) prepare(ctx context.Context, tx *sql.Tx) (*batchStmts, error) {
-	var b batchStmts
+	b := batchStmts{tx: tx, q: s.q}
 	for _, p := range []struct {
 		dst **sql.Stmt
 		q   string
@@ -68,15 +85,57 @@ func (s *Store) AddResults(ctx context.Context, scan gown.ScanID, batch []gown.R
 	if err != nil {
 		return fmt.Errorf("%s: prepare batch: %w", s.d.Name, err)
 	}
-	for i := range batch {
+	for i := 0; i < len(batch); {
+		if n := doneRun(batch[i:]); n >= doneRows {
+			if err := st.addDone(ctx, int64(scan), batch[i:i+doneRows]); err != nil {
+				return fmt.Errorf("%s: store %d finished targets from %s: %w", s.d.Name, doneRows, batch[i].Target, err)
+			}
+			i += doneRows
+			continue
+		}
 		if err := st.add(ctx, int64(scan), &batch[i]); err != nil {
 			return fmt.Errorf("%s: store %s: %w", s.d.Name, batch[i].Target, err)
 		}
+		i++
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("%s: commit batch of %d: %w", s.d.Name, len(batch), err)
 	}
 	return nil
+}
+
+// onlyDone reports whether a record only marks its target finished.
+func onlyDone(rec *gown.Record) bool {
+	return rec.Result == nil && len(rec.Findings) == 0 && !rec.Standalone()
+}
+
+// doneRun counts the records at the head of batch that only mark their
+// target finished, up to doneRows.
+func doneRun(batch []gown.Record) int {
+	n := 0
+	for n < len(batch) && n < doneRows && onlyDone(&batch[n]) {
+		n++
+	}
+	return n
+}
+
+// addDone inserts doneRows finished targets in one statement; like add, it
+// skips a target the scan already holds.
+func (b *batchStmts) addDone(ctx context.Context, scan int64, recs []gown.Record) error {
+	if b.targets == nil {
+		st, err := b.tx.PrepareContext(ctx, b.q(insTargets))
+		if err != nil {
+			return err
+		}
+		b.targets = st
+	}
+	args := make([]any, 0, 8*len(recs))
+	for i := range recs {
+		t := recs[i].Target
+		args = append(args, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(gown.StatusError))...)
+	}
+	_, err := b.targets.ExecContext(ctx, args...)
+	return err
 }
 
 func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) error {

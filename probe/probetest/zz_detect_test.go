@@ -25,6 +25,12 @@ var relayBase = netip.MustParseAddrPort("127.0.93.9:9000")
 // identify it (probe/detect.go). The verdict and store must be the hinted
 // scan's own, for every configuration: nothing misidentified, nothing
 // missed. firebase-server is met behind a relay on 9000, its default port.
+//
+// It sends every store's requests to every server, which is what detection
+// does: the read-only proofs that read a whole server log
+// (TestReadOnlyPostgresMemcached counts memcached's -vv lines since start)
+// would take another store's INFO or GET for a request that is not a read.
+// So this file's name sorts last and the test runs after them.
 func TestDetectionOnBed(t *testing.T) {
 	bed := testbed.Require(t)
 	cfg := probe.Config{Workers: 64, Detect: true}
@@ -51,10 +57,9 @@ func TestDetectionOnBed(t *testing.T) {
 		a := s.Addr.Addr()
 		tg := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Origin: "test"}
 		if kindOf(s).HintOnly {
-			relay(t, relayAddr, s.Addr)
-			tg = gown.Target{Host: relayAddr.Addr().String(), Addr: relayAddr.Addr(), Port: int(relayAddr.Port()), Origin: "test"}
+			at := relay(t, &relayAddr, s.Addr)
+			tg = gown.Target{Host: at.Addr().String(), Addr: at.Addr(), Port: int(at.Port()), Origin: "test"}
 			viaRelay[tg.Dial()] = hinted(s).Dial()
-			relayAddr = netip.AddrPortFrom(relayAddr.Addr().Next(), relayAddr.Port())
 		}
 		bare <- tg
 	}
@@ -91,14 +96,24 @@ func TestDetectionOnBed(t *testing.T) {
 	}
 }
 
-// relay forwards every connection to at onto to, until the test ends: a
-// plain TCP relay, the real server behind it.
-func relay(t *testing.T, at, to netip.AddrPort) {
+// relay forwards every connection to the first free address from *next on
+// (port kept) onto to, until the test ends: a plain TCP relay, the real
+// server behind it. It returns the relay's address and moves *next past it.
+func relay(t *testing.T, next *netip.AddrPort, to netip.AddrPort) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", at.String())
+	var ln net.Listener
+	var err error
+	at := *next
+	for range 100 { // another process may hold one: the machine is shared
+		if ln, err = net.Listen("tcp", at.String()); err == nil {
+			break
+		}
+		at = netip.AddrPortFrom(at.Addr().Next(), at.Port())
+	}
 	if err != nil {
 		t.Fatalf("relay on %s: %v", at, err)
 	}
+	*next = netip.AddrPortFrom(at.Addr().Next(), at.Port())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
@@ -119,4 +134,5 @@ func relay(t *testing.T, at, to netip.AddrPort) {
 			})
 		}
 	})
+	return at
 }
