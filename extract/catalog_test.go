@@ -70,3 +70,32 @@ func TestConfigNeedsCatalog(t *testing.T) {
 		t.Errorf("New without a catalog: %v", err)
 	}
 }
+
+// TestBucketTargets: the buckets an app names become targets of the store
+// whose prober lists them, at the host that prober reaches them by: S3
+// buckets (global and regional hosts) as named, Firebase Storage buckets at
+// their Cloud Storage virtual host; a port the app gives is kept.
+func TestBucketTargets(t *testing.T) {
+	raws := []string{"media-planted.s3.amazonaws.com", "logs-planted.s3.eu-west-1.amazonaws.com",
+		"https://dump-planted.s3.amazonaws.com:8443/a.json", "shop-planted.appspot.com", "gs://shop-planted.firebasestorage.app"}
+	b := zipOf(t, entry{"AndroidManifest.xml", plantedManifest("com.bucket.planted", false), false},
+		entry{"assets/buckets.txt", []byte(strings.Join(raws, "\n")), false})
+	app := readApp(t, b, "buckets.apk")
+	got := map[string]bool{}
+	for _, e := range app.Endpoints {
+		for _, tg := range e.Targets(nil) {
+			got[fmt.Sprintf("%s:%d/%s tls=%t", tg.Host, tg.Port, tg.Hint, tg.TLS)] = true
+		}
+	}
+	for _, w := range []string{
+		"media-planted.s3.amazonaws.com:443/s3 tls=true",
+		"logs-planted.s3.eu-west-1.amazonaws.com:443/s3 tls=true",
+		"dump-planted.s3.amazonaws.com:8443/s3 tls=true",
+		"shop-planted.appspot.com.storage.googleapis.com:443/gcs tls=true",
+		"shop-planted.firebasestorage.app.storage.googleapis.com:443/gcs tls=true",
+	} {
+		if !got[w] {
+			t.Errorf("no target %s among %v", w, got)
+		}
+	}
+}

@@ -260,7 +260,13 @@ func (s *appScan) decideParties() {
 	id := s.identity()
 	for i := range s.app.Endpoints {
 		e := &s.app.Endpoints[i]
-		e.Party = s.party(id, e.Host)
+		host := e.Host
+		if e.Kind == gown.KindBucket {
+			// A bucket probed at its store's host (Cloud Storage's virtual
+			// host) belongs to whoever its own name belongs to.
+			host, _, _ = strings.Cut(e.Value, ":")
+		}
+		e.Party = s.party(id, host)
 		e.FirstParty = e.Party == gown.PartyFirst
 		if e.Party == gown.PartyDev {
 			e.Confidence = min(e.Confidence, 0.1)

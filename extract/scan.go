@@ -233,14 +233,23 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 	case gown.KindBucket:
 		h, p, _ := strings.Cut(strings.ToLower(v), ":")
 		ep.Host, ep.Value = h, strings.ToLower(v)
+		if p != "" {
+			if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
+				return nil, nil
+			}
+		}
 		// A bucket is reached over HTTPS by its host; the catalog names the
 		// store whose prober lists it (s3 for *.s3.amazonaws.com), if any.
-		if store, sc, _ := s.cfg.Catalog.URL("https", ep.Host); store != "" {
-			ep.Store, ep.Scheme, ep.Port, ep.TLS = store, "https", sc.Port, sc.TLS
-			if p != "" {
-				if ep.Port, _ = strconv.Atoi(p); ep.Port < 1 || ep.Port > 65535 {
-					return nil, nil
-				}
+		// A regional S3 host (b.s3.eu-west-1.amazonaws.com) is asked about
+		// as its global form, and keeps its own name.
+		named := ep.Host
+		if i := strings.Index(named, ".s3"); i > 0 && strings.HasSuffix(named, ".amazonaws.com") {
+			named = named[:i] + ".s3.amazonaws.com"
+		}
+		if store, sc, _ := s.cfg.Catalog.URL("https", named); store != "" {
+			ep.Store, ep.Scheme, ep.TLS = store, "https", sc.TLS
+			if ep.Port == 0 {
+				ep.Port = sc.Port
 			}
 		}
 	case gown.KindIPPort, gown.KindHost:
@@ -261,6 +270,18 @@ func (s *appScan) endpoint(r *rules.Rule, v string) (*gown.Endpoint, *url.Userin
 	}
 	// The party is decided once the whole app is read (decideParties):
 	// the facts that tie a host to the app come from every part of it.
+	// A bucket's party is its own name's, whatever host it is probed at.
+	if ep.Kind == gown.KindBucket && ep.Store == "" && (strings.HasSuffix(ep.Host, ".appspot.com") || strings.HasSuffix(ep.Host, ".firebasestorage.app")) {
+		// A Firebase Storage bucket is a Cloud Storage bucket, reached at
+		// its virtual host; the catalog says which store that host names.
+		vh := ep.Host + ".storage.googleapis.com"
+		if store, sc, _ := s.cfg.Catalog.URL("https", vh); store != "" {
+			ep.Host, ep.Store, ep.Scheme, ep.TLS = vh, store, "https", sc.TLS
+			if ep.Port == 0 {
+				ep.Port = sc.Port
+			}
+		}
+	}
 	if ep.Kind == gown.KindURL && docPage(ep.Value) {
 		ep.Confidence = min(ep.Confidence, 0.3) // a page to read, not an API
 	}

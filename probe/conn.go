@@ -59,12 +59,15 @@ type Conn struct {
 	// resets the connection: that too is the server reacting at once.
 	target, hungUp *atomic.Bool
 
-	mu     sync.Mutex
-	steps  []gown.Evidence
-	sent   []byte
-	recv   []byte
-	step   string
-	closed bool
+	mu    sync.Mutex
+	steps []gown.Evidence
+	sent  []byte
+	recv  []byte
+	step  string
+	// withhold keeps the current step's reply out of the evidence: it is
+	// a stored value read to decide the verdict (StepWithheld).
+	withhold bool
+	closed   bool
 
 	tlsState *tls.ConnectionState
 }
@@ -95,16 +98,32 @@ func (c *Conn) Step(name string) {
 	c.step = name
 }
 
+// StepWithheld is Step for an exchange whose reply is the store's own data
+// (a value read to learn whether reads are allowed): the evidence keeps the
+// request and the reply's size, never its bytes. Sampling, which classifies
+// values, keeps them out of the evidence by not going through here at all;
+// this is for a prober's own reads.
+func (c *Conn) StepWithheld(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flushLocked()
+	c.step, c.withhold = name, true
+}
+
 func (c *Conn) flushLocked() {
 	if len(c.sent) == 0 && len(c.recv) == 0 {
 		return
 	}
+	recv := redact.Bytes(c.recv, evidenceBytes)
+	if c.withhold {
+		recv = fmt.Sprintf("[a stored value: %d bytes, not kept]", len(c.recv))
+	}
 	c.steps = append(c.steps, gown.Evidence{
 		Step:     c.step,
 		Sent:     redact.Bytes(c.sent, evidenceBytes),
-		Received: redact.Bytes(c.recv, evidenceBytes),
+		Received: recv,
 	})
-	c.sent, c.recv, c.step = nil, nil, ""
+	c.sent, c.recv, c.step, c.withhold = nil, nil, "", false
 }
 
 func (c *Conn) deadline() time.Time {

@@ -151,3 +151,64 @@ func TestAppProbesPlantedBucket(t *testing.T) {
 		}
 	}
 }
+
+// TestAppProbesPlantedFirebaseStorage is the whole flow for a Firebase
+// Storage bucket an app names (gown-shop.appspot.com:PORT): gown app probes
+// it at its Cloud Storage virtual host, mapped by --resolve to a TLS front
+// of the test bed's gcs-open (a real fake-gcs-server), and reports it open
+// with the planted objects, GETs only.
+func TestAppProbesPlantedFirebaseStorage(t *testing.T) {
+	s := testbed.Require(t, "gcs-open").Get("gcs-open")
+	var mu sync.Mutex
+	var seen []string
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.RequestURI())
+		mu.Unlock()
+		httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: s.Addr.String()}).ServeHTTP(w, r)
+	}))
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	port := netip.MustParseAddrPort(front.Listener.Addr().String()).Port()
+	mark := s.LogSize()
+	p := writeAPK(t, t.TempDir(), "storage.apk", fmt.Sprintf("%s:%d", testbed.GCSBucket, port), "https://www.google.com/policies")
+	var out, errb bytes.Buffer
+	err := cmdApp(t.Context(), []string{p, "--json", "--allow-private", "--no-dns", "--no-store",
+		"--resolve", s.Host + "=127.0.0.1"}, stdio{out: &out, err: &errb})
+	if err != nil {
+		t.Fatalf("err %v; stderr %s", err, errb.String())
+	}
+	var got *gown.Result
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r gown.Result
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Target.Port == int(port) {
+			got = &r
+		}
+	}
+	if got == nil || got.Store != "gcs" || got.Status != gown.StatusOpen || got.Target.Host != s.Host ||
+		got.Inventory == nil || got.Inventory.Items != s.Want.Items {
+		t.Fatalf("result = %+v; stdout %s; stderr %s", got, out.String(), errb.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	time.Sleep(200 * time.Millisecond)
+	reqs, err := s.HTTPLog(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) == 0 || len(seen) == 0 {
+		t.Fatalf("the server's log shows %d requests, the front %d: the check proves nothing", len(reqs), len(seen))
+	}
+	for _, q := range reqs {
+		if q.Method != "GET" {
+			t.Errorf("fake-gcs-server's log shows %s", q)
+		}
+	}
+	for _, q := range seen {
+		if !strings.HasPrefix(q, "GET /storage/v1/b/") {
+			t.Errorf("a request that is not a read of the bucket: %q", q)
+		}
+	}
+}

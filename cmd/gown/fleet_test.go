@@ -107,9 +107,11 @@ func TestFleetScanSample(t *testing.T) {
 			table := runOK(t, "fleet", "report", "--db", db)
 			t.Logf("gown fleet report:\n%s", table)
 			var rep gown.FleetReport
-			if err := json.Unmarshal([]byte(runOK(t, "fleet", "report", "--db", db, "--format", "json")), &rep); err != nil {
+			repJSON := runOK(t, "fleet", "report", "--db", db, "--format", "json")
+			if err := json.Unmarshal([]byte(repJSON), &rep); err != nil {
 				t.Fatal(err)
 			}
+			validateDoc(t, "fleet-report", "gown fleet report --format json", repJSON) // docs/schema
 			checkFleetReport(t, c.fleet, rep)
 			for _, format := range []string{"html", "csv"} {
 				if out := runOK(t, "fleet", "report", "--db", db, "--format", format, "-o", filepath.Join(dir, "report."+format)); out != "" {

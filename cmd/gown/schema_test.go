@@ -49,6 +49,23 @@ func outputSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	return out
 }
 
+// validateDoc checks one JSON document (not lines) against the schema
+// named.
+func validateDoc(t *testing.T, name, what, out string) {
+	t.Helper()
+	s := outputSchemas(t)[name]
+	if s == nil {
+		t.Fatalf("no docs/schema/%s.schema.json", name)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("%s is not JSON: %v", what, err)
+	}
+	if err := s.Validate(doc); err != nil {
+		t.Errorf("%s fails %s.schema.json: %v", what, name, err)
+	}
+}
+
 // validateLines checks every line of out against the schema named and
 // returns how many there were.
 func validateLines(t *testing.T, schemas map[string]*jsonschema.Schema, name, what, out string) int {
@@ -132,12 +149,9 @@ func TestOutputSchemas(t *testing.T) {
 		t.Fatalf("gown watch --once: exit %d: %s", code, errOut)
 	}
 	_, status, _ := gownRun(t, "watch", "status", "--db", db, "--json")
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(status))
-	if err != nil {
-		t.Fatalf("gown watch status --json: %v", err)
-	}
-	if err := schemas["watch-status"].Validate(doc); err != nil || !strings.Contains(status, `"name": "schema"`) {
-		t.Errorf("gown watch status --json fails watch-status.schema.json: %v\n%s", err, status)
+	validateDoc(t, "watch-status", "gown watch status --json", status)
+	if !strings.Contains(status, `"name": "schema"`) {
+		t.Errorf("gown watch status --json lacks the watch:\n%s", status)
 	}
 
 	_, probers, _ := gownRun(t, "probers", "--json")
@@ -154,6 +168,7 @@ func TestOutputSchemas(t *testing.T) {
 		"scan":         `{"id":0,"started":"2026-12-05T00:00:00Z","state":"done","args":[],"targets":0,"results":0,"findings":0}`,
 		"prober":       `{"name":"Redis","ports":[0],"schemes":[]}`,
 		"version":      `{"version":"","go":"1.26"}`,
+		"fleet-report": `{"scan":{},"summary":{},"backends":[],"apps":[],"devices":[]}`,
 		"watch-status": `[{"watch":{"id":1,"name":"w","command":"nmap","args":[],"schedule":"1h","created":"2026-12-05T00:00:00Z"},"runs":[],"deliveries":{},"undelivered":[]}]`,
 	} {
 		doc, _ := jsonschema.UnmarshalJSON(strings.NewReader(bad))
@@ -161,7 +176,9 @@ func TestOutputSchemas(t *testing.T) {
 			t.Errorf("%s.schema.json accepts %s", name, bad)
 		}
 	}
-	if len(schemas) != 7 {
-		t.Errorf("%d schemas in docs/schema, the test knows 7: add the new one here, with its real output", len(schemas))
+	// fleet-report.schema.json is checked by TestFleetScanSample, which
+	// makes a fleet report from a real fleet scan.
+	if len(schemas) != 8 {
+		t.Errorf("%d schemas in docs/schema, the tests know 8: add the new one with its real output", len(schemas))
 	}
 }

@@ -3,6 +3,7 @@ package testbed
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,9 @@ type etcdVariant struct {
 	name string
 	want gown.Status
 	auth bool // a root user and auth enabled after planting
+	// tls: the client port serves https only, with a self-signed
+	// certificate for CN=gown-testbed-etcd-tls (no client certificates).
+	tls bool
 }
 
 var etcdPackages = []pkg{{"etcd-server", []string{"etcd"}}}
@@ -30,6 +34,7 @@ func etcdVariants() []etcdVariant {
 	return []etcdVariant{
 		{name: "etcd-open", want: gown.StatusOpen},
 		{name: "etcd-auth", want: gown.StatusAuthRequired, auth: true},
+		{name: "etcd-tls", want: gown.StatusOpen, tls: true},
 	}
 }
 
@@ -63,6 +68,21 @@ func startEtcd(ctx context.Context, log io.Writer, s *Server, v etcdVariant) err
 		return err
 	}
 	began := time.Now()
+	scheme, tlsArgs := "http://", []string(nil)
+	if v.tls {
+		cert, key, err := selfSigned("gown-testbed-" + v.name)
+		if err != nil {
+			return err
+		}
+		cf, kf := s.dir+"/cert.pem", s.dir+"/key.pem"
+		if err := writeOwned(cf, string(cert), nil); err != nil {
+			return err
+		}
+		if err := writeOwned(kf, string(key), nil); err != nil {
+			return err
+		}
+		scheme, tlsArgs, s.TLS = "https://", []string{"--cert-file", cf, "--key-file", kf}, true
+	}
 	s.LogPath = s.dir + "/server.log"
 	s.proc, s.Addr, err = launchSpec{ip: loopback, logPath: s.LogPath, bin: bin,
 		args: func(port uint16) []string {
@@ -70,13 +90,13 @@ func startEtcd(ctx context.Context, log io.Writer, s *Server, v etcdVariant) err
 			if err != nil {
 				return []string{"--no-such-flag"} // fails at once; run reports the exit
 			}
-			client := "http://" + netip.AddrPortFrom(loopback, port).String()
+			client := scheme + netip.AddrPortFrom(loopback, port).String()
 			peerURL := "http://" + peer.String()
-			return []string{"--name", "gown-testbed", "--data-dir", s.dir + "/data",
+			return append([]string{"--name", "gown-testbed", "--data-dir", s.dir + "/data",
 				"--listen-client-urls", client, "--advertise-client-urls", client,
 				"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 				"--initial-cluster", "gown-testbed=" + peerURL,
-				"--logger", "zap", "--log-level", "debug", "--log-outputs", "stderr"}
+				"--logger", "zap", "--log-level", "debug", "--log-outputs", "stderr"}, tlsArgs...)
 		},
 		owned: func(p *proc, _ netip.AddrPort) func(context.Context) bool {
 			return func(context.Context) bool { return logSays(p, "published local member to cluster through raft") }
@@ -119,6 +139,9 @@ func startEtcd(ctx context.Context, log io.Writer, s *Server, v etcdVariant) err
 	}
 	s.Want = newTruth(v.want, dbs)
 	s.Want.TLS = gown.TLSNone
+	if v.tls {
+		s.Want.TLS = gown.TLSRequired
+	}
 	if v.want == gown.StatusOpen {
 		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, "users", []string{"ransom-note"}
 	}
@@ -156,24 +179,29 @@ func etcdCorpus() [][2]string {
 // 127.0.0.1, without credentials) and returns the reply body; a status
 // other than 200 is an error.
 func (s *Server) etcdCall(ctx context.Context, path string, body any) ([]byte, error) {
-	return etcdPost(ctx, nil, s.Addr, path, body)
+	return etcdPost(ctx, nil, s.Addr, s.TLS, path, body)
 }
 
 // etcdPost posts body to path without credentials, from src when set
 // (the bed plants before it enables auth).
-func etcdPost(ctx context.Context, src *net.TCPAddr, addr netip.AddrPort, path string, body any) ([]byte, error) {
+func etcdPost(ctx context.Context, src *net.TCPAddr, addr netip.AddrPort, useTLS bool, path string, body any) ([]byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+addr.String()+path, bytes.NewReader(b))
+	scheme := "http://"
+	if useTLS {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", scheme+addr.String()+path, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: src, Timeout: 5 * time.Second}).DialContext}}
+	c := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: src, Timeout: 5 * time.Second}).DialContext,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the test bed's own self-signed certificate
 	defer c.CloseIdleConnections()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -194,7 +222,7 @@ func etcdPost(ctx context.Context, src *net.TCPAddr, addr netip.AddrPort, path s
 // (open), or refused with "user name is empty" (auth-required).
 func (s *Server) checkEtcd(ctx context.Context) error {
 	src := net.TCPAddrFromAddrPort(netip.AddrPortFrom(Source, 0))
-	out, err := etcdPost(ctx, src, s.Addr, "/v3/kv/range", map[string]any{"key": "AA==", "range_end": "AA==", "count_only": true})
+	out, err := etcdPost(ctx, src, s.Addr, s.TLS, "/v3/kv/range", map[string]any{"key": "AA==", "range_end": "AA==", "count_only": true})
 	if s.Want.Status == gown.StatusAuthRequired {
 		if err == nil || !strings.Contains(string(out), "user name is empty") {
 			return fmt.Errorf("anonymous range: %s, %v; want refused", out, err)
@@ -240,11 +268,15 @@ func (s *Server) EtcdRequests(mark int64) ([]string, error) {
 func (s *Server) EtcdWrites(ctx context.Context) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+s.Addr.String()+"/metrics", nil)
+	scheme := "http://"
+	if s.TLS {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", scheme+s.Addr.String()+"/metrics", nil)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(false).Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("testbed: etcd metrics: %w", err)
 	}

@@ -170,6 +170,8 @@ func (s *Server) HTTPLog(mark int64) ([]HTTPRequest, error) {
 		parse = parseNginx
 	case logWerkzeug:
 		parse = parseWerkzeug
+	case logFakeGCS:
+		parse = parseFakeGCS
 	default:
 		return nil, fmt.Errorf("testbed: %s keeps no HTTP request log", s.Name)
 	}
@@ -192,6 +194,7 @@ const (
 	logStandIn   // a stand-in's own log, in nginx's format
 	logCouchbase // the CouchbaseMock launcher's request log, in nginx's format
 	logWerkzeug  // moto_server's request log (werkzeug's)
+	logFakeGCS   // fake-gcs-server's access log
 )
 
 // tracerLine matches a request line of OpenSearch's (and Elasticsearch's)
@@ -272,6 +275,8 @@ func (s *Server) LogName() string {
 		return "CouchbaseMock request log"
 	case logWerkzeug:
 		return "moto request log"
+	case logFakeGCS:
+		return "fake-gcs-server access log"
 	}
 	switch s.Kind {
 	case "mongodb":

@@ -26,6 +26,9 @@ type mqttVariant struct {
 	// password file); acl: anonymous clients connect, but an ACL file gives
 	// them no topic.
 	password, acl bool
+	// tls: the listener speaks TLS only, with a self-signed certificate
+	// for CN=gown-testbed-mqtt-tls.
+	tls bool
 }
 
 var mosquittoPackages = []pkg{{"mosquitto", []string{"mosquitto", "mosquitto_passwd"}}}
@@ -35,6 +38,7 @@ func mqttVariants() []mqttVariant {
 		{name: "mqtt-open", want: gown.StatusOpen},
 		{name: "mqtt-auth", want: gown.StatusAuthRequired, password: true},
 		{name: "mqtt-acl", want: gown.StatusRestricted, acl: true},
+		{name: "mqtt-tls", want: gown.StatusOpen, tls: true},
 	}
 }
 
@@ -100,6 +104,21 @@ func startMosquitto(ctx context.Context, log io.Writer, s *Server, v mqttVariant
 		}
 		conf = append(conf, "acl_file "+acl)
 	}
+	if v.tls {
+		cert, key, err := selfSigned("gown-testbed-" + v.name)
+		if err != nil {
+			return err
+		}
+		cf, kf := filepath.Join(s.dir, "cert.pem"), filepath.Join(s.dir, "key.pem")
+		if err := writeOwned(cf, string(cert), cred); err != nil {
+			return err
+		}
+		if err := writeOwned(kf, string(key), cred); err != nil {
+			return err
+		}
+		conf = append(conf, "certfile "+cf, "keyfile "+kf)
+		s.TLS = true
+	}
 	confPath := filepath.Join(s.dir, "mosquitto.conf")
 	s.LogPath = filepath.Join(s.dir, "server.log")
 	s.proc, s.Addr, err = launchSpec{ip: loopback, logPath: s.LogPath, bin: bin, cred: cred,
@@ -135,6 +154,9 @@ func startMosquitto(ctx context.Context, log io.Writer, s *Server, v mqttVariant
 	}
 	s.Want = newTruth(v.want, dbs)
 	s.Want.TLS = gown.TLSNone
+	if v.tls {
+		s.Want.TLS = gown.TLSRequired
+	}
 	if v.want == gown.StatusOpen {
 		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, "users", []string{"ransom-note"}
 	}
@@ -185,7 +207,7 @@ func vehiclePosition(i, n int) string {
 // mqttPublish publishes msgs as retained messages, as the bed's user, and
 // waits until the broker has taken them (PINGRESP comes after them).
 func (s *Server) mqttPublish(ctx context.Context, msgs [][2]string) error {
-	c, err := dialMQTT(ctx, s.Addr, s.User, s.Password)
+	c, err := dialMQTT(ctx, s.Addr, s.TLS, s.User, s.Password)
 	if err != nil {
 		return err
 	}
@@ -200,7 +222,7 @@ func (s *Server) mqttPublish(ctx context.Context, msgs [][2]string) error {
 
 // mqttStream starts the vehicles' reports; the returned func stops them.
 func (s *Server) mqttStream(ctx context.Context) (func() error, error) {
-	c, err := dialMQTT(ctx, s.Addr, s.User, s.Password)
+	c, err := dialMQTT(ctx, s.Addr, s.TLS, s.User, s.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +259,7 @@ func (s *Server) mqttStream(ctx context.Context) (func() error, error) {
 // mosquitto 2.0 grants a subscription its ACL denies, then filters every
 // message out, $SYS included).
 func (s *Server) checkMQTT(ctx context.Context) error {
-	c, err := dialMQTTFrom(ctx, s.Addr, Source, "", "")
+	c, err := dialMQTTFrom(ctx, s.Addr, Source, s.TLS, "", "")
 	var refused *mqttRefused
 	switch {
 	case s.Want.Status == gown.StatusAuthRequired:

@@ -3,6 +3,7 @@ package testbed
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -31,13 +32,14 @@ func (e *mqttRefused) Error() string { return fmt.Sprintf("CONNACK return code %
 func asRefused(err error, target **mqttRefused) bool { return errors.As(err, target) }
 
 // dialMQTT connects as the bed (from 127.0.0.1), with credentials.
-func dialMQTT(ctx context.Context, addr netip.AddrPort, user, pass string) (*mqttClient, error) {
-	return dialMQTTFrom(ctx, addr, netip.Addr{}, user, pass)
+func dialMQTT(ctx context.Context, addr netip.AddrPort, useTLS bool, user, pass string) (*mqttClient, error) {
+	return dialMQTTFrom(ctx, addr, netip.Addr{}, useTLS, user, pass)
 }
 
-// dialMQTTFrom connects from src (any when invalid) and sends CONNECT,
-// with a user name and password when user is set.
-func dialMQTTFrom(ctx context.Context, addr netip.AddrPort, src netip.Addr, user, pass string) (*mqttClient, error) {
+// dialMQTTFrom connects from src (any when invalid), over TLS when useTLS
+// (the bed's own certificate, not verified), and sends CONNECT, with a user
+// name and password when user is set.
+func dialMQTTFrom(ctx context.Context, addr netip.AddrPort, src netip.Addr, useTLS bool, user, pass string) (*mqttClient, error) {
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	if src.IsValid() {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
@@ -47,6 +49,14 @@ func dialMQTTFrom(ctx context.Context, addr netip.AddrPort, src netip.Addr, user
 		return nil, fmt.Errorf("testbed: mqtt dial %s: %w", addr, err)
 	}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if useTLS {
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test bed's own self-signed certificate
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("testbed: mqtt TLS to %s: %w", addr, err)
+		}
+		conn = tc
+	}
 	c := &mqttClient{conn: conn, br: bufio.NewReader(conn)}
 	flags := byte(0x02)
 	var v []byte

@@ -72,5 +72,9 @@ func TestPatternsCompile(t *testing.T) {
 			TP: []string{"/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1-log (Debian 12). started with:",
 				"Tcp port: 3306  Unix socket: /tmp/x.sock", "Time\t\t    Id Command\tArgument", ", Version: 8.0"},
 			FP: []string{"\t\t    12 Query\tSELECT @@version", "Tcp port: none", "mariadbd Version: 10"}},
+		{Name: "fakeGCSLine", Re: fakeGCSLine,
+			TP: []string{`time=2026-12-05T07:57:22.392Z level=INFO msg="127.0.0.2 - - [05/Dec/2026:07:57:22 +0000] \"GET /storage/v1/b/gown-shop.appspot.com/o?maxResults=1000 HTTP/1.1\" 200 907\n"`},
+			FP: []string{`time=2026-12-05T07:57:20.917Z level=INFO msg="server started at http://127.0.0.1:45100"`,
+				`127.0.0.2 - - [05/Dec/2026:07:57:22 +0000] "GET / HTTP/1.1" 200 907`}},
 	})
 }

@@ -35,7 +35,7 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd" or "s3"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3" or "gcs"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// Host is the name an app gives a store reached only by name (an S3
 	// bucket's BUCKET.s3.amazonaws.com), mapped to Addr; "" for the others
@@ -168,7 +168,7 @@ type pkg struct {
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
 		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs(),
-		mqttConfigs(), etcdConfigs(), s3Configs())
+		mqttConfigs(), etcdConfigs(), s3Configs(), gcsConfigs())
 })
 
 // Names returns every known configuration name.
@@ -382,6 +382,8 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkEtcd(ctx)
 	case "s3":
 		return s.checkS3(ctx)
+	case "gcs":
+		return s.checkGCS(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

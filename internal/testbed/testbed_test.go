@@ -132,11 +132,16 @@ func testTruth(t *testing.T, b *Bed) {
 			Items: 27, TLS: gown.TLSNone},
 		"mqtt-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{}, TLS: gown.TLSNone},
 		"mqtt-acl":  {Status: gown.StatusRestricted, Databases: map[string]uint64{}, TLS: gown.TLSNone},
+		"mqtt-tls": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "sensors": mqttSensors, "vehicles": 3, RansomName: 1},
+			Items: 27, TLS: gown.TLSRequired},
 		"etcd-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
 			Items: 24, TLS: gown.TLSNone},
 		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
+		"etcd-tls": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
+			Items: 24, TLS: gown.TLSRequired},
 		"s3-open":   {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"s3-listed": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"gcs-open":  {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -357,7 +362,7 @@ func TestNames(t *testing.T) {
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only", "opensearch-forbidden",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
-		"mqtt-open", "mqtt-auth", "mqtt-acl", "etcd-open", "etcd-auth", "s3-open", "s3-listed"} {
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "mqtt-tls", "etcd-open", "etcd-auth", "etcd-tls", "s3-open", "s3-listed", "gcs-open"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/gownscan/gown/probe/elasticsearch"
 	"github.com/gownscan/gown/probe/etcd"
 	"github.com/gownscan/gown/probe/firebase"
+	"github.com/gownscan/gown/probe/gcs"
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
 	"github.com/gownscan/gown/probe/mongodb"
@@ -51,6 +52,7 @@ func Registry() *probe.Registry {
 		mqtt.New(),
 		firebase.New(), // hint-only: reached through a firebase URL's hint
 		s3.New(),       // hint-only: reached through a bucket host's hint
+		gcs.New(),      // hint-only: reached through a bucket host's hint
 	)
 }
 

@@ -82,7 +82,17 @@ func (*Prober) Kind() gown.StoreKind { return kind }
 // Probe identifies etcd from /version, then counts the keys without
 // credentials.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
+	tt := t // the target as reached: TLS set when the port turned out to want it
 	x, err := httpget.Get(ctx, d, t, t.TLS, versionPath)
+	if !t.TLS && ctx.Err() == nil && (errors.Is(err, httpget.ErrTLSAnswer) || errors.Is(err, httpget.ErrSilent)) {
+		// etcd serving https on its client port answers plaintext with Go's
+		// "HTTP request to an HTTPS server" page: ask again over TLS.
+		tt.TLS = true
+		if y, yerr := httpget.Get(ctx, d, tt, true, versionPath); yerr == nil {
+			y.Evidence = append(x.Evidence, y.Evidence...)
+			x, err = y, nil
+		}
+	}
 	if err != nil {
 		err = fmt.Errorf("etcd GET %s on %s: %w", versionPath, t, err)
 		if (errors.Is(err, gown.ErrNotService) || errors.Is(err, httpget.ErrTLSAnswer)) && ctx.Err() == nil {
@@ -107,7 +117,7 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	r.Product, r.Version = "etcd", v.Server
 	r.Detail("etcdcluster", v.Cluster)
 
-	y, err := httpget.PostQuery(ctx, d, t, t.TLS, rangePath, countBody)
+	y, err := httpget.PostQuery(ctx, d, tt, tt.TLS, rangePath, countBody)
 	r.Evidence = append(r.Evidence, y.Evidence...)
 	if err != nil {
 		r.Status, r.Reason = gown.StatusUnknown, "etcd, but the v3 range did not answer"
@@ -118,7 +128,7 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	if !ok {
 		return r, nil
 	}
-	if err := inventory(ctx, t, d, r, count); err != nil {
+	if err := inventory(ctx, tt, d, r, count); err != nil {
 		r.Error = err.Error()
 	}
 	return r, nil

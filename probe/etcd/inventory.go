@@ -27,8 +27,8 @@ func database(key string) string {
 	return first
 }
 
-// inventory lists the key names (at most maxKeys) and the database size.
-// The verdict stands whatever fails here.
+// inventory lists the key names (at most maxKeys) and the database size,
+// over TLS when t.TLS. The verdict stands whatever fails here.
 func inventory(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, count uint64) error {
 	inv := &gown.Inventory{}
 	r.Inventory = inv

@@ -48,6 +48,9 @@ func TestRealEtcd(t *testing.T) {
 			if r.Status != s.Want.Status || r.Error != "" || r.Product != "etcd" || r.Version == "" {
 				t.Fatalf("status %s (%s) %s %s, error %q; planted %s", r.Status, r.Reason, r.Product, r.Version, r.Error, s.Want.Status)
 			}
+			if r.TLS.Mode != s.Want.TLS {
+				t.Errorf("TLS %s, planted %s", r.TLS.Mode, s.Want.TLS)
+			}
 			t.Logf("%s: %s %s — %s; details %v", s.Name, r.Product, r.Status, r.Reason, r.Details)
 			if s.Want.Status == gown.StatusOpen {
 				checkOpen(t, s, r)

@@ -26,6 +26,7 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 	if r.Inventory == nil || r.Inventory.Items == 0 {
 		return nil
 	}
+	t.TLS = t.TLS || r.TLS.Mode == gown.TLSRequired
 	x, err := httpget.PostQuery(ctx, d, t, t.TLS, rangePath, keysBody)
 	if err != nil {
 		return fmt.Errorf("etcd POST %s (keys) on %s: %w", rangePath, t, err)

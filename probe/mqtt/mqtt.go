@@ -107,7 +107,16 @@ func (p *Prober) window() time.Duration {
 // Probe connects anonymously and, when the broker lets it, subscribes to
 // every topic and listens for a bounded window.
 func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
-	r, l, err := session(ctx, t, d, p.window(), nil)
+	r, l, err := session(ctx, t, d, useTLS(t), p.window(), nil)
+	if r == nil && !useTLS(t) && ctx.Err() == nil && !isDialError(err) {
+		// Nothing placed over plaintext: a TLS-only listener on another
+		// port than 8883 drops a plaintext CONNECT. Try TLS once.
+		r2, l2, err2 := session(ctx, t, d, true, p.window(), nil)
+		if r2 == nil {
+			return nil, fmt.Errorf("%w (over TLS: %w)", err, err2)
+		}
+		r, l, err = r2, l2, err2
+	}
 	if r == nil {
 		return nil, err
 	}
@@ -123,11 +132,18 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 // useTLS says whether to speak TLS at once: a TLS URL or the TLS port.
 func useTLS(t gown.Target) bool { return t.TLS || t.Port == tlsPort }
 
+// isDialError reports a failed connect, after which TLS has no chance
+// either.
+func isDialError(err error) bool {
+	var de *probe.DialError
+	return errors.As(err, &de)
+}
+
 // session runs one connection: CONNECT, and when accepted SUBSCRIBE and the
 // listening window, handing each message to onMsg (nil for none). It
 // returns the result once the broker was identified, what was heard, and
 // the error that ended the session early.
-func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Duration, onMsg func(message) error) (*gown.Result, *listening, error) {
+func session(ctx context.Context, t gown.Target, d probe.Dialer, tlsOn bool, window time.Duration, onMsg func(message) error) (*gown.Result, *listening, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	conn, err := d.Dial(sctx, t)
@@ -144,7 +160,7 @@ func session(ctx context.Context, t gown.Target, d probe.Dialer, window time.Dur
 		}
 	}()
 	r = &gown.Result{Target: t, Store: "mqtt", TLS: gown.TLS{Mode: gown.TLSNone}}
-	if useTLS(t) {
+	if tlsOn {
 		if err := conn.UpgradeTLS(probe.ServerName(t)); err != nil {
 			r = nil
 			return nil, nil, fmt.Errorf("mqtt on %s: %w", t, err)

@@ -50,6 +50,9 @@ func TestRealMosquitto(t *testing.T) {
 			if r.Status != s.Want.Status || r.Error != "" {
 				t.Fatalf("status %s (%s), error %q; planted %s", r.Status, r.Reason, r.Error, s.Want.Status)
 			}
+			if r.TLS.Mode != s.Want.TLS {
+				t.Errorf("TLS %s, planted %s", r.TLS.Mode, s.Want.TLS)
+			}
 			t.Logf("%s: %s — %s; details %v", s.Name, r.Status, r.Reason, r.Details)
 			if s.Want.Status == gown.StatusOpen {
 				checkOpen(t, s, r)

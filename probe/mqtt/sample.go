@@ -28,7 +28,7 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 		return nil
 	}
 	window := min(p.window(), sampleWindow)
-	_, _, err := session(ctx, t, d, window, func(m message) error {
+	_, _, err := session(ctx, t, d, r.TLS.Mode == gown.TLSRequired, window, func(m message) error {
 		if database(m.topic) == "$SYS" {
 			return nil
 		}

@@ -13,14 +13,13 @@ import (
 
 // MQTT 3.1.1 control packet types (the high nibble of the first byte).
 const (
-	typeConnect    = 1
-	typeConnack    = 2
-	typePublish    = 3
-	typeSubscribe  = 8
-	typeSuback     = 9
-	typePingreq    = 12
-	typePingresp   = 13
-	typeDisconnect = 14
+	typeConnect   = 1
+	typeConnack   = 2
+	typePublish   = 3
+	typeSubscribe = 8
+	typeSuback    = 9
+	typePingreq   = 12
+	typePingresp  = 13
 )
 
 // maxPacket caps the packets gown keeps in memory: a PUBLISH with a larger
@@ -137,11 +136,8 @@ func subscribePacket(filters ...string) []byte {
 	return append(appendLength([]byte{typeSubscribe<<4 | 2}, len(v)), v...)
 }
 
-// Fixed, body-less packets.
-var (
-	pingreqPacket    = []byte{typePingreq << 4, 0}
-	disconnectPacket = []byte{typeDisconnect << 4, 0}
-)
+// pingreqPacket is PINGREQ, a fixed, body-less packet.
+var pingreqPacket = []byte{typePingreq << 4, 0}
 
 // connack is a broker's answer to CONNECT.
 type connack struct {

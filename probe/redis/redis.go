@@ -176,6 +176,18 @@ type session struct {
 // the write may be refused while the verdict already waits in the buffer.
 func (s *session) do(name, cmd string) (reply, error) {
 	s.conn.Step(name)
+	return s.exchange(name, cmd)
+}
+
+// doValue is do for a read of a key's value (the verdict's deciding read):
+// its reply is stored data, kept out of the evidence.
+func (s *session) doValue(name, cmd string) (reply, error) {
+	s.conn.StepWithheld(name)
+	return s.exchange(name, cmd)
+}
+
+// exchange sends cmd and reads one reply.
+func (s *session) exchange(name, cmd string) (reply, error) {
 	_, werr := io.WriteString(s.conn, cmd)
 	if _, err := s.br.Peek(1); err != nil {
 		if werr != nil {

@@ -223,7 +223,7 @@ func (s *session) readable(key string) (bool, error) {
 	default:
 		return false, nil // a stream or module type: not read here
 	}
-	rep, err := s.do(args[0], command(args...))
+	rep, err := s.doValue(args[0], command(args...))
 	if err != nil {
 		return false, err
 	}

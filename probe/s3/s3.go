@@ -24,7 +24,8 @@
 // and wants a signed request); AllAccessDisabled restricted; NoSuchBucket
 // not-service (no bucket of that name: an app naming it may have lost it to
 // anyone who creates it). Other S3 errors are unknown, anything else
-// not-service.
+// not-service. A host that names no bucket (an address, s3.amazonaws.com)
+// gets the first request only, and no verdict beyond what answered.
 //
 // Result.Details keys: style (virtual-host or path), bucket, http_status,
 // error (S3's error code).
@@ -105,10 +106,7 @@ var listQuery = "?list-type=2&max-keys=" + strconv.Itoa(maxKeys)
 // Probe lists the bucket anonymously, virtual-host style and, when that
 // does not reach it, path style.
 func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
-	bucket, ok := Bucket(t.Host)
-	if !ok {
-		return nil, fmt.Errorf("s3 on %s: %w: no bucket name in the host", t, gown.ErrBadTarget)
-	}
+	bucket, named := Bucket(t.Host)
 	x, err := httpget.Get(ctx, d, t, t.TLS, "/"+listQuery)
 	if err != nil {
 		err = fmt.Errorf("s3 GET /%s on %s: %w", listQuery, t, err)
@@ -122,6 +120,15 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	if x.TLS != nil {
 		r.TLS = *x.TLS
 		r.TLS.Mode = gown.TLSRequired
+	}
+	if !named {
+		// An address or an endpoint's own name: no bucket to list. Say
+		// what answered, and no more.
+		r.Status, r.Reason = gown.StatusNotService, fmt.Sprintf("answered %d, but the host names no bucket to list", x.Reply.Status)
+		if _, e := parse(x.Reply); e != nil {
+			r.Product, r.Status, r.Reason = "S3", gown.StatusUnknown, "an S3 endpoint ("+e.Code+"), but the host names no bucket to list"
+		}
+		return r, nil
 	}
 	r.Detail("bucket", bucket)
 	style := "virtual-host"
