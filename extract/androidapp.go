@@ -139,19 +139,24 @@ const builtConfidence = 0.6
 // instruction that completes it, with the places of its parts.
 func (u *unit) dexBuilt(b []byte, src gown.Source) error {
 	return android.DexBuilt(b, func(bt android.Built) bool {
-		at := src
-		at.Section, at.Offset, at.Encoding = "dex code "+bt.Method, int64(bt.Off), "dex bytecode"
-		parts := make([]gown.Source, len(bt.Parts))
-		for i, p := range bt.Parts {
-			parts[i] = src
-			parts[i].Offset = int64(p.Off)
-			if p.Num {
-				parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
-			}
-		}
-		u.scanBuilt(bt.Value, at, parts)
+		u.builtDex(bt, src)
 		return true
 	})
+}
+
+// builtDex scans one string a dex's method builds.
+func (u *unit) builtDex(bt android.Built, src gown.Source) {
+	at := src
+	at.Section, at.Offset, at.Encoding = "dex code "+bt.Method, int64(bt.Off), "dex bytecode"
+	parts := make([]gown.Source, len(bt.Parts))
+	for i, p := range bt.Parts {
+		parts[i] = src
+		parts[i].Offset = int64(p.Off)
+		if p.Num {
+			parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
+		}
+	}
+	u.scanBuilt(bt.Value, at, parts)
 }
 
 // scanBuilt scans a string built at run time: each endpoint found in it
@@ -198,13 +203,37 @@ func (u *unit) dexAsWritten(b []byte, pr *progress, src gown.Source) error {
 		known = end
 		return true
 	}
-	if err := android.DexStringsAsWritten(b, ready, u.dexString(src)); err != nil {
+	// The bytecode is followed on a goroutine of its own as soon as the
+	// whole dex is in, beside the end of the string scan; what it builds
+	// is scanned here, on the unit's goroutine, once both are done.
+	flowed := make(chan builtStrings, 1)
+	go func() {
+		var r builtStrings
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = fmt.Errorf("dex data flow panic: %v", p)
+			}
+			flowed <- r
+		}()
+		if pr.ready(len(b)) {
+			r.err = android.DexBuilt(b, func(bt android.Built) bool { r.built = append(r.built, bt); return true })
+		}
+	}()
+	err := android.DexStringsAsWritten(b, ready, u.dexString(src))
+	r := <-flowed
+	if err != nil {
 		return err
 	}
-	if !ready(len(b)) {
-		return nil // the worker reports why the entry stopped short
+	for _, bt := range r.built {
+		u.builtDex(bt, src)
 	}
-	return u.dexBuilt(b, src)
+	return r.err
+}
+
+// builtStrings is what the data flow over one dex gave.
+type builtStrings struct {
+	built []android.Built
+	err   error
 }
 
 // dexFrom scans a dex of size bytes read from r as it inflates.

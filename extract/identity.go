@@ -37,13 +37,19 @@ func newIdentity() *identity {
 }
 
 // genericWords are words of ids, subjects and site names that tie nothing
-// to anyone: top-level domains, platform and build words, legal forms.
+// to anyone: top-level domains, platform and build words, legal forms, and
+// the common words SDK and service names are made of (com.acme.analytics
+// must not claim analytics-cloud.com).
 var genericWords = wordSet(`com org net io co de uk us fr eu info biz me tv cn jp ru br in it es nl
 		app apps application android ios mobile client api www web the my test tests demo demos sample samples
 		example examples debug release prod staging dev lib libs sdk main core service services cloud server
 		backend data online group inc ltd llc gmbh corp company corporation limited official free pro lite plus
 		beta alpha internal unknown default common base shared global new apis settings tools util utils
-		framework system provider manager support`)
+		framework system provider manager support
+		analytics ads push maps map pay payment payments auth login account accounts cdn static media images
+		image video videos music news shop store market game games chat social health bank mail email weather
+		photo photos camera travel food delivery sport sports fitness wallet cloud storage sync notify
+		notifications messaging message messages search connect live tv radio player`)
 
 func wordSet(text string) map[string]bool {
 	m := map[string]bool{}

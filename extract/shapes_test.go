@@ -170,18 +170,21 @@ func shapesIPA(t testing.TB) ([]byte, []shape) {
 		t.Fatal(err)
 	}
 	bin := machoWith([]machoSection{{"__TEXT", "__text", make([]byte, 64)},
-		{"__TEXT", "__cstring", []byte("https://api.fourthcoffee.com/v2\x00https://api.coffeeshop-links.com/v1\x00https://ingest.stranger-metrics.io/e\x00" +
+		{"__TEXT", "__cstring", []byte("https://api.fourthcoffee.com/v2\x00https://api.brewhouse-links.org/v1\x00https://api.coffeeshop-links.com/v1\x00https://ingest.stranger-metrics.io/e\x00" +
 			"<key>com.apple.developer.associated-domains</key><array><string>applinks:go.coffeeshop-links.com</string></array>\x00" +
 			"https://\x00adj.fourthcoffee.com/v3\x00setValue:forKey:\x00mq.fourthcoffee.com\x00:8883\x00")}})
 	b := zipOf(t, entry{"Payload/Coffee.app/Info.plist", info, false},
 		entry{"Payload/Coffee.app/config.xml", []byte(`<?xml version='1.0' encoding='utf-8'?><widget id="com.fourthcoffee.app" xmlns="http://www.w3.org/ns/widgets"><access origin="https://api.brewery-partner.com" /></widget>`), false},
 		entry{"Payload/Coffee.app/www/index.html", []byte(`<script>fetch("https://orders.brewery-partner.com/v2")</script>`), false},
 		entry{"Payload/Coffee.app/GoogleService-Info.plist", gsi, false},
+		entry{"Payload/Coffee.app/embedded.mobileprovision", []byte("0\x82\x10\x00\x06\x09*\x86H\x86\xf7\r\x01\x07\x02<?xml version=\"1.0\"?><plist><dict><key>Entitlements</key><dict>" +
+			"<key>com.apple.developer.associated-domains</key><array><string>applinks:*.brewhouse-links.org</string></array></dict></dict></plist>\x00\x01"), false},
 		entry{"Payload/Coffee.app/Coffee", bin, false})
 	m := "Payload/Coffee.app/Coffee"
 	return b, []shape{
 		{"party: bundle id (iOS)", m, "https://api.fourthcoffee.com/v2", gown.PartyFirst},
 		{"party: associated domain (iOS)", m, "https://api.coffeeshop-links.com/v1", gown.PartyFirst},
+		{"party: provisioning profile domain (iOS)", m, "https://api.brewhouse-links.org/v1", gown.PartyFirst},
 		{"party: firebase project (iOS)", "Payload/Coffee.app/GoogleService-Info.plist", "https://brew-42.firebaseio.com", gown.PartyFirst},
 		{"party: unknown", m, "https://ingest.stranger-metrics.io/e", gown.PartyUnknown},
 		{"run-time: adjacent __cstring literals", m, "https://adj.fourthcoffee.com/v3", gown.PartyFirst},

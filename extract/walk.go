@@ -320,6 +320,9 @@ func isMachO(b []byte) bool {
 // blob scans an entry whose structure is not decoded: text files (configs,
 // JS bundles, HTML) whole, anything else as runs of printable bytes.
 func (u *unit) blob(b []byte, src gown.Source) {
+	if strings.HasSuffix(src.Entry, ".mobileprovision") {
+		u.associated(b) // the profile's entitlements: the app's associated domains
+	}
 	if looksText(b) {
 		src.Encoding = "utf-8"
 		u.hybridConfig(b, src)

@@ -373,36 +373,70 @@ func DexBuilt(b []byte, yield func(Built) bool) error {
 	if err != nil {
 		return err
 	}
-	fields, err := d.staticConstants()
+	// One walk over the code sorts the methods: those that store a static
+	// field, those that complete a built string; most do neither.
+	var storers, builders []code
+	err = d.codes(func(c code) bool {
+		if c.regs <= maxRegisters {
+			st, bu := d.scanMethod(c)
+			if st {
+				storers = append(storers, c)
+			}
+			if bu {
+				builders = append(builders, c)
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return err
 	}
+	fields := d.staticConstants(storers)
 	out := 0
 	regs := make(regFile, maxRegisters)
-	return d.codes(func(c code) bool {
-		if c.regs > maxRegisters {
-			return true
-		}
+	for _, c := range builders {
 		r := regs[:c.regs]
 		clear(r)
-		return d.flow(c, r, fields, func(bt Built) bool {
+		if !d.flow(c, r, fields, func(bt Built) bool {
 			out++
 			return out <= maxBuiltOut && yield(bt)
-		})
-	})
+		}) {
+			break
+		}
+	}
+	return nil
+}
+
+// scanMethod reports whether a method stores a static field (sput,
+// sput-object) and whether it calls toString, concat or format, one of
+// the calls that complete a built string.
+func (d *dexFile) scanMethod(c code) (stores, builds bool) {
+	for pc := 0; pc < c.n; {
+		w := d.width(c, pc)
+		if w == 0 {
+			break
+		}
+		switch op := d.unit(c, pc) & 0xff; {
+		case op == 0x67 || op == 0x69:
+			stores = true
+		case !builds && (op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78):
+			if k, _ := d.call(int(d.unit(c, pc+1))); k == callToString || k == callConcat || k == callFormat {
+				builds = true
+			}
+		}
+		pc += w
+	}
+	return stores, builds
 }
 
 // staticConstants finds the static fields every sput of which stores the
 // same constant: such a field is a constant wherever it is read.
-func (d *dexFile) staticConstants() (map[int]*value, error) {
+func (d *dexFile) staticConstants(methods []code) map[int]*value {
 	vals, bad := map[int]*value{}, map[int]bool{}
 	// A register holds the unit index + 1 of the const instruction that
 	// loaded it: a value is made only for the constants a sput stores.
 	buf := make([]int, maxRegisters)
-	err := d.codes(func(c code) bool {
-		if c.regs > maxRegisters || !d.stores(c) {
-			return true
-		}
+	for _, c := range methods {
 		regs := buf[:c.regs]
 		clear(regs)
 		set := func(r, v int) {
@@ -447,42 +481,8 @@ func (d *dexFile) staticConstants() (map[int]*value, error) {
 			}
 			pc += w
 		}
-		return true
-	})
-	return vals, err
-}
-
-// builds reports whether a method calls toString, concat or format, one of
-// the calls that complete a built string: the others are not followed.
-func (d *dexFile) builds(c code) bool {
-	for pc := 0; pc < c.n; {
-		w := d.width(c, pc)
-		if w == 0 {
-			return false
-		}
-		if op := d.unit(c, pc) & 0xff; op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78 {
-			if k, _ := d.call(int(d.unit(c, pc+1))); k == callToString || k == callConcat || k == callFormat {
-				return true
-			}
-		}
-		pc += w
 	}
-	return false
-}
-
-// stores reports whether a method has a sput or sput-object.
-func (d *dexFile) stores(c code) bool {
-	for pc := 0; pc < c.n; {
-		w := d.width(c, pc)
-		if w == 0 {
-			return false
-		}
-		if op := d.unit(c, pc) & 0xff; op == 0x67 || op == 0x69 {
-			return true
-		}
-		pc += w
-	}
-	return false
+	return vals
 }
 
 // writesNothing reports an opcode that writes no register: returns,
@@ -603,9 +603,6 @@ func (r regFile) set(i int, v *value) {
 
 // flow follows one method's registers and yields what it builds.
 func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(Built) bool) bool {
-	if !d.builds(c) {
-		return true
-	}
 	var result *value // what the last invoke returned
 	var name string
 	for pc := 0; pc < c.n; {
