@@ -123,7 +123,11 @@ func buildGown(tb testing.TB) string {
 // (or a tarpit). It counts the connections open at once per address, so
 // that a test can check what a host saw from all workers together.
 type farm struct {
-	hold  time.Duration
+	hold time.Duration
+	// greet, when set, is written at once on each connection: a server
+	// that has spoken gets the full --io-timeout, not the first-byte
+	// deadline (probe/engine.go), so it holds its target for that long.
+	greet []byte
 	ls    []net.Listener
 	mu    sync.Mutex
 	open  map[netip.Addr]int
@@ -137,7 +141,13 @@ type farm struct {
 // newFarm listens on ports listeners on each address.
 func newFarm(tb testing.TB, hold time.Duration, addrs []netip.Addr, ports int) *farm {
 	tb.Helper()
-	f := &farm{hold: hold, open: map[netip.Addr]int{}, peak: map[netip.Addr]int{},
+	return newGreetingFarm(tb, hold, nil, addrs, ports)
+}
+
+// newGreetingFarm is newFarm with listeners that write greet first.
+func newGreetingFarm(tb testing.TB, hold time.Duration, greet []byte, addrs []netip.Addr, ports int) *farm {
+	tb.Helper()
+	f := &farm{hold: hold, greet: greet, open: map[netip.Addr]int{}, peak: map[netip.Addr]int{},
 		from: map[netip.Addr]map[netip.Addr]bool{}, done: make(chan struct{})}
 	for _, a := range addrs {
 		for range ports {
@@ -170,6 +180,9 @@ func (f *farm) serve(l net.Listener) {
 			f.from[a][c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()] = true
 			f.mu.Unlock()
 			f.total.Add(1)
+			if f.greet != nil {
+				c.Write(f.greet)
+			}
 			// Drain what the client sends, answer nothing, hang up late
 			// (or when the client does). The count drops before the close,
 			// so a client's next connect is never counted with this one.

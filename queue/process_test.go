@@ -150,10 +150,12 @@ func TestDistributed(t *testing.T) {
 	n := testbed.RequireNATS(t)
 	url, refURL := freshDB(t), freshDB(t)
 	dir := t.TempDir()
-	// A slow target holds its batch 3 s (two connections of 1.5 s); the
-	// batch's other results are committed after 1 s (workers commit once a
-	// second), so a batch is half stored from 1 s to 3 s: the kill's window.
-	slow := newFarm(t, 1500*time.Millisecond, addrs(100, 20), 1)
+	// A slow target holds its batch 3 s: it starts a Redis error line and
+	// never ends it, so the probe waits out --io-timeout (a silent one
+	// would cost only the first-byte deadline, about 1 s). The batch's other
+	// results are committed after 1 s (workers commit once a second), so a
+	// batch is half stored from 1 s to 3 s: the kill's window.
+	slow := newGreetingFarm(t, 4*time.Second, []byte("-"), addrs(100, 20), 1)
 	closed := closedTargets(150, 3)
 	list := writeList(t, dir, mix(closed, slow.targets(), bed))
 	src := testbed.Source.String()
