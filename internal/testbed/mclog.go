@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"fmt"
+	"iter"
 	"os"
 	"strings"
 
@@ -23,11 +24,13 @@ type MemcachedCommand struct {
 	Setup bool
 }
 
-// mcLine is a -vv line about a client connection: "<24 stats". Worker
-// threads write without a lock, so a prefix can be left dangling before
-// another thread's line ("<23 <24 connection closed."): the text belongs
-// to the last prefix.
-var mcLine = lazyre.New(`^(?:<\d+ )*<(\d+) (.*)$`)
+// mcPrefix starts a -vv message about a client connection: "<24 stats".
+// Worker threads write without a lock, so one line can hold the start of
+// two messages: a prefix left dangling ("<23 <24 connection closed."), or a
+// header dump cut short by another thread ("<23 0x73 0x74<24 connection
+// closed."). Each message runs from its prefix to the next one; the rest of
+// a cut message is lost to the log, not misread.
+var mcPrefix = lazyre.New(`<(\d+) `)
 
 // mcNewConn opens a connection: "new ascii client connection.", "new
 // auto-negotiating client connection".
@@ -83,13 +86,8 @@ func parseMemcachedLog(text string) []MemcachedCommand {
 	setup := map[int]bool{}
 	next := 0
 	opaque := hexOf(mcSetupOpaque)
-	for line := range strings.Lines(text) {
-		m := mcLine.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
-		if m == nil {
-			continue
-		}
-		fd, msg := m[1], strings.TrimSpace(m[2])
-		if strings.HasPrefix(msg, "server listening") {
+	for fd, msg := range mcMessages(text) {
+		if msg == "" || strings.HasPrefix(msg, "server listening") {
 			continue
 		}
 		st, isNew := open[fd], mcNewConn.MatchString(msg)
@@ -134,6 +132,26 @@ func parseMemcachedLog(text string) []MemcachedCommand {
 		out[i].Setup = setup[out[i].Conn]
 	}
 	return out
+}
+
+// mcMessages yields each client message in the log with the descriptor
+// its prefix names, the message trimmed.
+func mcMessages(text string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for line := range strings.Lines(text) {
+			line = strings.TrimRight(line, "\r\n")
+			ms := mcPrefix.Regexp().FindAllStringSubmatchIndex(line, -1)
+			for i, m := range ms {
+				end := len(line)
+				if i+1 < len(ms) {
+					end = ms[i+1][0]
+				}
+				if !yield(line[m[2]:m[3]], strings.TrimSpace(line[m[1]:end])) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // hexOf renders bytes the way -vv dumps a header line.

@@ -188,12 +188,16 @@ func TestParseMemcachedLog(t *testing.T) {
 		"<25    0x67 0x74 0x62 0x64\n<25    0x00 0x00 0x00 0x00\n<25    0x00 0x00 0x00 0x00\n" +
 		"<25 STATS\n" +
 		"<26 new binary client connection.\n" + "<26 Read binary protocol data:\n" +
-		"<26    0x73 0x74 0x61 0x74\n<26    0x73 0x20 0x20 0x20\n"
+		"<26    0x73 0x74 0x61 0x74\n<26    0x73 0x20 0x20 0x20\n" +
+		// Another thread's line cuts a header dump short.
+		"<27 new binary client connection.\n" + "<27 Read binary protocol data:\n" +
+		"<27    0x73 0x74<26 connection closed.\n" + "<23 <27 connection closed.\n"
 	want := []MemcachedCommand{
 		{1, "get " + mcSetupKey, true}, {1, "set session:0 0 0 7", true},
 		{2, "stats", false}, {2, "stats settings", false},
 		{3, "binary 0x10", true},
 		{4, "binary, bad magic: 0x73 0x74 0x61 0x74", false},
+		{5, "binary, bad magic: 0x73 0x74", false},
 	}
 	if got := parseMemcachedLog(text); !slices.Equal(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

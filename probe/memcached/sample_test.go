@@ -64,12 +64,8 @@ func sentSince(t *testing.T, s *server, mark int64) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, line := range strings.Split(string(b[mark:]), "\n") {
-		m := logLine.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		if msg := strings.TrimSpace(m[1]); !notCommands.MatchString(msg) && !strings.HasPrefix(msg, "0x") {
+	for _, msg := range messages(b[mark:]) {
+		if !notCommands.MatchString(msg) && !strings.HasPrefix(msg, "0x") {
 			out = append(out, msg)
 		}
 	}
