@@ -116,6 +116,12 @@ type Result struct {
 	Error    string        `json:"error,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration_ns"`
+	// Heard is what a prober read while probing that its own sampler hands
+	// on instead of asking the server again (an MQTT broker's messages,
+	// heard in a listening window that cannot be had twice for free). It
+	// is the prober's own type, never leaves the process, is neither
+	// stored nor printed, and the engine drops it once sampling is done.
+	Heard any `json:"-"`
 }
 
 // Facts are what a prober determined about a store that assess grades on,

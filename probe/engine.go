@@ -242,6 +242,7 @@ func better(best, r *gown.Result) *gown.Result {
 // than the target's, so a slow probe does not leave it no time. A sampling
 // error is noted on the result; the verdict stands.
 func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.Result) {
+	defer func() { r.Heard = nil }() // what the probe heard is the sampler's alone
 	if e.cfg.Analyze == nil {
 		return
 	}

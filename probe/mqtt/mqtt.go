@@ -107,11 +107,13 @@ func (p *Prober) window() time.Duration {
 // Probe connects anonymously and, when the broker lets it, subscribes to
 // every topic and listens for a bounded window.
 func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.Result, error) {
-	r, l, err := session(ctx, t, d, useTLS(t), p.window(), nil)
+	h := &heard{perTopic: map[string]int{}}
+	r, l, err := session(ctx, t, d, useTLS(t), p.window(), h.keep)
 	if r == nil && !useTLS(t) && ctx.Err() == nil && !isDialError(err) {
 		// Nothing placed over plaintext: a TLS-only listener on another
 		// port than 8883 drops a plaintext CONNECT. Try TLS once.
-		r2, l2, err2 := session(ctx, t, d, true, p.window(), nil)
+		h = &heard{perTopic: map[string]int{}}
+		r2, l2, err2 := session(ctx, t, d, true, p.window(), h.keep)
 		if r2 == nil {
 			return nil, fmt.Errorf("%w (over TLS: %w)", err, err2)
 		}
@@ -122,6 +124,9 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 	}
 	if l != nil {
 		l.inventory(r)
+	}
+	if r.Status == gown.StatusOpen {
+		r.Heard = h
 	}
 	if err != nil {
 		r.Error = err.Error()

@@ -56,7 +56,26 @@ func TestRealMosquitto(t *testing.T) {
 			t.Logf("%s: %s — %s; details %v", s.Name, r.Status, r.Reason, r.Details)
 			if s.Want.Status == gown.StatusOpen {
 				checkOpen(t, s, r)
+				// Sampling hands on what the probe heard: no second
+				// connection. A result without it connects once more.
+				if _, ok := r.Heard.(*heard); !ok {
+					t.Fatalf("an open broker's result carries nothing heard: %T", r.Heard)
+				}
+				time.Sleep(200 * time.Millisecond)
+				before := s.LogSize()
 				checkSample(t, s, r)
+				time.Sleep(200 * time.Millisecond)
+				if n := connections(t, s, before); n != 0 {
+					t.Errorf("sampling what the probe heard opened %d connections", n)
+				}
+				again := *r
+				again.Heard = nil
+				before = s.LogSize()
+				checkSample(t, s, &again)
+				time.Sleep(200 * time.Millisecond)
+				if n := connections(t, s, before); n != 1 {
+					t.Errorf("sampling without what the probe heard opened %d connections; want 1", n)
+				}
 			}
 			time.Sleep(200 * time.Millisecond) // mosquitto logs as it handles
 			checkLog(t, s, mark)
@@ -124,6 +143,21 @@ func checkSample(t *testing.T, s *testbed.Server, r *gown.Result) {
 	if per["users"] != 3 || per["vehicles"] < 3 || per["sensors"] != 20 || !ransom || per["$SYS"] != 0 {
 		t.Errorf("samples per database %v (ransom note %t, truncated %t)", per, ransom, truncated)
 	}
+}
+
+// connections counts the connections mosquitto logged since mark.
+func connections(t *testing.T, s *testbed.Server, mark int64) int {
+	pkts, err := s.MQTTPackets(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pkts {
+		if p.Type == "connection" {
+			n++
+		}
+	}
+	return n
 }
 
 // checkLog reads what mosquitto logged receiving from gown: connections
