@@ -21,26 +21,30 @@ import (
 //     MySQL). No client's request is sent to a port that already said what
 //     it is.
 //  3. No banner: the client-first probers, in registration order (probe/all:
-//     the HTTP stores, then redis, memcached, mongodb, postgres, mqtt), at
-//     most RaceWidth at once (4 by default), each on its own connection,
-//     each matching its own request's reply as it would on its own port; the
-//     next starts as one ends. The first that identifies its store wins, and
-//     the others are cancelled (their sockets closed) at once. A request the
-//     wrong server ignores costs little then: the race goes on beside it.
-//     The width is bounded because every racer is a connection to a real
-//     server (a PostgreSQL forks a backend for each), while almost any
-//     server refuses a wrong request at once: an HTTP GET is an invalid
-//     length to PostgreSQL and MongoDB, an attack to Redis, an error to
-//     memcached. With a per-host limit that binds, the race runs as wide
-//     as the host's free slots allow (at least one: the target's own), so
-//     --per-host holds. A racer started after the target has reacted to
-//     another (a reply, a refusal, a close) waits a banner wait, not the
-//     first-byte deadline, for its first byte: the server has shown it
-//     answers at once. A racer that got nothing by the first-byte deadline
-//     from a target that reacted to nothing yet marks the target as silent:
-//     the racers not yet started then start at once, as wide as the host
-//     allows, each waiting a banner wait, so a tarpit costs BannerWait +
-//     FirstByte + BannerWait however many probers there are.
+//     redis, memcached, postgres, mongodb, the HTTP stores, mqtt, which
+//     says why), at most RaceWidth at once (4 by default), each on its own
+//     connection, each matching its own request's reply as it would on its
+//     own port; the next starts as one ends, and when none has ended for a
+//     banner wait (the server ignores the requests of those running) the
+//     race widens by RaceWidth more. The first that identifies its store by
+//     name wins, and the others are cancelled (their sockets closed) at
+//     once. The width is bounded because every racer is a connection to a
+//     real server (a PostgreSQL forks a backend for each), while almost any
+//     server refuses a wrong request at once. With a per-host limit that
+//     binds, the race runs as wide as the host's free slots allow (at least
+//     one: the target's own), so --per-host holds.
+//     A racer started after the target has reacted to another (a reply, a
+//     refusal, a close) waits a banner wait, not the first-byte deadline,
+//     for its first byte: the server has shown it answers at once. A racer
+//     started later on a target that has not reacted keeps the target's
+//     first-byte deadline, counted from the race's start; once one waited
+//     it out, the racers not yet started start at once and wait a banner
+//     wait, so a tarpit costs BannerWait + FirstByte (+ BannerWait when
+//     there are more probers than one stage holds).
+//     A weak claim, a verdict that names no product (a bare 401 or 403,
+//     which the Elasticsearch and CouchDB probers both read as theirs), is
+//     settled by order: the earliest such claim wins once no racer before
+//     it is running, or a banner wait after the first weak claim.
 //  3b. No identification, but the target reacted: the racers that timed out
 //     try again one at a time with the full first-byte deadline (a server
 //     that serves one connection at a time, or was slowed by the race).
