@@ -6,10 +6,13 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"unicode/utf16"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/dart"
 	"github.com/gownscan/gown/extract/ios"
 )
 
@@ -226,6 +229,7 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		return nil
 	}
 	defer f.Close()
+	skip := u.dartStrings(f, b, src)
 	read, budget := 0, uint64(2*len(b)) // sections may overlap: scan at most twice the file
 	for _, sec := range f.Sections {
 		if sec.Type == elf.SHT_NOBITS || (sec.Name != ".rodata" && sec.Name != ".data.rel.ro" && sec.Name != ".data") {
@@ -238,19 +242,79 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		read, budget = read+1, budget-sec.Size
 		r := src
 		r.Section, r.Encoding = sec.Name, "ascii"
-		runs(b[sec.Offset:end], 6, func(off int, str []byte) {
-			r.Offset = int64(sec.Offset) + int64(off)
-			u.scan(str, r)
-		})
 		w := r
 		w.Encoding = "utf-16le"
-		utf16Runs(b[sec.Offset:end], 6, func(off int, str []byte) {
-			w.Offset = int64(sec.Offset) + int64(off)
-			u.scan(str, w)
+		between(int(sec.Offset), int(end), skip, func(from, to int) {
+			runs(b[from:to], 6, func(off int, str []byte) {
+				r.Offset = int64(from + off)
+				u.scan(str, r)
+			})
+			utf16Runs(b[from:to], 6, func(off int, str []byte) {
+				w.Offset = int64(from + off)
+				u.scan(str, w)
+			})
 		})
 	}
 	if read == 0 { // stripped section headers: fall back to the whole file
 		u.blob(b, src)
 	}
 	return nil
+}
+
+// dartStrings scans the string objects of the Dart AOT snapshots in an
+// ELF file (a Flutter app's libapp.so; see package dart), each whole and
+// decoded, and returns the file spans they fill, sorted, for the section
+// scan to pass over. A snapshot marks the app as Flutter (or Dart, for a
+// snapshot under another name).
+func (u *unit) dartStrings(f *elf.File, b []byte, src gown.Source) [][2]int {
+	var spans [][2]int
+	for _, img := range dart.Images(f, b) {
+		fw := "dart"
+		if path.Base(src.Entry) == "libapp.so" {
+			fw = "flutter"
+		}
+		u.framework(fw)
+		r := src
+		r.Section = "dart snapshot " + img.Symbol
+		err := dart.Strings(b[img.Off:img.End], func(s dart.String) bool {
+			r.Offset, r.Encoding = int64(img.Off+s.Data), "latin-1"
+			if s.Wide {
+				r.Encoding = "utf-16le"
+			}
+			if len(s.Text) >= 6 {
+				u.scan(s.Text, r)
+			}
+			spans = append(spans, [2]int{img.Off + s.Off, img.Off + s.End})
+			return true
+		})
+		if err != nil {
+			u.fail(fmt.Errorf("%s!%s: %s: %w (read as printable runs)", src.Container, src.Entry, img.Symbol, err))
+		}
+	}
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	return spans
+}
+
+// between calls fn with each part of [from, to) that no span of skip
+// (sorted, not overlapping) covers.
+func between(from, to int, skip [][2]int, fn func(from, to int)) {
+	i, _ := slices.BinarySearchFunc(skip, from, func(s [2]int, x int) int { return s[1] - x - 1 })
+	for ; i < len(skip) && skip[i][0] < to && from < to; i++ {
+		if skip[i][0] > from {
+			fn(from, skip[i][0])
+		}
+		from = max(from, skip[i][1])
+	}
+	if from < to {
+		fn(from, to)
+	}
+}
+
+// framework records a framework the app is built with, once.
+func (u *unit) framework(name string) {
+	u.effect(func(s *appScan) {
+		if !slices.Contains(s.app.Frameworks, name) {
+			s.app.Frameworks = append(s.app.Frameworks, name)
+		}
+	})
 }
