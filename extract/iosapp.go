@@ -108,6 +108,16 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
 	u.associated(b) // the entitlements in the code signature
+	for _, c := range bin.Code {
+		r := src
+		r.Section, r.Encoding = c.Name+" swift small string", "ascii"
+		for _, sm := range ios.SmallStrings(c.Data, c.Arch) {
+			if len(sm.Text) >= pieceMin {
+				r.Offset = c.Off + int64(sm.Off)
+				u.scanCode(sm.Text, r)
+			}
+		}
+	}
 	for _, sec := range bin.Sections {
 		r := src
 		r.Section = sec.Name
@@ -134,6 +144,24 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		})
 	}
 	return nil
+}
+
+// codeConfidence scales the confidence of an endpoint read from a Swift
+// small string's immediates: the words are paired by place, not by data
+// flow, so the string may be two constants that were never one.
+const codeConfidence = 0.7
+
+// scanCode scans a string read from machine code; its endpoints get a
+// lower confidence and the offset of the instruction that builds it.
+func (u *unit) scanCode(text string, at gown.Source) {
+	n := len(u.hits)
+	u.scanString(text, at)
+	for i := n; i < len(u.hits); i++ {
+		if ep := u.hits[i].ep; ep != nil {
+			ep.Confidence *= codeConfidence
+			ep.Sources[0].Offset = at.Offset
+		}
+	}
 }
 
 // adjacent pairs C strings that sit next to each other in a string

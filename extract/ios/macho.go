@@ -22,6 +22,17 @@ type Binary struct {
 	// with a non-zero cryptid: FairPlay hides its text, so strings found
 	// elsewhere in the app are all that can be known.
 	Encrypted bool
+	// Code lists each architecture's __TEXT,__text, where Swift's small
+	// string literals are immediates (see SmallStrings).
+	Code []Code
+}
+
+// Code is the machine code of one architecture.
+type Code struct {
+	Arch string // ArchARM64, ArchAMD64
+	Name string // "arm64:__TEXT,__text" in a fat file
+	Off  int64  // offset of Data in the file
+	Data []byte // shares the caller's buffer
 }
 
 // stringSections are the sections that hold string literals: C strings
@@ -49,6 +60,7 @@ func ReadMachO(b []byte) (bin *Binary, err error) {
 		defer ff.Close()
 		for _, a := range ff.Arches {
 			bin.add(a.File, b, int64(a.Offset), a.Cpu.String()+":")
+			bin.code(a.File, b, int64(a.Offset), a.Cpu.String()+":")
 		}
 		return bin, nil
 	}
@@ -58,6 +70,7 @@ func ReadMachO(b []byte) (bin *Binary, err error) {
 	}
 	defer f.Close()
 	bin.add(f, b, 0, "")
+	bin.code(f, b, 0, "")
 	return bin, nil
 }
 
@@ -100,4 +113,26 @@ func cryptID(raw []byte, order binary.ByteOrder) uint32 {
 		return 0
 	}
 	return order.Uint32(raw[16:])
+}
+
+// code adds an architecture's __TEXT,__text when it is arm64 or x86_64
+// and lies in the file; all the code kept is capped at the file's size.
+func (bin *Binary) code(f *macho.File, b []byte, base int64, prefix string) {
+	arch := map[macho.Cpu]string{macho.CpuArm64: ArchARM64, macho.CpuAmd64: ArchAMD64}[f.Cpu]
+	if arch == "" {
+		return
+	}
+	budget := int64(len(b))
+	for _, c := range bin.Code {
+		budget -= int64(len(c.Data))
+	}
+	s := f.Section("__text")
+	if s == nil || s.Seg != "__TEXT" {
+		return
+	}
+	start, size := base+int64(s.Offset), int64(s.Size)
+	if s.Offset == 0 || size <= 0 || start < 0 || start > int64(len(b)) || size > int64(len(b))-start || size > budget {
+		return
+	}
+	bin.Code = append(bin.Code, Code{Arch: arch, Name: prefix + "__TEXT,__text", Off: start, Data: b[start : start+size]})
 }
