@@ -41,6 +41,7 @@ const (
 const (
 	pairWindow = 64
 	hoistBack  = 192
+	adjacent   = 16
 )
 
 // maxConsts caps the constants kept from one code section: a section of
@@ -65,13 +66,14 @@ func SmallStrings(code []byte, arch string) []Small {
 	default:
 		return nil
 	}
-	// Every consistent pair within the window, nearest first (a second
-	// word before the first wins a tie: compilers often build it first);
-	// each first word takes one, and a second word that carries characters
-	// (count > 8) goes to one first word only, while a bare 0xEn << 56 may
-	// be shared, as a hoisted register is.
-	type pair struct{ w0, w1, d int }
-	var pairs []pair
+	// Each first word, in code order, takes the second word of its count
+	// built right next to it (within adjacent bytes), else the nearest
+	// before it, else the nearest after it: compilers build the two words
+	// together or the second one first (and hoist the ones many literals
+	// share). A second word that carries characters (count > 8)
+	// goes to one first word only; a bare 0xEn << 56 may be shared, as a
+	// hoisted register is.
+	first, taken := map[int]int{}, map[int]bool{}
 	j := 0 // first constant within the window behind
 	for i, c := range cs {
 		k := firstCount(c.val)
@@ -81,27 +83,34 @@ func SmallStrings(code []byte, arch string) []Small {
 		for j < len(cs) && cs[j].off < c.off-hoistBack {
 			j++
 		}
-		for m := j; m < len(cs) && cs[m].off <= c.off+pairWindow && len(pairs) < maxConsts; m++ {
+		before, after, near, nearD := -1, -1, -1, adjacent+1
+		for m := j; m < len(cs) && cs[m].off <= c.off+pairWindow; m++ {
 			n := secondCount(cs[m].val)
-			if m == i || n == 0 || (k < 8 && n != k) || (k == 8 && n < 8) {
+			if m == i || n == 0 || (k < 8 && n != k) || (k == 8 && n < 8) || taken[m] {
 				continue
 			}
-			d := 2 * (c.off - cs[m].off)
-			if d < 0 {
-				d = 1 - d
+			if m < i {
+				before = m // the last one before is the nearest
+			} else if after < 0 {
+				after = m
 			}
-			pairs = append(pairs, pair{i, m, d})
+			if d := max(cs[m].off-c.off, c.off-cs[m].off); d < nearD {
+				near, nearD = m, d
+			}
 		}
-	}
-	slices.SortStableFunc(pairs, func(x, y pair) int { return x.d - y.d })
-	first, second := map[int]int{}, map[int]bool{}
-	for _, p := range pairs {
-		if _, ok := first[p.w0]; ok || second[p.w1] {
+		m := near
+		if m < 0 {
+			m = before
+		}
+		if m < 0 {
+			m = after
+		}
+		if m < 0 {
 			continue
 		}
-		first[p.w0] = p.w1
-		if secondCount(cs[p.w1].val) > 8 {
-			second[p.w1] = true
+		first[i] = m
+		if secondCount(cs[m].val) > 8 {
+			taken[m] = true
 		}
 	}
 	var out []Small

@@ -11,7 +11,7 @@ import (
 )
 
 // shortPlanted are endpoints of at most 15 bytes, and words around them.
-var shortPlanted = []string{"10.1.2.3:6379", "db.corp:5432", "id", "platform", "cache.lan:11211", "x"}
+var shortPlanted = []string{"10.1.2.3:6379", "db.corp:5432", "id", "platform", "cache.lan:11211", "x", "width", "10.1.2.3:6379", "redis://db.corp", "brewly.io:6379", "mq.shrt.io:5672", "<Unknown>"}
 
 func TestSmallStringEncodings(t *testing.T) {
 	for _, c := range []struct {
