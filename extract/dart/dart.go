@@ -20,7 +20,8 @@
 //
 // Class ids change between Dart versions (OneByteString is 94 in Dart
 // 3.13, TwoByteString the next), so the reader does not trust a table: it
-// tries every layout and takes the class id under which the most
+// tries the layouts the feature string allows (all of them when it names
+// no known architecture) and takes the class id under which the most
 // well-formed one-byte strings lie (printable characters, a length that
 // fits the object's size tag and zero padding), the two-byte class being
 // the one after it. Every length and offset is checked against the image,
@@ -32,6 +33,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -239,6 +241,41 @@ func latin1(s []byte) []byte {
 	return out
 }
 
+// maxVotes ends the vote early: a few thousand well-formed strings are
+// plenty to tell the class id.
+const maxVotes = 4096
+
+// candidates returns the layouts the feature string allows: the word size
+// from the architecture, compressed pointers when it says so; all of them
+// when it says nothing known.
+func candidates(features string) []layout {
+	words := strings.Fields(features)
+	var bits int
+	compressed := false
+	for _, w := range words {
+		switch w {
+		case "x64", "arm64", "riscv64":
+			bits = 64
+		case "arm", "ia32", "riscv32":
+			bits = 32
+		case "compressed-pointers":
+			compressed = true
+		}
+	}
+	var out []layout
+	for _, l := range layouts {
+		switch {
+		case bits == 32 && l.align == 8,
+			bits == 64 && l.align == 16 && (l.lenSize == 4) == compressed:
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return layouts
+	}
+	return out
+}
+
 // classes finds the layout and the OneByteString class id of an image:
 // those under which the most well-formed one-byte strings lie.
 func classes(img []byte) (layout, uint32, int) {
@@ -246,12 +283,15 @@ func classes(img []byte) (layout, uint32, int) {
 		l   int
 		cid uint32
 	}
+	ls := candidates(Features(img))
 	votes := map[key]int{}
-	for li, l := range layouts {
-		for p := 0; p+l.dataAt <= len(img); p += l.align {
+	for li, l := range ls {
+		total := 0
+		for p := 0; p+l.dataAt <= len(img) && total < maxVotes; p += l.align {
 			cid, n, _, ok := l.object(img, p, 1)
 			if ok && cid != 0 && oneByte(img[p+l.dataAt:p+l.dataAt+n]) {
 				votes[key{li, cid}]++
+				total++
 			}
 		}
 	}
@@ -262,7 +302,7 @@ func classes(img []byte) (layout, uint32, int) {
 			best, top = k, v
 		}
 	}
-	return layouts[best.l], best.cid, top
+	return ls[best.l], best.cid, top
 }
 
 // Strings calls yield with each string object of a snapshot data image
@@ -276,7 +316,12 @@ func Strings(img []byte, yield func(String) bool) error {
 	if votes == 0 {
 		return ErrFormat
 	}
+	mask := uint32(1)<<(32-l.cidPos) - 1
 	for p := 0; p+l.dataAt <= len(img); {
+		if cid := le.Uint32(img[p:]) >> l.cidPos & mask; cid != one && cid != one+1 {
+			p += l.align // most objects: no string, told by the class id alone
+			continue
+		}
 		s, ok := stringAt(img, l, one, p)
 		if !ok {
 			p += l.align

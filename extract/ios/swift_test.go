@@ -119,3 +119,25 @@ func FuzzSmallStrings(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSmallStringsReal decodes the small strings of both
+// architectures' code of get-windows' universal binary.
+func BenchmarkSmallStringsReal(b *testing.B) {
+	bin, err := ReadMachO(iostest.RealSwift(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var size int64
+	for _, c := range bin.Code {
+		size += int64(len(c.Data))
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range bin.Code {
+			if len(SmallStrings(c.Data, c.Arch)) == 0 {
+				b.Fatal("none")
+			}
+		}
+	}
+}
