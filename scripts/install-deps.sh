@@ -7,7 +7,8 @@
 # record the captures gown traffic reads, mitmproxy (PyPI, in a venv under
 # /var/cache/gown) to record HAR files, zsh, fish and groff for the completion
 # scripts and the man page; and, from npm, hermesc for the Hermes bundles, a
-# real Dart AOT snapshot (sass-embedded-linux-x64) and the SARIF Multitool. Only when root (npm fetches also as a user) and only
+# real Dart AOT snapshot (sass-embedded-linux-x64), a real Swift binary
+# (get-windows) and the SARIF Multitool. Only when root (npm fetches also as a user) and only
 # what is missing; it says what it installs.
 set -euo pipefail
 need=()
@@ -36,11 +37,12 @@ command -v curl >/dev/null || need+=(curl)
 # after apt when root, which may have just installed npm): hermesc (npm
 # hermes-compiler, MIT) compiles the Hermes bytecode bundles; the Dart AOT
 # snapshot of sass-embedded-linux-x64 (MIT) is the real libapp.so-shaped
-# library of the Flutter shapes.
+# library of the Flutter shapes; get-windows (MIT) ships a universal Swift
+# binary, read for Swift's short string literals.
 fetch_hermes() {
 	local app_cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
 	local pkg
-	for pkg in hermes-compiler@260318099.0.6 sass-embedded-linux-x64@1.108.2; do
+	for pkg in hermes-compiler@260318099.0.6 sass-embedded-linux-x64@1.108.2 get-windows@9.2.3; do
 		if command -v npm >/dev/null && [ ! -f "$app_cache/${pkg//@/-}.tgz" ]; then
 			echo "install-deps: npm pack $pkg into $app_cache" >&2
 			mkdir -p "$app_cache" && npm pack "$pkg" --pack-destination "$app_cache" >/dev/null || true
