@@ -11,15 +11,16 @@ import (
 // the code. The first word holds bytes 0–7, the second bytes 8–14 and, in
 // its top byte, a discriminator: 0xE0|count for an ASCII small string
 // (0xA0|count when it is not ASCII). On arm64 each word is a MOVZ then
-// MOVKs into one register (or a 32-bit MOVZ/MOVK for a word that fits);
-// an ADD of an immediate may follow; on x86_64 a MOVABS (MOV r64, imm64), or a MOV of a 32-bit immediate to
-// a register or to memory, sometimes followed by an ADD of a small
-// immediate to the same register (LLVM reuses a nearby constant).
-// SmallStrings finds those constants without disassembling (a linear scan
-// for the few encodings, arm64 at each 4-byte boundary, x86_64 at each
-// byte) and pairs each first word whose printable ASCII bytes and zero
-// tail give a count with the nearest second word of that count within a
-// few instructions. Only ASCII small strings are read.
+// MOVKs into one register (or a 32-bit MOVZ/MOVK for a word that fits),
+// an ADD of an immediate sometimes after; on x86_64 a MOVABS (MOV r64,
+// imm64) or a MOV of a 32-bit immediate to a register or to memory, a
+// MOVABS sometimes followed by an ADD of a small immediate to the same
+// register (LLVM derives one constant from a nearby one). SmallStrings
+// finds those constants without disassembling (a linear scan for the few
+// encodings, arm64 at each 4-byte boundary, x86_64 at each byte) and
+// pairs each first word whose printable ASCII bytes and zero tail give a
+// count with a second word of that count a few instructions away. Only
+// ASCII small strings are read.
 
 // Small is one small string literal read from code.
 type Small struct {
@@ -73,7 +74,8 @@ func SmallStrings(code []byte, arch string) []Small {
 	// share). A second word that carries characters (count > 8)
 	// goes to one first word only; a bare 0xEn << 56 may be shared, as a
 	// hoisted register is.
-	first, taken := map[int]int{}, map[int]bool{}
+	var out []Small
+	taken := map[int]bool{}
 	j := 0 // first constant within the window behind
 	for i, c := range cs {
 		k := firstCount(c.val)
@@ -108,18 +110,10 @@ func SmallStrings(code []byte, arch string) []Small {
 		if m < 0 {
 			continue
 		}
-		first[i] = m
-		if secondCount(cs[m].val) > 8 {
+		n := secondCount(cs[m].val)
+		if n > 8 {
 			taken[m] = true
 		}
-	}
-	var out []Small
-	for i, c := range cs {
-		m, ok := first[i]
-		if !ok {
-			continue
-		}
-		n := secondCount(cs[m].val)
 		var b [16]byte
 		binary.LittleEndian.PutUint64(b[:], c.val)
 		binary.LittleEndian.PutUint64(b[8:], cs[m].val)
