@@ -14,6 +14,8 @@ import (
 	"github.com/gownscan/gown/extract/android/androidtest"
 	"github.com/gownscan/gown/extract/dart"
 	"github.com/gownscan/gown/extract/dart/darttest"
+	"github.com/gownscan/gown/extract/ios/iostest"
+	"howett.net/plist"
 )
 
 // A Flutter app: lib/<abi>/libapp.so is a Dart AOT snapshot in an ELF.
@@ -172,6 +174,49 @@ func TestFlutterApp(t *testing.T) {
 	for _, f := range []string{"react-native-hermes", "unity-il2cpp", "xamarin"} {
 		if !slices.Contains(fw, f) {
 			t.Errorf("shapes app: frameworks %q, want %s", fw, f)
+		}
+	}
+}
+
+// iosDart are the strings of the iOS Flutter app's isolate image.
+var iosDart = []string{"https://api.northwind.com/ios", "https://ios.northwind.com/menü", "wss://ios.northwind.com/€/feed", "Runner"}
+
+// shapesFlutterIOS is a Flutter app for iOS, com.northwind.mobile: its
+// Frameworks/App.framework/App is a Mach-O dylib whose __TEXT,__const
+// holds the Dart snapshot images (compressed-pointer layout, as Flutter
+// on arm64 writes them) that _kDartVmSnapshotData and
+// _kDartIsolateSnapshotData mark, built here: no Dart compiler can be had.
+func shapesFlutterIOS(t testing.TB) ([]byte, []shape) {
+	info, err := plist.Marshal(map[string]any{"CFBundleIdentifier": "com.northwind.mobile", "CFBundleExecutable": "Runner"}, plist.BinaryFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := darttest.Image(darttest.Compressed, []string{"dart:core"})
+	iso := darttest.Image(darttest.Compressed, iosDart)
+	for len(vm)%64 != 0 {
+		vm = append(vm, 0)
+	}
+	app := iostest.MachO(0x0100000c, []iostest.Section{{Name: "__text", Data: []byte{0x1f, 0x20, 0x03, 0xd5}}, {Name: "__const", Data: slices.Concat(vm, iso)}},
+		[]iostest.Symbol{{Name: "_kDartVmSnapshotData", Sect: 1, External: true}, {Name: "_kDartIsolateSnapshotData", Sect: 1, Off: uint64(len(vm)), External: true}})
+	f := "Payload/Runner.app/Frameworks/App.framework/App"
+	b := zipOf(t, entry{"Payload/Runner.app/Info.plist", info, false}, entry{f, app, false},
+		entry{"Payload/Runner.app/Frameworks/App.framework/flutter_assets/AssetManifest.json", []byte(`{}`), false})
+	return b, []shape{
+		{"Flutter iOS: App.framework snapshot, one-byte", f, "https://api.northwind.com/ios", gown.PartyFirst},
+		{"Flutter iOS: App.framework snapshot, Latin-1", f, "https://ios.northwind.com/men%C3%BC", gown.PartyFirst},
+		{"Flutter iOS: App.framework snapshot, two-byte", f, "wss://ios.northwind.com/%E2%82%AC/feed", gown.PartyFirst},
+	}
+}
+
+func TestFlutterIOS(t *testing.T) {
+	b, _ := shapesFlutterIOS(t)
+	app := readApp(t, b, "runner.ipa")
+	if !slices.Equal(app.Frameworks, []string{"flutter"}) || len(app.Errors) > 0 {
+		t.Errorf("frameworks %q, errors %q", app.Frameworks, app.Errors)
+	}
+	for _, e := range app.Endpoints {
+		if !strings.HasPrefix(e.Sources[0].Section, "dart snapshot kDartIsolateSnapshotData") {
+			t.Errorf("%s read from %q, not the isolate image's string objects", e.Value, e.Sources[0].Section)
 		}
 	}
 }

@@ -108,6 +108,17 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
 	u.associated(b) // the entitlements in the code signature
+	var imgs []dart.Image
+	for _, sn := range bin.Snapshots {
+		if bytes.HasPrefix(b[sn.Off:sn.End], []byte(dart.Magic)) {
+			imgs = append(imgs, dart.Image{Symbol: sn.Symbol, Off: int(sn.Off), End: int(sn.End)})
+		}
+	}
+	fw := "dart"
+	if strings.Contains(src.Entry, "App.framework/") {
+		fw = "flutter"
+	}
+	skip := u.dartStrings(b, imgs, src, fw)
 	for _, c := range bin.Code {
 		r := src
 		r.Section, r.Encoding = c.Name+" swift small string", "ascii"
@@ -131,16 +142,19 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		}
 		r.Encoding = "ascii"
 		var adj adjacent
-		runs(sec.Data, 2, func(off int, str []byte) {
-			r.Offset = sec.Off + int64(off)
-			if len(str) >= 6 {
-				u.scan(str, r)
-			}
-			if v, first, ok := adj.next(off, str); ok {
-				p0, p1 := r, r
-				p0.Offset = sec.Off + int64(first)
-				u.scanBuilt(v, p0, []gown.Source{p0, p1})
-			}
+		between(int(sec.Off), int(sec.Off)+len(sec.Data), skip, func(from, to int) {
+			runs(b[from:to], 2, func(off int, str []byte) {
+				off += from // file offsets, for adj too
+				r.Offset = int64(off)
+				if len(str) >= 6 {
+					u.scan(str, r)
+				}
+				if v, first, ok := adj.next(off, str); ok {
+					p0, p1 := r, r
+					p0.Offset = int64(first)
+					u.scanBuilt(v, p0, []gown.Source{p0, p1})
+				}
+			})
 		})
 	}
 	return nil
@@ -257,7 +271,11 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		return nil
 	}
 	defer f.Close()
-	skip := u.dartStrings(f, b, src)
+	fw := "dart"
+	if path.Base(src.Entry) == "libapp.so" {
+		fw = "flutter"
+	}
+	skip := u.dartStrings(b, dart.Images(f, b), src, fw)
 	read, budget := 0, uint64(2*len(b)) // sections may overlap: scan at most twice the file
 	for _, sec := range f.Sections {
 		if sec.Type == elf.SHT_NOBITS || (sec.Name != ".rodata" && sec.Name != ".data.rel.ro" && sec.Name != ".data") {
@@ -289,18 +307,14 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 	return nil
 }
 
-// dartStrings scans the string objects of the Dart AOT snapshots in an
-// ELF file (a Flutter app's libapp.so; see package dart), each whole and
-// decoded, and returns the file spans they fill, sorted, for the section
-// scan to pass over. A snapshot marks the app as Flutter (or Dart, for a
-// snapshot under another name).
-func (u *unit) dartStrings(f *elf.File, b []byte, src gown.Source) [][2]int {
+// dartStrings scans the string objects of the Dart AOT snapshot images of
+// a library (a Flutter app's libapp.so or App.framework/App; see package
+// dart), each whole and decoded, and returns the file spans they fill,
+// sorted, for the section scan to pass over. A snapshot marks the app as
+// built with fw.
+func (u *unit) dartStrings(b []byte, imgs []dart.Image, src gown.Source, fw string) [][2]int {
 	var spans [][2]int
-	for _, img := range dart.Images(f, b) {
-		fw := "dart"
-		if path.Base(src.Entry) == "libapp.so" {
-			fw = "flutter"
-		}
+	for _, img := range imgs {
 		u.framework(fw)
 		r := src
 		r.Section = "dart snapshot " + img.Symbol

@@ -231,7 +231,7 @@ type shapeRow struct {
 func TestRecallPerShape(t *testing.T) {
 	rows := map[string]*shapeRow{}
 	var extra, identities []string
-	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA, shapesHybrid, shapesFlutter, shapesSwift} {
+	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA, shapesHybrid, shapesFlutter, shapesFlutterIOS, shapesSwift} {
 		b, want := build(t)
 		app := readApp(t, b, "shapes")
 		if len(app.Errors) > 0 {

@@ -49,6 +49,10 @@ var ErrFormat = errors.New("not a readable Dart AOT snapshot")
 // and isolate images.
 var DataSymbols = []string{"_kDartSnapshotData", "_kDartVmSnapshotData", "_kDartIsolateSnapshotData"}
 
+// maxImages caps the images read from one file: a file naming one image
+// many times costs no more than this many reads.
+const maxImages = 8
+
 // maxString caps the characters of one string object; longer lengths are
 // read as not a string.
 const maxString = 1 << 20
@@ -76,6 +80,9 @@ func Images(f *elf.File, b []byte) []Image {
 	}
 	var out []Image
 	for _, s := range syms {
+		if len(out) >= maxImages {
+			break
+		}
 		if !isDataSymbol(s.Name) || int(s.Section) >= len(f.Sections) || s.Section == elf.SHN_UNDEF {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"debug/macho"
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // Section is a Mach-O section worth scanning for strings.
@@ -25,6 +26,17 @@ type Binary struct {
 	// Code lists each architecture's __TEXT,__text, where Swift's small
 	// string literals are immediates (see SmallStrings).
 	Code []Code
+	// Snapshots lists the data a defined symbol named _kDart...SnapshotData
+	// marks (a Flutter App.framework's Dart AOT snapshot images), for a
+	// reader of Dart snapshots: from the symbol to the next symbol of its
+	// section or the section's end.
+	Snapshots []Snapshot
+}
+
+// Snapshot is the data of one _kDart...SnapshotData symbol.
+type Snapshot struct {
+	Symbol   string // without Mach-O's leading underscore
+	Off, End int64  // file offsets
 }
 
 // Code is the machine code of one architecture.
@@ -61,6 +73,7 @@ func ReadMachO(b []byte) (bin *Binary, err error) {
 		for _, a := range ff.Arches {
 			bin.add(a.File, b, int64(a.Offset), a.Cpu.String()+":")
 			bin.code(a.File, b, int64(a.Offset), a.Cpu.String()+":")
+			bin.snapshots(a.File, b, int64(a.Offset))
 		}
 		return bin, nil
 	}
@@ -71,6 +84,7 @@ func ReadMachO(b []byte) (bin *Binary, err error) {
 	defer f.Close()
 	bin.add(f, b, 0, "")
 	bin.code(f, b, 0, "")
+	bin.snapshots(f, b, 0)
 	return bin, nil
 }
 
@@ -135,4 +149,38 @@ func (bin *Binary) code(f *macho.File, b []byte, base int64, prefix string) {
 		return
 	}
 	bin.Code = append(bin.Code, Code{Arch: arch, Name: prefix + "__TEXT,__text", Off: start, Data: b[start : start+size]})
+}
+
+// maxSnapshots caps the snapshot symbols kept from one file.
+const maxSnapshots = 16
+
+// snapshots adds the data of an architecture's defined _kDart*SnapshotData
+// symbols that lie in the file.
+func (bin *Binary) snapshots(f *macho.File, b []byte, base int64) {
+	if f.Symtab == nil {
+		return
+	}
+	for _, sym := range f.Symtab.Syms {
+		name := strings.TrimPrefix(sym.Name, "_")
+		if len(bin.Snapshots) >= maxSnapshots || !strings.HasPrefix(name, "kDart") || !strings.HasSuffix(name, "SnapshotData") ||
+			sym.Type&0x0e != 0x0e || sym.Sect == 0 || int(sym.Sect) > len(f.Sections) { // N_SECT, in a section
+			continue
+		}
+		sec := f.Sections[sym.Sect-1]
+		if sym.Value < sec.Addr || sym.Value >= sec.Addr+sec.Size || sec.Offset == 0 {
+			continue
+		}
+		end := sec.Addr + sec.Size
+		for _, o := range f.Symtab.Syms { // the next symbol of the section ends it
+			if o.Sect == sym.Sect && o.Value > sym.Value && o.Value < end {
+				end = o.Value
+			}
+		}
+		off := base + int64(sec.Offset) + int64(sym.Value-sec.Addr)
+		stop := off + int64(end-sym.Value)
+		if off < 0 || stop > int64(len(b)) || off >= stop {
+			continue
+		}
+		bin.Snapshots = append(bin.Snapshots, Snapshot{Symbol: name, Off: off, End: stop})
+	}
 }

@@ -141,3 +141,22 @@ func BenchmarkSmallStringsReal(b *testing.B) {
 		}
 	}
 }
+
+func TestSnapshotSymbols(t *testing.T) {
+	vm, iso := []byte("\xf5\xf5\xdc\xdcvm image"), []byte("\xf5\xf5\xdc\xdcisolate image!")
+	data := slices.Concat(make([]byte, 32), vm, iso, []byte("after"))
+	b := iostest.MachO(0x0100000c, []iostest.Section{{Name: "__text", Data: []byte{0x1f, 0x20, 0x03, 0xd5}}, {Name: "__const", Data: data}},
+		[]iostest.Symbol{{Name: "_kDartVmSnapshotData", Sect: 1, Off: 32, External: true}, {Name: "_kDartIsolateSnapshotData", Sect: 1, Off: 32 + uint64(len(vm)), External: true},
+			{Name: "_after", Sect: 1, Off: 32 + uint64(len(vm)+len(iso))}, {Name: "_kDartIsolateSnapshotInstructions", Sect: 0}})
+	bin, err := ReadMachO(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range bin.Snapshots {
+		got = append(got, s.Symbol+"="+string(b[s.Off:s.End]))
+	}
+	if want := []string{"kDartVmSnapshotData=" + string(vm), "kDartIsolateSnapshotData=" + string(iso)}; !slices.Equal(got, want) {
+		t.Errorf("snapshots %q, want %q", got, want)
+	}
+}

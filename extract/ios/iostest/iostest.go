@@ -178,3 +178,86 @@ func RealSwift(t testing.TB) []byte {
 		}
 	}
 }
+
+// Section is one section of a test Mach-O, in segment __TEXT.
+type Section struct {
+	Name string
+	Data []byte
+}
+
+// Symbol is a defined symbol of a test Mach-O: a name (with Mach-O's
+// leading underscore) at an offset in a section (an index into the
+// sections given).
+type Symbol struct {
+	Name     string
+	Sect     int
+	Off      uint64
+	External bool
+}
+
+// MachO writes a 64-bit little-endian Mach-O dylib for the CPU type
+// (0x0100000c arm64, 0x01000007 x86_64) with one __TEXT segment holding
+// the sections, and a symbol table (LC_SYMTAB) of the symbols, as an iOS
+// framework's binary is laid out.
+func MachO(cpu uint32, secs []Section, syms []Symbol) []byte {
+	le := binary.LittleEndian
+	cmds := 72 + 80*len(secs) + 24
+	at := (32 + cmds + 15) &^ 15
+	offs := make([]int, len(secs))
+	for i, s := range secs {
+		offs[i] = at
+		at += (len(s.Data) + 15) &^ 15
+	}
+	symoff := at
+	var strtab []byte = []byte{0}
+	var nl []byte
+	for _, s := range syms {
+		nl = le.AppendUint32(nl, uint32(len(strtab)))
+		strtab = append(append(strtab, s.Name...), 0)
+		typ := byte(0x0e) // N_SECT
+		if s.External {
+			typ |= 0x01
+		}
+		nl = append(nl, typ, byte(s.Sect+1))
+		nl = le.AppendUint16(nl, 0)
+		nl = le.AppendUint64(nl, 0x1000+uint64(offs[s.Sect])+s.Off)
+	}
+	stroff := symoff + len(nl)
+	out := make([]byte, stroff+len(strtab))
+	le.PutUint32(out[0:], 0xfeedfacf)
+	le.PutUint32(out[4:], cpu)
+	le.PutUint32(out[12:], 6) // MH_DYLIB
+	le.PutUint32(out[16:], 2)
+	le.PutUint32(out[20:], uint32(cmds))
+	c := out[32:]
+	le.PutUint32(c[0:], 0x19) // LC_SEGMENT_64
+	le.PutUint32(c[4:], uint32(72+80*len(secs)))
+	copy(c[8:24], "__TEXT")
+	le.PutUint64(c[24:], 0x1000)
+	le.PutUint64(c[32:], uint64(symoff))
+	le.PutUint64(c[40:], 0)
+	le.PutUint64(c[48:], uint64(symoff))
+	le.PutUint32(c[56:], 5)
+	le.PutUint32(c[60:], 5)
+	le.PutUint32(c[64:], uint32(len(secs)))
+	for i, s := range secs {
+		h := c[72+80*i:]
+		copy(h[0:16], s.Name)
+		copy(h[16:32], "__TEXT")
+		le.PutUint64(h[32:], 0x1000+uint64(offs[i]))
+		le.PutUint64(h[40:], uint64(len(s.Data)))
+		le.PutUint32(h[48:], uint32(offs[i]))
+		le.PutUint32(h[52:], 4)
+		copy(out[offs[i]:], s.Data)
+	}
+	st := c[72+80*len(secs):]
+	le.PutUint32(st[0:], 0x2) // LC_SYMTAB
+	le.PutUint32(st[4:], 24)
+	le.PutUint32(st[8:], uint32(symoff))
+	le.PutUint32(st[12:], uint32(len(syms)))
+	le.PutUint32(st[16:], uint32(stroff))
+	le.PutUint32(st[20:], uint32(len(strtab)))
+	copy(out[symoff:], nl)
+	copy(out[stroff:], strtab)
+	return out
+}
