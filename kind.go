@@ -39,6 +39,10 @@ type StoreKind struct {
 	// store after every other store declined: the local emulators' default
 	// ports (Firebase's, 9000). They select nothing by port.
 	DetectPorts []int
+	// PathNames marks a store whose data a URL names by its path under the
+	// host (an Azure Blob container: https://ACCOUNT.blob.core.windows.net/C):
+	// a URL of this store keeps its path as gown.Target.Path.
+	PathNames bool
 	// ServerFirst marks a protocol in which the server speaks first (MySQL's
 	// greeting): detection tries such stores on a port that sent a banner,
 	// the others on a silent one.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/azblob"
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
 	"github.com/gownscan/gown/probe/elasticsearch"
@@ -53,6 +54,7 @@ func Registry() *probe.Registry {
 		firebase.New(), // hint-only: reached through a firebase URL's hint
 		s3.New(),       // hint-only: reached through a bucket host's hint
 		gcs.New(),      // hint-only: reached through a bucket host's hint
+		azblob.New(),   // hint-only: reached through a container URL's hint
 	)
 }
 

@@ -53,6 +53,7 @@ func TargetOf(k gown.StoreKind, s *testbed.Server) gown.Target {
 		if s.Host != "" {
 			t.Host = s.Host
 		}
+		t.Path = s.Path
 	}
 	return t
 }
@@ -200,6 +201,9 @@ func ClosedPort(t *testing.T, p probe.Prober) {
 		// a Firebase URL); the name is resolved already, as the engine's
 		// targets are, and never looked up.
 		tg.Host = "closed-port.gown.test"
+		if p.Kind().PathNames {
+			tg.Path = "/gown/closed" // an account and a container, path style
+		}
 	}
 	r, err := p.Probe(t.Context(), tg, Dialer(t))
 	var de *probe.DialError
