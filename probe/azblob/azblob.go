@@ -76,7 +76,7 @@ var _ probe.Prober = (*Prober)(nil)
 // New returns an Azure Blob prober.
 func New() *Prober { return &Prober{} }
 
-var kind = gown.StoreKind{Name: "azblob", HintOnly: true, HostSuffixes: []string{Suffix}, PathNames: true}
+var kind = gown.StoreKind{Name: "azblob", HintOnly: true, HostSuffixes: []string{Suffix}, PathSegments: 1}
 
 // Kind describes Azure Blob: hint-only, hosts *.blob.core.windows.net, the
 // container named by the URL's path.

@@ -201,7 +201,7 @@ func ClosedPort(t *testing.T, p probe.Prober) {
 		// a Firebase URL); the name is resolved already, as the engine's
 		// targets are, and never looked up.
 		tg.Host = "closed-port.gown.test"
-		if p.Kind().PathNames {
+		if p.Kind().PathSegments > 0 {
 			tg.Path = "/gown/closed" // an account and a container, path style
 		}
 	}
