@@ -180,12 +180,14 @@ func (c *Catalog) Schemes() []string {
 
 // HostKind finds the store kind a host name names by one of its
 // HostSuffixes ("shop-1.firebaseio.com" names firebase), in any case and
-// with or without a final dot.
+// with or without a final dot. For a kind that names its data by the URL's
+// path (PathSegments), the suffix's own name names it too: Firestore's one
+// host, firestore.googleapis.com, for ".firestore.googleapis.com".
 func (c *Catalog) HostKind(host string) (StoreKind, bool) {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for _, k := range c.kinds {
 		for _, suf := range k.HostSuffixes {
-			if strings.HasSuffix(host, suf) {
+			if strings.HasSuffix(host, suf) || (k.PathSegments > 0 && host == suf[1:]) {
 				return k, true
 			}
 		}

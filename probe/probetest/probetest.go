@@ -202,7 +202,12 @@ func ClosedPort(t *testing.T, p probe.Prober) {
 		// targets are, and never looked up.
 		tg.Host = "closed-port.gown.test"
 		if p.Kind().PathSegments > 0 {
-			tg.Path = "/gown/closed" // an account and a container, path style
+			// A path of as many segments as the store names its data by
+			// (an account and container path style, a Firestore database).
+			tg.Path = strings.Repeat("/gown", max(p.Kind().PathSegments, 2))
+			if p.Kind().PathSegments == 5 {
+				tg.Path = "/v1/projects/gown/databases/(default)"
+			}
 		}
 	}
 	r, err := p.Probe(t.Context(), tg, Dialer(t))

@@ -26,7 +26,7 @@ var mqttReads = map[string]bool{"connection": true, "CONNECT": true, "SUBSCRIBE"
 var etcdReads = map[string]bool{"/etcdserverpb.KV/Range": true, "/etcdserverpb.Maintenance/Status": true}
 
 // TestReadOnlyStores scans every MongoDB, search, Kibana, CouchDB,
-// Couchbase, Firebase, MQTT, etcd, S3, GCS and Azure Blob configuration with the whole
+// Couchbase, Firebase, MQTT, etcd, S3, GCS, Azure Blob and Firestore (stand-in) configuration with the whole
 // engine, sampling on, and reads in each server's own log what arrived
 // after a mark: FerretDB's debug log (every command), the OpenSearch and
 // Elasticsearch HTTP tracer, nginx's access log in front of OpenSearch,
@@ -39,7 +39,7 @@ var etcdReads = map[string]bool{"/etcdserverpb.KV/Range": true, "/etcdserverpb.M
 // Range and Status fails.
 func TestReadOnlyStores(t *testing.T) {
 	var names []string
-	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3", "gcs", "azblob"} {
+	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3", "gcs", "azblob", "firestore"} {
 		names = append(names, testbed.NamesOf(k)...)
 	}
 	bed := testbed.Require(t, names...)
