@@ -140,7 +140,7 @@ func testTruth(t *testing.T, b *Bed) {
 		"etcd-tls": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
 			Items: 24, TLS: gown.TLSRequired},
 		"s3-open":          {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
-		"s3-listed":        {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"s3-listed":        {Status: gown.StatusRestricted, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"gcs-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"azblob-container": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"azblob-blob":      {Status: gown.StatusOpen, TLS: gown.TLSNone},
