@@ -81,6 +81,10 @@ type Endpoint struct {
 	// TLS is set when the endpoint's scheme implies TLS (https, wss,
 	// rediss, mongodb+srv), as the catalog of schemes says.
 	TLS bool `json:"tls,omitempty"`
+	// Path is what the URL's path names for a store that names its data
+	// that way (an Azure Blob container, "/photos"; StoreKind.DataPath);
+	// it becomes the target's Path.
+	Path string `json:"path,omitempty"`
 	// FirstParty is set when Party is PartyFirst: the host is tied to the
 	// app's own identity. Kept beside Party for readers of older output.
 	FirstParty bool `json:"first_party"`
@@ -169,7 +173,7 @@ func (e Endpoint) TargetsIn(storePorts []int, s PartyScope) []Target {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {
-		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app"}}
+		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app", Path: e.Path}}
 	}
 	var out []Target
 	if e.Port != 0 {

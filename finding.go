@@ -73,8 +73,14 @@ type Finding struct {
 	Locations []Source `json:"locations,omitempty"`
 }
 
-// FindingID derives a stable id from the rule and where it applies.
+// FindingID derives a stable id from the rule and where it applies: the
+// target's host, port and, when set, Path (an empty Path gives the ids gown
+// gave before targets had paths, so stored findings keep theirs).
 func FindingID(rule, store string, t Target) string {
-	h := sha256.Sum256([]byte(rule + "\x00" + store + "\x00" + t.Host + "\x00" + fmt.Sprint(t.Port)))
+	key := rule + "\x00" + store + "\x00" + t.Host + "\x00" + fmt.Sprint(t.Port)
+	if t.Path != "" {
+		key += "\x00" + t.Path
+	}
+	h := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(h[:8])
 }

@@ -39,6 +39,12 @@ type StoreKind struct {
 	// store after every other store declined: the local emulators' default
 	// ports (Firebase's, 9000). They select nothing by port.
 	DetectPorts []int
+	// PathSegments, when above 0, marks a store whose data a URL names by
+	// the first PathSegments segments of its path under the host (an Azure
+	// Blob container: https://ACCOUNT.blob.core.windows.net/C/blob.json
+	// names container C, 1 segment): such a URL keeps them as Target.Path
+	// (DataPath).
+	PathSegments int
 	// ServerFirst marks a protocol in which the server speaks first (MySQL's
 	// greeting): detection tries such stores on a port that sent a banner,
 	// the others on a silent one.
@@ -52,6 +58,20 @@ var plainSchemes = []Scheme{
 	{"http", 80, false}, {"https", 443, true}, {"ws", 80, false}, {"wss", 443, true},
 	{"amqp", 5672, false}, {"amqps", 5671, true},
 	{"cassandra", 9042, false}, {"neo4j", 7687, false}, {"bolt", 7687, false},
+}
+
+// DataPath is the part of a URL's escaped path that names k's data: its
+// first PathSegments segments ("/C"), or "" when k names none that way or
+// the path holds fewer segments.
+func (k StoreKind) DataPath(escapedPath string) string {
+	if k.PathSegments <= 0 {
+		return ""
+	}
+	segs := strings.Split(strings.Trim(escapedPath, "/"), "/")
+	if len(segs) < k.PathSegments || slices.Contains(segs[:k.PathSegments], "") {
+		return ""
+	}
+	return "/" + strings.Join(segs[:k.PathSegments], "/")
 }
 
 // Catalog is the one table of store kinds and URL schemes. It is built once
@@ -160,12 +180,14 @@ func (c *Catalog) Schemes() []string {
 
 // HostKind finds the store kind a host name names by one of its
 // HostSuffixes ("shop-1.firebaseio.com" names firebase), in any case and
-// with or without a final dot.
+// with or without a final dot. For a kind that names its data by the URL's
+// path (PathSegments), the suffix's own name names it too: Firestore's one
+// host, firestore.googleapis.com, for ".firestore.googleapis.com".
 func (c *Catalog) HostKind(host string) (StoreKind, bool) {
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	for _, k := range c.kinds {
 		for _, suf := range k.HostSuffixes {
-			if strings.HasSuffix(host, suf) {
+			if strings.HasSuffix(host, suf) || (k.PathSegments > 0 && host == suf[1:]) {
 				return k, true
 			}
 		}

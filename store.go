@@ -63,7 +63,8 @@ type Record struct {
 func (r Record) Standalone() bool { return r.Result == nil && len(r.Findings) > 0 }
 
 // TargetKey identifies a target within a scan, for resume: the same spec
-// expanded twice gives the same keys.
+// expanded twice gives the same keys. Targets that differ only in Path (two
+// containers of one account) have different keys.
 func TargetKey(t Target) string {
 	k := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
 	if t.Addr.IsValid() && t.Addr.String() != t.Host {
@@ -71,6 +72,11 @@ func TargetKey(t Target) string {
 	}
 	if t.Hint != "" {
 		k += "/" + t.Hint
+	}
+	if t.Path != "" {
+		// After a space, which no host, hint or escaped path holds: a path
+		// never reads as a hint.
+		k += " " + t.Path
 	}
 	return k
 }

@@ -20,6 +20,13 @@ type Target struct {
 	TLS bool `json:"tls_hint,omitempty"`
 	// Origin tells where the target came from: "cli", "file", or "app".
 	Origin string `json:"origin,omitempty"`
+	// Path names the data a store keeps under one host:port, for stores that
+	// name it in the URL path: an Azure Blob account and container
+	// ("/devstoreaccount1/photos"), a Firestore project
+	// ("/projects/P/databases/(default)"). It starts with "/", or is empty
+	// when the host:port alone names the store. Two containers on one host
+	// are two targets, two results and two sets of findings.
+	Path string `json:"path,omitempty"`
 }
 
 // Dial returns the host:port string to dial: the resolved address when known,
@@ -32,10 +39,10 @@ func (t Target) Dial() string {
 	return net.JoinHostPort(h, strconv.Itoa(t.Port))
 }
 
-// String names the target as a user would write it, with the resolved address
-// when it differs from the name.
+// String names the target as a user would write it, with its Path, and the
+// resolved address when it differs from the name.
 func (t Target) String() string {
-	s := net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	s := net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) + t.Path
 	if t.Addr.IsValid() && t.Addr.String() != t.Host {
 		s += " (" + t.Addr.String() + ")"
 	}

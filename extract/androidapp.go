@@ -285,7 +285,7 @@ func (u *unit) tableStrings(t *android.Table, src gown.Source) {
 		if n := t.Names[uint32(i)]; n != "" {
 			r.Section = n
 			if n == "string/project_id" {
-				u.project(str)
+				u.project(str, r)
 			}
 		}
 		u.scanString(str, r)
@@ -398,8 +398,9 @@ func (u *unit) xmlStrings(x *android.XML, src gown.Source) {
 }
 
 // project records a Firebase project id the app is configured with
-// (project_id in resources, PROJECT_ID in GoogleService-Info.plist).
-func (u *unit) project(id string) {
+// (project_id in resources, PROJECT_ID in GoogleService-Info.plist), and
+// where it was read.
+func (u *unit) project(id string, src gown.Source) {
 	id = strings.TrimSpace(id)
 	if id == "" || len(id) > 64 {
 		return
@@ -407,6 +408,7 @@ func (u *unit) project(id string) {
 	u.effect(func(s *appScan) {
 		if len(s.projects) < maxIdentity {
 			s.projects = append(s.projects, id)
+			s.projectSrc = append(s.projectSrc, src)
 		}
 	})
 }

@@ -17,9 +17,48 @@ func (s *appScan) finish() *gown.App {
 		s.fail(fmt.Errorf("%d more endpoints past the cap of %d were not kept", s.col.dropped, s.cfg.MaxEndpoints))
 	}
 	s.decideParties()
+	s.firestoreEndpoints()
 	s.app.Cleartext = s.cleartext()
 	textPass(s.app)
 	return s.app
+}
+
+// firestoreHost is Cloud Firestore's REST API host.
+const firestoreHost = "firestore.googleapis.com"
+
+// firestoreEndpoints adds, for each Firebase project the app is configured
+// with, its default Firestore database as an endpoint: the database the
+// app's Firebase SDK reads, named by the project alone (the REST URL
+// https://firestore.googleapis.com/v1/projects/P/databases/(default)), when
+// the catalog has a store for that host. The project is the app's own
+// configuration, so the endpoint is first-party.
+func (s *appScan) firestoreEndpoints() {
+	store, sc, _ := s.cfg.Catalog.URL("https", firestoreHost)
+	k, ok := s.cfg.Catalog.Kind(store)
+	if store == "" || !ok || k.PathSegments == 0 {
+		return
+	}
+	seen := map[string]bool{}
+	for i, p := range s.projects {
+		p = strings.ToLower(p)
+		if !firebaseProject(p) || seen[p] {
+			continue
+		}
+		seen[p] = true
+		path := "/v1/projects/" + p + "/databases/(default)"
+		s.app.Endpoints = append(s.app.Endpoints, gown.Endpoint{Kind: gown.KindURL, Value: "https://" + firestoreHost + path,
+			Scheme: "https", Host: firestoreHost, Port: sc.Port, Store: store, TLS: sc.TLS, Path: path,
+			Party: gown.PartyFirst, FirstParty: true, Confidence: 0.7, Sources: []gown.Source{s.projectSrc[i]}})
+	}
+}
+
+// firebaseProject reports whether p reads as a Firebase project id: 6 to
+// 30 lowercase letters, digits and hyphens, starting with a letter.
+func firebaseProject(p string) bool {
+	if len(p) < 6 || len(p) > 30 || p[0] < 'a' || p[0] > 'z' {
+		return false
+	}
+	return !strings.ContainsFunc(p, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') })
 }
 
 // Caps, in bytes, on an app's strings once the text pass is done: far

@@ -85,7 +85,7 @@ func (u *unit) plistStrings(p *ios.Plist, src gown.Source) {
 		u.scanString(str, r)
 		switch {
 		case key == "PROJECT_ID" || strings.HasSuffix(key, ".PROJECT_ID"):
-			u.project(str)
+			u.project(str, r)
 		case strings.Contains(str, "applinks:") || strings.Contains(str, "webcredentials:") || strings.Contains(str, "activitycontinuation:"):
 			u.associated([]byte(str))
 		}

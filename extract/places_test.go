@@ -68,6 +68,9 @@ func tally(rows map[string]*placeRow, app *gown.App, want []planted) {
 			r.third++
 			continue
 		}
+		if derivedFirestore(app, e) {
+			continue
+		}
 		r.extra = append(r.extra, fmt.Sprintf("%s (%s)", e.Value, app.File))
 	}
 }

@@ -329,6 +329,13 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 		}
 	}
 	ep.Store = store // the scheme (over TLS, the host) decides, whatever the rule guessed ("sql", "scheme")
+	if k, ok := c.Kind(store); ok && k.PathSegments > 0 {
+		// An Azure Blob URL names its container in the path; without one
+		// (the account's root) there is nothing of the store to probe.
+		if ep.Path = k.DataPath(u.EscapedPath()); ep.Path == "" {
+			ep.Store = ""
+		}
+	}
 	user := u.User
 	u.User, u.RawQuery, u.Fragment, u.RawFragment = nil, "", "", ""
 	ep.Value = prefix + u.String()

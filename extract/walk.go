@@ -45,9 +45,10 @@ type appScan struct {
 	// Identity facts beyond the app's id, for the party of each host:
 	// the signing certificate's subject, Firebase project ids, iOS
 	// associated domains. Written by effects only.
-	subject  string
-	projects []string
-	assoc    []string
+	subject    string
+	projects   []string
+	projectSrc []gown.Source // where each of projects was read
+	assoc      []string
 	// Hybrid apps' own hosts and ids: Capacitor's server.hostname and
 	// allowNavigation, Cordova's widget id, <access origin> and
 	// <allow-navigation href>.

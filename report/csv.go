@@ -15,7 +15,7 @@ var CSVColumns = []string{
 	"scan", "finding_id", "severity", "rule", "title",
 	"host", "ip", "port", "store", "product", "version",
 	"status", "tls", "items", "bytes", "reason", "origin",
-	"classes", "signs", "locations",
+	"classes", "signs", "locations", "path",
 }
 
 // CSV writes one row per finding, for spreadsheets. It streams: each row is
@@ -52,6 +52,7 @@ func (c *CSV) Add(r *gown.Result, fs []gown.Finding) error {
 			string(r.Status), string(r.TLS.Mode),
 			strconv.FormatUint(f.Items, 10), strconv.FormatUint(f.Bytes, 10), r.Reason, r.Target.Origin,
 			strings.Join(f.Classes, " "), signsText(r), locationsText(f.Locations, len(f.Locations)),
+			r.Target.Path,
 		}
 		for i := range rec {
 			rec[i] = cell(rec[i])

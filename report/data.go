@@ -165,13 +165,14 @@ func subject(fs []gown.Finding) *gown.Result {
 	return r
 }
 
-// subjectName names a finding's target as host:port, or the host alone
+// subjectName names a finding's target as host:port (and its path, for a
+// container or a project under the host), or the host alone
 // for a subject without a port (an app by its id, an address as a whole).
 func subjectName(t gown.Target) string {
 	if t.Port == 0 {
 		return t.Host
 	}
-	return net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) + t.Path
 }
 
 // targetText is subjectName with the address dialled when it differs.

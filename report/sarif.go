@@ -127,12 +127,12 @@ func TargetURI(t gown.Target) string {
 		}
 		return "tcp://" + t.Host
 	}
-	return "tcp://" + net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	return "tcp://" + net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) + t.Path
 }
 
 func (s *SARIF) result(r *gown.Result, f gown.Finding) map[string]any {
 	idx := s.ruleIndex(f)
-	addr := net.JoinHostPort(f.Target.Host, strconv.Itoa(f.Target.Port))
+	addr := net.JoinHostPort(f.Target.Host, strconv.Itoa(f.Target.Port)) + f.Target.Path
 	msg := f.Title + " at " + addr + "."
 	if r.Reason != "" {
 		msg += " " + r.Reason + "."

@@ -8,7 +8,8 @@
 # /var/cache/gown) to record HAR files, zsh, fish and groff for the completion
 # scripts and the man page; and, from npm, hermesc for the Hermes bundles, a
 # real Dart AOT snapshot (sass-embedded-linux-x64), a real Swift binary
-# (get-windows) and the SARIF Multitool. Only when root (npm fetches also as a user) and only
+# (get-windows), the SARIF Multitool, and Azurite for the Azure Blob test
+# bed. Only when root (npm fetches also as a user) and only
 # what is missing; it says what it installs.
 set -euo pipefail
 need=()
@@ -60,12 +61,26 @@ fetch_multitool() {
 			chmod +x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" || true
 	fi
 }
+# Azurite (npm azurite, MIT, Microsoft's Azure Storage emulator) serves the
+# Azure Blob configurations of the test bed (internal/testbed/azblob.go), which
+# installs it the same way, into the same folder, when this has not: pinned,
+# --ignore-scripts, its Blob service started with telemetry off.
+fetch_azurite() {
+	local az="${XDG_CACHE_HOME:-$HOME/.cache}/gown-testbed/azurite"
+	if [ ! -f "$az/node_modules/azurite/dist/src/blob/main.js" ] && command -v npm >/dev/null; then
+		echo "install-deps: npm install azurite@3.37.0 into $az" >&2
+		mkdir -p "$az"
+		[ -f "$az/package.json" ] || echo '{"name":"gown-testbed-azurite","private":true}' >"$az/package.json"
+		(cd "$az" && npm install --ignore-scripts --no-audit --no-fund --no-update-notifier azurite@3.37.0 >/dev/null) || true
+	fi
+}
 mitm=/var/cache/gown/mitmproxy-venv
 if [ "$(id -u)" -ne 0 ]; then
 	[ ${#need[@]} -eq 0 ] || echo "install-deps: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
 	[ -x $mitm/bin/mitmdump ] || echo "install-deps: missing mitmproxy; run as root to install it in $mitm" >&2
 	fetch_hermes
 	fetch_multitool
+	fetch_azurite
 	exit 0
 fi
 if [ ${#need[@]} -gt 0 ]; then
@@ -83,3 +98,4 @@ if [ ! -x $mitm/bin/mitmdump ]; then
 fi
 fetch_hermes
 fetch_multitool
+fetch_azurite

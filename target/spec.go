@@ -24,6 +24,7 @@ type Spec struct {
 	Port   int          // 0: use the port list
 	Hint   string       // store named by a URL's scheme or host
 	TLS    bool         // a TLS scheme (rediss, https)
+	Path   string       // what a URL's path names, for stores whose data it names (StoreKind.DataPath)
 }
 
 // Parse reads one target specification. A URL's scheme and host are looked
@@ -68,6 +69,9 @@ func parseURL(s string, c *gown.Catalog) (Spec, error) {
 	}
 	store, sc, _ := c.URL(u.Scheme, u.Hostname())
 	sp.Hint, sp.TLS, sp.Port = store, sc.TLS, sc.Port
+	if k, ok := c.Kind(store); ok {
+		sp.Path = k.DataPath(u.EscapedPath())
+	}
 	if p := u.Port(); p != "" {
 		if sp.Port, err = parsePort(p); err != nil {
 			return sp, err

@@ -128,7 +128,7 @@ func Expand(ctx context.Context, cfg *Config, raw string, out chan<- gown.Target
 		return nil
 	}
 	for _, p := range ports {
-		t := gown.Target{Host: sp.Host, Addr: a, Port: p, Hint: sp.Hint, TLS: sp.TLS, Origin: cfg.Origin}
+		t := gown.Target{Host: sp.Host, Addr: a, Port: p, Hint: sp.Hint, TLS: sp.TLS, Origin: cfg.Origin, Path: sp.Path}
 		if err := send(ctx, out, t); err != nil {
 			return err
 		}

@@ -31,6 +31,9 @@ func TestParse(t *testing.T) {
 		{in: "rediss://cache.example.com:7000/0", want: Spec{Host: "cache.example.com", Port: 7000, Hint: "redis", TLS: true}},
 		{in: "mysql://root@10.1.2.3/app", want: Spec{Host: "10.1.2.3", Port: 3306, Hint: "mysql"}},
 		{in: "https://api.example.com/v1", want: Spec{Host: "api.example.com", Port: 443, TLS: true}},
+		{in: "https://shopdata.blob.core.windows.net/photos/2024/a.jpg?sv=x", want: Spec{Host: "shopdata.blob.core.windows.net", Port: 443, Hint: "azblob", TLS: true, Path: "/photos"}},
+		{in: "https://firestore.googleapis.com/v1/projects/gown-shop/databases/(default)/documents/users", want: Spec{Host: "firestore.googleapis.com", Port: 443, Hint: "firestore", TLS: true, Path: "/v1/projects/gown-shop/databases/(default)"}},
+		{in: "https://shopdata.blob.core.windows.net/", want: Spec{Host: "shopdata.blob.core.windows.net", Port: 443, Hint: "azblob", TLS: true}},
 		{in: "https://shop-app.firebaseio.com/.json", want: Spec{Host: "shop-app.firebaseio.com", Port: 443, Hint: "firebase", TLS: true}},
 		{in: "https://x-default-rtdb.europe-west1.firebasedatabase.app", want: Spec{Host: "x-default-rtdb.europe-west1.firebasedatabase.app", Port: 443, Hint: "firebase", TLS: true}},
 		{in: "http://shop-app.firebaseio.com", want: Spec{Host: "shop-app.firebaseio.com", Port: 80}}, // a plaintext URL reaches a redirect, not the database

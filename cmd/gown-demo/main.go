@@ -203,10 +203,11 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 		a := s.Addr.Addr()
 		t := gown.Target{Host: a.String(), Addr: a, Port: int(s.Addr.Port()), Hint: s.Kind, Origin: "demo"}
 		if s.Host != "" {
-			// A bucket, named as an app names it; the hint makes gown
+			// A bucket, named as an app names it (an Azure container by
+			// its path under the account's host); the hint makes gown
 			// probe it, as the prober claims no port.
-			t.Host = s.Host
-			hinted = append(hinted, s.Host+"="+s.Addr.String())
+			t.Host, t.Path = s.Host, s.Path
+			hinted = append(hinted, s.Host+s.Path+"="+s.Addr.String())
 		} else if s.Kind == "firebase" {
 			// Named as an app names its database; the hint is what makes
 			// gown probe it, as the prober claims no port.

@@ -172,6 +172,8 @@ func (s *Server) HTTPLog(mark int64) ([]HTTPRequest, error) {
 		parse = parseWerkzeug
 	case logFakeGCS:
 		parse = parseFakeGCS
+	case logAzurite:
+		parse = parseAzurite
 	default:
 		return nil, fmt.Errorf("testbed: %s keeps no HTTP request log", s.Name)
 	}
@@ -195,6 +197,7 @@ const (
 	logCouchbase // the CouchbaseMock launcher's request log, in nginx's format
 	logWerkzeug  // moto_server's request log (werkzeug's)
 	logFakeGCS   // fake-gcs-server's access log
+	logAzurite   // Azurite's --debug log
 )
 
 // tracerLine matches a request line of OpenSearch's (and Elasticsearch's)
@@ -277,6 +280,8 @@ func (s *Server) LogName() string {
 		return "moto request log"
 	case logFakeGCS:
 		return "fake-gcs-server access log"
+	case logAzurite:
+		return "Azurite debug log"
 	}
 	switch s.Kind {
 	case "mongodb":

@@ -142,7 +142,12 @@ func startMoto(ctx context.Context, log io.Writer, s *Server, v s3Variant) error
 		first, _, _ := strings.Cut(o[0], "/")
 		dbs[first]++
 	}
-	s.Want = newTruth(gown.StatusOpen, dbs)
+	// Listing is not reading: with every object private, the listing's
+	// names are all an anonymous client gets, which is restricted.
+	s.Want = newTruth(gown.StatusRestricted, dbs)
+	if v.public {
+		s.Want.Status = gown.StatusOpen
+	}
 	s.Want.TLS = gown.TLSNone
 	if v.public {
 		s.Want.Classes, s.Want.PIIDatabase, s.Want.Signs = PIIClasses, "users", []string{"ransom-note"}

@@ -35,12 +35,16 @@ var Source = netip.MustParseAddr("127.0.0.2")
 // Server is one running store in one configuration.
 type Server struct {
 	Name string         // the config name, e.g. "redis-open"
-	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3" or "gcs"
+	Kind string         // prober name: "redis", "mysql", "postgres", "memcached", "mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3", "gcs", "azblob" or "firestore"
 	Addr netip.AddrPort // where it listens (127.x.y.z only)
 	// Host is the name an app gives a store reached only by name (an S3
 	// bucket's BUCKET.s3.amazonaws.com), mapped to Addr; "" for the others
 	// (Firebase's is FirebaseHost).
 	Host string
+	// Path is the data the URL path names under Host (gown.Target.Path):
+	// an Azure container ("/gown-container-public"), a Firestore database
+	// (FirestorePath); "" for the others.
+	Path string
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
 	// redis-acl, "root" for mariadb-password, "postgres" for
@@ -168,7 +172,7 @@ type pkg struct {
 var configs = sync.OnceValue(func() []config {
 	return slices.Concat(redisConfigs(), mariadbConfigs(), postgresConfigs(), memcachedConfigs(),
 		mongoConfigs(), searchConfigs(), kibanaConfigs(), couchConfigs(), couchbaseConfigs(), firebaseConfigs(),
-		mqttConfigs(), etcdConfigs(), s3Configs(), gcsConfigs())
+		mqttConfigs(), etcdConfigs(), s3Configs(), gcsConfigs(), azblobConfigs(), firestoreConfigs())
 })
 
 // Names returns every known configuration name.
@@ -384,6 +388,10 @@ func (s *Server) Check(ctx context.Context) error {
 		return s.checkS3(ctx)
 	case "gcs":
 		return s.checkGCS(ctx)
+	case "azblob":
+		return s.checkAzblob(ctx)
+	case "firestore":
+		return s.checkFirestore(ctx)
 	}
 	return fmt.Errorf("testbed: no check for kind %q", s.Kind)
 }

@@ -139,9 +139,15 @@ func testTruth(t *testing.T, b *Bed) {
 		"etcd-auth": {Status: gown.StatusAuthRequired, Databases: map[string]uint64{"app": 6}, Items: 6, TLS: gown.TLSNone},
 		"etcd-tls": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "config": etcdConfigKeys, "devices": etcdDevices, RansomName: 1},
 			Items: 24, TLS: gown.TLSRequired},
-		"s3-open":   {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
-		"s3-listed": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
-		"gcs-open":  {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"s3-open":          {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"s3-listed":        {Status: gown.StatusRestricted, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"gcs-open":         {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"azblob-container": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
+		"azblob-blob":      {Status: gown.StatusOpen, TLS: gown.TLSNone},
+		"azblob-private":   {Status: gown.StatusAuthRequired, TLS: gown.TLSNone},
+		"firestore-standin-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "orders": firestoreOrders, "messages": 1},
+			Items: 3 + firestoreOrders + 1, TLS: gown.TLSRequired},
+		"firestore-standin-locked": {Status: gown.StatusRestricted, TLS: gown.TLSRequired},
 	}
 	for name, w := range want {
 		s := b.Get(name)
@@ -362,7 +368,8 @@ func TestNames(t *testing.T) {
 		"postgres-trust", "postgres-scram", "postgres-reject", "postgres-tls", "postgres-select-only", "postgres-no-select",
 		"memcached-open", "memcached-auth", "memcached-sasl", "couchbase-open", "opensearch-search-only", "opensearch-forbidden",
 		"kibana-standin-open", "kibana-standin-secured", "kibana-standin-login", "kibana-standin-redacted",
-		"mqtt-open", "mqtt-auth", "mqtt-acl", "mqtt-tls", "etcd-open", "etcd-auth", "etcd-tls", "s3-open", "s3-listed", "gcs-open"} {
+		"mqtt-open", "mqtt-auth", "mqtt-acl", "mqtt-tls", "etcd-open", "etcd-auth", "etcd-tls", "s3-open", "s3-listed", "gcs-open",
+		"azblob-container", "azblob-blob", "azblob-private", "firestore-standin-open", "firestore-standin-locked"} {
 		if !slices.Contains(Names(), n) {
 			t.Errorf("Names lacks %s", n)
 		}

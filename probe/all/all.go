@@ -9,11 +9,13 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/azblob"
 	"github.com/gownscan/gown/probe/couchbase"
 	"github.com/gownscan/gown/probe/couchdb"
 	"github.com/gownscan/gown/probe/elasticsearch"
 	"github.com/gownscan/gown/probe/etcd"
 	"github.com/gownscan/gown/probe/firebase"
+	"github.com/gownscan/gown/probe/firestore"
 	"github.com/gownscan/gown/probe/gcs"
 	"github.com/gownscan/gown/probe/kibana"
 	"github.com/gownscan/gown/probe/memcached"
@@ -56,9 +58,11 @@ func Registry() *probe.Registry {
 		couchbase.New(),
 		etcd.New(),
 		mqtt.New(),
-		firebase.New(), // hint-only: reached through a firebase URL's hint
-		s3.New(),       // hint-only: reached through a bucket host's hint
-		gcs.New(),      // hint-only: reached through a bucket host's hint
+		firebase.New(),  // hint-only: reached through a firebase URL's hint
+		s3.New(),        // hint-only: reached through a bucket host's hint
+		gcs.New(),       // hint-only: reached through a bucket host's hint
+		azblob.New(),    // hint-only: reached through a container URL's hint
+		firestore.New(), // hint-only: reached through a Firebase project's database path
 	)
 }
 

@@ -53,7 +53,7 @@ func TestCatalog(t *testing.T) {
 			serverFirst = append(serverFirst, k.Name)
 		}
 	}
-	if fmt.Sprint(hintOnly, serverFirst) != "[firebase s3 gcs] [mysql]" {
+	if fmt.Sprint(hintOnly, serverFirst) != "[firebase s3 gcs azblob firestore] [mysql]" {
 		t.Errorf("hint-only %v, server-first %v", hintOnly, serverFirst)
 	}
 	if k, ok := c.HostKind("shop-1.europe-west1.firebasedatabase.app"); !ok || k.Name != "firebase" {

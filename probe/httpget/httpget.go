@@ -9,6 +9,7 @@
 //
 //	GET PATH HTTP/1.1\r\nHost: H\r\nUser-Agent: gown\r\nAccept: application/json\r\nConnection: close\r\n\r\n
 //
+// (GetRange adds "Range: bytes=0-N" for a bounded read of one object),
 // except for read APIs that take their query in a JSON body (etcd's gRPC
 // gateway: POST /v3/kv/range), which PostQuery sends as the same request
 // with POST, Content-Type: application/json and a Content-Length. It is for
@@ -146,6 +147,22 @@ func PostQuery(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, 
 // before any reply byte ErrSilent; a failed handshake ErrHandshake.
 func Get(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, path string) (*Exchange, error) {
 	return exchange(ctx, d, t, useTLS, "GET "+path, func(host string) string { return Request(host, path) })
+}
+
+// GetRange is Get with a Range header asking for the first n bytes of the
+// body (bytes=0-(n-1)): a bounded read of an object, which a server may
+// answer with 206 and the range or with 200 and the whole body (capped as
+// any body is).
+func GetRange(ctx context.Context, d probe.Dialer, t gown.Target, useTLS bool, path string, n int64) (*Exchange, error) {
+	rng := "bytes=0-" + strconv.FormatInt(max(n, 1)-1, 10)
+	return exchange(ctx, d, t, useTLS, "GET "+path+" ("+rng+")", func(host string) string {
+		return "GET " + path + " HTTP/1.1\r\n" +
+			"Host: " + host + "\r\n" +
+			"User-Agent: gown\r\n" +
+			"Accept: application/json\r\n" +
+			"Range: " + rng + "\r\n" +
+			"Connection: close\r\n\r\n"
+	})
 }
 
 // exchange sends the request req builds for the Host header over a new

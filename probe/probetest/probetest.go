@@ -53,6 +53,7 @@ func TargetOf(k gown.StoreKind, s *testbed.Server) gown.Target {
 		if s.Host != "" {
 			t.Host = s.Host
 		}
+		t.Path = s.Path
 	}
 	return t
 }
@@ -200,6 +201,14 @@ func ClosedPort(t *testing.T, p probe.Prober) {
 		// a Firebase URL); the name is resolved already, as the engine's
 		// targets are, and never looked up.
 		tg.Host = "closed-port.gown.test"
+		if p.Kind().PathSegments > 0 {
+			// A path of as many segments as the store names its data by
+			// (an account and container path style, a Firestore database).
+			tg.Path = strings.Repeat("/gown", max(p.Kind().PathSegments, 2))
+			if p.Kind().PathSegments == 5 {
+				tg.Path = "/v1/projects/gown/databases/(default)"
+			}
+		}
 	}
 	r, err := p.Probe(t.Context(), tg, Dialer(t))
 	var de *probe.DialError

@@ -26,20 +26,20 @@ var mqttReads = map[string]bool{"connection": true, "CONNECT": true, "SUBSCRIBE"
 var etcdReads = map[string]bool{"/etcdserverpb.KV/Range": true, "/etcdserverpb.Maintenance/Status": true}
 
 // TestReadOnlyStores scans every MongoDB, search, Kibana, CouchDB,
-// Couchbase, Firebase, MQTT, etcd, S3 and GCS configuration with the whole
+// Couchbase, Firebase, MQTT, etcd, S3, GCS, Azure Blob and Firestore (stand-in) configuration with the whole
 // engine, sampling on, and reads in each server's own log what arrived
 // after a mark: FerretDB's debug log (every command), the OpenSearch and
 // Elasticsearch HTTP tracer, nginx's access log in front of OpenSearch,
 // PouchDB Server's request log, the CouchbaseMock launcher's request log,
 // the Kibana stand-ins' request logs, firebase-server's debug log (method
 // and path of each REST request), moto's and fake-gcs-server's request
-// logs, mosquitto's debug log (each packet received, each connection) and
+// logs, Azurite's debug log, mosquitto's debug log (each packet received, each connection) and
 // etcd's debug log (each v3 request). Any command off the read list, any
 // HTTP method but GET and HEAD, any MQTT PUBLISH and any etcd method but
 // Range and Status fails.
 func TestReadOnlyStores(t *testing.T) {
 	var names []string
-	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3", "gcs"} {
+	for _, k := range []string{"mongodb", "elasticsearch", "kibana", "couchdb", "couchbase", "firebase", "mqtt", "etcd", "s3", "gcs", "azblob", "firestore"} {
 		names = append(names, testbed.NamesOf(k)...)
 	}
 	bed := testbed.Require(t, names...)

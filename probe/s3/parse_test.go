@@ -98,3 +98,23 @@ func FuzzListing(f *testing.F) {
 		}
 	})
 }
+
+// TestReadObject: the read of one listed object decides a listed bucket.
+func TestReadObject(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   []byte
+		want   gown.Status
+	}{
+		{206, []byte(`{"email":"a`), gown.StatusOpen},
+		{200, []byte(`x`), gown.StatusOpen},
+		{403, testdata(t, "accessdenied.xml"), gown.StatusRestricted},
+		{404, []byte(`<Error><Code>NoSuchKey</Code></Error>`), gown.StatusRestricted},
+	} {
+		r := &gown.Result{Status: gown.StatusOpen}
+		readObject(r, &httpget.Reply{Status: c.status, Body: c.body})
+		if r.Status != c.want || r.Reason == "" || r.Details["read"] == "" {
+			t.Errorf("read %d: %s (%s)", c.status, r.Status, r.Reason)
+		}
+	}
+}

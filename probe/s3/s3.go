@@ -13,11 +13,16 @@
 //	GET /BUCKET?list-type=2&max-keys=1000 HTTP/1.1 Host: s3.amazonaws.com (path style), only when
 //	                                               the virtual-host request did not reach the bucket
 //
-// and, when sampling, GET /KEY (or /BUCKET/KEY) for a few small objects of
-// each top-level prefix. gown never writes, never signs a request, and never
+// then, when the listing names objects, GET /KEY (or /BUCKET/KEY) of the
+// first listed object with Range: bytes=0-1023, which decides the verdict;
+// and, when sampling, GET /KEY for a few small objects of each top-level
+// prefix. gown never writes, never signs a request, and never
 // asks for an ACL or a policy.
 //
-// Verdicts: a ListBucketResult is open; the inventory has one database per
+// Verdicts: a ListBucketResult whose first object reads is open (an empty
+// listing too: nothing is left to try); a listing whose object read is
+// refused (private object ACLs under a public listing) is restricted, with
+// the inventory of what it lists. The inventory has one database per
 // first key segment ("users/u1.json" is in "users"; a key without "/" is its
 // own), items are objects, bytes their sizes (the listing is capped at 1000
 // keys: then truncated). AccessDenied is auth-required (the bucket exists
@@ -28,7 +33,7 @@
 // gets the first request only, and no verdict beyond what answered.
 //
 // Result.Details keys: style (virtual-host or path), bucket, http_status,
-// error (S3's error code).
+// error (S3's error code), read (the status of the deciding object read).
 package s3
 
 import (
@@ -151,7 +156,49 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	r.Detail("style", style)
 	r.Detail("http_status", strconv.Itoa(x.Reply.Status))
 	judge(r, list, s3err, x.Reply)
+	if list != nil && len(list.Contents) > 0 {
+		// Listing is not reading: read one listed object, bounded, and let
+		// that read decide.
+		pt, prefix := t, "/"
+		if style == "path" {
+			if ph := pathHost(t.Host, bucket); ph != "" {
+				pt.Host = ph
+			}
+			prefix = "/" + bucket + "/"
+		}
+		y, err := httpget.GetRange(ctx, d, pt, t.TLS, prefix+escapeKey(list.Contents[0].Key), readBytes)
+		if y != nil {
+			r.Evidence = append(r.Evidence, y.Evidence...)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("s3 read of a listed object on %s: %w", t, err)
+			}
+			r.Reason += " (the read of a listed object failed: " + err.Error() + ")"
+			return r, nil
+		}
+		readObject(r, y.Reply)
+	}
 	return r, nil
+}
+
+// readBytes bounds the read of the one listed object that decides.
+const readBytes = 1024
+
+// readObject decides a listed bucket by the read of one listed object:
+// allowed (200, 206) keeps it open; refused makes it restricted (names
+// listed, data unreadable: private objects under a public listing).
+func readObject(r *gown.Result, rep *httpget.Reply) {
+	r.Detail("read", strconv.Itoa(rep.Status))
+	if rep.Status == 200 || rep.Status == 206 {
+		r.Reason = "ListObjectsV2 listed the bucket and a listed object read without a signature"
+		return
+	}
+	code := ""
+	if _, e := parse(rep); e != nil {
+		code = " (" + e.Code + ")"
+	}
+	r.Status, r.Reason = gown.StatusRestricted, fmt.Sprintf("the bucket lists its objects without a signature, but a read of a listed object was refused: %d%s", rep.Status, code)
 }
 
 // listResult is ListObjectsV2's answer.

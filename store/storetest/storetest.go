@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"FleetImport", testFleetImport},
 		{"FleetReport", testFleetReport},
 		{"WatchState", testWatchState},
+		{"Paths", testPaths},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)

@@ -17,7 +17,7 @@ const pageSize = 500
 
 const serviceCols = `id, target_key, store, host, ip, port, hint, tls_hint, origin, product, version, status, reason,
 	tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after, tls_self_signed, has_inventory, items, bytes,
-	truncated, details, error, started_at, duration_ns, exposure, signs, facts`
+	truncated, details, error, started_at, duration_ns, exposure, signs, facts, path`
 
 // service is a result being assembled from its rows.
 type service struct {
@@ -198,7 +198,7 @@ func (s *Store) children(ctx context.Context, in string, ids []any, byID map[int
 				}
 			}
 			sv := byID[id]
-			f.Target.Hint, f.Target.TLS, f.Target.Origin = sv.r.Target.Hint, sv.r.Target.TLS, sv.r.Target.Origin
+			f.Target.Hint, f.Target.TLS, f.Target.Origin, f.Target.Path = sv.r.Target.Hint, sv.r.Target.TLS, sv.r.Target.Origin, sv.r.Target.Path
 			sv.findings = append(sv.findings, f)
 			return nil
 		})
@@ -223,7 +223,7 @@ func scanService(r rowScanner) (*service, error) {
 	var items, bytes, dur int64
 	err := r.Scan(&sv.id, &sv.key, &res.Store, &t.Host, &ip, &t.Port, &t.Hint, &t.TLS, &t.Origin, &res.Product,
 		&res.Version, &status, &res.Reason, &mode, &res.TLS.Version, &res.TLS.Subject, &res.TLS.Issuer, &notAfter,
-		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur, &exposure, &signs, &facts)
+		&res.TLS.SelfSigned, &hasInv, &items, &bytes, &truncated, &details, &res.Error, &started, &dur, &exposure, &signs, &facts, &t.Path)
 	if err != nil {
 		return nil, err
 	}

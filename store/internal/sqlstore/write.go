@@ -13,18 +13,18 @@ import (
 
 // The statements one batch runs, prepared once per transaction.
 const (
-	insTarget = `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	insTarget = `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status, path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	insService = `INSERT INTO services (scan_id, target_key, store, host, ip, port, hint, tls_hint, origin,
 		product, version, status, reason, tls_mode, tls_version, tls_subject, tls_issuer, tls_not_after,
-		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns, exposure, signs, facts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		tls_self_signed, has_inventory, items, bytes, truncated, details, error, started_at, duration_ns, exposure, signs, facts, path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	insDatabase = `INSERT INTO databases (service_id, seq, name, items, bytes, system) VALUES (?, ?, ?, ?, ?, ?)`
 	insEvidence = `INSERT INTO evidence (service_id, seq, step, sent, received) VALUES (?, ?, ?, ?, ?)`
 	// A re-scan updates the finding in place; an older scan written late
 	// (a resumed one) does not overwrite a newer scan's view.
-	upsFinding = `INSERT INTO findings (id, rule, store, host, ip, port, severity, title, items, bytes, first_seen, last_seen)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	upsFinding = `INSERT INTO findings (id, rule, store, host, ip, port, severity, title, items, bytes, first_seen, last_seen, path)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET ip = excluded.ip, severity = excluded.severity, title = excluded.title,
 			items = excluded.items, bytes = excluded.bytes, last_seen = excluded.last_seen
 		WHERE excluded.last_seen >= findings.last_seen`
@@ -35,15 +35,16 @@ const (
 // doneRows is how many targets that only finished (a closed port: no
 // result, no finding) one statement inserts. Most of a scan's targets are
 // such, and one multi-row insert costs the driver and the database far less
-// than as many one-row ones (BENCHMARKS.md). 64 rows × 8 parameters stays
-// well under both SQLite's and PostgreSQL's parameter limits.
+// than as many one-row ones (BENCHMARKS.md). 64 rows × 9 parameters stays
+// well under both SQLite's and PostgreSQL's parameter limits (9 since
+// targets have a path).
 const doneRows = 64
 
 // insTargets is insTarget for doneRows rows.
 var insTargets = func() string {
-	row := "(?, ?, ?, ?, ?, ?, ?, ?)"
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	rows := strings.TrimSuffix(strings.Repeat(row+", ", doneRows), ", ")
-	return `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status) VALUES ` + rows + ` ON CONFLICT DO NOTHING`
+	return `INSERT INTO targets (scan_id, key, host, ip, port, hint, origin, status, path) VALUES ` + rows + ` ON CONFLICT DO NOTHING`
 }()
 
 // batchStmts are the prepared statements of one transaction.
@@ -129,10 +130,10 @@ func (b *batchStmts) addDone(ctx context.Context, scan int64, recs []gown.Record
 		}
 		b.targets = st
 	}
-	args := make([]any, 0, 8*len(recs))
+	args := make([]any, 0, 9*len(recs))
 	for i := range recs {
 		t := recs[i].Target
-		args = append(args, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(gown.StatusError))...)
+		args = append(args, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(gown.StatusError), t.Path)...)
 	}
 	_, err := b.targets.ExecContext(ctx, args...)
 	return err
@@ -149,7 +150,7 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 	if rec.Result != nil {
 		status = rec.Result.Status
 	}
-	res, err := b.target.ExecContext(ctx, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(status))...)
+	res, err := b.target.ExecContext(ctx, clean(scan, gown.TargetKey(t), t.Host, addr(t), t.Port, t.Hint, t.Origin, string(status), t.Path)...)
 	if err != nil {
 		return err
 	}
@@ -168,7 +169,7 @@ func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) erro
 func (b *batchStmts) addFindings(ctx context.Context, scan int64, service *int64, fs []gown.Finding) error {
 	for i, f := range fs {
 		if _, err := b.finding.ExecContext(ctx, clean(f.ID, f.Rule, f.Store, f.Target.Host, addr(f.Target), f.Target.Port,
-			int(f.Severity), f.Title, clamp(f.Items), clamp(f.Bytes), scan, scan)...); err != nil {
+			int(f.Severity), f.Title, clamp(f.Items), clamp(f.Bytes), scan, scan, f.Target.Path)...); err != nil {
 			return err
 		}
 		classes, err := jsonText(f.Classes, len(f.Classes) > 0)
@@ -219,7 +220,7 @@ func (b *batchStmts) addService(ctx context.Context, scan int64, r *gown.Result,
 	err = b.service.QueryRowContext(ctx, clean(scan, key, r.Store, t.Host, addr(t), t.Port, t.Hint, t.TLS, t.Origin,
 		r.Product, r.Version, string(r.Status), r.Reason, string(r.TLS.Mode), r.TLS.Version, r.TLS.Subject,
 		r.TLS.Issuer, fmtTime(r.TLS.NotAfter), r.TLS.SelfSigned, hasInv, clamp(inv.Items), clamp(inv.Bytes),
-		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration), exposure, signs, facts)...).Scan(&id)
+		inv.Truncated, details, r.Error, fmtTime(r.Start), int64(r.Duration), exposure, signs, facts, t.Path)...).Scan(&id)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,80 @@
+package azblob
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/flatten"
+	"github.com/gownscan/gown/probe/httpget"
+)
+
+// maxBlob is the largest blob sampling reads; bigger ones, and any that is
+// not UTF-8 text, are left alone.
+const maxBlob = 64 << 10
+
+var _ probe.Sampler = (*Prober)(nil)
+
+// Sample lists the container again and reads the first K small blobs of
+// each top-level prefix with unsigned GETs (a Range of maxBlob bytes). A
+// blob the service refuses is skipped. A JSON blob becomes fields; other
+// text one field "value". A container readable only by name (no listing)
+// gives no samples: gown knows no name to read.
+func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, lim probe.SampleLimits, emit func(gown.Sample) error) error {
+	if _, _, ok := Container(t); !ok || r.Inventory == nil || r.Inventory.Items == 0 {
+		return nil
+	}
+	base := containerPath(t)
+	x, err := httpget.Get(ctx, d, t, t.TLS, base+listQuery)
+	if err != nil {
+		return fmt.Errorf("azblob listing on %s: %w", t, err)
+	}
+	list, _ := parse(x.Reply)
+	if list == nil {
+		return nil
+	}
+	per := map[string]int{}
+	for _, b := range list.Blobs {
+		db := database(b.Name)
+		if per[db] >= lim.PerCollection || b.Size > maxBlob || b.Size <= 0 {
+			continue
+		}
+		if _, seen := per[db]; !seen && len(per) >= lim.Collections {
+			continue
+		}
+		per[db]++
+		y, err := httpget.GetRange(ctx, d, t, t.TLS, base+"/"+escapeName(b.Name), maxBlob)
+		if err != nil {
+			return fmt.Errorf("azblob GET blob on %s: %w", t, err)
+		}
+		if (y.Reply.Status != 200 && y.Reply.Status != 206) || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
+			continue // refused, or not text
+		}
+		err = emit(gown.Sample{Database: db, Key: b.Name, Fields: bodyFields(y.Reply.Body)})
+		if errors.Is(err, probe.ErrSampleFull) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bodyFields flattens a JSON object or array; other text is one field
+// "value", cut to flatten.MaxValue.
+func bodyFields(v []byte) []gown.Field {
+	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
+			return fs
+		}
+	}
+	if len(v) > flatten.MaxValue {
+		v = v[:flatten.MaxValue]
+	}
+	return []gown.Field{{Path: "value", Value: string(v)}}
+}
