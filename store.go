@@ -50,10 +50,15 @@ type ScanMeta struct {
 // resumed scan skips it. A record with Findings but no Result is standalone
 // (see Standalone): findings about an app's own code or about several results
 // at once; it marks no target done.
+//
+// A record with an App stores the app the scan read, with its endpoints
+// (Store.ScanApps reads it back), and its Findings are the app's own,
+// standalone; it marks no target done either.
 type Record struct {
 	Target   Target
 	Result   *Result
 	Findings []Finding
+	App      *App
 }
 
 // Standalone reports whether the record holds findings about no single
@@ -104,6 +109,11 @@ type Store interface {
 	// by host, port, store, then TargetKey: the order reports and diffs rely
 	// on.
 	Results(ctx context.Context, scan ScanID, fn func(*Result, []Finding) error) error
+	// ScanApps walks the apps the scan read (Record.App), in the order they
+	// were stored, each whole: identity, frameworks and endpoints with
+	// their party, sources and parts, as extraction gave them. The same
+	// file stored twice in one scan is kept once.
+	ScanApps(ctx context.Context, scan ScanID, fn func(*App) error) error
 	// DoneTargets walks the TargetKey of every target the scan finished.
 	DoneTargets(ctx context.Context, scan ScanID, fn func(key string) error) error
 	// Prune deletes all but the newest keep scans with everything they hold

@@ -8,7 +8,8 @@
 //
 //	Begin:  record the scan in the results store (or take up the one to
 //	        resume, with the targets it finished), start committing
-//	AddApp: grade an app's own code (hard-coded credentials, clear text)
+//	AddApp: store an app with its endpoints, grade its own code
+//	        (hard-coded credentials, clear text)
 //	Run:    targets → skip those finished → probe engine (pool, limits,
 //	        deadlines, sampling) → assess each result (findings) → store in
 //	        batches → the sink, once committed; at the end the findings
@@ -237,16 +238,19 @@ func (s *Scan) Finished() int {
 	return s.done.Len()
 }
 
-// AddApp grades an app's own code (assess.AppFindings: hard-coded
-// credentials, clear-text transport) and adds its findings to the scan.
-// They are committed, and handed to the sink, before AddApp returns, so
-// that a caller printing each app sees its findings follow it.
+// AddApp stores the app in the scan (gown.Record.App: its identity and
+// endpoints, read back by gown.Store.ScanApps), grades its own code
+// (assess.AppFindings: hard-coded credentials, clear-text transport) and
+// adds its findings to the scan. The findings are committed, and handed to
+// the sink, before AddApp returns, so that a caller printing each app sees
+// its findings follow it; an app without findings is committed with the
+// next batch.
 func (s *Scan) AddApp(a *gown.App) error {
 	fs := assess.AppFindings(a)
+	s.add(gown.Record{App: a, Findings: fs})
 	if len(fs) == 0 {
 		return s.err
 	}
-	s.add(gown.Record{Findings: fs})
 	if s.b != nil && s.err == nil {
 		s.err = s.b.Flush()
 	}

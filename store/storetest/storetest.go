@@ -2,7 +2,8 @@
 // pass, against the real database: round trip (facts included), batch atomicity, stable
 // finding ids, the resume set, diff categories, paging, prune by count and
 // by age sparing running scans, the dashboard's reads (gown.Browser), the
-// fleet (gown.FleetStore) and watch state (gown.WatchStore).
+// fleet (gown.FleetStore), watch state (gown.WatchStore) and the apps a
+// scan read (gown.Store.ScanApps).
 package storetest
 
 import (
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"FleetReport", testFleetReport},
 		{"WatchState", testWatchState},
 		{"Paths", testPaths},
+		{"Apps", testApps},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)

@@ -51,6 +51,7 @@ var insTargets = func() string {
 type batchStmts struct {
 	target, service, database, evidence, finding, occurrence *sql.Stmt
 	targets                                                  *sql.Stmt // insTargets, prepared on first use
+	app, endpoint                                            *sql.Stmt // insApp, insEndpoint, prepared on first use
 	tx                                                       *sql.Tx
 	q                                                        func(string) string
 }
@@ -107,7 +108,7 @@ func (s *Store) AddResults(ctx context.Context, scan gown.ScanID, batch []gown.R
 
 // onlyDone reports whether a record only marks its target finished.
 func onlyDone(rec *gown.Record) bool {
-	return rec.Result == nil && len(rec.Findings) == 0 && !rec.Standalone()
+	return rec.Result == nil && len(rec.Findings) == 0 && rec.App == nil
 }
 
 // doneRun counts the records at the head of batch that only mark their
@@ -140,6 +141,13 @@ func (b *batchStmts) addDone(ctx context.Context, scan int64, recs []gown.Record
 }
 
 func (b *batchStmts) add(ctx context.Context, scan int64, rec *gown.Record) error {
+	if rec.App != nil {
+		// An app read by the scan, with its own findings: no target.
+		if err := b.addApp(ctx, scan, rec.App); err != nil {
+			return err
+		}
+		return b.addFindings(ctx, scan, nil, rec.Findings)
+	}
 	if rec.Standalone() {
 		// No target is finished and no service stored: the findings stand
 		// on their own, each naming its subject.
