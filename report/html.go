@@ -41,15 +41,34 @@ type HTML struct {
 // maxHTMLApps bounds the apps the page lists.
 const maxHTMLApps = 500
 
-// htmlApp is what the page shows of one app: identity and the back ends
-// it names (first-party first, at most 20).
+// htmlApp is what the page shows of one app: identity, and the back ends
+// it names grouped by party (first party first), each with its store and
+// where in the app it was found, at most maxHTMLEndpoints per party.
 type htmlApp struct {
-	File, Platform, ID, Version string
-	Endpoints                   []gown.Endpoint
-	MoreEndpoints               int
-	Credentials, Cleartext      int
-	Encrypted                   bool
+	File, Platform, Format, ID, Version string
+	Frameworks, Identity                []string
+	Groups                              []htmlPartyGroup
+	// Counts sums up the endpoints by party ("first 3 · third 12").
+	Counts                 string
+	Credentials, Cleartext int
+	Encrypted              bool
 }
+
+// htmlPartyGroup is one party's endpoints of an app.
+type htmlPartyGroup struct {
+	Party, Label string
+	Count, More  int
+	Endpoints    []htmlEndpoint
+}
+
+// htmlEndpoint is one endpoint as the app card shows it.
+type htmlEndpoint struct {
+	Value, Store, Where string
+	Notes               []string
+}
+
+// maxHTMLEndpoints bounds the endpoints the card lists per party.
+const maxHTMLEndpoints = 20
 
 var _ AppWriter = (*HTML)(nil)
 
@@ -59,14 +78,19 @@ func (h *HTML) AddApp(a *gown.App) error {
 		h.appsDropped++
 		return nil
 	}
-	eps := append([]gown.Endpoint(nil), a.Endpoints...)
-	sort.SliceStable(eps, func(i, j int) bool { return eps[i].FirstParty && !eps[j].FirstParty })
-	ha := htmlApp{File: a.File, Platform: string(a.Platform), ID: a.ID, Version: a.Version, Credentials: len(a.Credentials),
-		Cleartext: len(a.Cleartext), Encrypted: a.Encrypted}
-	if len(eps) > 20 {
-		ha.MoreEndpoints, eps = len(eps)-20, eps[:20]
+	ha := htmlApp{File: a.File, Platform: string(a.Platform), Format: a.Format, ID: a.ID, Version: a.Version,
+		Frameworks: a.Frameworks, Identity: a.Identity, Credentials: len(a.Credentials), Cleartext: len(a.Cleartext),
+		Encrypted: a.Encrypted}
+	groups := byParty(a.Endpoints, maxHTMLEndpoints)
+	ha.Counts = partyCounts(groups)
+	for _, g := range groups {
+		hg := htmlPartyGroup{Party: string(g.Party), Label: g.Label(), Count: g.Count(), More: g.More}
+		for _, e := range g.Endpoints {
+			hg.Endpoints = append(hg.Endpoints, htmlEndpoint{Value: e.Value, Store: endpointStore(e), Where: endpointWhere(e),
+				Notes: endpointNotes(a, e)})
+		}
+		ha.Groups = append(ha.Groups, hg)
 	}
-	ha.Endpoints = eps
 	h.apps = append(h.apps, ha)
 	return nil
 }
@@ -270,7 +294,7 @@ func (h *HTML) view() htmlView {
 			if g.First.F.Target.Origin != "app" {
 				continue
 			}
-			a := htmlApp{ID: g.First.HostPort}
+			a := htmlApp{ID: g.First.HostPort, Counts: "endpoints not stored with this scan"}
 			for _, r := range g.Rows {
 				if len(r.F.Locations) > 0 && a.File == "" {
 					a.File, _, _ = strings.Cut(r.F.Locations[0].Container, "!")

@@ -20,6 +20,11 @@ type Markdown struct {
 	meta ScanMeta
 	sum  *Summary
 	rows rows
+	// apps holds the apps section as written so far (AddApp), at most
+	// maxHTMLApps apps; appsDropped counts the rest.
+	apps        strings.Builder
+	nApps       int
+	appsDropped int
 }
 
 // NewMarkdown writes to w.
@@ -50,6 +55,12 @@ func (m *Markdown) End() error {
 		fmt.Fprintf(w, "Command: %s\n\n", mdText(m.meta.Command))
 	}
 	m.writeSummary()
+	if m.nApps > 0 {
+		fmt.Fprintf(w, "## Apps\n\n%s", m.apps.String())
+		if m.appsDropped > 0 {
+			fmt.Fprintf(w, "_%d more apps are not listed._\n\n", m.appsDropped)
+		}
+	}
 	fmt.Fprintf(w, "## Findings\n\n")
 	rs := m.rows.sorted()
 	if len(rs) == 0 {
@@ -253,4 +264,69 @@ func findingText(f gown.Finding) string {
 		return f.Title
 	}
 	return f.Title + " (at " + locationsText(f.Locations, 3) + ")"
+}
+
+var _ AppWriter = (*Markdown)(nil)
+
+// AddApp adds an app the scan read to the report's apps section: who it
+// is, its endpoints counted by party, and a table of those gown probes or
+// might (first, unknown, internal; at most tableListed each) with their
+// store and where they were found.
+func (m *Markdown) AddApp(a *gown.App) error {
+	if m.nApps >= maxHTMLApps {
+		m.appsDropped++
+		return nil
+	}
+	m.nApps++
+	w := &m.apps
+	fmt.Fprintf(w, "### %s\n\n", mdText(appTitle(a)))
+	var facts []string
+	if a.Platform != "" {
+		facts = append(facts, mdText(strings.TrimSpace(string(a.Platform)+" "+a.Format)))
+	}
+	if a.ID != "" {
+		facts = append(facts, "file "+mdText(a.File))
+	}
+	if len(a.Frameworks) > 0 {
+		facts = append(facts, "built with "+mdText(strings.Join(a.Frameworks, ", ")))
+	}
+	if a.Encrypted {
+		facts = append(facts, "**encrypted: results incomplete**")
+	}
+	if len(facts) > 0 {
+		fmt.Fprintf(w, "%s\n\n", strings.Join(facts, " · "))
+	}
+	if len(a.Identity) > 0 {
+		fmt.Fprintf(w, "Identity: %s\n\n", mdText(strings.Join(a.Identity, "; ")))
+	}
+	groups := byParty(a.Endpoints, tableListed)
+	if len(groups) == 0 {
+		fmt.Fprintf(w, "Endpoints: none.\n\n")
+		return nil
+	}
+	fmt.Fprintf(w, "Endpoints by party: %s.\n\n", mdText(partyCounts(groups)))
+	header := false
+	for _, g := range groups {
+		if !listedParty(g.Party) {
+			continue
+		}
+		if !header {
+			header = true
+			fmt.Fprintf(w, "| Party | Store | Endpoint | Found at |\n|---|---|---|---|\n")
+		}
+		for _, e := range g.Endpoints {
+			v := mdText(e.Value)
+			if n := endpointNotes(a, e); len(n) > 0 {
+				v += " (" + mdText(strings.Join(n, ", ")) + ")"
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Party, mdText(endpointStore(e)), v, mdText(endpointWhere(e)))
+		}
+		if g.More > 0 {
+			fmt.Fprintf(w, "| %s | | +%d more | |\n", g.Party, g.More)
+		}
+	}
+	if header {
+		fmt.Fprintln(w)
+	}
+	return nil
 }

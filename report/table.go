@@ -32,6 +32,7 @@ type Table struct {
 	bytes    uint64
 	rows     int
 	subjects int // apps and addresses with standalone findings
+	apps     int // apps shown (AddApp)
 	// sensitive and compromised count open stores holding sensitive
 	// classes and stores with compromise signs.
 	sensitive, compromised int
@@ -527,6 +528,9 @@ func (t *Table) paint(color, s string) string {
 // Close writes the summary.
 func (t *Table) Close() error {
 	if t.rows == 0 && t.subjects == 0 {
+		if t.apps > 0 {
+			return t.para(fmt.Sprintf("\n%d %s read; no service answered and no finding.", t.apps, plural(t.apps, "app", "apps")))
+		}
 		_, err := fmt.Fprintln(t.w, "no service answered")
 		return err
 	}
@@ -644,4 +648,77 @@ func subjectWhy(t gown.Target) string {
 		return "the app's own code and settings"
 	}
 	return "all its services in this scan"
+}
+
+var _ AppWriter = (*Table)(nil)
+
+// AddApp writes an app the scan read as a compact section: who it is, what
+// its endpoints' parties rest on, their count by party, and one line per
+// endpoint of the parties gown probes or might (first, unknown, internal;
+// at most tableListed each) with its store and where it was found.
+// Third-party and development hosts are counted only: gown app lists them.
+func (t *Table) AddApp(a *gown.App) error {
+	t.apps++
+	head := "APP " + text(appTitle(a))
+	if a.Platform != "" {
+		head += "  " + text(strings.TrimSpace(string(a.Platform)+" "+a.Format))
+	}
+	if a.ID != "" {
+		head += "  " + text(a.File)
+	}
+	if len(a.Frameworks) > 0 {
+		head += "  frameworks " + text(strings.Join(a.Frameworks, ","))
+	}
+	if a.Encrypted {
+		head += "  ENCRYPTED: incomplete"
+	}
+	if err := t.appLine(head, 4); err != nil {
+		return err
+	}
+	if len(a.Identity) > 0 {
+		if err := t.appLine("  identity: "+text(strings.Join(a.Identity, "; ")), 12); err != nil {
+			return err
+		}
+	}
+	groups := byParty(a.Endpoints, tableListed)
+	if len(groups) == 0 {
+		return t.appLine("  endpoints: none", 4)
+	}
+	if err := t.appLine("  endpoints by party: "+partyCounts(groups), 4); err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if !listedParty(g.Party) {
+			continue
+		}
+		for _, e := range g.Endpoints {
+			line := fmt.Sprintf("    %-8s %-13s %s", g.Party, clip(endpointStore(e), 13), text(e.Value))
+			if n := endpointNotes(a, e); len(n) > 0 {
+				line += "  [" + strings.Join(n, ", ") + "]"
+			}
+			if w := endpointWhere(e); w != "" {
+				line += "  at " + text(w)
+			}
+			if err := t.appLine(line, 27); err != nil {
+				return err
+			}
+		}
+		if g.More > 0 {
+			if err := t.appLine(fmt.Sprintf("    %-8s +%d more", g.Party, g.More), 13); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := fmt.Fprintln(t.w)
+	return err
+}
+
+// appLine writes a line of an app's section: as it is without a width,
+// wrapped with continuation lines at indent within one.
+func (t *Table) appLine(line string, indent int) error {
+	if t.lay.width == 0 {
+		_, err := fmt.Fprintln(t.w, line)
+		return err
+	}
+	return t.hanging(line, indent)
 }

@@ -79,6 +79,15 @@ func cmdReport(ctx context.Context, args []string, std stdio) error {
 		if err := rw.Begin(meta); err != nil {
 			return err
 		}
+		// A stored scan's apps (gown app, gown fleet scan) come first, as
+		// the app lines of gown app --json do before their results.
+		if s, ok := src.(*storeSource); ok {
+			if aw, ok := rw.(report.AppWriter); ok {
+				if err := s.st.ScanApps(ctx, s.id, aw.AddApp); err != nil {
+					return err
+				}
+			}
+		}
 		err := src.Walk(ctx, func(r *gown.Result, fs []gown.Finding) error {
 			for _, f := range fs {
 				if failOn != nil && f.Severity >= *failOn {
