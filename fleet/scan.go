@@ -34,6 +34,10 @@ type ScanConfig struct {
 	Scan scan.Config
 	// Targets expands each back end an app names (ports, scope, resolver).
 	Targets *target.Config
+	// Parties widens the back ends probed beyond the apps' first-party
+	// ones: unknown-party hosts (--probe-unknown), internal names and
+	// private addresses (--allow-private).
+	Parties gown.PartyScope
 	// Extract reads the binaries.
 	Extract *extract.Extractor
 	// Files are the app binaries, directories already expanded.
@@ -92,6 +96,9 @@ type ScanSummary struct {
 	NotChecked []gown.FleetVersion
 	// Targets counts the distinct back-end targets probed.
 	Targets int
+	// Held counts the endpoints of the unknown and internal parties that
+	// Parties left out (not probed), by party.
+	Held map[gown.Party]int
 }
 
 type versionKey struct{ platform, id, version string }
@@ -99,8 +106,9 @@ type versionKey struct{ platform, id, version string }
 // Scan runs one fleet scan: it matches each binary to the inventory by
 // package or bundle id and version, grades each app's own code, records
 // which versions were checked and which back ends each names, and probes
-// the union of the first-party back ends, each target once however many
-// apps name it, in one pipeline scan. Versions of the inventory without a
+// the union of the first-party back ends (and those of the parties
+// cfg.Parties adds), each target once however many apps name it, in one
+// pipeline scan. Versions of the inventory without a
 // binary are recorded as not checked. The scan's findings then tie back to
 // versions, devices and owners (gown.FleetStore.FleetReport).
 func Scan(ctx context.Context, cfg ScanConfig) (ScanSummary, error) {
@@ -153,9 +161,15 @@ func Scan(ctx context.Context, cfg ScanConfig) (ScanSummary, error) {
 				return sum, errors.Join(err, s.Close(ctx))
 			}
 			if br.Check.State == gown.CheckScanned {
-				br.Check.Backends = backends(br.App, cfg.Targets.Ports)
+				br.Check.Backends = backends(br.App, cfg.Targets.Ports, cfg.Parties)
 				for _, e := range br.App.Endpoints {
-					for _, t := range e.Targets(cfg.Targets.Ports) {
+					if (e.Party == gown.PartyUnknown || e.Party == gown.PartyInternal) && !e.Probed(cfg.Parties) {
+						if sum.Held == nil {
+							sum.Held = map[gown.Party]int{}
+						}
+						sum.Held[e.Party]++
+					}
+					for _, t := range e.TargetsIn(cfg.Targets.Ports, cfg.Parties) {
 						if key := gown.TargetKey(t); !seen[key] {
 							seen[key] = true
 							targets = append(targets, t)
@@ -249,13 +263,14 @@ func readBinary(ctx context.Context, x *extract.Extractor, file string) BinaryRe
 	return br
 }
 
-// backends lists the first-party targets an app names, each once, with
-// the endpoint that named it first.
-func backends(a *gown.App, ports []int) []gown.FleetBackendRef {
+// backends lists the targets an app names that the scan probes (first
+// party, and the parties scope adds), each once, with the endpoint that
+// named it first.
+func backends(a *gown.App, ports []int, scope gown.PartyScope) []gown.FleetBackendRef {
 	var out []gown.FleetBackendRef
 	seen := map[string]bool{}
 	for _, e := range a.Endpoints {
-		for _, t := range e.Targets(ports) {
+		for _, t := range e.TargetsIn(ports, scope) {
 			k := gown.TargetKey(gown.Target{Host: t.Host, Port: t.Port})
 			if !seen[k] {
 				seen[k] = true

@@ -161,3 +161,43 @@ func TestAppScanStoredThenReported(t *testing.T) {
 		t.Errorf("gown report 1 --fail-on medium: exit %d, want %d; %s", code, exitFindings, errOut)
 	}
 }
+
+// TestFleetScanProbeUnknown runs gown fleet scan on an app whose only Redis
+// is on a host tied neither to the app nor to a known third party, mapped
+// to the bed's real open Redis: without --probe-unknown it is reported and
+// not probed (a note says how to probe it), with it the open Redis is found.
+// Both scans store the app with the endpoint's party, as gown report shows.
+func TestFleetScanProbeUnknown(t *testing.T) {
+	isolateConfig(t)
+	ro := testbed.Require(t, "redis-open").Get("redis-open")
+	dir := t.TempDir()
+	apk := writeAPK(t, dir, "lonely.apk", fmt.Sprintf("redis://cache.faraway-hosting.net:%d/0", ro.Addr.Port()))
+	db := filepath.Join(dir, "gown.db")
+	base := []string{"fleet", "scan", apk, "--db", db, "--json", "--allow-private", "--no-dns",
+		"--resolve", "cache.faraway-hosting.net=" + ro.Addr.Addr().String(), "--source", testbed.Source.String()}
+	code, out, errOut := runCode(t, base...)
+	if code != exitOK {
+		t.Fatalf("gown fleet scan: exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, `"status":"open"`) || !strings.Contains(errOut, "1 endpoint(s) of unknown party") ||
+		!strings.Contains(errOut, "--probe-unknown probes them") {
+		t.Errorf("without --probe-unknown the unknown host was probed, or no note said so:\nout %s\nerr %s", out, errOut)
+	}
+	code, out, errOut = runCode(t, append(base, "--probe-unknown")...)
+	if code != exitOK {
+		t.Fatalf("gown fleet scan --probe-unknown: exit %d: %s", code, errOut)
+	}
+	t.Logf("gown fleet scan --probe-unknown:\n%s", out)
+	if !strings.Contains(out, `"status":"open"`) || !strings.Contains(out, `"host":"cache.faraway-hosting.net"`) ||
+		strings.Contains(errOut, "of unknown party") {
+		t.Errorf("with --probe-unknown the unknown host's open Redis was not found:\nout %s\nerr %s", out, errOut)
+	}
+	for _, id := range []string{"1", "2"} {
+		rep := runOK(t, "report", id, "--db", db, "--format", "jsonl")
+		var a gown.App
+		if err := json.Unmarshal([]byte(strings.SplitN(rep, "\n", 2)[0]), &a); err != nil || len(a.Endpoints) != 1 ||
+			a.Endpoints[0].Party != gown.PartyUnknown || a.Endpoints[0].Store != "redis" {
+			t.Errorf("fleet scan %s's stored app: %v %+v", id, err, a)
+		}
+	}
+}

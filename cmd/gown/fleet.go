@@ -98,7 +98,8 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	fset := pflag.NewFlagSet("gown fleet scan", pflag.ContinueOnError)
 	fset.SetOutput(io.err)
 	var f appFlags
-	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe back ends that resolve to private, loopback or link-local addresses")
+	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe back ends that resolve to private, loopback or link-local addresses, and internal names (*.internal, *.corp, *.lan)")
+	fset.BoolVar(&f.probeUnknown, "probe-unknown", false, "also probe hosts tied neither to the app's identity nor to a known third party (party \"unknown\")")
 	f.scan.register(fset)
 	// Targets come from the apps; the fleet lives in the store; fleet
 	// report writes the files.
@@ -149,6 +150,7 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 		rep = report.NewJSONL(out)
 	}
 	cfg := fleet.ScanConfig{Store: st, Targets: &job.tcfg, Extract: x, Files: files, Sink: rep,
+		Parties: gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate},
 		Scan: scan.Config{Registry: job.reg, Probe: job.pcfg, KeepClosed: job.all, FailOn: job.failOn,
 			Meta: gown.ScanMeta{Command: "fleet", Args: storedArgs(args), Version: version}},
 		Began: func(id gown.ScanID) {
@@ -176,6 +178,13 @@ func cmdFleetScan(ctx context.Context, args []string, io stdio) error {
 	var closeErr error
 	if job.queue == nil {
 		closeErr = rep.Close()
+	}
+	// As gown app says it: what was left out, and the flag that probes it.
+	if n := sum.Held[gown.PartyUnknown]; n > 0 {
+		io.notef("gown: %d endpoint(s) of unknown party (tied neither to the app nor to a known third party) not probed: --probe-unknown probes them\n", n)
+	}
+	if n := sum.Held[gown.PartyInternal]; n > 0 {
+		io.notef("gown: %d internal endpoint(s) (private addresses, *.internal/*.corp/*.lan names) not probed: --allow-private probes them\n", n)
 	}
 	if !job.quiet && !job.json {
 		printNotChecked(io.err, sum.NotChecked)
