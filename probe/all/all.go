@@ -33,7 +33,7 @@ import (
 // greets. A racer that meets the wrong server costs what that server makes
 // of its request: a refusal at once costs one round trip, a wait costs the
 // first-byte deadline (1 s) until the target has reacted to some request
-// and a banner wait (250 ms) after. So the requests every server answers or
+// and a banner wait (100 ms) after. So the requests every server answers or
 // refuses at once come first: Redis's and memcached's short text lines draw
 // an error or a close from HTTP servers, PostgreSQL, MongoDB, MQTT and each
 // other. PostgreSQL and MongoDB, the likeliest of the rest, follow: their
