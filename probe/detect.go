@@ -24,7 +24,8 @@ import (
 //     MySQL). No client's request is sent to a port that already said what
 //     it is.
 //  3. No banner: the client-first probers, in registration order (probe/all:
-//     redis, memcached, postgres, mongodb, the HTTP stores, mqtt, which
+//     redis, memcached, elasticsearch, postgres, mongodb, the other HTTP
+//     stores, mqtt, which
 //     says why), at most RaceWidth at once (4 by default), each on its own
 //     connection, each matching its own request's reply as it would on its
 //     own port; the next starts as one ends, and when none has ended for an
