@@ -281,7 +281,8 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 // firstByteFor is how long a target whose connect took connect may stay
 // silent on each read or write before it has spoken once: FirstByte plus
 // four connect times (a far server gets its round trips), at most the I/O
-// timeout.
+// timeout. connectAhead passes the kernel's handshake round trip where it
+// is shorter than the connect's duration (rtt_linux.go).
 func (e *Engine) firstByteFor(connect time.Duration) time.Duration {
 	return min(e.cfg.FirstByte+4*connect, e.cfg.Dialer.IOTimeout)
 }
