@@ -25,8 +25,8 @@ func endpointParty(e gown.Endpoint) gown.Party {
 	return gown.PartyThird
 }
 
-// partyGroup is one party's endpoints of an app, in extraction's order.
-type partyGroup struct {
+// PartyGroup is one party's endpoints of an app, in extraction's order.
+type PartyGroup struct {
 	Party     gown.Party
 	Endpoints []gown.Endpoint
 	// More counts the endpoints of the party left out of Endpoints.
@@ -34,7 +34,7 @@ type partyGroup struct {
 }
 
 // Label names the group for a reader: "first party", "unknown party".
-func (g partyGroup) Label() string {
+func (g PartyGroup) Label() string {
 	switch g.Party {
 	case gown.PartyDev:
 		return "development hosts"
@@ -45,17 +45,17 @@ func (g partyGroup) Label() string {
 }
 
 // Count is how many endpoints of the party the app names.
-func (g partyGroup) Count() int { return len(g.Endpoints) + g.More }
+func (g PartyGroup) Count() int { return len(g.Endpoints) + g.More }
 
-// byParty groups an app's endpoints by party, in PartyOrder (a party no
+// ByParty groups an app's endpoints by party, in PartyOrder (a party no
 // order lists last, by name), keeping at most keep endpoints of each
 // group (keep < 0: all) and counting the rest.
-func byParty(eps []gown.Endpoint, keep int) []partyGroup {
+func ByParty(eps []gown.Endpoint, keep int) []PartyGroup {
 	at := map[gown.Party]int{}
-	var out []partyGroup
+	var out []PartyGroup
 	for _, p := range PartyOrder {
 		at[p] = len(out)
-		out = append(out, partyGroup{Party: p})
+		out = append(out, PartyGroup{Party: p})
 	}
 	for _, e := range eps {
 		p := endpointParty(e)
@@ -63,7 +63,7 @@ func byParty(eps []gown.Endpoint, keep int) []partyGroup {
 		if !ok {
 			i = len(out)
 			at[p] = i
-			out = append(out, partyGroup{Party: p})
+			out = append(out, PartyGroup{Party: p})
 		}
 		if keep >= 0 && len(out[i].Endpoints) >= keep {
 			out[i].More++
@@ -80,9 +80,9 @@ func byParty(eps []gown.Endpoint, keep int) []partyGroup {
 	return kept
 }
 
-// partyCounts sums up an app's endpoints by party in one line:
+// PartyCounts sums up an app's endpoints by party in one line:
 // "first 3 · unknown 1 · third 12".
-func partyCounts(groups []partyGroup) string {
+func PartyCounts(groups []PartyGroup) string {
 	var parts []string
 	for _, g := range groups {
 		parts = append(parts, fmt.Sprintf("%s %d", g.Party, g.Count()))
@@ -90,19 +90,19 @@ func partyCounts(groups []partyGroup) string {
 	return strings.Join(parts, " · ")
 }
 
-// endpointStore names what an endpoint points at: the store its scheme or
+// EndpointStore names what an endpoint points at: the store its scheme or
 // host says, else its kind ("url", "host").
-func endpointStore(e gown.Endpoint) string {
+func EndpointStore(e gown.Endpoint) string {
 	if e.Store != "" {
 		return e.Store
 	}
 	return string(e.Kind)
 }
 
-// endpointWhere says where in the app an endpoint was found: its first
+// EndpointWhere says where in the app an endpoint was found: its first
 // source, how many more, and for one built at run time the places of its
 // parts.
-func endpointWhere(e gown.Endpoint) string {
+func EndpointWhere(e gown.Endpoint) string {
 	if len(e.Sources) == 0 {
 		return ""
 	}
@@ -116,9 +116,9 @@ func endpointWhere(e gown.Endpoint) string {
 	return s
 }
 
-// endpointNotes are the short facts beside an endpoint's value: clear
+// EndpointNotes are the short facts beside an endpoint's value: clear
 // text the app's policy lets through, TLS.
-func endpointNotes(a *gown.App, e gown.Endpoint) []string {
+func EndpointNotes(a *gown.App, e gown.Endpoint) []string {
 	var out []string
 	for _, c := range a.Cleartext {
 		if slices.Contains(c.Endpoints, e.Value) {

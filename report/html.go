@@ -81,13 +81,13 @@ func (h *HTML) AddApp(a *gown.App) error {
 	ha := htmlApp{File: a.File, Platform: string(a.Platform), Format: a.Format, ID: a.ID, Version: a.Version,
 		Frameworks: a.Frameworks, Identity: a.Identity, Credentials: len(a.Credentials), Cleartext: len(a.Cleartext),
 		Encrypted: a.Encrypted}
-	groups := byParty(a.Endpoints, maxHTMLEndpoints)
-	ha.Counts = partyCounts(groups)
+	groups := ByParty(a.Endpoints, maxHTMLEndpoints)
+	ha.Counts = PartyCounts(groups)
 	for _, g := range groups {
 		hg := htmlPartyGroup{Party: string(g.Party), Label: g.Label(), Count: g.Count(), More: g.More}
 		for _, e := range g.Endpoints {
-			hg.Endpoints = append(hg.Endpoints, htmlEndpoint{Value: e.Value, Store: endpointStore(e), Where: endpointWhere(e),
-				Notes: endpointNotes(a, e)})
+			hg.Endpoints = append(hg.Endpoints, htmlEndpoint{Value: e.Value, Store: EndpointStore(e), Where: EndpointWhere(e),
+				Notes: EndpointNotes(a, e)})
 		}
 		ha.Groups = append(ha.Groups, hg)
 	}

@@ -299,12 +299,12 @@ func (m *Markdown) AddApp(a *gown.App) error {
 	if len(a.Identity) > 0 {
 		fmt.Fprintf(w, "Identity: %s\n\n", mdText(strings.Join(a.Identity, "; ")))
 	}
-	groups := byParty(a.Endpoints, tableListed)
+	groups := ByParty(a.Endpoints, tableListed)
 	if len(groups) == 0 {
 		fmt.Fprintf(w, "Endpoints: none.\n\n")
 		return nil
 	}
-	fmt.Fprintf(w, "Endpoints by party: %s.\n\n", mdText(partyCounts(groups)))
+	fmt.Fprintf(w, "Endpoints by party: %s.\n\n", mdText(PartyCounts(groups)))
 	header := false
 	for _, g := range groups {
 		if !listedParty(g.Party) {
@@ -316,10 +316,10 @@ func (m *Markdown) AddApp(a *gown.App) error {
 		}
 		for _, e := range g.Endpoints {
 			v := mdText(e.Value)
-			if n := endpointNotes(a, e); len(n) > 0 {
+			if n := EndpointNotes(a, e); len(n) > 0 {
 				v += " (" + mdText(strings.Join(n, ", ")) + ")"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Party, mdText(endpointStore(e)), v, mdText(endpointWhere(e)))
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Party, mdText(EndpointStore(e)), v, mdText(EndpointWhere(e)))
 		}
 		if g.More > 0 {
 			fmt.Fprintf(w, "| %s | | +%d more | |\n", g.Party, g.More)

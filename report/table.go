@@ -680,11 +680,11 @@ func (t *Table) AddApp(a *gown.App) error {
 			return err
 		}
 	}
-	groups := byParty(a.Endpoints, tableListed)
+	groups := ByParty(a.Endpoints, tableListed)
 	if len(groups) == 0 {
 		return t.appLine("  endpoints: none", 4)
 	}
-	if err := t.appLine("  endpoints by party: "+partyCounts(groups), 4); err != nil {
+	if err := t.appLine("  endpoints by party: "+PartyCounts(groups), 4); err != nil {
 		return err
 	}
 	for _, g := range groups {
@@ -692,11 +692,11 @@ func (t *Table) AddApp(a *gown.App) error {
 			continue
 		}
 		for _, e := range g.Endpoints {
-			line := fmt.Sprintf("    %-8s %-13s %s", g.Party, clip(endpointStore(e), 13), text(e.Value))
-			if n := endpointNotes(a, e); len(n) > 0 {
+			line := fmt.Sprintf("    %-8s %-13s %s", g.Party, clip(EndpointStore(e), 13), text(e.Value))
+			if n := EndpointNotes(a, e); len(n) > 0 {
 				line += "  [" + strings.Join(n, ", ") + "]"
 			}
-			if w := endpointWhere(e); w != "" {
+			if w := EndpointWhere(e); w != "" {
 				line += "  at " + text(w)
 			}
 			if err := t.appLine(line, 27); err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -332,6 +333,47 @@ type appData struct {
 	App  gown.AppSummary
 	Rows []gown.FindingRow
 	More int64
+	// Stored is the app as the scan stored it (gown.Store.ScanApps), nil
+	// for a scan stored before apps were; Groups are its endpoints by
+	// party, at most maxAppEndpoints per party.
+	Stored *gown.App
+	Groups []appGroup
+	Counts string
+}
+
+// appGroup is one party's endpoints on the app page.
+type appGroup struct {
+	report.PartyGroup
+	Rows []appEndpoint
+}
+
+// appEndpoint is one endpoint on the app page.
+type appEndpoint struct {
+	Value, Store, Where string
+	Notes               []string
+}
+
+// maxAppEndpoints bounds the endpoints the app page lists per party.
+const maxAppEndpoints = 50
+
+// errFound stops a walk once what it looked for is found.
+var errFound = errors.New("found")
+
+// storedApp finds the app with package or bundle id id among the apps
+// scan stored; nil when it stored none such.
+func (s *Server) storedApp(ctx context.Context, scan gown.ScanID, id string) (*gown.App, error) {
+	var found *gown.App
+	err := s.st.ScanApps(ctx, scan, func(a *gown.App) error {
+		if a.ID != id {
+			return nil
+		}
+		found = a
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, err
+	}
+	return found, nil
 }
 
 func (s *Server) app(w http.ResponseWriter, r *http.Request) error {
@@ -348,6 +390,21 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, http.StatusOK, "app", view{Title: "App " + name, Nav: "apps",
-		Data: appData{App: apps[i], Rows: p.Rows, More: p.Total - int64(len(p.Rows))}})
+	d := appData{App: apps[i], Rows: p.Rows, More: p.Total - int64(len(p.Rows))}
+	if d.Stored, err = s.storedApp(r.Context(), apps[i].Scan, name); err != nil {
+		return err
+	}
+	if d.Stored != nil {
+		groups := report.ByParty(d.Stored.Endpoints, maxAppEndpoints)
+		d.Counts = report.PartyCounts(groups)
+		for _, g := range groups {
+			ag := appGroup{PartyGroup: g}
+			for _, e := range g.Endpoints {
+				ag.Rows = append(ag.Rows, appEndpoint{Value: e.Value, Store: report.EndpointStore(e), Where: report.EndpointWhere(e),
+					Notes: report.EndpointNotes(d.Stored, e)})
+			}
+			d.Groups = append(d.Groups, ag)
+		}
+	}
+	return s.render(w, http.StatusOK, "app", view{Title: "App " + name, Nav: "apps", Data: d})
 }

@@ -197,6 +197,13 @@ func TestPagesAndAPI(t *testing.T) {
 	if !strings.Contains(apage, "shop.apk!classes.dex @0x") || strings.Contains(apage, "s3cret-pw") {
 		t.Error("the app page must show where in the app, and never the password")
 	}
+	// and the back ends it names, by party, as scan 1 stored the app.
+	for _, w := range []string{"Back ends it names, by party", `<h3 class="party party-first">first party (2)</h3>`,
+		"http://api.shop-gown.net/v1", "mongodb://db.shop-gown.net/app", "clear text allowed", "identity: package com.gown.shop"} {
+		if !strings.Contains(apage, w) {
+			t.Errorf("the app page lacks %q", w)
+		}
+	}
 	// A store with no fleet scan: the fleet view says so, and shows none.
 	_, fl := get(t, srv.URL, "/fleet")
 	if !strings.Contains(fl, `id="no-fleet"`) || !strings.Contains(fl, "gown fleet import") || strings.Contains(fl, "<table") {

@@ -49,7 +49,8 @@ func SampleApp(file string) *gown.App {
 // and a service, and reads them back whole, in order, per scan: every
 // endpoint with its party, store, path, sources and parts. Apps mark no
 // target done, replaying a batch adds nothing, an app of another scan
-// stays there, and pruning a scan takes its apps with it.
+// stays there, text an app chose (NUL, invalid UTF-8) is stored, and
+// pruning a scan takes its apps with it.
 func testApps(t *testing.T, s gown.Store) {
 	a, bare := SampleApp("shop.apk"), &gown.App{File: "empty.ipa", Platform: gown.PlatformIOS, Format: "ipa"}
 	fs := []gown.Finding{AppFinding("com.example.shop", "hardcoded-credential", 4242)}
@@ -86,7 +87,16 @@ func testApps(t *testing.T, s gown.Store) {
 	if !reflect.DeepEqual(got[1], bare) {
 		t.Errorf("bare app read back as %+v, want %+v", got[1], bare)
 	}
-	if o := read(other); len(o) != 1 || o[0].Version != "2.2" || len(o[0].Endpoints) != 1 {
+	// Text an app chose: NUL bytes and invalid UTF-8 must not fail the
+	// batch (PostgreSQL text refuses both); they read back escaped.
+	hostile := &gown.App{File: "x\x00\xff.apk", ID: "com.\x00evil", Identity: []string{"package \xfe"},
+		Endpoints: []gown.Endpoint{{Kind: gown.KindURL, Value: "http://a\x00b.example/\xff", Host: "a\x00b.example", Party: gown.PartyUnknown,
+			Sources: []gown.Source{{Container: "x\x00.apk", Entry: "classes\xff.dex"}}}}}
+	add(t, s, other, gown.Record{App: hostile})
+	if o := read(other); len(o) != 2 || len(o[1].Endpoints) != 1 || o[1].Endpoints[0].Party != gown.PartyUnknown {
+		t.Errorf("the hostile app read back as %+v", o)
+	}
+	if o := read(other); len(o) != 2 || o[0].Version != "2.2" || len(o[0].Endpoints) != 1 {
 		t.Errorf("the other scan's apps: %+v", o)
 	}
 	if done := countDone(t, s, id); len(done) != 1 || !done[gown.TargetKey(svc.Target)] {
@@ -104,7 +114,7 @@ func testApps(t *testing.T, s gown.Store) {
 	if got := read(id); len(got) != 0 {
 		t.Errorf("a pruned scan's apps are still read: %+v", got)
 	}
-	if o := read(other); len(o) != 1 {
-		t.Errorf("the kept scan lost its app: %+v", o)
+	if o := read(other); len(o) != 2 {
+		t.Errorf("the kept scan lost its apps: %+v", o)
 	}
 }
