@@ -64,7 +64,7 @@ func TestAppScanStoredThenReported(t *testing.T) {
 	apk := partyAPK(t, dir, int(ro.Addr.Port()))
 	db := filepath.Join(dir, "gown.db")
 	live := filepath.Join(dir, "live.jsonl")
-	code, _, errOut := gownRun(t, "app", apk, "--db", db, "--json", "-o", live, "--allow-private", "--fail-on", "medium",
+	code, _, errOut := gownRun(t, "app", apk, "--db", db, "--json", "-o", live, "--allow-private", "--no-dns", "--fail-on", "medium",
 		"--resolve", "cache.party-gown.net="+ro.Addr.Addr().String(), "--source", testbed.Source.String(), "-q")
 	if code != exitFindings {
 		t.Fatalf("gown app --fail-on medium: exit %d, want %d (the app's clear text, the open Redis); stderr %s", code, exitFindings, errOut)
