@@ -99,3 +99,12 @@ func BenchmarkWrite(b *testing.B) {
 	defer s.Close()
 	storetest.BenchWrite(b, s)
 }
+
+func BenchmarkWriteApps(b *testing.B) {
+	s, err := postgres.Open(context.WithoutCancel(b.Context()), freshDB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWriteApps(b, s)
+}

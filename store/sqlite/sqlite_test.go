@@ -56,6 +56,15 @@ func BenchmarkWrite(b *testing.B) {
 	storetest.BenchWrite(b, s)
 }
 
+func BenchmarkWriteApps(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "gown.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWriteApps(b, s)
+}
+
 // TestUpgradeKeepsFindings opens a database of schema 2 as an older gown
 // wrote it (storetest.Upgrade).
 func TestUpgradeKeepsFindings(t *testing.T) {

@@ -39,3 +39,37 @@ func BenchWrite(b *testing.B, s gown.Store) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchWriteApps measures storing the apps a fleet scan reads: each record
+// an app with 40 endpoints (SampleApp's seven, repeated with other hosts)
+// and one finding, 16 apps a batch. It reports apps/s and endpoints/s.
+func BenchWriteApps(b *testing.B, s gown.Store) {
+	id, err := s.BeginScan(b.Context(), gown.ScanMeta{Command: "fleet", Args: []string{"bench"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := SampleApp("bench.apk")
+	const batch, perApp = 16, 40
+	recs := make([]gown.Record, batch)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range recs {
+			a := *base
+			a.File = fmt.Sprintf("apps/%d.apk", n)
+			a.Endpoints = make([]gown.Endpoint, perApp)
+			for j := range a.Endpoints {
+				e := base.Endpoints[j%len(base.Endpoints)]
+				e.Host = fmt.Sprintf("h%d.%s", j, e.Host)
+				a.Endpoints[j] = e
+			}
+			recs[i] = gown.Record{App: &a, Findings: []gown.Finding{AppFinding(a.File, "cleartext-transport", int64(n))}}
+			n++
+		}
+		if err := s.AddResults(b.Context(), id, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "apps/s")
+	b.ReportMetric(float64(n*perApp)/b.Elapsed().Seconds(), "endpoints/s")
+}
