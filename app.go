@@ -24,7 +24,12 @@ type App struct {
 	Signer string `json:"signer_sha256,omitempty"`
 	// Encrypted is set when a binary is FairPlay-encrypted: its strings could
 	// not be read, so the app must be reported as unreadable, never as clean.
-	Encrypted   bool         `json:"encrypted,omitempty"`
+	Encrypted bool `json:"encrypted,omitempty"`
+	// Frameworks names what the app is built with, when its files say so:
+	// "flutter" (a Dart AOT snapshot in libapp.so, or flutter_assets),
+	// "dart" (a snapshot under another name), "react-native-hermes",
+	// "unity-il2cpp", "xamarin".
+	Frameworks  []string     `json:"frameworks,omitempty"`
 	Endpoints   []Endpoint   `json:"endpoints,omitempty"`
 	Credentials []Credential `json:"credentials,omitempty"`
 	Cleartext   []Cleartext  `json:"cleartext,omitempty"`

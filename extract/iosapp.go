@@ -6,10 +6,13 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"unicode/utf16"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/extract/dart"
 	"github.com/gownscan/gown/extract/ios"
 )
 
@@ -105,6 +108,27 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		u.fail(fmt.Errorf("%s!%s: FairPlay-encrypted (cryptid≠0): its strings cannot be read; decrypt the app to scan it fully", src.Container, src.Entry))
 	}
 	u.associated(b) // the entitlements in the code signature
+	var imgs []dart.Image
+	for _, sn := range bin.Snapshots {
+		if bytes.HasPrefix(b[sn.Off:sn.End], []byte(dart.Magic)) {
+			imgs = append(imgs, dart.Image{Symbol: sn.Symbol, Off: int(sn.Off), End: int(sn.End)})
+		}
+	}
+	fw := "dart"
+	if strings.Contains(src.Entry, "App.framework/") {
+		fw = "flutter"
+	}
+	skip := u.dartStrings(b, imgs, src, fw)
+	for _, c := range bin.Code {
+		r := src
+		r.Section, r.Encoding = c.Name+" swift small string", "ascii"
+		for _, sm := range ios.SmallStrings(c.Data, c.Arch) {
+			if len(sm.Text) >= pieceMin {
+				r.Offset = c.Off + int64(sm.Off)
+				u.scanCode(sm.Text, r)
+			}
+		}
+	}
 	for _, sec := range bin.Sections {
 		r := src
 		r.Section = sec.Name
@@ -118,19 +142,40 @@ func (u *unit) macho(b []byte, src gown.Source) error {
 		}
 		r.Encoding = "ascii"
 		var adj adjacent
-		runs(sec.Data, 2, func(off int, str []byte) {
-			r.Offset = sec.Off + int64(off)
-			if len(str) >= 6 {
-				u.scan(str, r)
-			}
-			if v, first, ok := adj.next(off, str); ok {
-				p0, p1 := r, r
-				p0.Offset = sec.Off + int64(first)
-				u.scanBuilt(v, p0, []gown.Source{p0, p1})
-			}
+		between(int(sec.Off), int(sec.Off)+len(sec.Data), skip, func(from, to int) {
+			runs(b[from:to], 2, func(off int, str []byte) {
+				off += from // file offsets, for adj too
+				r.Offset = int64(off)
+				if len(str) >= 6 {
+					u.scan(str, r)
+				}
+				if v, first, ok := adj.next(off, str); ok {
+					p0, p1 := r, r
+					p0.Offset = int64(first)
+					u.scanBuilt(v, p0, []gown.Source{p0, p1})
+				}
+			})
 		})
 	}
 	return nil
+}
+
+// codeConfidence scales the confidence of an endpoint read from a Swift
+// small string's immediates: the words are paired by place, not by data
+// flow, so the string may be two constants that were never one.
+const codeConfidence = 0.7
+
+// scanCode scans a string read from machine code; its endpoints get a
+// lower confidence and the offset of the instruction that builds it.
+func (u *unit) scanCode(text string, at gown.Source) {
+	n := len(u.hits)
+	u.scanString(text, at)
+	for i := n; i < len(u.hits); i++ {
+		if ep := u.hits[i].ep; ep != nil {
+			ep.Confidence *= codeConfidence
+			ep.Sources[0].Offset = at.Offset
+		}
+	}
 }
 
 // adjacent pairs C strings that sit next to each other in a string
@@ -226,6 +271,11 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		return nil
 	}
 	defer f.Close()
+	fw := "dart"
+	if path.Base(src.Entry) == "libapp.so" {
+		fw = "flutter"
+	}
+	skip := u.dartStrings(b, dart.Images(f, b), src, fw)
 	read, budget := 0, uint64(2*len(b)) // sections may overlap: scan at most twice the file
 	for _, sec := range f.Sections {
 		if sec.Type == elf.SHT_NOBITS || (sec.Name != ".rodata" && sec.Name != ".data.rel.ro" && sec.Name != ".data") {
@@ -238,19 +288,75 @@ func (u *unit) elf(b []byte, src gown.Source) error {
 		read, budget = read+1, budget-sec.Size
 		r := src
 		r.Section, r.Encoding = sec.Name, "ascii"
-		runs(b[sec.Offset:end], 6, func(off int, str []byte) {
-			r.Offset = int64(sec.Offset) + int64(off)
-			u.scan(str, r)
-		})
 		w := r
 		w.Encoding = "utf-16le"
-		utf16Runs(b[sec.Offset:end], 6, func(off int, str []byte) {
-			w.Offset = int64(sec.Offset) + int64(off)
-			u.scan(str, w)
+		between(int(sec.Offset), int(end), skip, func(from, to int) {
+			runs(b[from:to], 6, func(off int, str []byte) {
+				r.Offset = int64(from + off)
+				u.scan(str, r)
+			})
+			utf16Runs(b[from:to], 6, func(off int, str []byte) {
+				w.Offset = int64(from + off)
+				u.scan(str, w)
+			})
 		})
 	}
 	if read == 0 { // stripped section headers: fall back to the whole file
 		u.blob(b, src)
 	}
 	return nil
+}
+
+// dartStrings scans the string objects of the Dart AOT snapshot images of
+// a library (a Flutter app's libapp.so or App.framework/App; see package
+// dart), each whole and decoded, and returns the file spans they fill,
+// sorted, for the section scan to pass over. A snapshot marks the app as
+// built with fw.
+func (u *unit) dartStrings(b []byte, imgs []dart.Image, src gown.Source, fw string) [][2]int {
+	var spans [][2]int
+	for _, img := range imgs {
+		u.framework(fw)
+		r := src
+		r.Section = "dart snapshot " + img.Symbol
+		err := dart.Strings(b[img.Off:img.End], func(s dart.String) bool {
+			r.Offset, r.Encoding = int64(img.Off+s.Data), "latin-1"
+			if s.Wide {
+				r.Encoding = "utf-16le"
+			}
+			if len(s.Text) >= 6 {
+				u.scan(s.Text, r)
+			}
+			spans = append(spans, [2]int{img.Off + s.Off, img.Off + s.End})
+			return true
+		})
+		if err != nil {
+			u.fail(fmt.Errorf("%s!%s: %s: %w (read as printable runs)", src.Container, src.Entry, img.Symbol, err))
+		}
+	}
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	return spans
+}
+
+// between calls fn with each part of [from, to) that no span of skip
+// (sorted, not overlapping) covers.
+func between(from, to int, skip [][2]int, fn func(from, to int)) {
+	i, _ := slices.BinarySearchFunc(skip, from, func(s [2]int, x int) int { return s[1] - x - 1 })
+	for ; i < len(skip) && skip[i][0] < to && from < to; i++ {
+		if skip[i][0] > from {
+			fn(from, skip[i][0])
+		}
+		from = max(from, skip[i][1])
+	}
+	if from < to {
+		fn(from, to)
+	}
+}
+
+// framework records a framework the app is built with, once.
+func (u *unit) framework(name string) {
+	u.effect(func(s *appScan) {
+		if !slices.Contains(s.app.Frameworks, name) {
+			s.app.Frameworks = append(s.app.Frameworks, name)
+		}
+	})
 }

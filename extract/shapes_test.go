@@ -231,7 +231,7 @@ type shapeRow struct {
 func TestRecallPerShape(t *testing.T) {
 	rows := map[string]*shapeRow{}
 	var extra, identities []string
-	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA, shapesHybrid} {
+	for _, build := range []func(testing.TB) ([]byte, []shape){shapesAPK, shapesIPA, shapesHybrid, shapesFlutter, shapesFlutterIOS, shapesSwift} {
 		b, want := build(t)
 		app := readApp(t, b, "shapes")
 		if len(app.Errors) > 0 {
@@ -296,15 +296,15 @@ func logShapes(t *testing.T, rows map[string]*shapeRow, extra, identities []stri
 	}
 	slices.Sort(names)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%-38s %7s %5s %11s %6s %9s\n", "shape", "planted", "found", "right party", "recall", "precision")
+	fmt.Fprintf(&sb, "%-46s %7s %5s %11s %6s %9s\n", "shape", "planted", "found", "right party", "recall", "precision")
 	var tp, tf, tr int
 	for _, n := range names {
 		r := rows[n]
-		fmt.Fprintf(&sb, "%-38s %7d %5d %11d %5.0f%% %8.0f%%\n", n, r.planted, r.found, r.right,
+		fmt.Fprintf(&sb, "%-46s %7d %5d %11d %5.0f%% %8.0f%%\n", n, r.planted, r.found, r.right,
 			100*float64(r.right)/float64(r.planted), 100*float64(r.right)/float64(max(r.found, 1)))
 		tp, tf, tr = tp+r.planted, tf+r.found, tr+r.right
 	}
-	fmt.Fprintf(&sb, "%-38s %7d %5d %11d %5.0f%% %8.0f%%  (+%d unplanted)\n", "all", tp, tf, tr,
+	fmt.Fprintf(&sb, "%-46s %7d %5d %11d %5.0f%% %8.0f%%  (+%d unplanted)\n", "all", tp, tf, tr,
 		100*float64(tr)/float64(tp), 100*float64(tr)/float64(max(tf+len(extra), 1)), len(extra))
 	t.Logf("recall and precision per shape (app built by the test; right = found with the right party):\n%s\nidentities: %q", sb.String(), identities)
 }

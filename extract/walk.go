@@ -266,6 +266,9 @@ func noText(h []byte) bool {
 // dispatch hands an entry to the reader for its kind.
 func (u *unit) dispatch(b []byte, src gown.Source) error {
 	name, lower := src.Entry, strings.ToLower(src.Entry)
+	if strings.Contains(name, "flutter_assets/") {
+		u.framework("flutter")
+	}
 	switch {
 	case name == u.s.nscPath && len(b) >= 8 && le16(b) == 0x0003: // whatever R8 named it
 		return u.axml(b, src)
@@ -290,11 +293,14 @@ func (u *unit) dispatch(b []byte, src gown.Source) error {
 	case bytes.HasPrefix(b, []byte("\x7fELF")):
 		return u.elf(b, src)
 	case bytes.HasPrefix(b, []byte(hermes.Magic)):
+		u.framework("react-native-hermes")
 		u.hermes(b, src)
 		return nil
 	case bytes.HasPrefix(b, []byte(unity.Magic)):
+		u.framework("unity-il2cpp")
 		return u.il2cpp(b, src)
 	case bytes.HasPrefix(b, []byte(xamarin.Magic)), bytes.HasPrefix(b, []byte(xamarin.BlobMagic)):
+		u.framework("xamarin")
 		return u.assemblies(b, src)
 	}
 	u.blob(b, src)

@@ -20,18 +20,31 @@ import (
 //  2. A banner came: the server-first probers, in turn (there is one today:
 //     MySQL). No client's request is sent to a port that already said what
 //     it is.
-//  3. No banner: the client-first probers, in registration order, which is
-//     the order of likelihood (redis, postgres, memcached, mongodb, then the
-//     HTTP stores), all at once, each on its own connection, each matching
-//     its own request's reply as it would on its own port. The first that
-//     identifies its store wins, and the others are cancelled (their
-//     sockets closed) at once. A request the wrong server ignores costs
-//     nothing then: the race ends with the right prober's verdict. With a
-//     per-host limit that binds, the race runs as wide as the host's free
-//     slots allow (at least one: the target's own), so --per-host holds.
+//  3. No banner: the client-first probers, in registration order (probe/all:
+//     redis, memcached, postgres, mongodb, the HTTP stores, mqtt, which
+//     says why), at most RaceWidth at once (4 by default), each on its own
+//     connection, each matching its own request's reply as it would on its
+//     own port; the next starts as one ends, and when none has ended for a
+//     banner wait (the server ignores the requests of those running) the
+//     race widens by RaceWidth more. The first that identifies its store by
+//     name wins, and the others are cancelled (their sockets closed) at
+//     once. The width is bounded because every racer is a connection to a
+//     real server (a PostgreSQL forks a backend for each), while almost any
+//     server refuses a wrong request at once. With a per-host limit that
+//     binds, the race runs as wide as the host's free slots allow (at least
+//     one: the target's own), so --per-host holds.
 //     A racer started after the target has reacted to another (a reply, a
 //     refusal, a close) waits a banner wait, not the first-byte deadline,
-//     for its first byte: the server has shown it answers at once.
+//     for its first byte: the server has shown it answers at once. A racer
+//     started later on a target that has not reacted keeps the target's
+//     first-byte deadline, counted from the race's start; once one waited
+//     it out, the racers not yet started start at once and wait a banner
+//     wait, so a tarpit costs BannerWait + FirstByte (+ BannerWait when
+//     there are more probers than one stage holds).
+//     A weak claim, a verdict that names no product (a bare 401 or 403,
+//     which the Elasticsearch and CouchDB probers both read as theirs), is
+//     settled by order: the earliest such claim wins once no racer before
+//     it is running, or a banner wait after the first weak claim.
 //  3b. No identification, but the target reacted: the racers that timed out
 //     try again one at a time with the full first-byte deadline (a server
 //     that serves one connection at a time, or was slowed by the race).
@@ -40,7 +53,8 @@ import (
 //     They come last because their request is any HTTP server's GET.
 //
 // Every read on the way waits FirstByte at most until the target has spoken
-// (conn.go), so a silent port, a tarpit, costs BannerWait + FirstByte.
+// (conn.go), so a silent port, a tarpit, costs BannerWait + FirstByte +
+// BannerWait.
 
 // detect identifies the store on j's port. The result's Start and Duration
 // span the whole detection, banner wait included.
@@ -119,59 +133,138 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		return nil
 	}
 	t, d := j.t, &j.first
-	width := len(ps)
-	if e.hosts != nil && j.slot != nil {
-		width = 1 // the target's own slot; more if the host has them free
-		for width < len(ps) && e.hosts.tryMore(t, j.slot) {
-			width++
+	width, extra := min(len(ps), max(e.cfg.RaceWidth, 1)), 0
+	// widen takes up to n racing slots in all: the target's own and more
+	// if the host has them free.
+	widen := func(n int) {
+		if e.hosts == nil || j.slot == nil {
+			width = n
+			return
 		}
-		defer func() {
-			for range width - 1 {
-				e.hosts.release(t, j.slot)
-			}
-		}()
+		for 1+extra < n && e.hosts.tryMore(t, j.slot) {
+			extra++
+		}
+		width = 1 + extra
 	}
+	widen(width)
+	defer func() {
+		for range extra {
+			e.hosts.release(t, j.slot)
+		}
+	}()
 	raceCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type done struct {
+		i int // the prober's order in ps
 		p Prober
 		r *gown.Result
 	}
 	results := make(chan done, len(ps))
 	next, running := 0, 0
+	inFlight := make([]bool, len(ps)) // by order: racers started and not yet ended
+	short := min(d.firstByte, e.bannerWait(d))
+	began := time.Now()
+	silent := false // a racer waited out its first-byte deadline on a target that reacted to nothing
 	launch := func() {
-		p := ps[next]
+		i := next
+		p := ps[i]
 		next++
 		running++
-		rd := &raceDialer{d: d, firstByte: d.firstByte, short: min(d.firstByte, e.bannerWait(d))}
-		go func() { results <- done{p, e.runOne(raceCtx, t, rd, p)} }()
+		inFlight[i] = true
+		// A racer started late keeps the target's first-byte deadline,
+		// counted from the race's start, not one of its own: a tarpit
+		// costs one first-byte deadline however the race was staged.
+		fb := max(short, d.firstByte-time.Since(began))
+		rd := &raceDialer{d: d, firstByte: fb, short: short, quick: silent}
+		go func() { results <- done{i, p, e.runOne(raceCtx, t, rd, p)} }()
 	}
-	for next < len(ps) && running < width {
-		launch()
-	}
-	var best, silent, won *gown.Result
-	var winner Prober
+	var best, unanswered, won, weak *gown.Result
+	var winner, weakP Prober
+	weakAt := -1 // the order of the weak claim held
 	var timedOut []Prober
+	// claim settles the race on r.
+	claim := func(r *gown.Result, p Prober) {
+		won, winner = r, p
+		cancel()
+	}
+	// earlierRunning reports a racer before order i still in flight.
+	earlierRunning := func(i int) bool { return slices.Contains(inFlight[:i], true) }
+	// stalled fires when no racer has ended for a banner wait: the racers
+	// running wait on a server that ignores their requests, and the race
+	// widens by RaceWidth more. weakDone bounds the wait for earlier racers
+	// once a weak claim is held.
+	stalled := time.NewTimer(short)
+	defer stalled.Stop()
+	var weakDone <-chan time.Time
+	fill := func() {
+		// No new racer once a weak claim is held: a later one could only
+		// lose to it, or name the store by a product the earlier missed,
+		// which the racers already running may still do.
+		for won == nil && weak == nil && next < len(ps) && running < width && raceCtx.Err() == nil {
+			launch()
+		}
+	}
+	fill()
 	for running > 0 {
-		x := <-results
+		var x done
+		select {
+		case x = <-results:
+			stalled.Reset(short)
+		case <-stalled.C:
+			if won == nil && weak == nil && next < len(ps) {
+				widen(width + max(e.cfg.RaceWidth, 1))
+			}
+			fill()
+			stalled.Reset(short)
+			continue
+		case <-weakDone:
+			if won == nil {
+				claim(weak, weakP)
+			}
+			weakDone = nil
+			continue
+		}
 		running--
+		inFlight[x.i] = false
 		switch {
 		case won != nil:
 			// cancelled after the race was won: its result says nothing
+		case identified(x.r) && x.r.Product != "":
+			claim(x.r, x.p)
 		case identified(x.r):
-			won, winner = x.r, x.p
-			cancel()
+			// A weak claim: a verdict with nothing that names the product
+			// (a bare 401 or 403 from an HTTP server, which Elasticsearch's
+			// and CouchDB's probers both read as theirs). Order decides
+			// between weak claims, so it does not hang on which reply came
+			// first: the earliest in order wins once no racer before it is
+			// still running, or a banner wait after the first weak claim.
+			if weak == nil || x.i < weakAt {
+				weak, weakP, weakAt = x.r, x.p, x.i
+			}
+			if weakDone == nil {
+				weakDone = time.After(short)
+			}
 		case !x.r.Status.Answered():
-			silent = x.r
+			unanswered = x.r
 		default:
 			if x.r.Reason == reasonDeadline {
 				timedOut = append(timedOut, x.p)
+				if !silent && !d.spoke.Load() && !d.hungUp.Load() && next < len(ps) {
+					// Silent to a request for the whole first-byte
+					// deadline: the rest start now and wait short.
+					silent = true
+					widen(len(ps) - next + running)
+				}
 			}
 			best = better(best, x.r)
 		}
-		if won == nil && next < len(ps) && raceCtx.Err() == nil {
-			launch()
+		if won == nil && weak != nil && !earlierRunning(weakAt) {
+			claim(weak, weakP)
 		}
+		fill()
+	}
+	if won == nil && weak != nil {
+		claim(weak, weakP)
 	}
 	// Whether the target reacted is what its connections saw (a byte, a
 	// close, a reset), not what the probers concluded: a prober may report
@@ -205,7 +298,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	if best != nil {
 		return best
 	}
-	return silent // every connection refused or unanswered: nothing listens
+	return unanswered // every connection refused or unanswered: nothing listens
 }
 
 // reasonDeadline is Classify's reason for a reply that did not come in time.
@@ -239,9 +332,13 @@ func indexOf(ps []Prober, p Prober) int {
 // A racer's second connection while its first drew nothing (a TLS attempt
 // after a plaintext request timed out) waits short as well: on a tarpit
 // every racer would otherwise pay the first-byte deadline twice.
+//
+// quick marks a racer started after another waited out its first-byte
+// deadline on a silent target: it waits short from its first connection.
 type raceDialer struct {
 	d                *aheadDialer
 	firstByte, short time.Duration
+	quick            bool
 	spoke            atomic.Bool
 	dials            atomic.Int32
 }
@@ -250,7 +347,7 @@ func (r *raceDialer) Dial(ctx context.Context, t gown.Target) (*Conn, error) {
 	c, err := r.d.inner.Dial(ctx, t)
 	if err == nil && r.firstByte > 0 {
 		fb := r.firstByte
-		if r.d.spoke.Load() || r.d.hungUp.Load() || (r.dials.Add(1) > 1 && !r.spoke.Load()) {
+		if r.quick || r.d.spoke.Load() || r.d.hungUp.Load() || (r.dials.Add(1) > 1 && !r.spoke.Load()) {
 			fb = min(fb, r.short)
 		}
 		c.firstByte, c.spoke, c.target, c.hungUp = fb, &r.spoke, &r.d.spoke, &r.d.hungUp

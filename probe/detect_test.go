@@ -19,6 +19,7 @@ import (
 // its answer. Anything else is not its store.
 type lineProber struct {
 	name, ask, answer string
+	product           string // set on an identified result: a strong claim
 	ports             []int
 	calls             atomic.Int32
 }
@@ -44,7 +45,7 @@ func (p *lineProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.
 	if strings.TrimSpace(line) != p.answer {
 		return &gown.Result{Target: t, Status: gown.StatusNotService}, nil
 	}
-	return &gown.Result{Target: t, Status: gown.StatusOpen, Reason: line}, nil
+	return &gown.Result{Target: t, Status: gown.StatusOpen, Reason: line, Product: p.product}, nil
 }
 
 // answers serves a line protocol: it replies to the question it knows and
@@ -192,5 +193,136 @@ func TestTryMoreKeepsPerHost(t *testing.T) {
 	}
 	if len(h.m) != 0 {
 		t.Errorf("%d hosts still tracked after every slot was released", len(h.m))
+	}
+}
+
+// TestRaceIsStaged: detection runs at most RaceWidth probers at once on a
+// port, starting the next as one ends, so a server meets a few connections
+// at a time however many probers there are; the one prober whose question
+// it answers still identifies it.
+func TestRaceIsStaged(t *testing.T) {
+	var open, most atomic.Int32
+	srv := listen(t, func(c net.Conn) {
+		n := open.Add(1)
+		defer open.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.TrimSpace(line) == "Q7" {
+				fmt.Fprintln(c, "A7")
+			} else {
+				fmt.Fprintln(c, "WHAT?") // a wrong request is refused at once
+			}
+		}
+	})
+	var ps []Prober
+	var lps []*lineProber
+	for i := 1; i <= 7; i++ {
+		p := &lineProber{name: fmt.Sprintf("p%d", i), ask: fmt.Sprintf("Q%d", i), answer: fmt.Sprintf("A%d", i), ports: []int{i}}
+		ps, lps = append(ps, p), append(lps, p)
+	}
+	eng, err := New(Config{Workers: 2, Detect: true, RaceWidth: 2, BannerWait: 50 * time.Millisecond}, NewRegistry(ps...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *gown.Result
+	if err := eng.Run(t.Context(), feed(tgt(srv)), func(r *gown.Result) { got = r }); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Store != "p7" || got.Status != gown.StatusOpen {
+		t.Fatalf("identified %+v; want p7", got)
+	}
+	// The banner's connection may still be closing on the server's side
+	// as the first racers arrive: width + 1.
+	if m := most.Load(); m > 3 {
+		t.Errorf("%d connections open at once with RaceWidth 2", m)
+	}
+	for _, p := range lps {
+		if p.calls.Load() != 1 {
+			t.Errorf("%s called %d times; want each prober once", p.name, p.calls.Load())
+		}
+	}
+}
+
+// TestStagedRaceOnTarpit: on a port that accepts and never answers, the
+// first stage waits out the first-byte deadline and the probers not yet
+// started then start at once with a banner wait's deadline: the tarpit costs
+// one first-byte deadline, not one per stage.
+func TestStagedRaceOnTarpit(t *testing.T) {
+	pit := listen(t, tarpit)
+	var ps []Prober
+	for i := 1; i <= 7; i++ {
+		ps = append(ps, &lineProber{name: fmt.Sprintf("p%d", i), ask: "Q", answer: "A", ports: []int{i}})
+	}
+	const firstByte = time.Second
+	eng, err := New(Config{Workers: 2, Detect: true, RaceWidth: 2, BannerWait: 50 * time.Millisecond, FirstByte: firstByte,
+		Timeout: time.Minute, Dialer: DialerConfig{IOTimeout: time.Minute}}, NewRegistry(ps...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *gown.Result
+	if err := eng.Run(t.Context(), feed(tgt(pit)), func(r *gown.Result) { got = r }); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Status != gown.StatusUnknown || got.Store != "" {
+		t.Fatalf("tarpit: %+v", got)
+	}
+	// Four stages of two would take four first-byte deadlines.
+	if got.Duration >= 2*firstByte {
+		t.Errorf("tarpit took %s: the stages after the first waited the first-byte deadline too", got.Duration)
+	}
+	for _, p := range ps {
+		if c := p.(*lineProber).calls.Load(); c != 1 {
+			t.Errorf("%s called %d times; want once", p.Kind().Name, c)
+		}
+	}
+}
+
+// TestWeakClaimsGoByOrder: two probers both read a server's reply as
+// theirs with nothing naming the product (a bare 401 is Elasticsearch's and
+// CouchDB's alike); the one earlier in detection's order wins though its
+// reply comes later, so the verdict does not hang on timing. A claim that
+// names its product wins at once.
+func TestWeakClaimsGoByOrder(t *testing.T) {
+	srv := listen(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		switch strings.TrimSpace(line) {
+		case "SLOW":
+			time.Sleep(100 * time.Millisecond)
+			fmt.Fprintln(c, "DENIED")
+		case "FAST", "NAMED":
+			fmt.Fprintln(c, "DENIED")
+		}
+		tarpit(c)
+	})
+	run := func(ps ...Prober) *gown.Result {
+		t.Helper()
+		eng, err := New(Config{Workers: 2, Detect: true, BannerWait: 300 * time.Millisecond}, NewRegistry(ps...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got *gown.Result
+		if err := eng.Run(t.Context(), feed(tgt(srv)), func(r *gown.Result) { got = r }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	slow := &lineProber{name: "first", ask: "SLOW", answer: "DENIED", ports: []int{1}}
+	fast := &lineProber{name: "second", ask: "FAST", answer: "DENIED", ports: []int{2}}
+	if r := run(slow, fast); r == nil || r.Store != "first" {
+		t.Errorf("weak claims: %+v; want the first in order", r)
+	}
+	named := &lineProber{name: "named", ask: "NAMED", answer: "DENIED", product: "Named", ports: []int{3}}
+	if r := run(&lineProber{name: "first", ask: "SLOW", answer: "DENIED", ports: []int{1}}, named); r == nil || r.Store != "named" {
+		t.Errorf("a named claim: %+v; want it over the weak claim earlier in order", r)
 	}
 }

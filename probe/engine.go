@@ -40,6 +40,13 @@ type Config struct {
 	// a worker for FirstByte per attempt, not the I/O timeout. Once the
 	// target has spoken, its connections get the full Dialer.IOTimeout.
 	FirstByte time.Duration
+	// RaceWidth caps the client-first probers detection runs at once on one
+	// silent port (detect.go), each on its own connection; the next starts
+	// as one ends. A wider race opens more connections to every server it
+	// meets (a PostgreSQL forks a backend for each); the wrong probers'
+	// requests draw quick refusals from almost any server, so a narrow race
+	// costs little time.
+	RaceWidth int
 	// All emits results for closed and filtered ports too.
 	All    bool
 	Dialer DialerConfig
@@ -53,9 +60,13 @@ type Config struct {
 	Analyze func(r *gown.Result, samples []gown.Sample, truncated bool)
 }
 
+// DefaultRaceWidth is how many client-first probers detection runs at once
+// on one port unless told otherwise.
+const DefaultRaceWidth = 4
+
 // Validate checks the config and fills in defaults: a zero Workers,
-// PerHost, Timeout, BannerWait or FirstByte takes the default (256, 16,
-// 15 s, 250 ms, 1 s).
+// PerHost, Timeout, BannerWait, FirstByte or RaceWidth takes the default
+// (256, 16, 15 s, 250 ms, 1 s, DefaultRaceWidth).
 // A negative value, or one above its cap (MaxWorkers, MaxPerHost), is a
 // *ConfigError naming the field.
 func (c *Config) Validate() error {
@@ -65,6 +76,7 @@ func (c *Config) Validate() error {
 		checkDuration("Timeout", c.Timeout),
 		checkDuration("BannerWait", c.BannerWait),
 		checkDuration("FirstByte", c.FirstByte),
+		checkCount("RaceWidth", c.RaceWidth, MaxPerHost),
 		c.Sample.validate(),
 		c.Dialer.Validate(),
 	)
@@ -85,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FirstByte == 0 {
 		c.FirstByte = time.Second
+	}
+	if c.RaceWidth == 0 {
+		c.RaceWidth = DefaultRaceWidth
 	}
 	return nil
 }

@@ -6,8 +6,10 @@
 # OpenSearch node, nats-server (JetStream) for the queue's workers, tcpdump to
 # record the captures gown traffic reads, mitmproxy (PyPI, in a venv under
 # /var/cache/gown) to record HAR files, zsh, fish and groff for the completion
-# scripts and the man page; and, from npm, hermesc for the Hermes bundles and
-# the SARIF Multitool, and Azurite for the Azure Blob test bed. Only when root (npm fetches also as a user) and only
+# scripts and the man page; and, from npm, hermesc for the Hermes bundles, a
+# real Dart AOT snapshot (sass-embedded-linux-x64), a real Swift binary
+# (get-windows), the SARIF Multitool, and Azurite for the Azure Blob test
+# bed. Only when root (npm fetches also as a user) and only
 # what is missing; it says what it installs.
 set -euo pipefail
 need=()
@@ -31,17 +33,22 @@ command -v groff >/dev/null || need+=(groff-base)
 command -v tcpdump >/dev/null || [ -x /usr/sbin/tcpdump ] || need+=(tcpdump)
 command -v curl >/dev/null || need+=(curl)
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
-# hermesc (npm hermes-compiler, MIT) compiles the Hermes bytecode bundles the
-# extraction tests read; fetched once into the cache the real-app tests use
-# (no root needed, so also for a user's own run; after apt when root, which
-# may have just installed npm).
+# Packages the extraction tests read, fetched once with npm pack into the
+# cache the real-app tests use (no root needed, so also for a user's own run;
+# after apt when root, which may have just installed npm): hermesc (npm
+# hermes-compiler, MIT) compiles the Hermes bytecode bundles; the Dart AOT
+# snapshot of sass-embedded-linux-x64 (MIT) is the real libapp.so-shaped
+# library of the Flutter shapes; get-windows (MIT) ships a universal Swift
+# binary, read for Swift's short string literals.
 fetch_hermes() {
-	local hermes_pkg=hermes-compiler@260318099.0.6
 	local app_cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
-	if command -v npm >/dev/null && [ ! -f "$app_cache/hermes-compiler-260318099.0.6.tgz" ]; then
-		echo "install-deps: npm pack $hermes_pkg into $app_cache" >&2
-		mkdir -p "$app_cache" && npm pack "$hermes_pkg" --pack-destination "$app_cache" >/dev/null || true
-	fi
+	local pkg
+	for pkg in hermes-compiler@260318099.0.6 sass-embedded-linux-x64@1.108.2 get-windows@9.2.3; do
+		if command -v npm >/dev/null && [ ! -f "$app_cache/${pkg//@/-}.tgz" ]; then
+			echo "install-deps: npm pack $pkg into $app_cache" >&2
+			mkdir -p "$app_cache" && npm pack "$pkg" --pack-destination "$app_cache" >/dev/null || true
+		fi
+	done
 }
 # The SARIF Multitool (npm @microsoft/sarif-multitool, MIT) checks the SARIF
 # report against GitHub's ingestion rules (report/multitool_test.go fetches it

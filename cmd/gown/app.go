@@ -280,6 +280,9 @@ func printApp(io stdio, a *gown.App) {
 		if len(a.Signer) >= 16 {
 			fmt.Fprintf(w, " signer=%s…", txt(a.Signer[:16]))
 		}
+		if len(a.Frameworks) > 0 {
+			fmt.Fprintf(w, " frameworks=%s", txt(strings.Join(a.Frameworks, ",")))
+		}
 		fmt.Fprintln(w)
 	}
 	if a.Encrypted {

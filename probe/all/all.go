@@ -28,29 +28,35 @@ import (
 )
 
 // Registry returns a registry of every prober, in the order detection starts
-// the client-first ones (probe/detect.go); the server-first one, MySQL, is
-// tried alone on a port that greets. All start at once when the per-host
-// limit leaves room; when it does not they run in this order, each costing
-// the first-byte deadline (1 s) where the server ignores its request. So the
-// requests every server answers or refuses at once come first: an HTTP
-// request is refused at once by Redis (it closes on "GET"), memcached
-// ("ERROR"), MongoDB and PostgreSQL (an impossible message length); Redis's
-// and memcached's short lines draw an error from HTTP servers and each
-// other; MongoDB's, PostgreSQL's and MQTT's binary packets, which a
-// line-reading server waits on, come last. etcd is an HTTP API (its gRPC
-// gateway) and goes with the HTTP probers.
+// the client-first ones (probe/detect.go), RaceWidth (4) at a time, the next
+// as one ends; the server-first one, MySQL, is tried alone on a port that
+// greets. A racer that meets the wrong server costs what that server makes
+// of its request: a refusal at once costs one round trip, a wait costs the
+// first-byte deadline (1 s) until the target has reacted to some request
+// and a banner wait (250 ms) after. So the requests every server answers or
+// refuses at once come first: Redis's and memcached's short text lines draw
+// an error or a close from HTTP servers, PostgreSQL, MongoDB, MQTT and each
+// other. PostgreSQL and MongoDB, the likeliest of the rest, follow: their
+// binary messages make a line-reading server wait, but by then the target
+// has mostly reacted, and they spare PostgreSQL the HTTP probers'
+// connections (each a forked backend, two when the HTTP prober retries over
+// TLS). The HTTP stores come next: Redis closes on an HTTP request without
+// a reply, which sends each HTTP prober to retry over TLS and wait out a
+// banner wait, so they must not come before Redis's own prober. etcd is an
+// HTTP API (its gRPC gateway) and goes with them; MQTT, whose broker closes
+// on any of the others' requests, comes last.
 func Registry() *probe.Registry {
 	return probe.NewRegistry(
 		mysql.New(),
+		redis.New(),
+		memcached.New(),
+		postgres.New(),
+		mongodb.New(),
 		elasticsearch.New(),
 		couchdb.New(),
 		kibana.New(),
 		couchbase.New(),
 		etcd.New(),
-		redis.New(),
-		memcached.New(),
-		mongodb.New(),
-		postgres.New(),
 		mqtt.New(),
 		firebase.New(),  // hint-only: reached through a firebase URL's hint
 		s3.New(),        // hint-only: reached through a bucket host's hint

@@ -11,10 +11,13 @@
 // The probe reads the greeting, then logs in as "root" and, if refused, as the
 // anonymous user "", each with an empty password (never any other). Over a
 // login it sends only SELECTs: the inventory, answered from the server's
-// statistics,
+// statistics for the user schemas (the server's own are listed by name),
 //
 //	SELECT table_schema, SUM(data_length+index_length), SUM(table_rows)
-//	FROM information_schema.tables GROUP BY table_schema ORDER BY table_schema LIMIT 1001
+//	FROM information_schema.tables WHERE table_schema NOT IN (system schemas)
+//	GROUP BY table_schema UNION ALL SELECT schema_name, NULL, NULL
+//	FROM information_schema.schemata WHERE schema_name IN (system schemas)
+//	ORDER BY 1 LIMIT 1001
 //
 // then the account in use (CURRENT_USER()) with at most 5 base tables it can
 // name, those its own SELECT grants cover first (readsQuery), and for each

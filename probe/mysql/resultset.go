@@ -11,10 +11,21 @@ import (
 )
 
 // inventoryQuery is the one statement gown runs after a login: sizes and row
-// estimates per schema, from the server's own statistics (no table is read).
-// The limit is one past maxSchemas so that a cut listing can be told apart.
+// estimates per user schema, from the server's own statistics (no table is
+// read), and the server's own schemas by name alone. Their sizes are not
+// asked for: on MariaDB, information_schema.tables opens the statistics of
+// every table it reports, and the mysql and performance_schema tables make
+// that 11-13 ms of the server's time per login against 0.5 ms without them
+// (SHOW PROFILES on MariaDB 10.11), which a scan of many servers pays in its
+// slowest ones. The limit is one past maxSchemas so that a cut listing can
+// be told apart.
 const inventoryQuery = "SELECT table_schema, SUM(data_length+index_length), SUM(table_rows) " +
-	"FROM information_schema.tables GROUP BY table_schema ORDER BY table_schema LIMIT 1001"
+	"FROM information_schema.tables WHERE table_schema NOT IN " + systemSchemaList + " GROUP BY table_schema " +
+	"UNION ALL SELECT schema_name, NULL, NULL FROM information_schema.schemata WHERE schema_name IN " + systemSchemaList +
+	" ORDER BY 1 LIMIT 1001"
+
+// systemSchemaList is systemSchemas as an SQL list.
+const systemSchemaList = "('information_schema','mysql','performance_schema','sys')"
 
 // maxSchemas caps the schemas listed; more sets Inventory.Truncated.
 const maxSchemas = 1000

@@ -24,11 +24,15 @@ import (
 // schemas are skipped; a table that refuses (a grant on some tables only)
 // is skipped. A row's key is its primary key's value where the table has
 // one. Then COM_QUIT.
+//
+// The base tables are picked by a subquery, not a join: MariaDB 10.11 runs
+// the join as a lookup of information_schema.tables per column (4-7.5 ms of
+// the server's time on a one-table server, SHOW PROFILES), the subquery as
+// one listing (0.7 ms), with the same rows.
 const columnsQuery = "SELECT c.table_schema, c.table_name, c.column_name, c.column_key " +
-	"FROM information_schema.columns c JOIN information_schema.tables t " +
-	"ON t.table_schema = c.table_schema AND t.table_name = c.table_name " +
-	"WHERE t.table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') " +
-	"AND c.table_schema NOT IN ('mysql','information_schema','performance_schema','sys') " +
+	"FROM information_schema.columns c WHERE c.table_schema NOT IN " + systemSchemaList + " " +
+	"AND (c.table_schema, c.table_name) IN (SELECT table_schema, table_name FROM information_schema.tables " +
+	"WHERE table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') AND table_schema NOT IN " + systemSchemaList + ") " +
 	"ORDER BY c.table_schema, c.table_name, c.ordinal_position LIMIT "
 
 const (
