@@ -65,3 +65,31 @@ func TestFirestoreFromProject(t *testing.T) {
 		t.Errorf("endpoint %+v, targets %+v", e, ts)
 	}
 }
+
+// TestFirestoreCollections: collection names the app's JavaScript uses go
+// with its Firestore endpoint, each once, in the order first seen; other
+// calls named collection (no literal) give none.
+func TestFirestoreCollections(t *testing.T) {
+	s := &appScan{cfg: Config{Catalog: catalog}, app: &gown.App{}}
+	u := &unit{s: s}
+	for _, js := range []string{
+		`const q = collection(db, "rides"); getDocs(q)`,
+		`firestore().collection('drivers').doc(id); db.collection("rides")`,
+		"db.collection(`payouts`)",
+		`collection(someVariable); new Map().collection`,
+	} {
+		u.collections([]byte(js))
+	}
+	for _, f := range u.effects {
+		f(s)
+	}
+	src := gown.Source{Entry: "GoogleService-Info.plist"}
+	s.projects, s.projectSrc = []string{"shop-prod-42"}, []gown.Source{src}
+	s.firestoreEndpoints()
+	if len(s.app.Endpoints) != 1 || !slices.Equal(s.app.Endpoints[0].Names, []string{"rides", "drivers", "payouts"}) {
+		t.Fatalf("endpoints %+v", s.app.Endpoints)
+	}
+	if ts := s.app.Endpoints[0].Targets(nil); len(ts) != 1 || !slices.Equal(ts[0].Names, []string{"rides", "drivers", "payouts"}) {
+		t.Errorf("targets %+v", ts)
+	}
+}
