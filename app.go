@@ -1,6 +1,9 @@
 package gown
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Platform names the operating system an app is built for.
 type Platform string
@@ -177,7 +180,7 @@ func (e Endpoint) TargetsIn(storePorts []int, s PartyScope) []Target {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {
-		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app", Path: e.Path, Names: e.Names}}
+		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app", Path: e.Path, Names: strings.Join(e.Names, ",")}}
 	}
 	var out []Target
 	if e.Port != 0 {

@@ -123,7 +123,7 @@ func TestAppProbesFirestoreProject(t *testing.T) {
 	for _, db := range got.Inventory.Databases {
 		rides = rides || db.Name == testbed.FirestoreAppCollection
 	}
-	if !rides || !slices.Contains(got.Target.Names, testbed.FirestoreAppCollection) {
+	if !rides || !slices.Contains(strings.Split(got.Target.Names, ","), testbed.FirestoreAppCollection) {
 		t.Errorf("the app's collection %s: names %v, inventory %+v", testbed.FirestoreAppCollection, got.Target.Names, got.Inventory)
 	}
 	time.Sleep(100 * time.Millisecond)

@@ -154,7 +154,7 @@ func startFirestoreStandIn(_ context.Context, log io.Writer, s *Server, v firest
 	if !holdsListener(os.Getpid(), s.Addr) {
 		return fmt.Errorf("testbed: %s: the kernel shows no listener of this process on %s", s.Name, s.Addr)
 	}
-	s.Host, s.Path, s.Names = FirestoreHost, FirestorePath, []string{FirestoreAppCollection}
+	s.Host, s.Path, s.Names = FirestoreHost, FirestorePath, FirestoreAppCollection
 	if v.open {
 		dbs := map[string]uint64{}
 		for c, docs := range fs.data {

@@ -134,7 +134,7 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	inv := &gown.Inventory{}
 	var denied, allowed, tried int
 	var last *answer
-	for _, c := range candidates(t.Names) {
+	for _, c := range candidates(strings.Split(t.Names, ",")) {
 		p := listPath(t, c)
 		x, err := httpget.Get(ctx, d, t, true, p)
 		if x != nil {

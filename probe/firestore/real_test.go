@@ -55,7 +55,7 @@ func TestStandInFirestore(t *testing.T) {
 				// Without the app's names, its own collection stays unseen:
 				// the names are what finds it.
 				bare := tg
-				bare.Names = nil
+				bare.Names = ""
 				b, err := New().Probe(ctx, bare, d)
 				if err != nil || b.Inventory == nil {
 					t.Fatalf("probe without names: %+v, %v", b, err)
