@@ -367,6 +367,11 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 		// (the account's root) there is nothing of the store to probe.
 		if ep.Path = k.DataPath(u.EscapedPath()); ep.Path == "" {
 			ep.Store = ""
+		} else if rest, err := url.PathUnescape(strings.TrimPrefix(strings.TrimPrefix(u.EscapedPath(), ep.Path), "/")); err == nil &&
+			rest != "" && !strings.ContainsAny(rest, ",\x00") {
+			// The rest names a blob the app reads: a prober that cannot
+			// list tries it.
+			ep.Names = []string{rest}
 		}
 	}
 	user := u.User
