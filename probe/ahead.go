@@ -161,6 +161,9 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 	j.first.inner, j.first.t = e.dialer, t
 	if c != nil {
 		j.first.conn, j.first.dialed = c, time.Now()
+		if rtt, ok := kernelRTT(c); ok {
+			took = min(took, rtt)
+		}
 		j.first.firstByte = e.firstByteFor(took)
 	}
 	select {

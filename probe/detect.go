@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -13,19 +12,24 @@ import (
 // Detection: identifying the store on a port no prober claims, in the
 // manner of nmap's service probes, at a cost close to a hint's.
 //
-//  1. Banner. The connection made ahead waits BannerWait (250 ms by
+//  1. Banner. The connection made ahead waits BannerWait (100 ms by
 //     default, plus four connect times) for the service to speak first. A
 //     server-first store greets at once (MySQL's handshake), so the wait is
-//     only ever spent in full on a silent port.
+//     only ever spent in full on a silent port. A greeting later than that
+//     (a MySQL that resolves the client's name first) is not lost: the
+//     banner's connection keeps reading through the race, and a byte on it,
+//     where nothing was sent, ends the race for the server-first probers
+//     (3c).
 //  2. A banner came: the server-first probers, in turn (there is one today:
 //     MySQL). No client's request is sent to a port that already said what
 //     it is.
 //  3. No banner: the client-first probers, in registration order (probe/all:
-//     redis, memcached, postgres, mongodb, the HTTP stores, mqtt, which
+//     redis, memcached, elasticsearch, postgres, mongodb, the other HTTP
+//     stores, mqtt, which
 //     says why), at most RaceWidth at once (4 by default), each on its own
 //     connection, each matching its own request's reply as it would on its
-//     own port; the next starts as one ends, and when none has ended for a
-//     banner wait (the server ignores the requests of those running) the
+//     own port; the next starts as one ends, and when none has ended for an
+//     answer wait (AnswerWait, 250 ms) (the server ignores the requests of those running) the
 //     race widens by RaceWidth more. The first that identifies its store by
 //     name wins, and the others are cancelled (their sockets closed) at
 //     once. The width is bounded because every racer is a connection to a
@@ -34,23 +38,33 @@ import (
 //     binds, the race runs as wide as the host's free slots allow (at least
 //     one: the target's own), so --per-host holds.
 //     A racer started after the target has reacted to another (a reply, a
-//     refusal, a close) waits a banner wait, not the first-byte deadline,
+//     refusal, a close) waits an answer wait, not the first-byte deadline,
 //     for its first byte: the server has shown it answers at once. A racer
 //     started later on a target that has not reacted keeps the target's
 //     first-byte deadline, counted from the race's start; once one waited
-//     it out, the racers not yet started start at once and wait a banner
-//     wait, so a tarpit costs BannerWait + FirstByte (+ BannerWait when
+//     it out, the racers not yet started start at once and wait an answer
+//     wait, so a tarpit costs BannerWait + FirstByte (+ AnswerWait when
 //     there are more probers than one stage holds).
 //     A weak claim, a verdict that names no product (a bare 401 or 403,
 //     which the Elasticsearch and CouchDB probers both read as theirs), is
 //     settled by order: the earliest such claim wins once no racer before
-//     it is running, or a banner wait after the first weak claim.
+//     it is running, or an answer wait after the first weak claim (then
+//     only racers before it that have had a reply are waited for).
 //  3b. No identification, but the target reacted: the racers that timed out
 //     try again one at a time with the full first-byte deadline (a server
 //     that serves one connection at a time, or was slowed by the race).
+//  3c. A greeting on the banner's connection during the race: the race is
+//     cancelled and the server-first probers run in turn.
 //  4. Nothing identified, but the target spoke: the hint-only stores that
 //     name this port for detection (Firebase's emulators on 9000), in turn.
 //     They come last because their request is any HTTP server's GET.
+//
+// Why a short banner wait (100 ms) rather than nmap's seconds: every silent
+// open port pays it in full, and it is most of what detection adds to a
+// hinted scan; a late greeting costs the race's connections to a greeting
+// server until it greets, which may read their requests as bad handshakes
+// (MariaDB counts them towards max_connect_errors where it keeps a host
+// cache), and is still identified (3c).
 //
 // Every read on the way waits FirstByte at most until the target has spoken
 // (conn.go), so a silent port, a tarpit, costs BannerWait + FirstByte +
@@ -69,7 +83,7 @@ func (e *Engine) detect(ctx, scanCtx context.Context, j *job) *gown.Result {
 
 func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result {
 	t, d := j.t, &j.first
-	banner, err := e.banner(ctx, t, d)
+	banner, late, err := e.banner(ctx, t, d)
 	if err != nil {
 		return failed(t, "", err)
 	}
@@ -82,7 +96,40 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 		// servers speak first to refuse (Redis's protected mode sends
 		// -DENIED on accept). Their probers read such a refusal.
 	}
-	r := e.race(ctx, scanCtx, j, e.reg.clientFirst)
+	raceCtx, cancelRace := context.WithCancel(ctx)
+	greeted := make(chan struct{})
+	if late != nil {
+		// The banner's connection keeps listening through the race: a
+		// greeting on it, where nothing was sent, is a server-first store
+		// that greeted late, and ends the race.
+		go func() {
+			if <-late.got {
+				close(greeted)
+				cancelRace()
+			}
+		}()
+	}
+	r := e.race(raceCtx, scanCtx, j, e.reg.clientFirst)
+	cancelRace()
+	if late != nil {
+		if r != nil && !identified(r) && d.spoke.Load() {
+			// The racers read the greeting as no store of theirs and may
+			// have ended before the banner's reader saw it: give it a
+			// banner wait.
+			select {
+			case <-greeted:
+			case <-time.After(e.bannerWait(d)):
+			}
+		}
+		late.c.Close()
+		select {
+		case <-greeted:
+			if ctx.Err() == nil {
+				return e.inTurn(ctx, scanCtx, t, d, e.reg.serverFirst)
+			}
+		default:
+		}
+	}
 	if r != nil && (identified(r) || !r.Status.Answered()) {
 		return r
 	}
@@ -98,27 +145,55 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 }
 
 // banner waits briefly for the service to speak first, on the connection
-// made ahead. It reports whether a byte came.
-func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.bannerWait(d))
-	defer cancel()
+// made ahead. It reports whether a byte came; when none did, late holds the
+// connection, still reading (up to the first-byte deadline), for the caller
+// to watch and close.
+func (e *Engine) banner(ctx context.Context, t gown.Target, d *aheadDialer) (bool, *lateBanner, error) {
 	c, err := d.Dial(ctx, t)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			err = &DialError{Status: gown.StatusFiltered, Err: err}
-		}
-		return false, err
+		return false, nil, err
 	}
-	defer c.Close()
-	var b [1]byte
-	n, _ := c.Read(b[:])
-	return n > 0, nil
+	got := make(chan bool, 1)
+	go func() {
+		var b [1]byte
+		n, _ := c.Read(b[:])
+		got <- n > 0
+	}()
+	wait := time.NewTimer(e.bannerWait(d))
+	defer wait.Stop()
+	select {
+	case spoke := <-got:
+		c.Close()
+		return spoke, nil, nil
+	case <-wait.C:
+		return false, &lateBanner{c: c, got: got}, nil
+	case <-ctx.Done():
+		c.Close()
+		return false, nil, ctx.Err()
+	}
+}
+
+// lateBanner is the banner's connection after the wait: got says whether a
+// byte came before the read ended.
+type lateBanner struct {
+	c   *Conn
+	got chan bool
 }
 
 // bannerWait is BannerWait plus the four connect times the target's
 // first-byte deadline holds.
 func (e *Engine) bannerWait(d *aheadDialer) time.Duration {
 	wait := e.cfg.BannerWait
+	if d.firstByte > e.cfg.FirstByte {
+		wait += d.firstByte - e.cfg.FirstByte
+	}
+	return wait
+}
+
+// answerWait is AnswerWait plus the four connect times the target's
+// first-byte deadline holds.
+func (e *Engine) answerWait(d *aheadDialer) time.Duration {
+	wait := e.cfg.AnswerWait
 	if d.firstByte > e.cfg.FirstByte {
 		wait += d.firstByte - e.cfg.FirstByte
 	}
@@ -161,8 +236,9 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 	}
 	results := make(chan done, len(ps))
 	next, running := 0, 0
-	inFlight := make([]bool, len(ps)) // by order: racers started and not yet ended
-	short := min(d.firstByte, e.bannerWait(d))
+	inFlight := make([]bool, len(ps))       // by order: racers started and not yet ended
+	dialers := make([]*raceDialer, len(ps)) // by order: each racer's dialer
+	short := min(d.firstByte, e.answerWait(d))
 	began := time.Now()
 	silent := false // a racer waited out its first-byte deadline on a target that reacted to nothing
 	launch := func() {
@@ -176,6 +252,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		// costs one first-byte deadline however the race was staged.
 		fb := max(short, d.firstByte-time.Since(began))
 		rd := &raceDialer{d: d, firstByte: fb, short: short, quick: silent}
+		dialers[i] = rd
 		go func() { results <- done{i, p, e.runOne(raceCtx, t, rd, p)} }()
 	}
 	var best, unanswered, won, weak *gown.Result
@@ -187,15 +264,25 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 		won, winner = r, p
 		cancel()
 	}
-	// earlierRunning reports a racer before order i still in flight.
-	earlierRunning := func(i int) bool { return slices.Contains(inFlight[:i], true) }
-	// stalled fires when no racer has ended for a banner wait: the racers
+	// earlierRunning reports a racer before order i still in flight; with
+	// answered, only one whose own exchange has had a byte back (it is
+	// reading a reply, not waiting on a server that ignores it).
+	earlierRunning := func(i int, answered bool) bool {
+		for k := range i {
+			if inFlight[k] && (!answered || dialers[k].spoke.Load()) {
+				return true
+			}
+		}
+		return false
+	}
+	// stalled fires when no racer has ended for an answer wait: the racers
 	// running wait on a server that ignores their requests, and the race
 	// widens by RaceWidth more. weakDone bounds the wait for earlier racers
 	// once a weak claim is held.
 	stalled := time.NewTimer(short)
 	defer stalled.Stop()
 	var weakDone <-chan time.Time
+	weakPassed := false // the answer wait after the first weak claim is over
 	fill := func() {
 		// No new racer once a weak claim is held: a later one could only
 		// lose to it, or name the store by a product the earlier missed,
@@ -218,10 +305,10 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			stalled.Reset(short)
 			continue
 		case <-weakDone:
-			if won == nil {
+			weakDone, weakPassed = nil, true
+			if won == nil && !earlierRunning(weakAt, true) {
 				claim(weak, weakP)
 			}
-			weakDone = nil
 			continue
 		}
 		running--
@@ -237,7 +324,9 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			// and CouchDB's probers both read as theirs). Order decides
 			// between weak claims, so it does not hang on which reply came
 			// first: the earliest in order wins once no racer before it is
-			// still running, or a banner wait after the first weak claim.
+			// still running, or, an answer wait after the first weak claim,
+			// once none before it that has had a reply is (one that has
+			// had none waits on a server that ignores its request).
 			if weak == nil || x.i < weakAt {
 				weak, weakP, weakAt = x.r, x.p, x.i
 			}
@@ -258,7 +347,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			}
 			best = better(best, x.r)
 		}
-		if won == nil && weak != nil && !earlierRunning(weakAt) {
+		if won == nil && weak != nil && (!earlierRunning(weakAt, false) || (weakPassed && !earlierRunning(weakAt, true))) {
 			claim(weak, weakP)
 		}
 		fill()
@@ -322,8 +411,8 @@ func indexOf(ps []Prober, p Prober) int {
 //
 // Once the target has shown it reacts at once (a byte, a close or a reset
 // on any connection of the race), a connection dialled from then on waits
-// only short for its first byte: a request that draws nothing in a banner
-// wait's time from a server that answers others at once is most likely
+// only short (an answer wait) for its first byte: a request that draws
+// nothing in that time from a server that answers others at once is most likely
 // another protocol's (a TLS ClientHello sent to Redis after its plaintext
 // request was refused). If nothing identifies the target, the racers that
 // timed out are tried again with the full first-byte deadline, one at a

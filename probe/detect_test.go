@@ -22,6 +22,7 @@ type lineProber struct {
 	product           string // set on an identified result: a strong claim
 	ports             []int
 	calls             atomic.Int32
+	open, most        *atomic.Int32 // when set: probes running at once, and the most seen
 }
 
 func (p *lineProber) Kind() gown.StoreKind {
@@ -30,6 +31,12 @@ func (p *lineProber) Kind() gown.StoreKind {
 
 func (p *lineProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error) {
 	p.calls.Add(1)
+	if p.open != nil {
+		n := p.open.Add(1)
+		defer p.open.Add(-1)
+		for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+		}
+	}
 	c, err := d.Dial(ctx, t)
 	if err != nil {
 		return nil, err
@@ -201,12 +208,7 @@ func TestTryMoreKeepsPerHost(t *testing.T) {
 // at a time however many probers there are; the one prober whose question
 // it answers still identifies it.
 func TestRaceIsStaged(t *testing.T) {
-	var open, most atomic.Int32
 	srv := listen(t, func(c net.Conn) {
-		n := open.Add(1)
-		defer open.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
 		br := bufio.NewReader(c)
 		for {
 			line, err := br.ReadString('\n')
@@ -220,10 +222,12 @@ func TestRaceIsStaged(t *testing.T) {
 			}
 		}
 	})
+	var open, most atomic.Int32
 	var ps []Prober
 	var lps []*lineProber
 	for i := 1; i <= 7; i++ {
-		p := &lineProber{name: fmt.Sprintf("p%d", i), ask: fmt.Sprintf("Q%d", i), answer: fmt.Sprintf("A%d", i), ports: []int{i}}
+		p := &lineProber{name: fmt.Sprintf("p%d", i), ask: fmt.Sprintf("Q%d", i), answer: fmt.Sprintf("A%d", i), ports: []int{i},
+			open: &open, most: &most}
 		ps, lps = append(ps, p), append(lps, p)
 	}
 	eng, err := New(Config{Workers: 2, Detect: true, RaceWidth: 2, BannerWait: 50 * time.Millisecond}, NewRegistry(ps...))
@@ -237,10 +241,8 @@ func TestRaceIsStaged(t *testing.T) {
 	if got == nil || got.Store != "p7" || got.Status != gown.StatusOpen {
 		t.Fatalf("identified %+v; want p7", got)
 	}
-	// The banner's connection may still be closing on the server's side
-	// as the first racers arrive: width + 1.
-	if m := most.Load(); m > 3 {
-		t.Errorf("%d connections open at once with RaceWidth 2", m)
+	if m := most.Load(); m > 2 {
+		t.Errorf("%d probers ran at once with RaceWidth 2", m)
 	}
 	for _, p := range lps {
 		if p.calls.Load() != 1 {
@@ -324,5 +326,58 @@ func TestWeakClaimsGoByOrder(t *testing.T) {
 	named := &lineProber{name: "named", ask: "NAMED", answer: "DENIED", product: "Named", ports: []int{3}}
 	if r := run(&lineProber{name: "first", ask: "SLOW", answer: "DENIED", ports: []int{1}}, named); r == nil || r.Store != "named" {
 		t.Errorf("a named claim: %+v; want it over the weak claim earlier in order", r)
+	}
+}
+
+// greetProber is a server-first test prober: it reads the server's first
+// line and identifies its store when it is the greeting.
+type greetProber struct{ calls atomic.Int32 }
+
+func (*greetProber) Kind() gown.StoreKind {
+	return gown.StoreKind{Name: "greeter", Ports: []int{1}, ServerFirst: true}
+}
+
+func (p *greetProber) Probe(ctx context.Context, t gown.Target, d Dialer) (*gown.Result, error) {
+	p.calls.Add(1)
+	c, err := d.Dial(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(line) != "HELLO" {
+		return &gown.Result{Target: t, Status: gown.StatusNotService}, nil
+	}
+	return &gown.Result{Target: t, Status: gown.StatusOpen, Product: "Greeter"}, nil
+}
+
+// TestLateGreeting: a server-first store that greets after the banner wait
+// (a MySQL resolving the client's name first) is still identified: the
+// banner's connection keeps reading through the race, and its greeting ends
+// the race for the server-first probers.
+func TestLateGreeting(t *testing.T) {
+	srv := listen(t, func(c net.Conn) {
+		time.Sleep(250 * time.Millisecond)
+		fmt.Fprintln(c, "HELLO")
+		tarpit(c)
+	})
+	g := &greetProber{}
+	a := &lineProber{name: "asker", ask: "Q", answer: "A", ports: []int{2}}
+	eng, err := New(Config{Workers: 2, Detect: true, BannerWait: 50 * time.Millisecond}, NewRegistry(g, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *gown.Result
+	if err := eng.Run(t.Context(), feed(tgt(srv)), func(r *gown.Result) { got = r }); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil || got.Store != "greeter" || got.Status != gown.StatusOpen {
+		t.Fatalf("late greeting: %+v; want the server-first store", got)
+	}
+	if g.calls.Load() != 1 || a.calls.Load() != 1 {
+		t.Errorf("greeter ran %d times, asker %d; want once each (the race ran, then the greeting ended it)", g.calls.Load(), a.calls.Load())
 	}
 }

@@ -34,6 +34,12 @@ type Config struct {
 	// BannerWait bounds the wait for a server-first banner during detection,
 	// plus four times the target's connect time.
 	BannerWait time.Duration
+	// AnswerWait bounds, plus four times the target's connect time, how long
+	// a detection racer waits for its first byte once the target has shown
+	// it answers at once (a reply, a refusal or a close on another racer's
+	// connection), and how long the race waits with no racer ending before
+	// it widens.
+	AnswerWait time.Duration
 	// FirstByte bounds each read and write on a target that has not yet sent
 	// a byte on any connection (plus four times its connect time, and at
 	// most Dialer.IOTimeout): a tarpit that accepts and never answers holds
@@ -65,8 +71,8 @@ type Config struct {
 const DefaultRaceWidth = 4
 
 // Validate checks the config and fills in defaults: a zero Workers,
-// PerHost, Timeout, BannerWait, FirstByte or RaceWidth takes the default
-// (256, 16, 15 s, 250 ms, 1 s, DefaultRaceWidth).
+// PerHost, Timeout, BannerWait, AnswerWait, FirstByte or RaceWidth takes the
+// default (256, 16, 15 s, 100 ms, 250 ms, 1 s, DefaultRaceWidth).
 // A negative value, or one above its cap (MaxWorkers, MaxPerHost), is a
 // *ConfigError naming the field.
 func (c *Config) Validate() error {
@@ -75,6 +81,7 @@ func (c *Config) Validate() error {
 		checkCount("PerHost", c.PerHost, MaxPerHost),
 		checkDuration("Timeout", c.Timeout),
 		checkDuration("BannerWait", c.BannerWait),
+		checkDuration("AnswerWait", c.AnswerWait),
 		checkDuration("FirstByte", c.FirstByte),
 		checkCount("RaceWidth", c.RaceWidth, MaxPerHost),
 		c.Sample.validate(),
@@ -93,7 +100,10 @@ func (c *Config) Validate() error {
 		c.Timeout = 15 * time.Second
 	}
 	if c.BannerWait == 0 {
-		c.BannerWait = 250 * time.Millisecond
+		c.BannerWait = 100 * time.Millisecond
+	}
+	if c.AnswerWait == 0 {
+		c.AnswerWait = 250 * time.Millisecond
 	}
 	if c.FirstByte == 0 {
 		c.FirstByte = time.Second
@@ -271,7 +281,8 @@ func (e *Engine) analyze(ctx context.Context, p Prober, t gown.Target, r *gown.R
 // firstByteFor is how long a target whose connect took connect may stay
 // silent on each read or write before it has spoken once: FirstByte plus
 // four connect times (a far server gets its round trips), at most the I/O
-// timeout.
+// timeout. connectAhead passes the kernel's handshake round trip where it
+// is shorter than the connect's duration (rtt_linux.go).
 func (e *Engine) firstByteFor(connect time.Duration) time.Duration {
 	return min(e.cfg.FirstByte+4*connect, e.cfg.Dialer.IOTimeout)
 }
