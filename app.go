@@ -1,6 +1,9 @@
 package gown
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Platform names the operating system an app is built for.
 type Platform string
@@ -85,6 +88,10 @@ type Endpoint struct {
 	// that way (an Azure Blob container, "/photos"; StoreKind.DataPath);
 	// it becomes the target's Path.
 	Path string `json:"path,omitempty"`
+	// Names are the names the app's code uses for data under Path that
+	// cannot be listed (Firestore collections: collection("rides")); they
+	// become the target's Names.
+	Names []string `json:"names,omitempty"`
 	// FirstParty is set when Party is PartyFirst: the host is tied to the
 	// app's own identity. Kept beside Party for readers of older output.
 	FirstParty bool `json:"first_party"`
@@ -173,7 +180,7 @@ func (e Endpoint) TargetsIn(storePorts []int, s PartyScope) []Target {
 		return nil
 	}
 	if e.Store != "" && e.Port != 0 {
-		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app", Path: e.Path}}
+		return []Target{{Host: e.Host, Port: e.Port, Hint: e.Store, TLS: e.TLS, Origin: "app", Path: e.Path, Names: strings.Join(e.Names, ",")}}
 	}
 	var out []Target
 	if e.Port != 0 {

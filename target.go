@@ -27,6 +27,12 @@ type Target struct {
 	// when the host:port alone names the store. Two containers on one host
 	// are two targets, two results and two sets of findings.
 	Path string `json:"path,omitempty"`
+	// Names are names the app uses for data under Path that a prober
+	// cannot list (Firestore collections), comma-separated ("rides,drivers"):
+	// a prober tries them first, within its own bound. They are hints, not
+	// identity: TargetKey and FindingID leave them out, and the store does
+	// not keep them. A string, so that Target stays comparable.
+	Names string `json:"names,omitempty"`
 }
 
 // Dial returns the host:port string to dial: the resolved address when known,

@@ -10,18 +10,20 @@ import (
 
 // TestAzureBlobURL: a blob URL names its container by its first path
 // segment, which becomes the endpoint's (and the target's) path; the
-// account's root names no container and no store; a SAS token is cut.
+// account's root names no container and no store; a SAS token is cut; the
+// rest of the path names a blob the prober may read (Names).
 func TestAzureBlobURL(t *testing.T) {
-	for _, c := range []struct{ in, store, path, value string }{
-		{"https://shopdata.blob.core.windows.net/photos/2024/a.jpg?sv=2024&sig=abc", "azblob", "/photos", "https://shopdata.blob.core.windows.net/photos/2024/a.jpg"},
-		{"https://shopdata.blob.core.windows.net/backups", "azblob", "/backups", "https://shopdata.blob.core.windows.net/backups"},
-		{"https://shopdata.blob.core.windows.net/", "", "", "https://shopdata.blob.core.windows.net/"},
-		{"http://shopdata.blob.core.windows.net/photos", "", "", "http://shopdata.blob.core.windows.net/photos"},
+	for _, c := range []struct{ in, store, path, value, names string }{
+		{"https://shopdata.blob.core.windows.net/photos/2024/a%20b.jpg?sv=2024&sig=abc", "azblob", "/photos", "https://shopdata.blob.core.windows.net/photos/2024/a%20b.jpg", "2024/a b.jpg"},
+		{"https://shopdata.blob.core.windows.net/backups", "azblob", "/backups", "https://shopdata.blob.core.windows.net/backups", ""},
+		{"https://shopdata.blob.core.windows.net/backups/a,b.csv", "azblob", "/backups", "https://shopdata.blob.core.windows.net/backups/a,b.csv", ""},
+		{"https://shopdata.blob.core.windows.net/", "", "", "https://shopdata.blob.core.windows.net/", ""},
+		{"http://shopdata.blob.core.windows.net/photos", "", "", "http://shopdata.blob.core.windows.net/photos", ""},
 	} {
 		ep := &gown.Endpoint{Kind: gown.KindURL}
 		parseURL(ep, c.in, catalog)
-		if ep.Store != c.store || ep.Path != c.path || ep.Value != c.value {
-			t.Errorf("%s: store %q path %q value %q", c.in, ep.Store, ep.Path, ep.Value)
+		if ep.Store != c.store || ep.Path != c.path || ep.Value != c.value || strings.Join(ep.Names, ",") != c.names {
+			t.Errorf("%s: store %q path %q value %q names %q", c.in, ep.Store, ep.Path, ep.Value, ep.Names)
 		}
 		ep.Party = gown.PartyFirst
 		ts := ep.Targets(nil)
@@ -63,5 +65,33 @@ func TestFirestoreFromProject(t *testing.T) {
 	if e.Path != "/v1/projects/shop-prod-42/databases/(default)" || e.Party != gown.PartyFirst || e.Store != "firestore" ||
 		!slices.Equal(e.Sources, []gown.Source{src}) || len(ts) != 1 || ts[0].Path != e.Path || ts[0].Host != firestoreHost || !ts[0].TLS {
 		t.Errorf("endpoint %+v, targets %+v", e, ts)
+	}
+}
+
+// TestFirestoreCollections: collection names the app's JavaScript uses go
+// with its Firestore endpoint, each once, in the order first seen; other
+// calls named collection (no literal) give none.
+func TestFirestoreCollections(t *testing.T) {
+	s := &appScan{cfg: Config{Catalog: catalog}, app: &gown.App{}}
+	u := &unit{s: s}
+	for _, js := range []string{
+		`const q = collection(db, "rides"); getDocs(q)`,
+		`firestore().collection('drivers').doc(id); db.collection("rides")`,
+		"db.collection(`payouts`)",
+		`collection(someVariable); new Map().collection`,
+	} {
+		u.collections([]byte(js))
+	}
+	for _, f := range u.effects {
+		f(s)
+	}
+	src := gown.Source{Entry: "GoogleService-Info.plist"}
+	s.projects, s.projectSrc = []string{"shop-prod-42"}, []gown.Source{src}
+	s.firestoreEndpoints()
+	if len(s.app.Endpoints) != 1 || !slices.Equal(s.app.Endpoints[0].Names, []string{"rides", "drivers", "payouts"}) {
+		t.Fatalf("endpoints %+v", s.app.Endpoints)
+	}
+	if ts := s.app.Endpoints[0].Targets(nil); len(ts) != 1 || ts[0].Names != "rides,drivers,payouts" {
+		t.Errorf("targets %+v", ts)
 	}
 }

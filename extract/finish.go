@@ -31,7 +31,8 @@ const firestoreHost = "firestore.googleapis.com"
 // app's Firebase SDK reads, named by the project alone (the REST URL
 // https://firestore.googleapis.com/v1/projects/P/databases/(default)), when
 // the catalog has a store for that host. The project is the app's own
-// configuration, so the endpoint is first-party.
+// configuration, so the endpoint is first-party. The collection names the
+// app's code uses go with it (Names), for the prober to try first.
 func (s *appScan) firestoreEndpoints() {
 	store, sc, _ := s.cfg.Catalog.URL("https", firestoreHost)
 	k, ok := s.cfg.Catalog.Kind(store)
@@ -47,7 +48,7 @@ func (s *appScan) firestoreEndpoints() {
 		seen[p] = true
 		path := "/v1/projects/" + p + "/databases/(default)"
 		s.app.Endpoints = append(s.app.Endpoints, gown.Endpoint{Kind: gown.KindURL, Value: "https://" + firestoreHost + path,
-			Scheme: "https", Host: firestoreHost, Port: sc.Port, Store: store, TLS: sc.TLS, Path: path,
+			Scheme: "https", Host: firestoreHost, Port: sc.Port, Store: store, TLS: sc.TLS, Path: path, Names: slices.Clone(s.collections),
 			Party: gown.PartyFirst, FirstParty: true, Confidence: 0.7, Sources: []gown.Source{s.projectSrc[i]}})
 	}
 }

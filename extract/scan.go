@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"net/netip"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract/rules"
+	"github.com/gownscan/gown/internal/lazyre"
 	"github.com/gownscan/gown/redact"
 )
 
@@ -113,6 +115,7 @@ const (
 // rules.Delimiter), which gives the same matches far faster. text may be a
 // view into a reused buffer: every value kept is a copy.
 func (u *unit) scan(text []byte, src gown.Source) {
+	u.collections(text)
 	if len(text) <= splitMin {
 		u.match(text, src, u.s.rules)
 		return
@@ -133,6 +136,36 @@ func (u *unit) scan(text []byte, src gown.Source) {
 		i = j
 	}
 	u.match(text, src, u.s.wholeRules)
+}
+
+// collectionCall matches a Firestore collection reference with a literal
+// name in JavaScript: collection(db, "rides") (the modular SDK),
+// db.collection("rides") and firestore().collection('rides') (namespaced
+// and React Native Firebase).
+var collectionCall = lazyre.New("collection\\(\\s*(?:[A-Za-z_$][\\w$.()]{0,64}\\s*,\\s*)?[\"'`]([A-Za-z0-9_-]{1,64})[\"'`]")
+
+// maxCollectionNames bounds the collection names one app gives.
+const maxCollectionNames = 32
+
+// collections records the Firestore collection names a text's code uses.
+func (u *unit) collections(text []byte) {
+	if !bytes.Contains(text, []byte("collection(")) {
+		return
+	}
+	var names []string
+	for _, m := range collectionCall.Regexp().FindAllSubmatch(text, maxCollectionNames) {
+		names = append(names, string(m[1]))
+	}
+	if len(names) == 0 {
+		return
+	}
+	u.effect(func(s *appScan) {
+		for _, n := range names {
+			if len(s.collections) < maxCollectionNames && !slices.Contains(s.collections, n) {
+				s.collections = append(s.collections, n)
+			}
+		}
+	})
 }
 
 // match runs rules over one text. A span taken by an earlier rule is not
@@ -334,6 +367,11 @@ func parseURL(ep *gown.Endpoint, v string, c *gown.Catalog) *url.Userinfo {
 		// (the account's root) there is nothing of the store to probe.
 		if ep.Path = k.DataPath(u.EscapedPath()); ep.Path == "" {
 			ep.Store = ""
+		} else if rest, err := url.PathUnescape(strings.TrimPrefix(strings.TrimPrefix(u.EscapedPath(), ep.Path), "/")); err == nil &&
+			rest != "" && !strings.ContainsAny(rest, ",\x00") {
+			// The rest names a blob the app reads: a prober that cannot
+			// list tries it.
+			ep.Names = []string{rest}
 		}
 	}
 	user := u.User

@@ -48,7 +48,9 @@ type appScan struct {
 	subject    string
 	projects   []string
 	projectSrc []gown.Source // where each of projects was read
-	assoc      []string
+	// Firestore collection names the app's code uses (collection("x")).
+	collections []string
+	assoc       []string
 	// Hybrid apps' own hosts and ids: Capacitor's server.hostname and
 	// allowNavigation, Cordova's widget id, <access origin> and
 	// <allow-navigation href>.

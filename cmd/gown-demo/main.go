@@ -206,7 +206,7 @@ func bedTargets(bed *testbed.Bed, errw io.Writer) ([]gown.Target, map[string]*te
 			// A bucket, named as an app names it (an Azure container by
 			// its path under the account's host); the hint makes gown
 			// probe it, as the prober claims no port.
-			t.Host, t.Path = s.Host, s.Path
+			t.Host, t.Path, t.Names = s.Host, s.Path, s.Names
 			hinted = append(hinted, s.Host+s.Path+"="+s.Addr.String())
 		} else if s.Kind == "firebase" {
 			// Named as an app names its database; the hint is what makes

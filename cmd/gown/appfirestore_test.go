@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,13 +23,15 @@ import (
 
 // TestAppProbesFirestoreProject is the whole flow for the Firestore
 // database of an app's Firebase project: an IPA whose
-// GoogleService-Info.plist names PROJECT_ID gown-shop. gown app derives
+// GoogleService-Info.plist names PROJECT_ID gown-shop and whose React Native
+// bundle names the collection rides (collection(db, "rides")). gown app derives
 // https://firestore.googleapis.com/v1/projects/gown-shop/databases/(default)
 // (port 443), --resolve maps the name to a loopback address where a TCP
 // relay on port 443 passes the bytes to the test bed's
 // firestore-standin-open (a labelled STAND-IN replaying the documented REST
 // answers, no Firestore: none can run here), which speaks TLS itself. gown
-// app must report the database open with the planted collections, and the
+// app must report the database open with the planted collections, the
+// app's own rides among them (no common name gown guesses), and the
 // stand-in's log must show GETs of the project's collections only.
 func TestAppProbesFirestoreProject(t *testing.T) {
 	s := testbed.Require(t, "firestore-standin-open").Get("firestore-standin-open")
@@ -78,7 +81,10 @@ func TestAppProbesFirestoreProject(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for name, data := range map[string][]byte{"Payload/Shop.app/Info.plist": info, "Payload/Shop.app/GoogleService-Info.plist": gsi} {
+	// The app's own collection, named only in its React Native bundle.
+	bundle := []byte(`const rides = collection(db, "` + testbed.FirestoreAppCollection + `"); export default rides;`)
+	for name, data := range map[string][]byte{"Payload/Shop.app/Info.plist": info, "Payload/Shop.app/GoogleService-Info.plist": gsi,
+		"Payload/Shop.app/main.jsbundle": bundle} {
 		w, err := zw.Create(name)
 		if err != nil {
 			t.Fatal(err)
@@ -112,6 +118,13 @@ func TestAppProbesFirestoreProject(t *testing.T) {
 	if got == nil || got.Status != gown.StatusOpen || got.Target.Host != testbed.FirestoreHost || got.Target.Path != testbed.FirestorePath ||
 		got.Target.Port != 443 || got.TLS.Mode != gown.TLSRequired || got.Inventory == nil || got.Inventory.Items != s.Want.Items {
 		t.Fatalf("result = %+v; stdout %s; stderr %s", got, out.String(), errb.String())
+	}
+	rides := false
+	for _, db := range got.Inventory.Databases {
+		rides = rides || db.Name == testbed.FirestoreAppCollection
+	}
+	if !rides || !slices.Contains(strings.Split(got.Target.Names, ","), testbed.FirestoreAppCollection) {
+		t.Errorf("the app's collection %s: names %v, inventory %+v", testbed.FirestoreAppCollection, got.Target.Names, got.Inventory)
 	}
 	time.Sleep(100 * time.Millisecond)
 	reqs, err := s.HTTPLog(mark)

@@ -261,10 +261,23 @@ func (s *jsonlSource) Walk(ctx context.Context, fn func(*gown.Result, []gown.Fin
 
 // writeOutput runs write against standard output, or against a temporary
 // file renamed over FILE only when the whole report was written, so that a
-// failed or interrupted report never leaves a truncated file behind.
+// failed or interrupted report never leaves a truncated file behind. An
+// existing FILE that is not a regular file (/dev/null, a FIFO, a terminal)
+// is written in place: renaming over it would replace the device itself.
 func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) error {
 	if name == "" || name == "-" {
 		return write(stdout)
+	}
+	if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("report output: %w", err)
+		}
+		werr := write(f)
+		if cerr := f.Close(); werr == nil && cerr != nil {
+			werr = fmt.Errorf("report output: %w", cerr)
+		}
+		return werr
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
 	if err != nil {

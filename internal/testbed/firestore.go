@@ -51,6 +51,14 @@ const (
 	FirestorePath = "/v1/projects/" + FirestoreProject + "/databases/(default)"
 )
 
+// FirestoreAppCollection is a collection only the app's code names (no
+// common name gown would guess): a scan finds it only through the names an
+// app gives (Target.Names), as Server.Names carries it.
+const FirestoreAppCollection = "rides"
+
+// firestoreRides is how many documents it holds.
+const firestoreRides = 4
+
 // firestoreOrders is how many documents the orders collection holds: fewer
 // than a page of gown's (20), so the first page is the whole collection.
 const firestoreOrders = 12
@@ -77,7 +85,8 @@ type fsDoc struct {
 }
 
 // firestoreData is the open stand-in's collections: the people (users),
-// orders, and the ransom note as a message.
+// orders, the ransom note as a message, and rides, a name only the app
+// gives.
 func firestoreData() map[string][]fsDoc {
 	data := map[string][]fsDoc{}
 	for _, p := range People {
@@ -88,6 +97,10 @@ func firestoreData() map[string][]fsDoc {
 			fields: [][2]string{{"user", People[i%len(People)].ID}, {"total", strconv.Itoa(i * 3)}}})
 	}
 	data["messages"] = []fsDoc{{id: RansomName, fields: [][2]string{{"message", RansomMessage}}}}
+	for i := range firestoreRides {
+		data[FirestoreAppCollection] = append(data[FirestoreAppCollection], fsDoc{id: fmt.Sprintf("r%02d", i),
+			fields: [][2]string{{"vehicle", fmt.Sprintf("v%d", i%2)}, {"fare", strconv.Itoa(7 + i)}}})
+	}
 	return data
 }
 
@@ -141,7 +154,7 @@ func startFirestoreStandIn(_ context.Context, log io.Writer, s *Server, v firest
 	if !holdsListener(os.Getpid(), s.Addr) {
 		return fmt.Errorf("testbed: %s: the kernel shows no listener of this process on %s", s.Name, s.Addr)
 	}
-	s.Host, s.Path = FirestoreHost, FirestorePath
+	s.Host, s.Path, s.Names = FirestoreHost, FirestorePath, FirestoreAppCollection
 	if v.open {
 		dbs := map[string]uint64{}
 		for c, docs := range fs.data {

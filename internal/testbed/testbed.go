@@ -45,6 +45,10 @@ type Server struct {
 	// an Azure container ("/gown-container-public"), a Firestore database
 	// (FirestorePath); "" for the others.
 	Path string
+	// Names are the names an app gives for data under Path that cannot be
+	// listed (gown.Target.Names): the Firestore stand-ins' app-only
+	// collection.
+	Names string
 	// User and Password are the account the test bed set a password for:
 	// "" and the requirepass for redis-password, the admin user for
 	// redis-acl, "root" for mariadb-password, "postgres" for

@@ -145,8 +145,8 @@ func testTruth(t *testing.T, b *Bed) {
 		"azblob-container": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "exports": s3Exports, RansomName: 1}, Items: 14, TLS: gown.TLSNone},
 		"azblob-blob":      {Status: gown.StatusOpen, TLS: gown.TLSNone},
 		"azblob-private":   {Status: gown.StatusAuthRequired, TLS: gown.TLSNone},
-		"firestore-standin-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "orders": firestoreOrders, "messages": 1},
-			Items: 3 + firestoreOrders + 1, TLS: gown.TLSRequired},
+		"firestore-standin-open": {Status: gown.StatusOpen, Databases: map[string]uint64{"users": 3, "orders": firestoreOrders, "messages": 1,
+			FirestoreAppCollection: firestoreRides}, Items: 3 + firestoreOrders + 1 + firestoreRides, TLS: gown.TLSRequired},
 		"firestore-standin-locked": {Status: gown.StatusRestricted, TLS: gown.TLSRequired},
 	}
 	for name, w := range want {

@@ -9,7 +9,8 @@
 //
 //	GET PATH?restype=container&comp=list&maxresults=1000   List Blobs
 //	GET PATH/BLOB  with Range: bytes=0-1023                one listed blob, when the listing answered
-//	GET PATH/gown-absent-blob-check                        a name no one planted, when the listing was refused
+//	GET PATH/BLOB  with Range: bytes=0-1023                a blob the app names (Target.Names), when the listing was refused
+//	GET PATH/gown-absent-blob-check                        a name no one planted, when none of those read
 //
 // (https://learn.microsoft.com/rest/api/storageservices/list-blobs,
 // .../get-blob). gown never writes, never asks for the container's ACL or
@@ -47,6 +48,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
@@ -188,6 +190,28 @@ func decideListed(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Re
 // decideByName reads a blob no one planted after a refused listing:
 // BlobNotFound means anonymous reads reach the container's blobs.
 func decideByName(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, base, listCode string) (*gown.Result, error) {
+	// A blob the app names is read first: its data, if readable, is the
+	// proof; else the name no one planted.
+	for _, name := range KnownBlobs(t) {
+		y, err := httpget.GetRange(ctx, d, t, t.TLS, base+"/"+escapeName(name), readBytes)
+		if y != nil {
+			r.Evidence = append(r.Evidence, y.Evidence...)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("azblob read by name on %s: %w", t, err)
+			}
+			continue
+		}
+		if y.Reply.Status == 200 || y.Reply.Status == 206 {
+			r.Detail("read", strconv.Itoa(y.Reply.Status))
+			r.Detail("access", "blob")
+			r.Detail("read_blob", name)
+			r.Status, r.Reason = gown.StatusOpen, "List Blobs was refused ("+listCode+"), but a blob the app names read without a signature (public access: blob): anyone who knows a blob's name reads it"
+			r.Inventory = &gown.Inventory{Truncated: true}
+			return r, nil
+		}
+	}
 	y, err := httpget.GetRange(ctx, d, t, t.TLS, base+"/"+AbsentBlob, readBytes)
 	if y != nil {
 		r.Evidence = append(r.Evidence, y.Evidence...)
@@ -214,6 +238,25 @@ func decideByName(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Re
 		judgeError(r, listCode)
 	}
 	return r, nil
+}
+
+// maxKnown bounds the blob names an app gives that one probe reads.
+const maxKnown = 3
+
+// KnownBlobs are the blob names the target carries (Target.Names: the rest
+// of an app's blob URLs after the container), at most maxKnown, each a
+// name a request path can hold once escaped.
+func KnownBlobs(t gown.Target) []string {
+	var out []string
+	for _, n := range strings.Split(t.Names, ",") {
+		if len(out) == maxKnown {
+			break
+		}
+		if n != "" && len(n) <= 1024 && utf8.ValidString(n) && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // refusal reports whether a Blob service error code refuses an anonymous

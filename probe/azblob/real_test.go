@@ -86,6 +86,54 @@ func TestRealAzurite(t *testing.T) {
 	}
 }
 
+// TestRealAzuriteKnownBlob: in the blob-level container, a blob an app
+// names (Target.Names, from its blob URL) is read and sampled, not only the
+// absent name; the private container refuses it as it refuses the rest.
+func TestRealAzuriteKnownBlob(t *testing.T) {
+	bed := testbed.Require(t, "azblob-blob", "azblob-private")
+	name := "users/" + testbed.People[0].ID + ".json"
+	for _, s := range bed.Servers {
+		t.Run(s.Name, func(t *testing.T) {
+			a := s.Addr.Addr()
+			tg := gown.Target{Host: s.Host, Addr: a, Port: int(s.Addr.Port()), Hint: "azblob", Path: s.Path, Names: name, Origin: "test"}
+			d := probetest.Dialer(t)
+			mark := s.LogSize()
+			r, err := New().Probe(t.Context(), tg, d)
+			if r == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			if r.Status != s.Want.Status {
+				t.Fatalf("status %s (%s); planted %s", r.Status, r.Reason, s.Want.Status)
+			}
+			samples, _, err := probe.SampleStore(t.Context(), New(), tg, d, r, probe.DefaultSample)
+			if err != nil {
+				t.Fatal(err)
+			}
+			email := false
+			for _, x := range samples {
+				for _, f := range x.Fields {
+					email = email || f.Path == "email"
+				}
+			}
+			open := s.Want.Status == gown.StatusOpen
+			if open && (r.Details["read_blob"] != name || len(samples) != 1 || !email) || !open && (r.Details["read_blob"] != "" || len(samples) != 0) {
+				t.Errorf("read_blob %q, %d samples (email %t)", r.Details["read_blob"], len(samples), email)
+			}
+			time.Sleep(200 * time.Millisecond)
+			reqs, err := s.HTTPLog(mark)
+			if err != nil || len(reqs) == 0 {
+				t.Fatalf("Azurite's log: %d requests, %v", len(reqs), err)
+			}
+			for _, q := range reqs {
+				if q.Method != "GET" || q.Client != testbed.Source.String() {
+					t.Errorf("Azurite's log shows %s from %s", q, q.Client)
+				}
+			}
+			t.Logf("%s: %s (%s), %d sampled; Azurite's log: %d requests, all GET", s.Name, r.Status, r.Reason, len(samples), len(reqs))
+		})
+	}
+}
+
 func TestConformAzurite(t *testing.T) {
 	bed := testbed.Require(t, testbed.NamesOf("azblob")...)
 	for _, s := range bed.Servers {

@@ -25,10 +25,16 @@ var _ probe.Sampler = (*Prober)(nil)
 // text one field "value". A container readable only by name (no listing)
 // gives no samples: gown knows no name to read.
 func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, lim probe.SampleLimits, emit func(gown.Sample) error) error {
-	if _, _, ok := Container(t); !ok || r.Inventory == nil || r.Inventory.Items == 0 {
+	if _, _, ok := Container(t); !ok || r.Inventory == nil {
 		return nil
 	}
 	base := containerPath(t)
+	if r.Details["access"] == "blob" {
+		return sampleKnown(ctx, t, d, base, lim, emit)
+	}
+	if r.Inventory.Items == 0 {
+		return nil
+	}
 	x, err := httpget.Get(ctx, d, t, t.TLS, base+listQuery)
 	if err != nil {
 		return fmt.Errorf("azblob listing on %s: %w", t, err)
@@ -55,6 +61,31 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 			continue // refused, or not text
 		}
 		err = emit(gown.Sample{Database: db, Key: b.Name, Fields: bodyFields(y.Reply.Body)})
+		if errors.Is(err, probe.ErrSampleFull) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sampleKnown reads the blobs the app names in a container that lists
+// nothing (public access "blob"), at most lim.PerCollection.
+func sampleKnown(ctx context.Context, t gown.Target, d probe.Dialer, base string, lim probe.SampleLimits, emit func(gown.Sample) error) error {
+	for i, name := range KnownBlobs(t) {
+		if i >= lim.PerCollection {
+			break
+		}
+		y, err := httpget.GetRange(ctx, d, t, t.TLS, base+"/"+escapeName(name), maxBlob)
+		if err != nil {
+			return fmt.Errorf("azblob GET blob on %s: %w", t, err)
+		}
+		if (y.Reply.Status != 200 && y.Reply.Status != 206) || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
+			continue
+		}
+		err = emit(gown.Sample{Database: database(name), Key: name, Fields: bodyFields(y.Reply.Body)})
 		if errors.Is(err, probe.ErrSampleFull) {
 			return nil
 		}

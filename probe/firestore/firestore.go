@@ -7,8 +7,10 @@
 // GoogleService-Info.plist's PROJECT_ID). Firestore has no anonymous call
 // that lists a database's collections, and its security rules apply per
 // collection, so gown asks for the first page of documents of a bounded
-// list of collections (Collections, at most maxCollections), unsigned, each
-// on its own connection with Connection: close:
+// list of collections — the names the app's code uses (Target.Names:
+// collection("rides") in its JavaScript) first, then common ones
+// (Collections), at most maxCollections in all —, unsigned, each on its own
+// connection with Connection: close:
 //
 //	GET /v1/projects/P/databases/(default)/documents/COLLECTION?pageSize=20
 //
@@ -39,8 +41,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
@@ -60,6 +64,24 @@ const maxCollections = 10
 // Collections are the collection names gown tries, most common in apps
 // first: Firestore lists no collection to an unauthenticated client.
 var Collections = []string{"users", "orders", "messages", "chats", "posts", "profiles", "locations", "devices", "payments", "accounts"}
+
+// candidates are the collections one probe tries: the names the app uses
+// (Target.Names) first, then Collections, at most maxCollections in all,
+// each once.
+func candidates(names []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range slices.Concat(names, Collections) {
+		if len(out) == maxCollections {
+			break
+		}
+		if n != "" && len(n) <= 128 && !seen[n] && utf8.ValidString(n) {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // Prober checks Firestore databases. The zero value is ready to use.
 type Prober struct{}
@@ -112,7 +134,7 @@ func (*Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gown.
 	inv := &gown.Inventory{}
 	var denied, allowed, tried int
 	var last *answer
-	for _, c := range Collections[:min(len(Collections), maxCollections)] {
+	for _, c := range candidates(strings.Split(t.Names, ",")) {
 		p := listPath(t, c)
 		x, err := httpget.Get(ctx, d, t, true, p)
 		if x != nil {

@@ -27,7 +27,7 @@ func TestStandInFirestore(t *testing.T) {
 				t.Fatal("a firestore configuration that is not labelled a stand-in")
 			}
 			a := s.Addr.Addr()
-			tg := gown.Target{Host: s.Host, Addr: a, Port: int(s.Addr.Port()), Hint: "firestore", TLS: true, Path: s.Path, Origin: "test"}
+			tg := gown.Target{Host: s.Host, Addr: a, Port: int(s.Addr.Port()), Hint: "firestore", TLS: true, Path: s.Path, Names: s.Names, Origin: "test"}
 			mark := s.LogSize()
 			ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 			defer cancel()
@@ -50,6 +50,21 @@ func TestStandInFirestore(t *testing.T) {
 			}
 			if items != s.Want.Items {
 				t.Errorf("inventory %+v, planted %d", r.Inventory, s.Want.Items)
+			}
+			if s.Want.Status == gown.StatusOpen {
+				// Without the app's names, its own collection stays unseen:
+				// the names are what finds it.
+				bare := tg
+				bare.Names = ""
+				b, err := New().Probe(ctx, bare, d)
+				if err != nil || b.Inventory == nil {
+					t.Fatalf("probe without names: %+v, %v", b, err)
+				}
+				for _, db := range b.Inventory.Databases {
+					if db.Name == testbed.FirestoreAppCollection {
+						t.Errorf("%s found without the app's names", db.Name)
+					}
+				}
 			}
 			samples, _, err := probe.SampleStore(t.Context(), New(), tg, d, r, probe.DefaultSample)
 			if err != nil {

@@ -53,7 +53,7 @@ func TargetOf(k gown.StoreKind, s *testbed.Server) gown.Target {
 		if s.Host != "" {
 			t.Host = s.Host
 		}
-		t.Path = s.Path
+		t.Path, t.Names = s.Path, s.Names
 	}
 	return t
 }

@@ -43,9 +43,32 @@ func testPaths(t *testing.T, s gown.Store) {
 	for _, f := range history(t, s) {
 		if f.Store == "azblob" {
 			n++
+			if f.Target.Path != a.Path && f.Target.Path != b.Path {
+				t.Errorf("tracked finding %s has path %q", f.ID, f.Target.Path)
+			}
 		}
 	}
 	if n != 2 {
 		t.Errorf("%d azblob findings tracked, want one per container", n)
+	}
+	br, ok := s.(gown.Browser)
+	if !ok {
+		return
+	}
+	p, err := br.FindingPage(t.Context(), id, gown.FindingQuery{Limit: gown.MaxFindingPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Rows {
+		if f := r.Finding; f.Store == "azblob" && f.Target.Path != a.Path && f.Target.Path != b.Path {
+			t.Errorf("finding row %s has path %q", f.ID, f.Target.Path)
+		}
+		d, err := br.FindingDetail(t.Context(), id, r.Finding.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Finding.Target.Path != r.Finding.Target.Path {
+			t.Errorf("finding %s: detail path %q, row path %q", r.Finding.ID, d.Finding.Target.Path, r.Finding.Target.Path)
+		}
 	}
 }

@@ -22,7 +22,7 @@ const answered = `status NOT IN ('closed', 'filtered', 'error', '')`
 // and a few words of its result (NULL for a standalone finding).
 const findingPageCols = `f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title, o.items, o.bytes,
 	o.classes, o.origin, o.locations, COALESCE(s.product, ''), COALESCE(s.version, ''), COALESCE(s.status, ''),
-	COALESCE(s.tls_mode, ''), COALESCE(s.hint, ''), COALESCE(s.tls_hint, FALSE), COALESCE(s.origin, '')`
+	COALESCE(s.tls_mode, ''), COALESCE(s.hint, ''), COALESCE(s.tls_hint, FALSE), COALESCE(s.origin, ''), f.path`
 
 // sortCols maps a sort to its columns; the finding id ends every order.
 var sortCols = map[gown.FindingSort][]string{
@@ -134,7 +134,7 @@ func scanFindingRow(r rowScanner) (gown.FindingRow, error) {
 	var sev int
 	var tlsHint bool
 	err := r.Scan(&f.ID, &f.Rule, &f.Store, &f.Target.Host, &ip, &f.Target.Port, &sev, &f.Title, &f.Items, &f.Bytes,
-		&classes, &origin, &locations, &row.Product, &row.Version, &status, &mode, &hint, &tlsHint, &svcOrigin)
+		&classes, &origin, &locations, &row.Product, &row.Version, &status, &mode, &hint, &tlsHint, &svcOrigin, &f.Target.Path)
 	if err != nil {
 		return row, err
 	}
@@ -386,10 +386,10 @@ func (s *Store) FindingDetail(ctx context.Context, scan gown.ScanID, id string) 
 	var first, last int64
 	f := &d.Finding
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT o.service_id, f.id, f.rule, f.store, f.host, f.ip, f.port, o.severity, o.title,
-		o.items, o.bytes, o.classes, o.origin, o.locations, f.first_seen, f.last_seen
+		o.items, o.bytes, o.classes, o.origin, o.locations, f.first_seen, f.last_seen, f.path
 		FROM occurrences o JOIN findings f ON f.id = o.finding_id WHERE o.scan_id = ? AND o.finding_id = ?`), int64(scan), id).
 		Scan(&sid, &f.ID, &f.Rule, &f.Store, &f.Target.Host, &ip, &f.Target.Port, &sev, &f.Title, &f.Items, &f.Bytes,
-			&classes, &origin, &locations, &first, &last)
+			&classes, &origin, &locations, &first, &last, &f.Target.Path)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("finding %q of scan %d: %w", id, scan, gown.ErrNoFinding)
 	}

@@ -188,7 +188,7 @@ func (s *Store) children(ctx context.Context, in string, ids []any, byID map[int
 		func(r *sql.Rows) error {
 			var id int64
 			var classes string
-			f, err := scanFinding(&tail{r, &classes}, &id)
+			f, err := scanFinding(&tail{r: r, last: &classes}, &id)
 			if err != nil {
 				return err
 			}
@@ -307,12 +307,14 @@ func (s *Store) DoneTargets(ctx context.Context, scan gown.ScanID, fn func(strin
 func (s *Store) Findings(ctx context.Context, fn func(gown.StoredFinding) error) error {
 	last := ""
 	for {
-		page, err := collect(ctx, s.db, s.q(`SELECT first_seen, id, rule, store, host, ip, port, severity, title, items, bytes, last_seen
+		page, err := collect(ctx, s.db, s.q(`SELECT first_seen, id, rule, store, host, ip, port, severity, title, items, bytes, last_seen, path
 			FROM findings WHERE id > ? ORDER BY id LIMIT `+fmt.Sprint(pageSize)), []any{last},
 			func(r rowScanner) (gown.StoredFinding, error) {
 				var sf gown.StoredFinding
 				var first int64
-				f, err := scanFinding(&tail{r, &sf.LastSeen}, &first)
+				var path string
+				f, err := scanFinding(&tail{r: r, last: &sf.LastSeen, more: &path}, &first)
+				f.Target.Path = path
 				sf.Finding, sf.FirstSeen = f, gown.ScanID(first)
 				return sf, err
 			})
@@ -336,6 +338,13 @@ func (s *Store) Findings(ctx context.Context, fn func(gown.StoredFinding) error)
 type tail struct {
 	r    rowScanner
 	last any
+	more any // a further column after last, when set
 }
 
-func (t *tail) Scan(dest ...any) error { return t.r.Scan(append(dest, t.last)...) }
+func (t *tail) Scan(dest ...any) error {
+	dest = append(dest, t.last)
+	if t.more != nil {
+		dest = append(dest, t.more)
+	}
+	return t.r.Scan(dest...)
+}
