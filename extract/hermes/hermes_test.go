@@ -1,10 +1,8 @@
 package hermes
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"io"
+	"github.com/gownscan/gown/internal/npmpack"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,57 +21,12 @@ const hermesCompiler = "hermes-compiler@260318099.0.6"
 // fails in CI.
 func hermesc(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("GOWN_APP_CACHE")
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		dir = filepath.Join(c, "gown", "apps")
-	}
-	tgz := filepath.Join(dir, strings.ReplaceAll(hermesCompiler, "@", "-")+".tgz")
-	if _, err := os.Stat(tgz); err != nil {
-		npm, lerr := exec.LookPath("npm")
-		if lerr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("npm is needed in CI to fetch %s", hermesCompiler)
-			}
-			t.Skipf("npm not found: cannot fetch %s", hermesCompiler)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(npm, "pack", hermesCompiler, "--pack-destination", dir).CombinedOutput(); err != nil {
-			t.Fatalf("npm pack %s: %v\n%s", hermesCompiler, err, out)
-		}
-	}
-	f, err := os.Open(tgz)
-	if err != nil {
+	b := npmpack.File(t, hermesCompiler, "package/hermesc/linux64-bin/hermesc", 256<<20)
+	p := filepath.Join(t.TempDir(), "hermesc")
+	if err := os.WriteFile(p, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s: no package/hermesc/linux64-bin/hermesc: %v", tgz, err)
-		}
-		if h.Name == "package/hermesc/linux64-bin/hermesc" {
-			p := filepath.Join(t.TempDir(), "hermesc")
-			b, err := io.ReadAll(io.LimitReader(tr, 256<<20))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, b, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}
-	}
+	return p
 }
 
 // compile runs hermesc over testdata/NAME.js and checks that the

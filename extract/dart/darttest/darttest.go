@@ -5,14 +5,8 @@
 package darttest
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/binary"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"github.com/gownscan/gown/internal/npmpack"
 	"testing"
 	"unicode/utf16"
 )
@@ -28,53 +22,7 @@ const SassEmbedded = "sass-embedded-linux-x64@1.108.2"
 // test is skipped locally and fails in CI.
 func RealSnapshot(t testing.TB) []byte {
 	t.Helper()
-	dir := os.Getenv("GOWN_APP_CACHE")
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		dir = filepath.Join(c, "gown", "apps")
-	}
-	tgz := filepath.Join(dir, strings.ReplaceAll(SassEmbedded, "@", "-")+".tgz")
-	if _, err := os.Stat(tgz); err != nil {
-		npm, lerr := exec.LookPath("npm")
-		if lerr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("npm is needed in CI to fetch %s", SassEmbedded)
-			}
-			t.Skipf("npm not found: cannot fetch %s", SassEmbedded)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(npm, "pack", SassEmbedded, "--pack-destination", dir).CombinedOutput(); err != nil {
-			t.Fatalf("npm pack %s: %v\n%s", SassEmbedded, err, out)
-		}
-	}
-	f, err := os.Open(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s: no package/dart-sass/src/sass.snapshot: %v", tgz, err)
-		}
-		if h.Name == "package/dart-sass/src/sass.snapshot" {
-			b, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-	}
+	return npmpack.File(t, SassEmbedded, "package/dart-sass/src/sass.snapshot", 64<<20)
 }
 
 // Layout is how a target lays out a string object.

@@ -8,14 +8,8 @@
 package iostest
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"encoding/binary"
-	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"github.com/gownscan/gown/internal/npmpack"
 	"testing"
 )
 
@@ -130,53 +124,7 @@ const GetWindows = "get-windows@9.2.3"
 // the test is skipped locally and fails in CI.
 func RealSwift(t testing.TB) []byte {
 	t.Helper()
-	dir := os.Getenv("GOWN_APP_CACHE")
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = os.TempDir()
-		}
-		dir = filepath.Join(c, "gown", "apps")
-	}
-	tgz := filepath.Join(dir, strings.ReplaceAll(GetWindows, "@", "-")+".tgz")
-	if _, err := os.Stat(tgz); err != nil {
-		npm, lerr := exec.LookPath("npm")
-		if lerr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("npm is needed in CI to fetch %s", GetWindows)
-			}
-			t.Skipf("npm not found: cannot fetch %s", GetWindows)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(npm, "pack", GetWindows, "--pack-destination", dir).CombinedOutput(); err != nil {
-			t.Fatalf("npm pack %s: %v\n%s", GetWindows, err, out)
-		}
-	}
-	f, err := os.Open(tgz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s: no package/main: %v", tgz, err)
-		}
-		if h.Name == "package/main" {
-			b, err := io.ReadAll(io.LimitReader(tr, 64<<20))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-	}
+	return npmpack.File(t, GetWindows, "package/main", 64<<20)
 }
 
 // Section is one section of a test Mach-O, in segment __TEXT.
