@@ -2,13 +2,14 @@ package hermes
 
 import (
 	"bytes"
-	"github.com/gownscan/gown/internal/npmpack"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gownscan/gown/internal/npmpack"
 )
 
 // hermesCompiler is the npm package that ships hermesc for Linux, the

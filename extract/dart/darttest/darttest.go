@@ -6,9 +6,10 @@ package darttest
 
 import (
 	"encoding/binary"
-	"github.com/gownscan/gown/internal/npmpack"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/gownscan/gown/internal/npmpack"
 )
 
 // SassEmbedded is the npm package that ships a real Dart 3.13 AOT snapshot

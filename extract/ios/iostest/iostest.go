@@ -9,8 +9,9 @@ package iostest
 
 import (
 	"encoding/binary"
-	"github.com/gownscan/gown/internal/npmpack"
 	"testing"
+
+	"github.com/gownscan/gown/internal/npmpack"
 )
 
 // Words returns the two 64-bit words of an ASCII Swift small string
