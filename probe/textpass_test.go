@@ -19,9 +19,9 @@ const hostile = "\x1b]0;pwned\x07\x1b[2J\u009b31m\u202eevil\xff\xfe password=hun
 
 // notPassed are the strings of a result that no server chooses: the target
 // as the user or the app gave it (its path too: a container, a Firestore
-// database), the prober's name and the verdict's enums.
+// database; and the names the app uses under it), the prober's name and the verdict's enums.
 var notPassed = map[string]bool{
-	"Target.Host": true, "Target.Hint": true, "Target.Origin": true, "Target.Path": true,
+	"Target.Host": true, "Target.Hint": true, "Target.Origin": true, "Target.Path": true, "Target.Names": true,
 	"Store": true, "Status": true, "TLS.Mode": true,
 }
 
