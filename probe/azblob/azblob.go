@@ -53,6 +53,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // Suffix is the host suffix of an account's Blob service.
@@ -344,37 +345,11 @@ func escapeName(name string) string {
 	return strings.Join(segs, "/")
 }
 
-// database is a blob name's first segment.
-func database(name string) string {
-	first, _, _ := strings.Cut(name, "/")
-	if first == "" {
-		return "/"
-	}
-	return first
-}
-
 // inventory groups the listed blobs by first name segment.
 func inventory(r *gown.Result, l *enumeration) {
-	type tally struct{ items, bytes uint64 }
-	per := map[string]*tally{}
+	var t objects.Tally
 	for _, b := range l.Blobs {
-		db := database(b.Name)
-		if per[db] == nil {
-			per[db] = &tally{}
-		}
-		per[db].items++
-		if b.Size > 0 {
-			per[db].bytes += uint64(b.Size)
-		}
+		t.Add(b.Name, uint64(max(b.Size, 0)))
 	}
-	names := make([]string, 0, len(per))
-	for n := range per {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	inv := &gown.Inventory{Truncated: l.NextMarker != "" || len(l.Blobs) >= maxResults}
-	for _, n := range names {
-		inv.Add(gown.Database{Name: n, Items: per[n].items, Bytes: per[n].bytes})
-	}
-	r.Inventory = inv
+	r.Inventory = t.Inventory(l.NextMarker != "" || len(l.Blobs) >= maxResults)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 func testdata(t testing.TB, name string) []byte {
@@ -79,7 +80,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s: %s (%s)", code, r.Status, r.Reason)
 		}
 	}
-	if escapeName("users/a b#1.json") != "users/a%20b%231.json" || database("x") != "x" || database("/x") != "/" {
+	if escapeName("users/a b#1.json") != "users/a%20b%231.json" || objects.Prefix("x") != "x" || objects.Prefix("/x") != "/" {
 		t.Error("escapeName/database")
 	}
 }

@@ -1,7 +1,6 @@
 package azblob
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // maxBlob is the largest blob sampling reads; bigger ones, and any that is
@@ -43,16 +43,11 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 	if list == nil {
 		return nil
 	}
-	per := map[string]int{}
+	pick := objects.NewPick(lim)
 	for _, b := range list.Blobs {
-		db := database(b.Name)
-		if per[db] >= lim.PerCollection || b.Size > maxBlob || b.Size <= 0 {
+		if b.Size > maxBlob || b.Size <= 0 || !pick.Take(b.Name) {
 			continue
 		}
-		if _, seen := per[db]; !seen && len(per) >= lim.Collections {
-			continue
-		}
-		per[db]++
 		y, err := httpget.GetRange(ctx, d, t, t.TLS, base+"/"+escapeName(b.Name), maxBlob)
 		if err != nil {
 			return fmt.Errorf("azblob GET blob on %s: %w", t, err)
@@ -60,7 +55,7 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 		if (y.Reply.Status != 200 && y.Reply.Status != 206) || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
 			continue // refused, or not text
 		}
-		err = emit(gown.Sample{Database: db, Key: b.Name, Fields: bodyFields(y.Reply.Body)})
+		err = emit(gown.Sample{Database: objects.Prefix(b.Name), Key: b.Name, Fields: flatten.Body(y.Reply.Body)})
 		if errors.Is(err, probe.ErrSampleFull) {
 			return nil
 		}
@@ -85,7 +80,7 @@ func sampleKnown(ctx context.Context, t gown.Target, d probe.Dialer, base string
 		if (y.Reply.Status != 200 && y.Reply.Status != 206) || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
 			continue
 		}
-		err = emit(gown.Sample{Database: database(name), Key: name, Fields: bodyFields(y.Reply.Body)})
+		err = emit(gown.Sample{Database: objects.Prefix(name), Key: name, Fields: flatten.Body(y.Reply.Body)})
 		if errors.Is(err, probe.ErrSampleFull) {
 			return nil
 		}
@@ -94,18 +89,4 @@ func sampleKnown(ctx context.Context, t gown.Target, d probe.Dialer, base string
 		}
 	}
 	return nil
-}
-
-// bodyFields flattens a JSON object or array; other text is one field
-// "value", cut to flatten.MaxValue.
-func bodyFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe/flatten"
 	"github.com/gownscan/gown/probe/httpget"
 )
 
@@ -75,7 +76,7 @@ func FuzzReplies(f *testing.F) {
 		if json.Unmarshal(body, &rr) == nil {
 			for _, kv := range rr.KVs {
 				database(string(kv.Key))
-				valueFields(kv.Value)
+				flatten.Body(kv.Value)
 			}
 		}
 	})

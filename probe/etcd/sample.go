@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -73,7 +72,7 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 			continue // refused or cut: this database gives nothing to sample
 		}
 		for _, kv := range vr.KVs {
-			err := emit(gown.Sample{Database: s.db, Key: string(kv.Key), Fields: valueFields(kv.Value)})
+			err := emit(gown.Sample{Database: s.db, Key: string(kv.Key), Fields: flatten.Body(kv.Value)})
 			if errors.Is(err, probe.ErrSampleFull) {
 				return nil
 			}
@@ -93,18 +92,4 @@ func prefixEnd(p string) string {
 	b := []byte(p)
 	b[len(b)-1]++
 	return string(b)
-}
-
-// valueFields flattens a JSON object or array value; anything else is one
-// field "value", cut to flatten.MaxValue.
-func valueFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }

@@ -113,8 +113,8 @@ func Database(t gown.Target) (project, database string, ok bool) {
 	return p, d, true
 }
 
-// DatabasePath is the target path of a project's default database.
-func DatabasePath(project string) string {
+// databasePath is the target path of a project's default database.
+func databasePath(project string) string {
 	return "/v1/projects/" + url.PathEscape(project) + "/databases/(default)"
 }
 

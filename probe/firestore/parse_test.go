@@ -19,7 +19,7 @@ func testdata(t testing.TB, name string) []byte {
 }
 
 func TestDatabase(t *testing.T) {
-	p, d, ok := Database(gown.Target{Path: DatabasePath("gown-shop")})
+	p, d, ok := Database(gown.Target{Path: databasePath("gown-shop")})
 	if !ok || p != "gown-shop" || d != "(default)" {
 		t.Errorf("Database(DatabasePath) = %q %q %t", p, d, ok)
 	}

@@ -111,3 +111,18 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// Body is a record read whole as text (an object, a blob, a message): a
+// JSON object or array flattened, anything else one field "value" cut to
+// MaxValue.
+func Body(v []byte) []gown.Field {
+	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		if fs, err := JSON("", t); err == nil && len(fs) > 0 {
+			return fs
+		}
+	}
+	if len(v) > MaxValue {
+		v = v[:MaxValue]
+	}
+	return []gown.Field{{Path: "value", Value: string(v)}}
+}

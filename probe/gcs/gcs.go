@@ -38,13 +38,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // Suffix is the virtual-host suffix of a bucket's name.
@@ -174,36 +174,11 @@ func judge(r *gown.Result, rep *httpget.Reply) {
 	}
 }
 
-// database is an object name's first segment.
-func database(name string) string {
-	first, _, _ := strings.Cut(name, "/")
-	if first == "" {
-		return "/"
-	}
-	return first
-}
-
 func inventory(r *gown.Result, l *objectList) {
-	type tally struct{ items, bytes uint64 }
-	per := map[string]*tally{}
+	var t objects.Tally
 	for _, it := range l.Items {
-		db := database(it.Name)
-		if per[db] == nil {
-			per[db] = &tally{}
-		}
-		per[db].items++
-		if n, err := strconv.ParseUint(it.Size, 10, 64); err == nil {
-			per[db].bytes += n
-		}
+		n, _ := strconv.ParseUint(it.Size, 10, 64) // 0 when not a count
+		t.Add(it.Name, n)
 	}
-	names := make([]string, 0, len(per))
-	for n := range per {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	inv := &gown.Inventory{Truncated: l.NextPageToken != ""}
-	for _, n := range names {
-		inv.Add(gown.Database{Name: n, Items: per[n].items, Bytes: per[n].bytes})
-	}
-	r.Inventory = inv
+	r.Inventory = t.Inventory(l.NextPageToken != "")
 }

@@ -1,7 +1,6 @@
 package gcs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // maxObject is the largest object sampling reads.
@@ -36,17 +36,12 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 	if l == nil {
 		return nil
 	}
-	per := map[string]int{}
+	pick := objects.NewPick(lim)
 	for _, it := range l.Items {
-		db := database(it.Name)
 		size, err := strconv.ParseUint(it.Size, 10, 64)
-		if err != nil || size == 0 || size > maxObject || per[db] >= lim.PerCollection {
+		if err != nil || size == 0 || size > maxObject || !pick.Take(it.Name) {
 			continue
 		}
-		if _, seen := per[db]; !seen && len(per) >= lim.Collections {
-			continue
-		}
-		per[db]++
 		path := "/storage/v1/b/" + url.PathEscape(bucket) + "/o/" + url.PathEscape(it.Name) + "?alt=media"
 		y, err := httpget.Get(ctx, d, t, t.TLS, path)
 		if err != nil {
@@ -55,7 +50,7 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 		if y.Reply.Status != 200 || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
 			continue
 		}
-		err = emit(gown.Sample{Database: db, Key: it.Name, Fields: bodyFields(y.Reply.Body)})
+		err = emit(gown.Sample{Database: objects.Prefix(it.Name), Key: it.Name, Fields: flatten.Body(y.Reply.Body)})
 		if errors.Is(err, probe.ErrSampleFull) {
 			return nil
 		}
@@ -64,18 +59,4 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 		}
 	}
 	return nil
-}
-
-// bodyFields flattens a JSON object or array; other text is one field
-// "value", cut to flatten.MaxValue.
-func bodyFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }

@@ -192,22 +192,8 @@ func (s *session) readValues(emit func(gown.Sample) error) error {
 		if _, err := io.ReadFull(s.br, data); err != nil {
 			return s.wrap("get", err)
 		}
-		if err := emit(gown.Sample{Database: "cache", Collection: prefix(key), Key: key, Fields: valueFields(data[:n])}); err != nil {
+		if err := emit(gown.Sample{Database: "cache", Collection: prefix(key), Key: key, Fields: flatten.Body(data[:n])}); err != nil {
 			return err
 		}
 	}
-}
-
-// valueFields flattens a JSON object or array value; anything else is one
-// field "value".
-func valueFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }

@@ -64,7 +64,7 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 		if database(m.topic) == "$SYS" {
 			return nil
 		}
-		return emit(gown.Sample{Database: database(m.topic), Collection: m.topic, Key: m.topic, Fields: payloadFields(m.payload)})
+		return emit(gown.Sample{Database: database(m.topic), Collection: m.topic, Key: m.topic, Fields: flatten.Body(m.payload)})
 	}
 	var err error
 	if h, ok := r.Heard.(*heard); ok {
@@ -81,18 +81,4 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 		return nil
 	}
 	return err
-}
-
-// payloadFields flattens a JSON object or array payload; anything else is
-// one field "value", cut to flatten.MaxValue.
-func payloadFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }

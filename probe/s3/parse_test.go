@@ -7,6 +7,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 func testdata(t testing.TB, name string) []byte {
@@ -67,7 +68,7 @@ func TestJudge(t *testing.T) {
 			t.Errorf("%s: %s (%s), %d items", c.name, r.Status, r.Reason, items)
 		}
 	}
-	if database("users/u1.json") != "users" || database("README") != "README" || database("/x") != "/" {
+	if objects.Prefix("users/u1.json") != "users" || objects.Prefix("README") != "README" || objects.Prefix("/x") != "/" {
 		t.Error("database")
 	}
 	if escapeKey("users/a b#1.json") != "users/a%20b%231.json" {

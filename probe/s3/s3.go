@@ -42,13 +42,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // maxKeys is what one listing asks for and all gown reads of a bucket's
@@ -264,37 +264,11 @@ func judge(r *gown.Result, list *listResult, e *s3Error, rep *httpget.Reply) {
 	}
 }
 
-// database is a key's first segment.
-func database(key string) string {
-	first, _, _ := strings.Cut(key, "/")
-	if first == "" {
-		return "/"
-	}
-	return first
-}
-
 // inventory groups the listed objects by first key segment.
 func inventory(r *gown.Result, l *listResult) {
-	type tally struct{ items, bytes uint64 }
-	per := map[string]*tally{}
+	var t objects.Tally
 	for _, c := range l.Contents {
-		db := database(c.Key)
-		if per[db] == nil {
-			per[db] = &tally{}
-		}
-		per[db].items++
-		if c.Size > 0 {
-			per[db].bytes += uint64(c.Size)
-		}
+		t.Add(c.Key, uint64(max(c.Size, 0)))
 	}
-	names := make([]string, 0, len(per))
-	for n := range per {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	inv := &gown.Inventory{Truncated: l.IsTruncated}
-	for _, n := range names {
-		inv.Add(gown.Database{Name: n, Items: per[n].items, Bytes: per[n].bytes})
-	}
-	r.Inventory = inv
+	r.Inventory = t.Inventory(l.IsTruncated)
 }

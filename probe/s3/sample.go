@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/flatten"
 	"github.com/gownscan/gown/probe/httpget"
+	"github.com/gownscan/gown/probe/objects"
 )
 
 // maxObject is the largest object sampling reads; bigger ones, and any
@@ -49,16 +49,11 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 	if list == nil {
 		return nil
 	}
-	per := map[string]int{}
+	pick := objects.NewPick(lim)
 	for _, c := range list.Contents {
-		db := database(c.Key)
-		if per[db] >= lim.PerCollection || c.Size > maxObject || c.Size <= 0 {
+		if c.Size > maxObject || c.Size <= 0 || !pick.Take(c.Key) {
 			continue
 		}
-		if _, seen := per[db]; !seen && len(per) >= lim.Collections {
-			continue
-		}
-		per[db]++
 		y, err := httpget.Get(ctx, d, pt, t.TLS, prefix+escapeKey(c.Key))
 		if err != nil {
 			return fmt.Errorf("s3 GET object on %s: %w", t, err)
@@ -66,7 +61,7 @@ func (*Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gow
 		if y.Reply.Status != 200 || y.Reply.Truncated || !utf8.Valid(y.Reply.Body) {
 			continue // refused, or not text
 		}
-		err = emit(gown.Sample{Database: db, Key: c.Key, Fields: bodyFields(y.Reply.Body)})
+		err = emit(gown.Sample{Database: objects.Prefix(c.Key), Key: c.Key, Fields: flatten.Body(y.Reply.Body)})
 		if errors.Is(err, probe.ErrSampleFull) {
 			return nil
 		}
@@ -84,18 +79,4 @@ func escapeKey(key string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
-}
-
-// bodyFields flattens a JSON object or array; other text is one field
-// "value", cut to flatten.MaxValue.
-func bodyFields(v []byte) []gown.Field {
-	if t := bytes.TrimSpace(v); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		if fs, err := flatten.JSON("", t); err == nil && len(fs) > 0 {
-			return fs
-		}
-	}
-	if len(v) > flatten.MaxValue {
-		v = v[:flatten.MaxValue]
-	}
-	return []gown.Field{{Path: "value", Value: string(v)}}
 }
