@@ -96,6 +96,10 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 		// servers speak first to refuse (Redis's protected mode sends
 		// -DENIED on accept). Their probers read such a refusal.
 	}
+	if late != nil && len(e.reg.serverFirst) == 0 {
+		late.c.Close() // no store a late greeting could be
+		late = nil
+	}
 	raceCtx, cancelRace := context.WithCancel(ctx)
 	greeted := make(chan struct{})
 	if late != nil {
@@ -133,8 +137,8 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 	if r != nil && (identified(r) || !r.Status.Answered()) {
 		return r
 	}
-	if late := e.reg.ForDetectPort(t.Port); len(late) > 0 && d.spoke.Load() && ctx.Err() == nil {
-		if lr := e.inTurn(ctx, scanCtx, t, d, late); identified(lr) || r == nil {
+	if last := e.reg.ForDetectPort(t.Port); len(last) > 0 && d.spoke.Load() && ctx.Err() == nil {
+		if lr := e.inTurn(ctx, scanCtx, t, d, last); identified(lr) || r == nil {
 			return lr
 		}
 	}
@@ -330,7 +334,7 @@ func (e *Engine) race(ctx, scanCtx context.Context, j *job, ps []Prober) *gown.R
 			if weak == nil || x.i < weakAt {
 				weak, weakP, weakAt = x.r, x.p, x.i
 			}
-			if weakDone == nil {
+			if weakDone == nil && !weakPassed {
 				weakDone = time.After(short)
 			}
 		case !x.r.Status.Answered():
