@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,7 @@ func TestBatcher(t *testing.T) {
 		}
 		return nil
 	}
-	b, err := store.NewBatcher(t.Context(), s, id, store.BatchConfig{Max: 10, Every: 20 * time.Millisecond}, committed)
+	b, err := store.NewBatcher(t.Context(), s, id, store.BatchConfig{Max: 10, MaxDone: 10, Every: 20 * time.Millisecond}, committed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +71,61 @@ func TestBatcher(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestBatcherCountsFinishedMarksApart checks the two bounds of a batch:
+// records that carry a result commit at Max, while marks of finished
+// targets (a closed port) fill up to MaxDone first.
+func TestBatcherCountsFinishedMarksApart(t *testing.T) {
+	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sizes []int
+	committed := func(batch []gown.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(batch))
+		return nil
+	}
+	// A timer far off: only the bounds hand batches over.
+	b, err := store.NewBatcher(t.Context(), s, id, store.BatchConfig{Max: 3, MaxDone: 8, Every: time.Hour}, committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := 1
+	add := func(rec gown.Record) {
+		t.Helper()
+		port++
+		if err := b.Add(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 12 { // 8 marks fill a batch; 4 wait
+		add(storetest.Closed(storetest.Target("h", port)))
+	}
+	for range 3 { // the 3rd result fills the second batch: 4 marks + 3 results
+		add(storetest.Open(storetest.Target("h", port), "redis"))
+	}
+	add(storetest.Closed(storetest.Target("h", port)))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []int{8, 7, 1}; !slices.Equal(sizes, want) {
+		t.Errorf("batches of %v, want %v", sizes, want)
+	}
+	stored := 0
+	if err := s.DoneTargets(t.Context(), id, func(string) error { stored++; return nil }); err != nil || stored != 16 {
+		t.Errorf("store holds %d finished targets (%v), want 16", stored, err)
 	}
 }
 
