@@ -76,6 +76,7 @@ func cmdWorker(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	defer q.Close()
+	defer probingGC()()
 	if err := q.Work(ctx, wcfg); err != nil {
 		return err
 	}
