@@ -102,23 +102,20 @@ func (d *aheadDialer) release() {
 // connectors runs the connect stage: it returns when in is closed or ctx
 // ends, and every target it took has gone to jobs or out.
 func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs chan<- *job, out chan<- *gown.Result) {
-	var wg sync.WaitGroup
-	for range e.cfg.Workers * connectSpread {
-		wg.Go(func() {
-			for {
-				select {
-				case t, ok := <-in:
-					if !ok {
-						return
-					}
-					e.connectAhead(ctx, t, jobs, out)
-				case <-ctx.Done():
+	grow(e.cfg.Workers*connectSpread, func(took func()) {
+		for {
+			select {
+			case t, ok := <-in:
+				if !ok {
 					return
 				}
+				took()
+				e.connectAhead(ctx, t, jobs, out)
+			case <-ctx.Done():
+				return
 			}
-		})
-	}
-	wg.Wait()
+		}
+	}).Wait()
 }
 
 // connectAhead takes t's per-host slot and connects to it when its probers

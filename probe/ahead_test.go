@@ -193,3 +193,52 @@ func TestConnectionMadeAheadFollowsTheProbersContext(t *testing.T) {
 		t.Fatalf("server accepted %d connections, want 3 (ahead, stale, fresh)", n)
 	}
 }
+
+// TestGrowStartsOnDemand checks that grow starts one goroutine with no work,
+// one more than the pieces of work taken while they are few, and all n when
+// the work outlasts them, and that each piece is done once.
+func TestGrowStartsOnDemand(t *testing.T) {
+	for _, tc := range []struct{ n, work, wantMax, wantMin int }{
+		{n: 1280, work: 0, wantMin: 1, wantMax: 1},
+		{n: 1280, work: 5, wantMin: 2, wantMax: 6},
+		{n: 16, work: 10_000, wantMin: 16, wantMax: 16},
+	} {
+		in := make(chan int)
+		var started, done atomic.Int64
+		hold := make(chan struct{}) // keeps the first pieces taken until all are handed out
+		wg := grow(tc.n, func(took func()) {
+			started.Add(1)
+			for range in {
+				took()
+				if done.Add(1) <= int64(tc.n) {
+					<-hold
+				}
+			}
+		})
+		go func() {
+			for i := range tc.work {
+				in <- i
+				if i == tc.n-1 {
+					close(hold)
+				}
+			}
+			close(in)
+		}()
+		if tc.work < tc.n {
+			// Pieces taken hold their goroutine only until the list ends.
+			go func() {
+				for done.Load() < int64(tc.work) {
+					time.Sleep(time.Millisecond)
+				}
+				close(hold)
+			}()
+		}
+		wg.Wait()
+		if n := started.Load(); n < int64(tc.wantMin) || n > int64(tc.wantMax) {
+			t.Errorf("grow(%d) over %d pieces started %d goroutines, want %d to %d", tc.n, tc.work, n, tc.wantMin, tc.wantMax)
+		}
+		if done.Load() != int64(tc.work) {
+			t.Errorf("grow(%d): %d pieces done, want %d", tc.n, done.Load(), tc.work)
+		}
+	}
+}
