@@ -87,15 +87,36 @@ func appRun(ctx context.Context, f *appFlags, job *scanJob, files []string, io s
 			}
 		}
 	}
+	// The store opens and the scan is begun while the first app is read:
+	// on a small app the two took about as long as each other (3 ms each,
+	// most of the store's in waiting for the disk to sync the new
+	// write-ahead log), one after the other.
+	type begun struct {
+		l   *live
+		err error
+	}
+	began := make(chan begun, 1)
+	go func() {
+		l, err := job.begin(ctx, io)
+		began <- begun{l, err}
+	}()
 	x, err := extract.New(extract.Config{Catalog: all.Catalog(), FlowLargeDex: f.deepDex})
-	if err != nil {
-		return err
+	var first readApp
+	if err == nil {
+		first.app, first.err = x.File(ctx, files[0])
 	}
-	l, err := job.begin(ctx, io)
-	if err != nil {
+	b := <-began
+	switch {
+	case err != nil:
+		if b.l != nil {
+			b.l.abort(ctx)
+		}
 		return err
+	case b.err != nil:
+		return b.err
 	}
-	targets, held, err := extractAll(ctx, x, l, files, gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate})
+	l := b.l
+	targets, held, err := extractAll(ctx, x, l, files, &first, gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate})
 	if err != nil {
 		l.abort(ctx)
 		return err
@@ -182,11 +203,12 @@ func noApps(dir string) string {
 // (and of the parties scope adds), and counts the unknown and internal
 // endpoints scope leaves out,
 // without repeats. An app that cannot be read is reported and the batch goes
-// on; the run fails only when no app could be read at all.
+// on; the run fails only when no app could be read at all. first, when
+// set, is what reading files[0] gave.
 //
 // On a terminal (and without -q) a status line counts the apps read and
 // those that name back ends; what is written goes above it.
-func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string, scope gown.PartyScope) ([]gown.Target, map[gown.Party]int, error) {
+func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []string, first *readApp, scope gown.PartyScope) ([]gown.Target, map[gown.Party]int, error) {
 	io, job := l.io, l.job
 	var bar *progress.Bar
 	if !job.quiet {
@@ -202,11 +224,17 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 	read := 0
 	held := map[gown.Party]int{} // endpoints of parties the scope leaves out
 	enc := json.NewEncoder(io.out)
-	for _, file := range files {
+	for i, file := range files {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		app, err := x.File(ctx, file)
+		var app *gown.App
+		var err error
+		if i == 0 && first != nil {
+			app, err = first.app, first.err
+		} else {
+			app, err = x.File(ctx, file)
+		}
 		bar.Done(err == nil && len(app.Endpoints) > 0)
 		bar.Draw() // an app takes long enough to show each one
 		if err != nil {
@@ -245,6 +273,13 @@ func extractAll(ctx context.Context, x *extract.Extractor, l *live, files []stri
 		return nil, nil, errors.New("no app could be read")
 	}
 	return targets, held, nil
+}
+
+// readApp is an app read ahead of extractAll (appRun reads the first while
+// the store opens).
+type readApp struct {
+	app *gown.App
+	err error
 }
 
 // partyRank orders endpoints in the text output: the app's own first, then
