@@ -74,9 +74,15 @@ import (
 // span the whole detection, banner wait included.
 func (e *Engine) detect(ctx, scanCtx context.Context, j *job) *gown.Result {
 	start := time.Now()
-	r := e.detectStages(ctx, scanCtx, j)
+	r := e.tryGuess(ctx, scanCtx, j)
+	if r == nil && ctx.Err() == nil {
+		r = e.detectStages(ctx, scanCtx, j)
+	}
 	if r != nil {
 		r.Start, r.Duration = start, time.Since(start)
+		if identified(r) && r.Product != "" && r.Store != "" {
+			e.guesses.named(j.t.Port, r.Store)
+		}
 	}
 	return r
 }

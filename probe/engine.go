@@ -121,6 +121,8 @@ type Engine struct {
 	reg    *Registry
 	dialer Dialer
 	hosts  *hostLimiter
+	// guesses tallies the stores detection named per port (guess.go).
+	guesses portGuesses
 }
 
 // New builds an engine over the registry's probers.

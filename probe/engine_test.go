@@ -60,6 +60,12 @@ func listen(t *testing.T, handle func(net.Conn)) netip.AddrPort {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, ln, handle)
+}
+
+// serveOn runs handle for each connection ln accepts, until the test ends.
+func serveOn(t *testing.T, ln net.Listener, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1) // the accept loop counts too, so no Add ever races a Wait at zero
