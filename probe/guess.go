@@ -25,7 +25,7 @@ import (
 // before. A wrong guess so costs one connection and at most one answer
 // wait; a right one saves the banner wait and the race.
 const (
-	guessMin  = 3
+	guessMin  = 2
 	guessLead = 4
 )
 

@@ -18,10 +18,10 @@ func TestPortGuessRules(t *testing.T) {
 		t.Errorf("empty tally guesses %q", s)
 	}
 	g.named(5000, "redis")
-	g.named(5000, "redis")
 	if s := g.guess(5000); s != "" {
-		t.Errorf("2 identifications guess %q, want none before %d", s, guessMin)
+		t.Errorf("1 identification guesses %q, want none before %d", s, guessMin)
 	}
+	g.named(5000, "redis")
 	g.named(5000, "redis")
 	if s := g.guess(5000); s != "redis" {
 		t.Errorf("3 identifications guess %q, want redis", s)
@@ -83,8 +83,8 @@ func listenOn(t *testing.T, n int, handle func(i int) func(net.Conn)) []netip.Ad
 	return nil
 }
 
-// TestGuessByPort: after three targets on one port are detected as gamma,
-// the next two are probed by gamma alone over the connection made ahead; a
+// TestGuessByPort: after two targets on one port are detected as gamma,
+// the next three are probed by gamma alone over the connection made ahead; a
 // sixth on that port that is beta fails the guess within the answer wait,
 // and detection names it.
 func TestGuessByPort(t *testing.T) {
@@ -120,10 +120,10 @@ func TestGuessByPort(t *testing.T) {
 			t.Errorf("%s: %+v, want %s open", ap, r, want)
 		}
 	}
-	// alpha and beta raced on targets 1-3 and 6; gamma also ran alone on
-	// 4-6 (the guess that failed on 6 included).
-	if a.calls.Load() != 4 || b.calls.Load() != 4 || c.calls.Load() != 7 {
-		t.Errorf("calls alpha %d beta %d gamma %d, want 4, 4, 7", a.calls.Load(), b.calls.Load(), c.calls.Load())
+	// alpha and beta raced on targets 1-2 and 6; gamma also ran alone on
+	// 3-6 (the guess that failed on 6 included).
+	if a.calls.Load() != 3 || b.calls.Load() != 3 || c.calls.Load() != 7 {
+		t.Errorf("calls alpha %d beta %d gamma %d, want 3, 3, 7", a.calls.Load(), b.calls.Load(), c.calls.Load())
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("scan took %s: the wrong guess waited past the answer wait", took)
