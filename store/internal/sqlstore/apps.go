@@ -24,17 +24,13 @@ const (
 // addApp stores an app with its endpoints. An app the scan already holds
 // (the same file) is skipped, so a replayed batch adds nothing.
 func (b *batchStmts) addApp(ctx context.Context, scan int64, a *gown.App) error {
-	if b.app == nil {
-		for _, p := range []struct {
-			dst **sql.Stmt
-			q   string
-		}{{&b.app, insApp}, {&b.endpoint, insEndpoint}} {
-			st, err := b.tx.PrepareContext(ctx, b.q(p.q))
-			if err != nil {
-				return err
-			}
-			*p.dst = st
-		}
+	appStmt, err := b.stmt(ctx, &b.app, insApp)
+	if err != nil {
+		return err
+	}
+	endpointStmt, err := b.stmt(ctx, &b.endpoint, insEndpoint)
+	if err != nil {
+		return err
 	}
 	var lists [5]string
 	for i, l := range []struct {
@@ -48,7 +44,7 @@ func (b *batchStmts) addApp(ctx context.Context, scan int64, a *gown.App) error 
 		}
 	}
 	var id int64
-	err := b.app.QueryRowContext(ctx, clean(scan, a.File, string(a.Platform), a.Format, a.ID, a.Version, a.TargetSDK,
+	err = appStmt.QueryRowContext(ctx, clean(scan, a.File, string(a.Platform), a.Format, a.ID, a.Version, a.TargetSDK,
 		a.Signer, a.Encrypted, lists[0], lists[1], lists[2], lists[3], lists[4])...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // stored before
@@ -71,7 +67,7 @@ func (b *batchStmts) addApp(ctx context.Context, scan int64, a *gown.App) error 
 		if err != nil {
 			return err
 		}
-		if _, err := b.endpoint.ExecContext(ctx, clean(id, i, string(e.Kind), e.Value, e.Scheme, e.Host, e.Port, e.Store, e.TLS,
+		if _, err := endpointStmt.ExecContext(ctx, clean(id, i, string(e.Kind), e.Value, e.Scheme, e.Host, e.Port, e.Store, e.TLS,
 			e.Path, string(e.Party), e.FirstParty, e.Confidence, plain[e.Value], sources, parts)...); err != nil {
 			return fmt.Errorf("app %s endpoint %d: %w", a.File, i, err)
 		}
