@@ -101,7 +101,7 @@ func (d *aheadDialer) release() {
 
 // connectors runs the connect stage: it returns when in is closed or ctx
 // ends, and every target it took has gone to jobs or out.
-func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs chan<- *job, out chan<- *gown.Result) {
+func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs chan<- *job, out chan<- *gown.Result, gate *dialGate) {
 	grow(e.cfg.Workers*connectSpread, func(took func()) {
 		for {
 			select {
@@ -110,7 +110,7 @@ func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs cha
 					return
 				}
 				took()
-				e.connectAhead(ctx, t, jobs, out)
+				e.connectAhead(ctx, t, jobs, out, gate)
 			case <-ctx.Done():
 				return
 			}
@@ -119,9 +119,9 @@ func (e *Engine) connectors(ctx context.Context, in <-chan gown.Target, jobs cha
 }
 
 // connectAhead takes t's per-host slot and connects to it when its probers
-// will. A refused or unanswered connect is t's result; an answered one goes
-// to a probe worker.
-func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *job, out chan<- *gown.Result) {
+// will, within the dial gate (gate.go; nil: none). A refused or unanswered
+// connect is t's result; an answered one goes to a probe worker.
+func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *job, out chan<- *gown.Result, gate *dialGate) {
 	var slot *hostSlot
 	if e.hosts != nil {
 		var err error
@@ -134,9 +134,22 @@ func (e *Engine) connectAhead(ctx context.Context, t gown.Target, jobs chan<- *j
 	var c *Conn
 	var took time.Duration
 	if e.needsConnect(t) {
-		start := time.Now()
 		var err error
-		if c, err = e.dialer.Dial(ctx, t); err != nil {
+		var done func()
+		if gate != nil {
+			if done, err = gate.acquire(ctx); err != nil {
+				if slot != nil {
+					e.hosts.release(t, slot)
+				}
+				return
+			}
+		}
+		start := time.Now()
+		c, err = e.dialer.Dial(ctx, t)
+		if done != nil {
+			done()
+		}
+		if err != nil {
 			if slot != nil {
 				e.hosts.release(t, slot)
 			}

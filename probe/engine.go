@@ -167,8 +167,15 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 			}
 		}
 	})
+	var gate *dialGate
+	if _, ok := cpuTimes(); ok {
+		gate = newDialGate(e.cfg.Workers * connectSpread)
+		followCtx, stopFollow := context.WithCancel(ctx)
+		defer stopFollow()
+		go gate.follow(followCtx)
+	}
 	go func() {
-		e.connectors(ctx, in, jobs, out)
+		e.connectors(ctx, in, jobs, out, gate)
 		close(jobs)
 		probes.Wait()
 		close(out)

@@ -1,0 +1,151 @@
+package probe
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// The dial gate. Connecting ahead keeps up to connectSpread × Workers
+// connects in flight (1,024 at the default --workers), which a far network
+// needs: each connect waits a round trip, and the rate is what is in flight
+// over that wait. On a near network the connects end in microseconds and
+// the CPU, not the wait, sets the rate; there, a thousand connects in
+// flight only crowd the scheduler, the poller and the kernel's socket
+// tables. On the bench farm (loopback, 2 cores shared with the farm's
+// servers) the 10k list took 0.50-0.52 s with them all and 0.43-0.44 s with
+// 8 or 32 at once (BENCHMARKS.md). So the gate bounds the connects in
+// flight by a limit that follows the machine: halved, down to gateMin, at
+// each tick (gateTick) that finds the CPUs busy (under gateBusy idle), and
+// doubled, up to the connectors' number, at each one that finds them idle
+// (over gateIdle) while connectors wait at the gate. It starts at twice
+// gateMin. A connect older than gateStale stops counting against
+// the limit: it is waiting on the network (a far server, a filtered port),
+// which costs the machine nothing, so a list of filtered ports never fills
+// the gate. Where the machine's load cannot be read (not Linux) the limit
+// is the connectors' number: the gate binds nothing.
+const (
+	gateTick  = 25 * time.Millisecond
+	gateMin   = 32
+	gateStale = 100 * time.Millisecond
+	gateBusy  = 0.05
+	gateIdle  = 0.20
+)
+
+// dialGate bounds the connects in flight that count.
+type dialGate struct {
+	mu      sync.Mutex
+	limit   int
+	max     int
+	fresh   int             // connects counted against limit
+	waiters []chan struct{} // connectors waiting for a slot, in order
+}
+
+// newDialGate starts at twice gateMin: a far network's scan doubles it to
+// the most in a few ticks, a near one's starts where it stays.
+func newDialGate(max int) *dialGate {
+	return &dialGate{limit: min(2*gateMin, max), max: max}
+}
+
+// acquire takes a slot, waiting while the fresh connects fill the limit.
+// The release it returns gives the slot back (at most once); so does the
+// slot's own timer once the connect has been in flight for gateStale.
+func (g *dialGate) acquire(ctx context.Context) (release func(), err error) {
+	g.mu.Lock()
+	if g.fresh < g.limit {
+		g.fresh++
+		g.mu.Unlock()
+		return g.slot(), nil
+	}
+	ch := make(chan struct{})
+	g.waiters = append(g.waiters, ch)
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return g.slot(), nil // the slot was handed over, counted
+	case <-ctx.Done():
+		g.mu.Lock()
+		for i, w := range g.waiters {
+			if w == ch {
+				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+				g.mu.Unlock()
+				return nil, ctx.Err()
+			}
+		}
+		g.mu.Unlock()
+		g.free() // handed over as ctx ended: give it on
+		return nil, ctx.Err()
+	}
+}
+
+// slot is the release of one counted slot: by the connect's end or by its
+// timer, whichever comes first.
+func (g *dialGate) slot() func() {
+	var once sync.Once
+	t := time.AfterFunc(gateStale, func() { once.Do(g.free) })
+	return func() {
+		t.Stop()
+		once.Do(g.free)
+	}
+}
+
+// free gives a slot to the first waiter, or back to the gate.
+func (g *dialGate) free() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiters) > 0 && g.fresh <= g.limit {
+		ch := g.waiters[0]
+		g.waiters = g.waiters[1:]
+		close(ch) // the slot passes on: fresh is unchanged
+		return
+	}
+	g.fresh--
+}
+
+// adjust moves the limit by the share of CPU time the machine left idle
+// over the last tick.
+func (g *dialGate) adjust(idle float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case idle < gateBusy:
+		g.limit = max(min(g.limit, g.max)/2, min(gateMin, g.max))
+	case idle > gateIdle && g.limit < g.max && len(g.waiters) > 0:
+		g.limit = min(g.limit*2, g.max)
+		for len(g.waiters) > 0 && g.fresh < g.limit {
+			close(g.waiters[0])
+			g.waiters = g.waiters[1:]
+			g.fresh++
+		}
+	}
+}
+
+// follow adjusts the gate every gateTick from the machine's idle time until
+// ctx ends. It returns at once where that cannot be read.
+func (g *dialGate) follow(ctx context.Context) {
+	last, ok := cpuTimes()
+	if !ok {
+		return
+	}
+	tick := time.NewTicker(gateTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now, ok := cpuTimes()
+		if !ok {
+			return
+		}
+		if total := now.total - last.total; total > 0 {
+			g.adjust(float64(now.idle-last.idle) / float64(total))
+		}
+		last = now
+	}
+}
+
+// cpuSample is the machine's CPU time so far, in clock ticks: all of it,
+// and what was idle (idle and iowait).
+type cpuSample struct{ total, idle uint64 }
