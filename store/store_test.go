@@ -15,19 +15,26 @@ import (
 	"github.com/gownscan/gown/store/storetest"
 )
 
-// TestBatcher checks that records are committed before the callback sees
-// them, in batches of at most Max, on the timer for a slow trickle, and that
-// Close flushes the rest.
-func TestBatcher(t *testing.T) {
+// begunScan opens a store of its own and begins a scan in it.
+func begunScan(t *testing.T) (gown.Store, gown.ScanID) {
+	t.Helper()
 	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	id, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, id
+}
+
+// TestBatcher checks that records are committed before the callback sees
+// them, in batches of at most Max, on the timer for a slow trickle, and that
+// Close flushes the rest.
+func TestBatcher(t *testing.T) {
+	s, id := begunScan(t)
 	var mu sync.Mutex
 	seen := 0
 	committed := func(batch []gown.Record) error {
@@ -78,15 +85,7 @@ func TestBatcher(t *testing.T) {
 // records that carry a result commit at Max, while marks of finished
 // targets (a closed port) fill up to MaxDone first.
 func TestBatcherCountsFinishedMarksApart(t *testing.T) {
-	s, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id, err := s.BeginScan(t.Context(), gown.ScanMeta{Args: []string{"x"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, id := begunScan(t)
 	var mu sync.Mutex
 	var sizes []int
 	committed := func(batch []gown.Record) error {
