@@ -24,12 +24,19 @@ import (
 // which costs the machine nothing, so a list of filtered ports never fills
 // the gate. Where the machine's load cannot be read (not Linux) the limit
 // is the connectors' number: the gate binds nothing.
+//
+// Busy CPUs alone do not make connects near: a far scan on a machine that
+// other work keeps busy would be throttled to gateMin connects a round trip.
+// So the gate keeps an average of how long its connects take (gateNear
+// splits near from far) and shrinks only while they are near; while they
+// are far it grows whenever connectors wait, busy or not.
 const (
 	gateTick  = 25 * time.Millisecond
 	gateMin   = 32
 	gateStale = 100 * time.Millisecond
 	gateBusy  = 0.05
 	gateIdle  = 0.20
+	gateNear  = 2 * time.Millisecond
 )
 
 // dialGate bounds the connects in flight that count.
@@ -39,6 +46,7 @@ type dialGate struct {
 	max     int
 	fresh   int             // connects counted against limit
 	waiters []chan struct{} // connectors waiting for a slot, in order
+	took    time.Duration   // moving average of a connect's duration (1/16 weight each)
 }
 
 // newDialGate starts at twice gateMin: a far network's scan doubles it to
@@ -82,11 +90,24 @@ func (g *dialGate) acquire(ctx context.Context) (release func(), err error) {
 // timer, whichever comes first.
 func (g *dialGate) slot() func() {
 	var once sync.Once
+	start := time.Now()
 	t := time.AfterFunc(gateStale, func() { once.Do(g.free) })
 	return func() {
 		t.Stop()
+		g.record(time.Since(start))
 		once.Do(g.free)
 	}
+}
+
+// record adds a finished connect's duration to the average.
+func (g *dialGate) record(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.took == 0 {
+		g.took = d
+		return
+	}
+	g.took += (d - g.took) / 16
 }
 
 // free gives a slot to the first waiter, or back to the gate.
@@ -103,14 +124,15 @@ func (g *dialGate) free() {
 }
 
 // adjust moves the limit by the share of CPU time the machine left idle
-// over the last tick.
+// over the last tick and by how far the connects are.
 func (g *dialGate) adjust(idle float64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	near := g.took < gateNear
 	switch {
-	case idle < gateBusy:
+	case idle < gateBusy && near:
 		g.limit = max(min(g.limit, g.max)/2, min(gateMin, g.max))
-	case idle > gateIdle && g.limit < g.max && len(g.waiters) > 0:
+	case (idle > gateIdle || !near) && g.limit < g.max && len(g.waiters) > 0:
 		g.limit = min(g.limit*2, g.max)
 		for len(g.waiters) > 0 && g.fresh < g.limit {
 			close(g.waiters[0])

@@ -116,4 +116,40 @@ func TestDialGate(t *testing.T) {
 	if _, f, _ := state(); f != 0 {
 		t.Errorf("%d slots counted after all were given back", f)
 	}
+
+	// Far connects: a busy machine does not shrink the gate, and connectors
+	// waiting grow it.
+	g = newDialGate(1024)
+	g.record(50 * time.Millisecond)
+	g.adjust(0.01)
+	if l, _, _ := state(); l != 2*gateMin {
+		t.Errorf("a busy tick with far connects moved the limit to %d, want %d", l, 2*gateMin)
+	}
+	holds = holds[:0]
+	for range 2 * gateMin {
+		r, _ := g.acquire(t.Context())
+		holds = append(holds, r)
+	}
+	woke = make(chan struct{})
+	go func() {
+		r, err := g.acquire(t.Context())
+		if err == nil {
+			holds = append(holds, r)
+		}
+		close(woke)
+	}()
+	for {
+		if _, _, w := state(); w == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	g.adjust(0.01)
+	<-woke
+	if l, _, _ := state(); l != 4*gateMin {
+		t.Errorf("a busy tick with far connects and a connector waiting: limit %d, want %d", l, 4*gateMin)
+	}
+	for _, r := range holds {
+		r()
+	}
 }
