@@ -29,14 +29,16 @@ import (
 // other work keeps busy would be throttled to gateMin connects a round trip.
 // So the gate keeps an average of how long its connects take (gateNear
 // splits near from far) and shrinks only while they are near; while they
-// are far it grows whenever connectors wait, busy or not.
+// are far it grows whenever connectors wait, busy or not. gateNear is 10 ms:
+// on the busy bench farm loopback connects averaged 0.1-7 ms (they wait for
+// the CPU too), where a far network's round trip is tens of ms.
 const (
 	gateTick  = 25 * time.Millisecond
 	gateMin   = 32
 	gateStale = 100 * time.Millisecond
 	gateBusy  = 0.05
 	gateIdle  = 0.20
-	gateNear  = 2 * time.Millisecond
+	gateNear  = 10 * time.Millisecond
 )
 
 // dialGate bounds the connects in flight that count.
