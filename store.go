@@ -67,6 +67,10 @@ type Record struct {
 // Target (an app's id, an address) and, for an app, its Locations.
 func (r Record) Standalone() bool { return r.Result == nil && len(r.Findings) > 0 }
 
+// OnlyDone reports whether the record only marks its target finished (a
+// closed port): no result, no finding, no app.
+func (r *Record) OnlyDone() bool { return r.Result == nil && len(r.Findings) == 0 && r.App == nil }
+
 // TargetKey identifies a target within a scan, for resume: the same spec
 // expanded twice gives the same keys. Targets that differ only in Path (two
 // containers of one account) have different keys.

@@ -168,11 +168,11 @@ func (e *Engine) Run(ctx context.Context, in <-chan gown.Target, emit func(*gown
 		}
 	})
 	var gate *dialGate
-	if _, ok := cpuTimes(); ok {
+	if cpu, ok := cpuTimes(); ok {
 		gate = newDialGate(e.cfg.Workers * connectSpread)
 		followCtx, stopFollow := context.WithCancel(ctx)
 		defer stopFollow()
-		go gate.follow(followCtx)
+		go gate.follow(followCtx, cpu)
 	}
 	go func() {
 		e.connectors(ctx, in, jobs, out, gate)

@@ -144,13 +144,9 @@ func (g *dialGate) adjust(idle float64) {
 	}
 }
 
-// follow adjusts the gate every gateTick from the machine's idle time until
-// ctx ends. It returns at once where that cannot be read.
-func (g *dialGate) follow(ctx context.Context) {
-	last, ok := cpuTimes()
-	if !ok {
-		return
-	}
+// follow adjusts the gate every gateTick from the machine's idle time,
+// counted from last, until ctx ends or that can no longer be read.
+func (g *dialGate) follow(ctx context.Context, last cpuSample) {
 	tick := time.NewTicker(gateTick)
 	defer tick.Stop()
 	for {

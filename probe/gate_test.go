@@ -86,27 +86,32 @@ func TestDialGate(t *testing.T) {
 	if l, _, _ := state(); l != gateMin {
 		t.Errorf("an idle tick with no connector waiting raised the limit to %d", l)
 	}
-	var holds []func()
-	for range gateMin {
-		r, _ := g.acquire(t.Context())
-		holds = append(holds, r)
-	}
-	woke := make(chan struct{})
-	go func() {
-		r, err := g.acquire(t.Context())
-		if err == nil {
-			r()
+	// fill takes n slots, then starts one connector more, which waits at
+	// the gate, runs adjust's tick, and waits for the waiter to be served
+	// (its slot given back at once).
+	fill := func(n int, idle float64) (holds []func()) {
+		for range n {
+			r, _ := g.acquire(t.Context())
+			holds = append(holds, r)
 		}
-		close(woke)
-	}()
-	for {
-		if _, _, w := state(); w == 1 {
-			break
+		got := make(chan struct{})
+		go func() {
+			if r, err := g.acquire(t.Context()); err == nil {
+				r()
+			}
+			close(got)
+		}()
+		for {
+			if _, _, w := state(); w == 1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
+		g.adjust(idle)
+		<-got
+		return holds
 	}
-	g.adjust(0.5)
-	<-woke
+	holds := fill(gateMin, 0.5)
 	if l, _, _ := state(); l != 2*gateMin {
 		t.Errorf("an idle tick with a connector waiting: limit %d, want %d", l, 2*gateMin)
 	}
@@ -125,27 +130,7 @@ func TestDialGate(t *testing.T) {
 	if l, _, _ := state(); l != 2*gateMin {
 		t.Errorf("a busy tick with far connects moved the limit to %d, want %d", l, 2*gateMin)
 	}
-	holds = holds[:0]
-	for range 2 * gateMin {
-		r, _ := g.acquire(t.Context())
-		holds = append(holds, r)
-	}
-	woke = make(chan struct{})
-	go func() {
-		r, err := g.acquire(t.Context())
-		if err == nil {
-			holds = append(holds, r)
-		}
-		close(woke)
-	}()
-	for {
-		if _, _, w := state(); w == 1 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
-	g.adjust(0.01)
-	<-woke
+	holds = fill(2*gateMin, 0.01)
 	if l, _, _ := state(); l != 4*gateMin {
 		t.Errorf("a busy tick with far connects and a connector waiting: limit %d, want %d", l, 4*gateMin)
 	}

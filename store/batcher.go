@@ -187,7 +187,7 @@ func (b *Batcher) Add(rec gown.Record) error {
 		return b.err
 	}
 	b.buf = append(b.buf, rec)
-	if rec.Result != nil || len(rec.Findings) > 0 || rec.App != nil {
+	if !rec.OnlyDone() {
 		b.full++
 	}
 	full := b.full >= b.cfg.Max || len(b.buf) >= b.cfg.MaxDone

@@ -102,16 +102,11 @@ func (s *Store) AddResults(ctx context.Context, scan gown.ScanID, batch []gown.R
 	return nil
 }
 
-// onlyDone reports whether a record only marks its target finished.
-func onlyDone(rec *gown.Record) bool {
-	return rec.Result == nil && len(rec.Findings) == 0 && rec.App == nil
-}
-
 // doneRun counts the records at the head of batch that only mark their
 // target finished, up to doneRows.
 func doneRun(batch []gown.Record) int {
 	n := 0
-	for n < len(batch) && n < doneRows && onlyDone(&batch[n]) {
+	for n < len(batch) && n < doneRows && batch[n].OnlyDone() {
 		n++
 	}
 	return n
