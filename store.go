@@ -97,8 +97,12 @@ func TargetKey(t Target) string {
 type Store interface {
 	// BeginScan records a new running scan and returns its id.
 	BeginScan(ctx context.Context, meta ScanMeta) (ScanID, error)
-	// AddResults stores a batch atomically. A target already stored for the
-	// scan is skipped, so replaying a batch after a crash is harmless.
+	// AddResults stores a batch atomically. Replaying a batch after a crash
+	// is harmless: a target whose result the scan already stored is skipped,
+	// and the finished-only targets (Record.OnlyDone) of a batch stored
+	// before are not stored again. A finished-only target that two batches
+	// both hold (two workers ran it) is stored twice: DoneTargets walks it
+	// twice and the scan's target count holds it twice.
 	AddResults(ctx context.Context, scan ScanID, batch []Record) error
 	// FinishScan sets the scan's final state and end time. ScanRunning
 	// marks a scan taken up again by a resume running, with no end time.

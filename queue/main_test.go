@@ -97,6 +97,31 @@ func sqlDB(tb testing.TB, url string) *sql.DB {
 	return db
 }
 
+// storedKeys lists the target keys the scan stored, by SQL, a target as
+// often as it was stored: those with a result (targets) and those that
+// only finished, a stored batch to a closed_targets row.
+func storedKeys(tb testing.TB, db *sql.DB, id gown.ScanID) []string {
+	tb.Helper()
+	rows, err := db.QueryContext(tb.Context(), `SELECT key FROM targets WHERE scan_id = $1
+		UNION ALL SELECT k FROM closed_targets c, json_array_elements_text(c.keys::json) k WHERE c.scan_id = $1`, int64(id))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			tb.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
 // buildGown builds the gown binary once per test binary, as
 // cmd/gown/resume_test.go does: the workers of the process tests are real
 // processes, killed with real signals.

@@ -84,16 +84,18 @@ func countScan(t *testing.T, db *sql.DB, id gown.ScanID) counts {
 	t.Helper()
 	var c counts
 	err := db.QueryRowContext(t.Context(), `SELECT
-		(SELECT COUNT(*) FROM targets WHERE scan_id = $1),
-		(SELECT COUNT(DISTINCT key) FROM targets WHERE scan_id = $1),
 		(SELECT COUNT(*) FROM services WHERE scan_id = $1),
 		(SELECT COUNT(*) FROM (SELECT DISTINCT target_key, store FROM services WHERE scan_id = $1) s),
 		(SELECT COUNT(*) FROM occurrences WHERE scan_id = $1),
 		(SELECT COUNT(DISTINCT finding_id) FROM occurrences WHERE scan_id = $1)`, id).
-		Scan(&c.Targets, &c.DistinctTargets, &c.Services, &c.DistinctServices, &c.Occurrences, &c.DistinctFindings)
+		Scan(&c.Services, &c.DistinctServices, &c.Occurrences, &c.DistinctFindings)
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys := storedKeys(t, db, id)
+	c.Targets = len(keys)
+	slices.Sort(keys)
+	c.DistinctTargets = len(slices.Compact(keys))
 	return c
 }
 

@@ -28,7 +28,8 @@ func LoadDone(ctx context.Context, s gown.Store, scan gown.ScanID) (*DoneSet, er
 		return nil, err
 	}
 	slices.Sort(d.hashes)
-	d.hashes = slices.Clip(d.hashes)
+	// A target two workers both finished is walked twice.
+	d.hashes = slices.Clip(slices.Compact(d.hashes))
 	return d, nil
 }
 

@@ -75,3 +75,12 @@ func TestUpgradeKeepsFindings(t *testing.T) {
 	}
 	storetest.Upgrade(t, db, sqlite.Dialect.Dialect, func() (gown.Store, error) { return sqlite.Open(t.Context(), path) })
 }
+
+func BenchmarkWriteClosed(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "gown.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWriteClosed(b, s)
+}

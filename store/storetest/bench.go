@@ -73,3 +73,30 @@ func BenchWriteApps(b *testing.B, s gown.Store) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "apps/s")
 	b.ReportMetric(float64(n*perApp)/b.Elapsed().Seconds(), "endpoints/s")
 }
+
+// BenchWriteClosed measures what most of a wide scan stores: batches of
+// 4,096 targets where nothing listened, as the Batcher commits them. The
+// targets are the bench farm's shape, one address and many ports. It
+// reports targets/s.
+func BenchWriteClosed(b *testing.B, s gown.Store) {
+	id, err := s.BeginScan(b.Context(), gown.ScanMeta{Args: []string{"bench"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 4096
+	recs := make([]gown.Record, batch)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range recs {
+			tg := Target(fmt.Sprintf("127.%d.%d.%d", n>>16&255, n>>8&255, n&255), 6379)
+			tg.Hint = "redis"
+			recs[i] = Closed(tg)
+			n++
+		}
+		if err := s.AddResults(b.Context(), id, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "targets/s")
+}

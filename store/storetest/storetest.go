@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		{"StableFindingIDs", testStableIDs},
 		{"Resume", testResume},
 		{"ManyClosed", testManyClosed},
+		{"Overlap", testOverlap},
 		{"Diff", testDiff},
 		{"Assessment", testAssessment},
 		{"Paging", testPaging},
@@ -134,15 +135,11 @@ func readAll(t *testing.T, s gown.Store, id gown.ScanID) []stored {
 func countDone(t *testing.T, s gown.Store, id gown.ScanID) map[string]bool {
 	t.Helper()
 	keys := map[string]bool{}
-	prev := ""
 	err := s.DoneTargets(t.Context(), id, func(k string) error {
 		if keys[k] {
 			return fmt.Errorf("key %q twice", k)
 		}
-		if k < prev {
-			return fmt.Errorf("key %q after %q: not in order", k, prev)
-		}
-		keys[k], prev = true, k
+		keys[k] = true
 		return nil
 	})
 	if err != nil {

@@ -247,10 +247,20 @@ func (s *Store) DeadLetters(ctx context.Context, scan gown.ScanID, fn func(gown.
 	}
 }
 
-// StoredKeys returns which of keys the scan has stored, a few hundred keys
-// a query.
+// StoredKeys returns which of keys the scan has stored: a few hundred keys
+// a query against the targets with a result, then the stored batches of
+// finished-only targets whose key range overlaps theirs.
 func (s *Store) StoredKeys(ctx context.Context, scan gown.ScanID, keys []string) (map[string]bool, error) {
 	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	want := make(map[string]bool, len(keys))
+	lo, hi := keys[0], keys[0]
+	for _, k := range keys {
+		want[k] = true
+		lo, hi = min(lo, k), max(hi, k)
+	}
 	for len(keys) > 0 {
 		n := min(len(keys), 500)
 		args := []any{int64(scan)}
@@ -270,5 +280,11 @@ func (s *Store) StoredKeys(ctx context.Context, scan gown.ScanID, keys []string)
 		}
 		keys = keys[n:]
 	}
-	return out, nil
+	err := s.closedKeys(ctx, scan, lo, hi, func(k string) error {
+		if want[k] {
+			out[k] = true
+		}
+		return nil
+	})
+	return out, err
 }

@@ -279,7 +279,9 @@ func parseAddr(s string) netip.Addr {
 // keyPage is how many target keys DoneTargets reads per query.
 const keyPage = 5000
 
-// DoneTargets walks the keys of the scan's finished targets in key order.
+// DoneTargets walks the keys of the scan's finished targets: those with a
+// result in key order, then those that only finished, a stored batch at a
+// time (each in key order).
 func (s *Store) DoneTargets(ctx context.Context, scan gown.ScanID, fn func(string) error) error {
 	last := ""
 	for {
@@ -297,9 +299,54 @@ func (s *Store) DoneTargets(ctx context.Context, scan gown.ScanID, fn func(strin
 			}
 		}
 		if len(keys) < keyPage {
-			return nil
+			break
 		}
 		last = keys[len(keys)-1]
+	}
+	return s.closedKeys(ctx, scan, "", "", fn)
+}
+
+// closedPage is how many closed_targets rows (each up to a batch of keys)
+// one query reads.
+const closedPage = 16
+
+// closedKeys walks the keys of the scan's closed_targets rows, or with lo
+// and hi set, of the rows whose key range overlaps [lo, hi].
+func (s *Store) closedKeys(ctx context.Context, scan gown.ScanID, lo, hi string, fn func(string) error) error {
+	type row struct{ digest, keys string }
+	q, args := `SELECT digest, keys FROM closed_targets WHERE scan_id = ? AND digest > ?`, []any{int64(scan)}
+	if lo != "" || hi != "" {
+		q += ` AND lo <= ? AND hi >= ?`
+	}
+	q = s.q(q + ` ORDER BY digest LIMIT ` + fmt.Sprint(closedPage))
+	last := ""
+	for {
+		a := append(args[:1:1], last)
+		if lo != "" || hi != "" {
+			a = append(a, hi, lo)
+		}
+		rows, err := collect(ctx, s.db, q, a, func(r rowScanner) (row, error) {
+			var x row
+			return x, r.Scan(&x.digest, &x.keys)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: finished targets of scan %d: %w", s.d.Name, scan, err)
+		}
+		for _, r := range rows {
+			var keys []string
+			if err := json.Unmarshal([]byte(r.keys), &keys); err != nil {
+				return fmt.Errorf("%s: finished targets of scan %d, row %s: %w", s.d.Name, scan, r.digest, err)
+			}
+			for _, k := range keys {
+				if err := fn(k); err != nil {
+					return err
+				}
+			}
+		}
+		if len(rows) < closedPage {
+			return nil
+		}
+		last = rows[len(rows)-1].digest
 	}
 }
 

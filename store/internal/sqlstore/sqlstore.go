@@ -129,7 +129,8 @@ func (s *Store) FinishScan(ctx context.Context, id gown.ScanID, state gown.ScanS
 }
 
 const scanCols = `id, started_at, finished_at, state, args, version, command,
-	(SELECT COUNT(*) FROM targets t WHERE t.scan_id = scans.id),
+	(SELECT COUNT(*) FROM targets t WHERE t.scan_id = scans.id) +
+		COALESCE((SELECT SUM(c.n) FROM closed_targets c WHERE c.scan_id = scans.id), 0),
 	(SELECT COUNT(*) FROM services v WHERE v.scan_id = scans.id),
 	(SELECT COUNT(*) FROM occurrences o WHERE o.scan_id = scans.id)`
 
