@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,7 +21,7 @@ import (
 // doubled, up to the connectors' number, at each one that finds them idle
 // (over gateIdle) while connectors wait at the gate. It starts at twice
 // gateMin. A connect older than gateStale stops counting against
-// the limit: it is waiting on the network (a far server, a filtered port),
+// the limit (the tick's sweep finds it): it is waiting on the network (a far server, a filtered port),
 // which costs the machine nothing, so a list of filtered ports never fills
 // the gate. Where the machine's load cannot be read (not Linux) the limit
 // is the connectors' number: the gate binds nothing.
@@ -46,9 +47,19 @@ type dialGate struct {
 	mu      sync.Mutex
 	limit   int
 	max     int
-	fresh   int             // connects counted against limit
-	waiters []chan struct{} // connectors waiting for a slot, in order
-	took    time.Duration   // moving average of a connect's duration (1/16 weight each)
+	fresh   int              // connects counted against limit
+	flight  []*gateSlot      // the counted connects (and some ended ones), oldest first
+	waiters []chan *gateSlot // connectors waiting for a slot, in order
+	took    time.Duration    // moving average of a connect's duration (1/16 weight each)
+}
+
+// gateSlot is one counted connect. done is set, under the gate's lock, by
+// the connect's end or by the sweep that finds it stale, whichever comes
+// first; only that one gives the slot back. A timer per connect did the
+// sweep's job before, and cost a twentieth of a 50k scan's CPU.
+type gateSlot struct {
+	start time.Time
+	done  bool
 }
 
 // newDialGate starts at twice gateMin: a far network's scan doubles it to
@@ -58,21 +69,22 @@ func newDialGate(max int) *dialGate {
 }
 
 // acquire takes a slot, waiting while the fresh connects fill the limit.
-// The release it returns gives the slot back (at most once); so does the
-// slot's own timer once the connect has been in flight for gateStale.
+// The release it returns ends the connect: it gives the slot back unless
+// a sweep already did (the connect was in flight for gateStale).
 func (g *dialGate) acquire(ctx context.Context) (release func(), err error) {
 	g.mu.Lock()
 	if g.fresh < g.limit {
 		g.fresh++
+		s := g.slotLocked()
 		g.mu.Unlock()
-		return g.slot(), nil
+		return func() { g.release(s) }, nil
 	}
-	ch := make(chan struct{})
+	ch := make(chan *gateSlot, 1)
 	g.waiters = append(g.waiters, ch)
 	g.mu.Unlock()
 	select {
-	case <-ch:
-		return g.slot(), nil // the slot was handed over, counted
+	case s := <-ch:
+		return func() { g.release(s) }, nil // the slot was handed over, counted
 	case <-ctx.Done():
 		g.mu.Lock()
 		for i, w := range g.waiters {
@@ -82,22 +94,37 @@ func (g *dialGate) acquire(ctx context.Context) (release func(), err error) {
 				return nil, ctx.Err()
 			}
 		}
+		// Handed over as ctx ended: give it on, with no connect to count.
+		s := <-ch
+		s.done = true
+		g.freeLocked()
 		g.mu.Unlock()
-		g.free() // handed over as ctx ended: give it on
 		return nil, ctx.Err()
 	}
 }
 
-// slot is the release of one counted slot: by the connect's end or by its
-// timer, whichever comes first.
-func (g *dialGate) slot() func() {
-	var once sync.Once
-	start := time.Now()
-	t := time.AfterFunc(gateStale, func() { once.Do(g.free) })
-	return func() {
-		t.Stop()
-		g.record(time.Since(start))
-		once.Do(g.free)
+// slotLocked starts a counted connect. The flight list drops its ended
+// connects at each sweep, or here once it holds twice the most that can
+// be counted, so that it stays bounded where no tick sweeps.
+func (g *dialGate) slotLocked() *gateSlot {
+	if len(g.flight) >= 2*g.max {
+		g.flight = slices.DeleteFunc(g.flight, func(s *gateSlot) bool { return s.done })
+	}
+	s := &gateSlot{start: time.Now()}
+	g.flight = append(g.flight, s)
+	return s
+}
+
+// release ends a connect: its duration goes into the average, and its
+// slot back to the gate unless a sweep gave it back already.
+func (g *dialGate) release(s *gateSlot) {
+	d := time.Since(s.start)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.recordLocked(d)
+	if !s.done {
+		s.done = true
+		g.freeLocked()
 	}
 }
 
@@ -105,6 +132,10 @@ func (g *dialGate) slot() func() {
 func (g *dialGate) record(d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.recordLocked(d)
+}
+
+func (g *dialGate) recordLocked(d time.Duration) {
 	if g.took == 0 {
 		g.took = d
 		return
@@ -112,17 +143,33 @@ func (g *dialGate) record(d time.Duration) {
 	g.took += (d - g.took) / 16
 }
 
-// free gives a slot to the first waiter, or back to the gate.
-func (g *dialGate) free() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// freeLocked gives a slot to the first waiter, or back to the gate.
+func (g *dialGate) freeLocked() {
 	if len(g.waiters) > 0 && g.fresh <= g.limit {
 		ch := g.waiters[0]
 		g.waiters = g.waiters[1:]
-		close(ch) // the slot passes on: fresh is unchanged
+		ch <- g.slotLocked() // the slot passes on: fresh is unchanged
 		return
 	}
 	g.fresh--
+}
+
+// sweep gives back the slots of connects in flight since gateStale before
+// now, and drops the ended ones from the list.
+func (g *dialGate) sweep(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	stale := 0
+	g.flight = slices.DeleteFunc(g.flight, func(s *gateSlot) bool {
+		if !s.done && now.Sub(s.start) >= gateStale {
+			s.done = true
+			stale++
+		}
+		return s.done
+	})
+	for range stale {
+		g.freeLocked()
+	}
 }
 
 // adjust moves the limit by the share of CPU time the machine left idle
@@ -137,9 +184,9 @@ func (g *dialGate) adjust(idle float64) {
 	case (idle > gateIdle || !near) && g.limit < g.max && len(g.waiters) > 0:
 		g.limit = min(g.limit*2, g.max)
 		for len(g.waiters) > 0 && g.fresh < g.limit {
-			close(g.waiters[0])
-			g.waiters = g.waiters[1:]
 			g.fresh++
+			g.waiters[0] <- g.slotLocked()
+			g.waiters = g.waiters[1:]
 		}
 	}
 }
@@ -159,6 +206,7 @@ func (g *dialGate) follow(ctx context.Context, last cpuSample) {
 		if !ok {
 			return
 		}
+		g.sweep(time.Now())
 		if total := now.total - last.total; total > 0 {
 			g.adjust(float64(now.idle-last.idle) / float64(total))
 		}

@@ -52,8 +52,12 @@ func TestDialGate(t *testing.T) {
 	if _, f, _ := state(); f != 2 {
 		t.Errorf("%d slots counted after a hand-over, want 2", f)
 	}
-	// A slot in flight for gateStale is given back by its timer.
-	time.Sleep(gateStale + 50*time.Millisecond)
+	// A slot in flight for gateStale is given back by the sweep.
+	g.sweep(time.Now().Add(gateStale / 2))
+	if _, fresh, _ := state(); fresh != 2 {
+		t.Errorf("%d slots counted before gateStale, want 2", fresh)
+	}
+	g.sweep(time.Now().Add(gateStale))
 	if _, fresh, _ := state(); fresh != 0 {
 		t.Errorf("%d slots counted after gateStale, want 0", fresh)
 	}
