@@ -230,6 +230,11 @@ func (e *Engine) probeTarget(ctx context.Context, j *job) *gown.Result {
 	scanCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
+	if e.cfg.Analyze != nil && e.cfg.Sample.On() {
+		k := &keeper{}
+		ctx = withKeeper(ctx, k)
+		defer k.close() // before cancel: a kept session ends with a Terminate, not a reset
+	}
 
 	if t.Hint != "" {
 		if p, ok := e.reg.Get(t.Hint); ok {

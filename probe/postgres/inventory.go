@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
 )
 
 // The statements gown runs to list and count (reads.go adds the reads that
@@ -89,19 +90,30 @@ func (r *run) inventory(s *session, db string, useTLS bool) {
 	} else {
 		items[db] = n
 	}
-	r.done(s, true)
-	tried, cut := 0, false
+	var others []string
+	cut := false
 	for _, d := range dbs {
 		if d.template || d.name == db || !validDB(d.name) {
 			continue
 		}
-		if tried == maxCountDBs || r.ctx.Err() != nil {
+		if len(others) == maxCountDBs {
 			cut = true
 			break
 		}
-		tried++
-		if n, ok := r.countIn(d.name, useTLS); ok {
-			items[d.name] = n
+		others = append(others, d.name)
+	}
+	if len(others) == 0 {
+		r.keep(s, db, useTLS)
+	} else {
+		r.done(s, true)
+	}
+	for i, name := range others {
+		if r.ctx.Err() != nil {
+			cut = true
+			break
+		}
+		if n, ok := r.countIn(name, useTLS, i == len(others)-1); ok {
+			items[name] = n
 		}
 	}
 	if err := r.ctx.Err(); err != nil {
@@ -135,18 +147,51 @@ func (r *run) count(s *session) (uint64, error) {
 // countIn logs in to one more database and counts its rows. A refusal (a
 // pg_hba line for some databases only, datallowconn off) just leaves that
 // database uncounted.
-func (r *run) countIn(db string, useTLS bool) (uint64, bool) {
+//
+// The last one's session (last) may be kept for sampling.
+func (r *run) countIn(db string, useTLS, last bool) (uint64, bool) {
 	s, rep, err := r.login(useTLS, db)
 	if s == nil {
 		return 0, false
 	}
-	defer func() { r.counted = append(r.counted, s.close(rep.Ready)...) }()
 	if err != nil || !rep.Ready {
+		r.counted = append(r.counted, s.close(rep.Ready)...)
 		return 0, false
 	}
 	n, err := r.count(s)
 	r.tryReads(s, db)
+	if last {
+		r.keepCounted(s, db, useTLS)
+	} else {
+		r.counted = append(r.counted, s.close(true)...)
+	}
 	return n, err == nil
+}
+
+// keep ends the probe's use of the ready session s on db: it is left open
+// for the sampler when the engine will sample (probe.Keep) and no other
+// connection follows it (with TLS offered, the plaintext check does), and
+// closed otherwise. Its evidence so far goes into the result either way.
+func (r *run) keep(s *session, db string, useTLS bool) {
+	k := &kept{s, db}
+	if useTLS || !probe.Keep(r.ctx, k) {
+		r.done(s, true)
+		return
+	}
+	r.evidence = append(r.evidence, s.conn.Evidence()...)
+	r.res.Heard = k
+}
+
+// keepCounted is keep for a counting session, whose evidence goes with
+// the other counting sessions'.
+func (r *run) keepCounted(s *session, db string, useTLS bool) {
+	k := &kept{s, db}
+	if useTLS || !probe.Keep(r.ctx, k) {
+		r.counted = append(r.counted, s.close(true)...)
+		return
+	}
+	r.counted = append(r.counted, s.conn.Evidence()...)
+	r.res.Heard = k
 }
 
 // build assembles the inventory. Templates are system data; so is the

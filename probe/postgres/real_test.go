@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 // and ssl settings, then a reload): trust with planted data, scram-sha-256,
 // pg_hba reject, TLS required (hostssl only) and TLS offered. The server logs
 // every statement; the test proves from the log that gown sent only its two
-// SELECTs.
+// SELECTs, and sampling its two.
 func TestRealServer(t *testing.T) {
 	needPostgres(t)
 	if testing.Short() {
@@ -34,6 +36,9 @@ func TestRealServer(t *testing.T) {
 		if !strings.HasPrefix(res.Version, "15.") || res.Product != "PostgreSQL" || res.Details["auth"] != "trust" {
 			t.Errorf("product %q version %q details %v", res.Product, res.Version, res.Details)
 		}
+	})
+	t.Run("sampled over the kept session", func(t *testing.T) {
+		sampleKept(t, s)
 	})
 	t.Run("scram", func(t *testing.T) {
 		s.psql("postgres", "ALTER ROLE postgres PASSWORD 'gown-test-"+strconv.Itoa(time.Now().Nanosecond())+"'")
@@ -79,14 +84,15 @@ func TestRealServer(t *testing.T) {
 			t.Errorf("the log shows only %d statements from gown; is log_statement on?", len(stmts))
 		}
 		for _, st := range stmts {
-			if st != queryDatabases && st != queryRows {
+			sampled := st == sampleColumnsQuery || st == sampleOrders
+			if st != queryDatabases && st != queryRows && !sampled {
 				t.Errorf("gown sent %q", st)
 			}
 		}
 		if len(errs) > 0 {
 			t.Errorf("gown's sessions logged errors:\n%s", strings.Join(errs, "\n"))
 		}
-		t.Logf("%d statements from gown in the server log, all of them the two SELECTs", len(stmts))
+		t.Logf("%d statements from gown in the server log, all of them the two SELECTs and sampling's two", len(stmts))
 	})
 }
 
@@ -237,4 +243,81 @@ func TestRealPlainRole(t *testing.T) {
 		t.Error("the log shows no SELECT 1 read from gown")
 	}
 	t.Logf("%d statements from gown in the server log, all SELECTs, %d of them reads", len(stmts), reads)
+}
+
+// sampleOrders is what sampling sends for the planted table.
+const sampleOrders = `SELECT left("id"::text, 1024), left("email"::text, 1024) FROM "public"."orders" LIMIT 5`
+
+// countingDialer counts the connections made to each target and those
+// opened while another to it was still open.
+type countingDialer struct {
+	probe.Dialer
+	mu             sync.Mutex
+	open           []*probe.Conn
+	dials, overlap int
+}
+
+func (d *countingDialer) Dial(ctx context.Context, t gown.Target) (*probe.Conn, error) {
+	d.mu.Lock()
+	d.open = slices.DeleteFunc(d.open, (*probe.Conn).Closed)
+	if len(d.open) > 0 {
+		d.overlap++
+	}
+	d.dials++
+	d.mu.Unlock()
+	c, err := d.Dialer.Dial(ctx, t)
+	if c != nil {
+		d.mu.Lock()
+		d.open = append(d.open, c)
+		d.mu.Unlock()
+	}
+	return c, err
+}
+
+// sampleKept runs the engine with sampling on against the trust server
+// holding shop. The probe logs in to postgres (list, count), then to shop
+// (count), and keeps that session: the sampler reads shop.orders over it.
+// Two connections in all, never two at once; before the probe kept its
+// session, sampling logged in to shop a second time.
+func sampleKept(t *testing.T, s *pgServer) {
+	d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd := &countingDialer{Dialer: d}
+	var samples []gown.Sample
+	eng, err := probe.New(probe.Config{Workers: 1, Timeout: 15 * time.Second, Sample: probe.DefaultSample,
+		Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.WithDialer(cd)
+	in := make(chan gown.Target, 1)
+	in <- gown.Target{Host: "127.0.0.1", Port: s.port, Hint: "postgres"}
+	close(in)
+	var res *gown.Result
+	if err := eng.Run(t.Context(), in, func(r *gown.Result) { res = r }); err != nil {
+		t.Fatal(err)
+	}
+	if res == nil || res.Status != gown.StatusOpen {
+		t.Fatalf("result %+v", res)
+	}
+	emails := 0
+	for _, x := range samples {
+		for _, f := range x.Fields {
+			if x.Database == "shop" && x.Collection == "orders" && f.Path == "email" && strings.HasSuffix(f.Value, "@example.com") {
+				emails++
+			}
+		}
+	}
+	t.Logf("%d connections (%d beside another), %d samples, %d emails of shop.orders; evidence steps %d", cd.dials, cd.overlap, len(samples), emails, len(res.Evidence))
+	if emails != 5 {
+		t.Errorf("%d sampled emails of shop.orders, want 5: %+v", emails, samples)
+	}
+	if cd.dials != 2 || cd.overlap != 0 {
+		t.Errorf("%d connections, %d opened beside another; want 2 and 0", cd.dials, cd.overlap)
+	}
+	if res.Heard != nil {
+		t.Error("the kept session is still on the result")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,27 +70,54 @@ const (
 var _ probe.Sampler = (*Prober)(nil)
 
 // Sample reads K rows of each user table of each database the probe
-// listed.
+// listed. A session the probe kept (kept, probe.Keep) serves its database
+// first, and is closed before any other connection opens: a target never
+// holds two.
 func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, lim probe.SampleLimits, emit func(gown.Sample) error) error {
+	k, _ := r.Heard.(*kept)
+	if k != nil {
+		defer k.Close()
+		if !k.s.conn.Rebind(ctx) {
+			k.Close()
+			k = nil
+		}
+	}
 	if r.Inventory == nil {
 		return nil
 	}
 	// SSLRequest first, as Probe, unless Probe found the server too old
 	// for it or its TLS broken and got its verdict in plaintext.
 	ssl := r.Details["ssl"] != "unsupported" && r.Details["ssl"] != "S, handshake failed"
-	tried := 0
+	var dbs []string
 	for _, db := range r.Inventory.Databases {
 		if db.System || !validDB(db.Name) {
 			continue
 		}
-		if tried == maxCountDBs {
-			return nil
+		if len(dbs) == maxCountDBs {
+			break
 		}
-		tried++
+		dbs = append(dbs, db.Name)
+	}
+	if k != nil {
+		if i := slices.Index(dbs, k.db); i >= 0 {
+			dbs = slices.Insert(slices.Delete(dbs, i, i+1), 0, k.db)
+		} else {
+			k.Close() // nothing to read there
+			k = nil
+		}
+	}
+	for i, db := range dbs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := sampleDB(ctx, t, d, ssl, db.Name, lim, emit); err != nil {
+		var err error
+		if i == 0 && k != nil {
+			err = sampleSession(ctx, k.s, db, lim, emit)
+			k.Close()
+		} else {
+			err = sampleDB(ctx, t, d, ssl, db, lim, emit)
+		}
+		if err != nil {
 			if errors.Is(err, probe.ErrSampleFull) {
 				return nil
 			}
@@ -115,6 +143,12 @@ func sampleDB(ctx context.Context, t gown.Target, d probe.Dialer, ssl bool, db s
 	if err != nil || !rep.Ready {
 		return err
 	}
+	return sampleSession(ctx, s, db, lim, emit)
+}
+
+// sampleSession reads the tables of db over s, a ready session logged in
+// to it.
+func sampleSession(ctx context.Context, s *session, db string, lim probe.SampleLimits, emit func(gown.Sample) error) error {
 	s.sample = true
 	s.w.fe.SetMaxBodyLen(sampleBody)
 	res, err := s.query("sample columns", sampleColumnsQuery)

@@ -59,6 +59,9 @@ type session struct {
 	// sample widens what a query keeps, for the rows sampling reads
 	// (sample.go) rather than catalog figures.
 	sample bool
+	// closed is set by close: a session kept for sampling (kept) may be
+	// closed by the sampler and again by the engine.
+	closed bool
 }
 
 // open dials t and, when ssl is set, sends SSLRequest first and follows the
@@ -156,9 +159,10 @@ func (s *session) query(step, sql string) (queryResult, error) {
 // close ends the session: Terminate first when the server is ready for
 // queries, so it logs a clean disconnect rather than an aborted one.
 func (s *session) close(ready bool) []gown.Evidence {
-	if s == nil {
+	if s == nil || s.closed {
 		return nil
 	}
+	s.closed = true
 	if ready {
 		s.conn.Step("Terminate")
 		s.w.fe.Send(&pgproto3.Terminate{})
@@ -167,4 +171,17 @@ func (s *session) close(ready bool) []gown.Evidence {
 	ev := s.conn.Evidence()
 	s.conn.Close()
 	return ev
+}
+
+// kept is a ready session the probe left open for the sampler
+// (probe.Keep): the last one the probe used, logged in to db.
+type kept struct {
+	s  *session
+	db string
+}
+
+// Close ends the kept session, if the sampler has not.
+func (k *kept) Close() error {
+	k.s.close(true)
+	return nil
 }
