@@ -117,6 +117,9 @@ func (p *Prober) Probe(ctx context.Context, t gown.Target, d probe.Dialer) (*gow
 		res.Error = err.Error()
 	}
 	res.Evidence = rn.evidence
+	if rn.kept != nil {
+		res.Heard = rn.kept
+	}
 	return res, nil
 }
 

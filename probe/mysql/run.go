@@ -20,6 +20,26 @@ type run struct {
 	t        gown.Target
 	d        probe.Dialer
 	evidence []gown.Evidence
+	kept     *kept // the logged-in session left open for the sampler, if any
+}
+
+// kept is a logged-in session the probe left open for its sampler
+// (probe.Keep), as user: a login less for the server, and for gown a dial,
+// a greeting and a handshake.
+type kept struct {
+	s      *session
+	user   string
+	closed bool
+}
+
+// Close quits the kept session, if the sampler has not.
+func (k *kept) Close() error {
+	if k.closed {
+		return nil
+	}
+	k.closed = true
+	k.s.quit()
+	return k.s.c.Close()
 }
 
 // attempt is what one connection found.
@@ -39,13 +59,20 @@ type attempt struct {
 // inventory (when wantInv) and quits. It returns a nil attempt only when no greeting (nor an
 // ERR in its place) was read; an error with a non-nil attempt means a step
 // after the greeting failed.
+//
+// A login that took the inventory over a connection no other follows (the
+// server offers no TLS, or this one is over TLS) is kept for the sampler
+// when the engine will sample (probe.Keep) instead of quitting.
 func (rn *run) try(user string, overTLS, wantInv bool) (*attempt, error) {
 	c, err := rn.d.Dial(rn.ctx, rn.t)
 	if err != nil {
 		return nil, err
 	}
+	keep := false
 	defer func() {
-		c.Close()
+		if !keep {
+			c.Close()
+		}
 		rn.evidence = append(rn.evidence, c.Evidence()...)
 	}()
 	s := newSession(c)
@@ -78,6 +105,13 @@ func (rn *run) try(user string, overTLS, wantInv bool) (*attempt, error) {
 		a.inv, a.invErr = s.inventory()
 		c.Step("account and tables")
 		a.reads, a.readsErr = s.tryReads(c.Step)
+		if a.invErr == nil && a.readsErr == nil && (overTLS || g.Caps&clientSSL == 0) && rn.kept == nil {
+			k := &kept{s: s, user: user}
+			if keep = probe.Keep(rn.ctx, k); keep {
+				rn.kept = k
+				return a, nil
+			}
+		}
 	}
 	c.Step("quit")
 	s.quit()

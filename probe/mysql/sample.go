@@ -50,9 +50,20 @@ var _ probe.Sampler = (*Prober)(nil)
 // Sample reads K rows of each user table, as the account that logged in
 // without a password.
 func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *gown.Result, lim probe.SampleLimits, emit func(gown.Sample) error) error {
+	k, _ := r.Heard.(*kept)
+	if k != nil {
+		defer k.Close()
+	}
 	user, ok := sampleUser(r.Details["login"])
 	if !ok {
 		return nil
+	}
+	if k != nil && k.user == user && k.s.c.Rebind(ctx) {
+		// The probe's own login, kept: no second login.
+		return sampleSession(ctx, t, k.s, lim, emit)
+	}
+	if k != nil {
+		k.Close() // closed before another connection opens
 	}
 	c, err := d.Dial(ctx, t)
 	if err != nil {
@@ -80,6 +91,11 @@ func (p *Prober) Sample(ctx context.Context, t gown.Target, d probe.Dialer, r *g
 		return fmt.Errorf("mysql sample login on %s: %w", t, err)
 	}
 	defer s.quit()
+	return sampleSession(ctx, t, s, lim, emit)
+}
+
+// sampleSession reads the tables over s, a logged-in session.
+func sampleSession(ctx context.Context, t gown.Target, s *session, lim probe.SampleLimits, emit func(gown.Sample) error) error {
 	// One past the cap, so that a server with more tables shows as
 	// truncated (SampleStore refuses the first record past it).
 	tables, err := s.columns(lim.Collections + 1)

@@ -1,0 +1,98 @@
+package mysql
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/probe"
+)
+
+// countingDialer counts the connections made and those opened while
+// another was still open.
+type countingDialer struct {
+	probe.Dialer
+	mu             sync.Mutex
+	open           []*probe.Conn
+	dials, overlap int
+}
+
+func (d *countingDialer) Dial(ctx context.Context, t gown.Target) (*probe.Conn, error) {
+	d.mu.Lock()
+	d.open = slices.DeleteFunc(d.open, (*probe.Conn).Closed)
+	if len(d.open) > 0 {
+		d.overlap++
+	}
+	d.dials++
+	d.mu.Unlock()
+	c, err := d.Dialer.Dial(ctx, t)
+	if c != nil {
+		d.mu.Lock()
+		d.open = append(d.open, c)
+		d.mu.Unlock()
+	}
+	return c, err
+}
+
+// TestRealSampleOverKeptLogin runs the engine with sampling on against
+// MariaDB servers without TLS, open to root and to anonymous. The probe's
+// login that took the inventory is kept, and the sampler reads over it:
+// one connection in all where sampling logged in again before, and the
+// planted rows sampled all the same.
+func TestRealSampleOverKeptLogin(t *testing.T) {
+	for _, c := range []struct{ name, sql, login string }{
+		{"root", "CREATE USER 'root'@'%'; GRANT ALL ON *.* TO 'root'@'%';", "root with empty password"},
+		{"anonymous", "CREATE USER 'root'@'%' IDENTIFIED BY 'secret'; CREATE USER ''@'%'; GRANT SELECT ON appdb.* TO ''@'%';", "anonymous"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := startMariaDB(t, false)
+			srv.sql(t, dropTCPAccounts+plantData+c.sql)
+			d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cd := &countingDialer{Dialer: d}
+			var samples []gown.Sample
+			eng, err := probe.New(probe.Config{Workers: 1, Timeout: 30 * time.Second, Sample: probe.DefaultSample,
+				Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng.WithDialer(cd)
+			in := make(chan gown.Target, 1)
+			in <- gown.Target{Host: "127.0.0.1", Port: srv.port, Hint: "mysql"}
+			close(in)
+			var res *gown.Result
+			if err := eng.Run(t.Context(), in, func(r *gown.Result) { res = r }); err != nil {
+				t.Fatal(err)
+			}
+			if res == nil || res.Status != gown.StatusOpen || res.Details["login"] != c.login {
+				t.Fatalf("result %+v", res)
+			}
+			emails := 0
+			for _, x := range samples {
+				for _, f := range x.Fields {
+					if x.Database == "appdb" && x.Collection == "users" && f.Path == "email" && strings.HasSuffix(f.Value, "@example.org") {
+						emails++
+					}
+				}
+			}
+			t.Logf("%s: %d connections (%d beside another), %d samples, %d e-mails of appdb.users", c.login, cd.dials, cd.overlap, len(samples), emails)
+			if emails != 3 {
+				t.Errorf("%d sampled e-mails of appdb.users, want 3: %+v", emails, samples)
+			}
+			want := 1 // the root login, kept
+			if c.name == "anonymous" {
+				want = 2 // root refused, then the anonymous login, kept
+			}
+			if cd.dials != want || cd.overlap != 0 {
+				t.Errorf("%d connections, %d opened beside another; want %d and 0", cd.dials, cd.overlap, want)
+			}
+		})
+	}
+}
