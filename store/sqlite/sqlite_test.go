@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -83,4 +84,20 @@ func BenchmarkWriteClosed(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchWriteClosed(b, s)
+}
+
+// BenchmarkOpenNew measures opening a database that does not exist yet:
+// the file made and every migration applied, as a first scan (and every
+// run of make bench) does.
+func BenchmarkOpenNew(b *testing.B) {
+	dir := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		s, err := sqlite.Open(b.Context(), filepath.Join(dir, fmt.Sprintf("gown-%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
 }
