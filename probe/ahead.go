@@ -37,6 +37,9 @@ type job struct {
 	t     gown.Target
 	slot  *hostSlot // the per-host slot, released when the probe ends
 	first aheadDialer
+	// guessed is set once a guess by port (guess.go) was tried on the
+	// target: a target gets one guess.
+	guessed bool
 }
 
 // aheadDialer hands the connection made ahead to the first Dial of its

@@ -106,6 +106,19 @@ func (e *Engine) detectStages(ctx, scanCtx context.Context, j *job) *gown.Result
 		late.c.Close() // no store a late greeting could be
 		late = nil
 	}
+	if !banner && ctx.Err() == nil {
+		// The port may have been named while this target waited out its
+		// banner wait: targets on one port start together, each before any
+		// has been identified, and on the unhinted 10k list each raced
+		// (a PostgreSQL forked a backend for every racer). A guess now
+		// costs one connection and saves the race.
+		if r := e.tryGuess(ctx, scanCtx, j); r != nil {
+			if late != nil {
+				late.c.Close()
+			}
+			return r
+		}
+	}
 	raceCtx, cancelRace := context.WithCancel(ctx)
 	greeted := make(chan struct{})
 	if late != nil {

@@ -88,7 +88,8 @@ func (g *portGuesses) missed(port int) {
 }
 
 // tryGuess probes t with the prober of the store that holds its port, if
-// one does. It returns the result when that prober named its store (it is
+// one does and t has had no guess yet (detection tries before the banner
+// wait and again after it: the port may have been named meanwhile). It returns the result when that prober named its store (it is
 // then analyzed), and nil when detection must run: no guess, or a wrong
 // one.
 func (e *Engine) tryGuess(ctx, scanCtx context.Context, j *job) *gown.Result {
@@ -97,9 +98,10 @@ func (e *Engine) tryGuess(ctx, scanCtx context.Context, j *job) *gown.Result {
 		return nil
 	}
 	p, ok := e.reg.Get(store)
-	if !ok {
+	if !ok || j.guessed {
 		return nil
 	}
+	j.guessed = true
 	d := &j.first
 	r := e.runOne(ctx, j.t, &guessDialer{d: d, short: e.answerWait(d)}, p)
 	if identified(r) && r.Product != "" {

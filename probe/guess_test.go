@@ -129,3 +129,42 @@ func TestGuessByPort(t *testing.T) {
 		t.Errorf("scan took %s: the wrong guess waited past the answer wait", took)
 	}
 }
+
+// TestGuessAfterBannerWait: targets on one port that arrive while the first
+// ones are still in their banner wait are guessed when theirs ends, once
+// the port has been named meanwhile, instead of racing. Six gamma servers
+// come 40 ms apart with a banner wait of 150 ms: the first two race (alpha,
+// beta and gamma each called), the other four are named by gamma alone;
+// before, the three that arrived before the second identification raced
+// too.
+func TestGuessAfterBannerWait(t *testing.T) {
+	aps := listenOn(t, 6, func(int) func(net.Conn) { return answers("WHO", "ME") })
+	a := &lineProber{name: "alpha", ask: "HELLO", answer: "HI", ports: []int{1}, product: "Alpha"}
+	b := &lineProber{name: "beta", ask: "PING", answer: "PONG", ports: []int{2}, product: "Beta"}
+	c := &lineProber{name: "gamma", ask: "WHO", answer: "ME", ports: []int{3}, product: "Gamma"}
+	eng, err := New(Config{Workers: 8, Detect: true, Timeout: time.Minute, BannerWait: 150 * time.Millisecond,
+		AnswerWait: 100 * time.Millisecond, Dialer: DialerConfig{IOTimeout: time.Minute}}, NewRegistry(a, b, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make(chan gown.Target)
+	go func() {
+		defer close(in)
+		for _, ap := range aps {
+			in <- tgt(ap)
+			time.Sleep(40 * time.Millisecond)
+		}
+	}()
+	got := map[netip.Addr]*gown.Result{}
+	if err := eng.Run(t.Context(), in, func(r *gown.Result) { got[r.Target.Addr] = r }); err != nil {
+		t.Fatal(err)
+	}
+	for _, ap := range aps {
+		if r := got[ap.Addr()]; r == nil || r.Store != "gamma" || r.Status != gown.StatusOpen {
+			t.Errorf("%s: %+v, want gamma open", ap, r)
+		}
+	}
+	if a.calls.Load() != 2 || b.calls.Load() != 2 || c.calls.Load() != 6 {
+		t.Errorf("calls alpha %d beta %d gamma %d, want 2, 2, 6", a.calls.Load(), b.calls.Load(), c.calls.Load())
+	}
+}
