@@ -101,7 +101,7 @@ func (s *appScan) loadTable(a *archive, f *zip.File, parse func([]byte) (*androi
 	}
 	a.table, a.tableFile = t, f
 	if s.table == nil {
-		s.table = t
+		s.table, s.tableSrc = t, gown.Source{Container: a.name, Entry: f.Name}
 	}
 }
 
@@ -138,10 +138,19 @@ const builtConfidence = 0.6
 // android.DexBuilt). Each endpoint found in one is placed at the
 // instruction that completes it, with the places of its parts.
 func (u *unit) dexBuilt(b []byte, src gown.Source) error {
-	return android.DexBuilt(b, func(bt android.Built) bool {
+	return android.DexBuiltWith(b, u.resources(), func(bt android.Built) bool {
 		u.builtDex(bt, src)
 		return true
 	})
+}
+
+// resources resolves the app's string resources for the data flow
+// (getString(R.string.x)); nil without a resource table.
+func (u *unit) resources() android.Resources {
+	if u.s.table == nil {
+		return nil
+	}
+	return u.s.table.BuiltResources()
 }
 
 // builtDex scans one string a dex's method builds.
@@ -152,7 +161,16 @@ func (u *unit) builtDex(bt android.Built, src gown.Source) {
 	for i, p := range bt.Parts {
 		parts[i] = src
 		parts[i].Offset = int64(p.Off)
-		if p.Num {
+		switch {
+		case p.Res != 0 && u.s.table != nil:
+			// Where the resource's text is, named as the table names it.
+			_, off, name, _ := u.s.table.Resource(p.Res, len(p.Text))
+			parts[i] = u.s.tableSrc
+			parts[i].Offset, parts[i].Section, parts[i].Encoding = int64(off), name, tableEncoding(u.s.table)
+			if name == "" {
+				parts[i].Section = fmt.Sprintf("resource 0x%08x", p.Res)
+			}
+		case p.Num:
 			parts[i].Section, parts[i].Encoding = "dex code const "+bt.Method, "dex bytecode"
 		}
 	}
@@ -216,7 +234,7 @@ func (u *unit) dexAsWritten(b []byte, pr *progress, src gown.Source) error {
 			flowed <- r
 		}()
 		if pr.ready(len(b)) {
-			r.err = android.DexBuilt(b, func(bt android.Built) bool { r.built = append(r.built, bt); return true })
+			r.err = android.DexBuiltWith(b, u.resources(), func(bt android.Built) bool { r.built = append(r.built, bt); return true })
 		}
 	}()
 	err := android.DexStringsAsWritten(b, ready, u.dexString(src))
@@ -255,6 +273,17 @@ func (u *unit) arsc(b []byte, src gown.Source) error {
 	return err
 }
 
+// tableEncoding names how a table holds its strings, for their sources.
+func tableEncoding(t *android.Table) string {
+	switch {
+	case t.Strings == nil:
+		return "protobuf"
+	case t.Strings.UTF8():
+		return "utf-8"
+	}
+	return "utf-16le"
+}
+
 // protoTable reads an app bundle module's resource table (aapt2
 // protobuf), the AAB's resources.arsc.
 func (u *unit) protoTable(b []byte, src gown.Source) error {
@@ -270,14 +299,7 @@ func (u *unit) protoTable(b []byte, src gown.Source) error {
 // unit's alone while it runs (its pool's Get is not safe for concurrent
 // use): the archive's table is read by its own entry's unit only.
 func (u *unit) tableStrings(t *android.Table, src gown.Source) {
-	switch {
-	case t.Strings == nil:
-		src.Encoding = "protobuf"
-	case t.Strings.UTF8():
-		src.Encoding = "utf-8"
-	default:
-		src.Encoding = "utf-16le"
-	}
+	src.Encoding = tableEncoding(t)
 	for i := range t.Len() {
 		str, off := t.Get(i)
 		r := src

@@ -47,6 +47,8 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	table := androidtest.Table([]androidtest.Entry{
 		{Type: "string", Name: "project_id", Str: "wingtip-prod-7"},
 		{Type: "string", Name: "firebase_database_url", Str: "https://wingtip-prod-7-default-rtdb.europe-west1.firebasedatabase.app"},
+		{Type: "string", Name: "sync_base", Str: "https://sync.northwind.com"},  // 0x7f010002, read by classes3.dex
+		{Type: "string", Name: "events_host", Str: "events.northwind.com:6379"}, // 0x7f010003
 		{Type: "xml", Name: "network_security_config", Str: "res/xml/network_security_config.xml"},
 	})
 	nsc := androidtest.XML(androidtest.Node{Name: "network-security-config", Children: []androidtest.Node{
@@ -66,6 +68,14 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	// (TestDexBuilt checks it is what smali writes): three endpoints made
 	// at run time from constants kept apart.
 	built, err := os.ReadFile(filepath.Join("android", "testdata", "dexflow", "Api.dex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// classes3.dex: from android/testdata/dexflow/Res.smali
+	// (TestDexBuiltResources): an Activity joins string resources read
+	// with getString(R.string.sync_base) and Resources.getString with
+	// constants.
+	fromRes, err := os.ReadFile(filepath.Join("android", "testdata", "dexflow", "Res.dex"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +105,7 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	}
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
+		entry{"classes3.dex", fromRes, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
 		entry{"assemblies/Northwind.dll", xalzDLL, false},
 		entry{"assets/bin/Data/Managed/Metadata/global-metadata.dat", unitytest.Metadata([]string{"https://api.northwind.com/v1/score",
@@ -154,6 +165,10 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"run-time: dex String.concat", "classes2.dex", "http://search.northwind.com:9200/_search", gown.PartyFirst},
 		{"dex literal (the concat's first part)", "classes2.dex", "http://search.northwind.com", gown.PartyFirst},
 		{"run-time: dex String.format", "classes2.dex", "mongodb://mongo.northwind.com:27017/app", gown.PartyFirst},
+		{"run-time: dex getString(R.string) joined", "classes3.dex", "https://sync.northwind.com:9200/_search", gown.PartyFirst},
+		{"run-time: dex getString(R.string) joined", "classes3.dex", "redis://events.northwind.com:6379", gown.PartyFirst},
+		{"string resource", "resources.arsc", "https://sync.northwind.com", gown.PartyFirst},
+		{"string resource", "resources.arsc", "events.northwind.com:6379", gown.PartyFirst},
 	}...)
 }
 

@@ -37,6 +37,7 @@ type appScan struct {
 	// only while no unit runs (prepare), read by units.
 	manifest *android.Manifest
 	table    *android.Table
+	tableSrc gown.Source // table's container and entry
 	nscPath  string
 	nsc      *android.NetworkSecurity
 	// iOS facts.

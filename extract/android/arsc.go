@@ -219,3 +219,42 @@ func (t *Table) String(id uint32) (string, bool) {
 	}
 	return "", false
 }
+
+// Resource resolves a string resource id as String does, for a value of
+// at most max bytes, and names it ("string/api_host"), with the file
+// offset of its text. Unlike String it is safe for concurrent use (see
+// StringPool.Peek).
+func (t *Table) Resource(id uint32, max int) (str string, off int, name string, ok bool) {
+	for range 8 {
+		v, found := t.values[id]
+		if !found {
+			return "", 0, "", false
+		}
+		switch v.Type {
+		case TypeString:
+			if t.Strings == nil {
+				i := int(v.Data)
+				if i < 0 || i >= len(t.strs) || len(t.strs[i]) > max {
+					return "", 0, "", false
+				}
+				return t.strs[i], t.offs[i], t.Names[v.Data], true
+			}
+			str, off, ok = t.Strings.Peek(v.Data, max)
+			return str, off, t.Names[v.Data], ok
+		case TypeReference:
+			id = v.Data
+		default:
+			return "", 0, "", false
+		}
+	}
+	return "", 0, "", false
+}
+
+// BuiltResources is the table as the dex data flow's Resources
+// (DexBuiltWith): string values of a built string's length at most.
+func (t *Table) BuiltResources() Resources {
+	return func(id uint32) (string, bool) {
+		s, _, _, ok := t.Resource(id, maxBuiltLen)
+		return s, ok
+	}
+}

@@ -142,6 +142,39 @@ func (p *StringPool) Get(i uint32) (string, int) {
 	return str, p.FileOff + at
 }
 
+// Peek is Get for a string of at most max bytes (UTF-8) or code units
+// (UTF-16), which it measures before decoding; false for any other. It
+// spends no budget and writes nothing, so it is safe beside Get and other
+// Peeks: the data flow over an app's dexes resolves getString(R.string.x)
+// through it on the dexes' goroutines while the table's own entry is read.
+func (p *StringPool) Peek(i uint32, max int) (string, int, bool) {
+	if p == nil || int64(i) >= int64(p.count) {
+		return "", 0, false
+	}
+	at := p.start + int(le.Uint32(p.offs[4*i:]))
+	if at < p.start || at >= len(p.data) {
+		return "", 0, false
+	}
+	var n int
+	if p.utf8 {
+		_, x := len8(p.data, at)
+		n, _ = len8(p.data, x)
+	} else {
+		n16, ok := u16(p.data, at)
+		if !ok {
+			return "", 0, false
+		}
+		n = int(n16) // a long form (high bit set) reads as more than max
+	}
+	if n > max {
+		return "", 0, false
+	}
+	if p.utf8 {
+		return p.utf8At(at), p.FileOff + at, true
+	}
+	return p.utf16At(at), p.FileOff + at, true
+}
+
 // utf8At reads the UTF-8 form: UTF-16 length, UTF-8 length (each one or two
 // bytes), then the bytes.
 func (p *StringPool) utf8At(at int) string {

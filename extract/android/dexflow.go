@@ -16,19 +16,29 @@ import (
 // constant (sput then sget), move, new-instance, new-array and aput-object
 // (String.format's arguments), and invokes of StringBuilder/StringBuffer
 // <init>, append and toString, String.concat, String.valueOf,
-// Integer.toString/valueOf and String.format. Any other instruction forgets
+// Integer.toString/valueOf and String.format, and getString(int) of any
+// class (Context, Resources and their subclasses: an Activity calls its
+// own), whose constant id DexBuiltWith's Resources resolves from the app's
+// resource table. Any other instruction forgets
 // the register it writes. A value past a branch may be one the method never
 // holds: what DexBuilt gives is a candidate, reported with a lower
 // confidence. Layout: source.android.com/docs/core/runtime/dex-format.
 
 // Part is one piece a built string was made of: a constant string (Off is
-// the file offset of its bytes in the string data) or a constant number
-// (Off is the file offset of the instruction that loads it).
+// the file offset of its bytes in the string data), a constant number (Off
+// is the file offset of the instruction that loads it) or a string
+// resource read with getString(R.string.x) (Res is its id, Off the offset
+// of the instruction that loads the id).
 type Part struct {
 	Text string
 	Off  int
 	Num  bool
+	Res  uint32
 }
+
+// Resources resolves a string resource id to its value, for the
+// getString(int) calls the flow follows; nil resolves none.
+type Resources func(id uint32) (string, bool)
 
 // Built is a string a method builds from constants.
 type Built struct {
@@ -54,6 +64,7 @@ type dexFile struct {
 	builders                                                []uint8 // per type id: 1 not a builder, 2 StringBuilder or StringBuffer
 	shorties                                                []string
 	slab                                                    []value // see alloc
+	res                                                     Resources
 	b                                                       []byte
 	strIDs, typeIDs, protoIDs, fieldIDs, methIDs, classDefs int // table offsets
 	nStr, nType, nProto, nField, nMeth, nClass              int // and counts
@@ -97,6 +108,7 @@ const (
 	callConcat
 	callValueOf
 	callFormat
+	callGetString
 )
 
 // call classifies method i once, and returns its shorty.
@@ -111,7 +123,12 @@ func (d *dexFile) call(i int) (uint8, string) {
 		if c := d.raw(d.typeString(int(le.Uint16(m)))); !bytes.Equal(c, []byte("Ljava/lang/StringBuilder;")) && !bytes.Equal(c, []byte("Ljava/lang/StringBuffer;")) &&
 			!bytes.Equal(c, []byte("Ljava/lang/String;")) && !bytes.Equal(c, []byte("Ljava/lang/Integer;")) {
 			d.calls[i] = callOther
-			return callOther, ""
+			if d.res != nil && bytes.Equal(d.raw(int(le.Uint32(m[4:]))), []byte("getString")) {
+				if _, _, shorty := d.method(i); shorty == "LI" {
+					d.calls[i], d.shorties[i] = callGetString, shorty
+				}
+			}
+			return d.calls[i], d.shorties[i]
 		}
 		class, name, shorty := d.method(i)
 		k := callOther
@@ -369,10 +386,17 @@ func (b *builder) add(d *dexFile, v *value) {
 // DexBuilt calls yield with each string built from two or more constants
 // in a dex file's methods; yield returns false to stop.
 func DexBuilt(b []byte, yield func(Built) bool) error {
+	return DexBuiltWith(b, nil, yield)
+}
+
+// DexBuiltWith is DexBuilt with the app's string resources: a string read
+// with getString(R.string.x) is a constant too.
+func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 	d, err := openDex(b)
 	if err != nil {
 		return err
 	}
+	d.res = res
 	// One walk over the code sorts the methods: those that store a static
 	// field, those that complete a built string; most do neither.
 	var storers, builders []code
@@ -742,6 +766,16 @@ func (d *dexFile) invoke(c code, pc int, regs regFile, args []int) (*value, *Bui
 		if v := arg(0); d.read(v) && v != nil && len(args) == 1 && (v.kind == 'n' || v.kind == 's') {
 			return &value{kind: v.kind, text: v.text, parts: v.parts}, nil
 		}
+	case callGetString:
+		id := arg(1)
+		if len(args) != 2 || id == nil || !id.num || id.n < 0 || id.n > 0xffffffff {
+			return nil, nil
+		}
+		str, ok := d.res(uint32(id.n))
+		if !ok || len(str) > maxBuiltLen {
+			return nil, nil
+		}
+		return &value{kind: 's', text: str, parts: []Part{{Text: str, Off: id.at, Res: uint32(id.n)}}}, nil
 	case callFormat:
 		f, list := arg(0), arg(1)
 		if shorty == "LLLL" { // format(Locale, String, Object[])

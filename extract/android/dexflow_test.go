@@ -2,6 +2,7 @@ package android
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,16 +91,73 @@ func TestDexBuilt(t *testing.T) {
 	}
 }
 
+// TestDexBuiltResources: hosts kept as string resources and read with
+// getString(R.string.x), by an Activity (a Context subclass calls its
+// own) and through Resources, are joined with constants into endpoints;
+// each resource part names its id and sits at the instruction that loads
+// it. An id the table lacks builds nothing, nor does any getString without
+// a table.
+func TestDexBuiltResources(t *testing.T) {
+	b := smaliDex(t, "Res")
+	res := map[uint32]string{0x7f010002: "https://sync.northwind.com", 0x7f010003: "events.northwind.com:6379"}
+	lookup := func(id uint32) (string, bool) { s, ok := res[id]; return s, ok }
+	var got []Built
+	if err := DexBuiltWith(b, lookup, func(bt Built) bool { got = append(got, bt); return true }); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"https://sync.northwind.com:9200/_search": {"https://sync.northwind.com", ":9200/_search"},
+		"redis://events.northwind.com:6379":       {"redis://", "events.northwind.com:6379"},
+	}
+	for _, bt := range got {
+		t.Logf("%s built in %s @%#x from %+v", bt.Value, bt.Method, bt.Off, bt.Parts)
+		parts, ok := want[bt.Value]
+		if !ok {
+			t.Errorf("built %q: not planted", bt.Value)
+			continue
+		}
+		delete(want, bt.Value)
+		var texts []string
+		resParts := 0
+		for _, p := range bt.Parts {
+			texts = append(texts, p.Text)
+			if p.Res != 0 {
+				resParts++
+				// const vA, #+BBBBBBBB: opcode 0x14, then the id's two halves.
+				if res[p.Res] != p.Text || p.Off <= 0 || p.Off+6 > len(b) || b[p.Off] != 0x14 ||
+					uint32(b[p.Off+2])|uint32(b[p.Off+3])<<8|uint32(b[p.Off+4])<<16|uint32(b[p.Off+5])<<24 != p.Res {
+					t.Errorf("%s: resource part %+v not at its const instruction", bt.Value, p)
+				}
+			}
+		}
+		if !slices.Equal(texts, parts) || resParts != 1 {
+			t.Errorf("%s: parts %q (%d from resources), want %q and 1", bt.Value, texts, resParts, parts)
+		}
+	}
+	for v := range want {
+		t.Errorf("%s not built", v)
+	}
+	n := 0
+	if err := DexBuilt(b, func(Built) bool { n++; return true }); err != nil || n != 0 {
+		t.Errorf("without resources: %d built, %v", n, err)
+	}
+}
+
 // FuzzDexBuilt: any input gives built strings within the caps, with parts
 // inside the file, or an error; never a panic or a hang. Seeds: the
 // smali-built testdata/dexflow/*.dex and testdata/fuzz/FuzzDexBuilt.
 func FuzzDexBuilt(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("testdata", "dexflow", "Api.dex")); err == nil {
-		f.Add(b)
+	for _, name := range []string{"Api.dex", "Res.dex"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "dexflow", name)); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n := 0
-		_ = DexBuilt(b, func(bt Built) bool {
+		// Every id resolves, to a string naming it: the fuzzer reaches
+		// the getString path with any id.
+		res := func(id uint32) (string, bool) { return fmt.Sprintf("h%x.example", id), true }
+		_ = DexBuiltWith(b, res, func(bt Built) bool {
 			n++
 			if len(bt.Value) > maxBuiltLen || len(bt.Parts) > maxBuiltParts || len(bt.Parts) < 2 {
 				t.Fatalf("built %d bytes from %d parts", len(bt.Value), len(bt.Parts))
