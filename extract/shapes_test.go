@@ -79,6 +79,13 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// classes4.dex: from android/testdata/dexflow/Fields.smali
+	// (TestDexBuiltInstanceFields): a host and a port in instance fields
+	// set by the constructor, joined in another method.
+	fromFields, err := os.ReadFile(filepath.Join("android", "testdata", "dexflow", "Fields.dex"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	// assets/index.android.bundle in the split: Hermes bytecode compiled by
 	// the real hermesc from hermes/testdata/bundle.js (TestRealBundle
 	// checks it is what hermesc writes).
@@ -105,7 +112,7 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 	}
 	base := zipOf(t, entry{"AndroidManifest.xml", man, false}, entry{"resources.arsc", table, true},
 		entry{"res/xml/network_security_config.xml", nsc, false}, entry{"classes.dex", dex, false}, entry{"classes2.dex", built, false},
-		entry{"classes3.dex", fromRes, false},
+		entry{"classes3.dex", fromRes, false}, entry{"classes4.dex", fromFields, false},
 		entry{"assets/kafka.properties", config, false}, entry{"META-INF/CERT.RSA", sig, false},
 		entry{"assemblies/Northwind.dll", xalzDLL, false},
 		entry{"assets/bin/Data/Managed/Metadata/global-metadata.dat", unitytest.Metadata([]string{"https://api.northwind.com/v1/score",
@@ -167,6 +174,8 @@ func shapesAPK(t testing.TB) ([]byte, []shape) {
 		{"run-time: dex String.format", "classes2.dex", "mongodb://mongo.northwind.com:27017/app", gown.PartyFirst},
 		{"run-time: dex getString(R.string) joined", "classes3.dex", "https://sync.northwind.com:9200/_search", gown.PartyFirst},
 		{"run-time: dex getString(R.string) joined", "classes3.dex", "redis://events.northwind.com:6379", gown.PartyFirst},
+		{"run-time: dex instance fields", "classes4.dex", "amqp://queue.northwind.com:5672", gown.PartyFirst},
+		{"dex literal (the concat's first part)", "classes4.dex", "https://api.northwind.com", gown.PartyFirst},
 		{"string resource", "resources.arsc", "https://sync.northwind.com", gown.PartyFirst},
 		{"string resource", "resources.arsc", "events.northwind.com:6379", gown.PartyFirst},
 	}...)

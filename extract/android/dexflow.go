@@ -12,8 +12,9 @@ import (
 // apart and joined by a StringBuilder append chain, String.concat or
 // String.format. DexBuilt follows values through each method's bytecode, in
 // one pass, in instruction order, with no control flow: const-string,
-// const/4, const/16, const, const/high16, static fields set once from a
-// constant (sput then sget), move, new-instance, new-array and aput-object
+// const/4, const/16, const, const/high16, static and instance fields every
+// store of which is one constant (sput then sget, iput then iget), move,
+// new-instance, new-array and aput-object
 // (String.format's arguments), and invokes of StringBuilder/StringBuffer
 // <init>, append and toString, String.concat, String.valueOf,
 // Integer.toString/valueOf and String.format, and getString(int) of any
@@ -441,7 +442,7 @@ func (d *dexFile) scanMethod(c code) (stores, builds bool) {
 			break
 		}
 		switch op := d.unit(c, pc) & 0xff; {
-		case op == 0x67 || op == 0x69:
+		case op == 0x67 || op == 0x69 || op == 0x59 || op == 0x5b:
 			stores = true
 		case !builds && (op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78):
 			if k, _ := d.call(int(d.unit(c, pc+1))); k == callToString || k == callConcat || k == callFormat {
@@ -453,8 +454,11 @@ func (d *dexFile) scanMethod(c code) (stores, builds bool) {
 	return stores, builds
 }
 
-// staticConstants finds the static fields every sput of which stores the
-// same constant: such a field is a constant wherever it is read.
+// staticConstants finds the fields every store of which (sput, or iput
+// on whatever object) stores the same constant: such a field is a
+// constant wherever it is read. An instance field set so in a constructor
+// (this.host = "cache.northwind.com") reads the same in every object, as
+// far as a flow without branches can tell.
 func (d *dexFile) staticConstants(methods []code) map[int]*value {
 	vals, bad := map[int]*value{}, map[int]bool{}
 	// A register holds the unit index + 1 of the const instruction that
@@ -477,10 +481,14 @@ func (d *dexFile) staticConstants(methods []code) map[int]*value {
 			switch op := u & 0xff; op {
 			case 0x1a, 0x1b, 0x12, 0x13, 0x14, 0x15:
 				set(dest(u), pc+1)
-			case 0x67, 0x69: // sput, sput-object
+			case 0x67, 0x69, 0x59, 0x5b: // sput, sput-object vAA; iput, iput-object vA, vB (the object)
 				f := int(d.unit(c, pc+1))
+				r := int(u >> 8)
+				if op == 0x59 || op == 0x5b {
+					r &= 0xf
+				}
 				var v *value
-				if r := int(u >> 8); r < len(regs) && regs[r] > 0 && !bad[f] {
+				if r < len(regs) && regs[r] > 0 && !bad[f] {
 					v = d.constant(c, regs[r]-1)
 				}
 				switch {
@@ -670,6 +678,8 @@ func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(B
 			}
 		case op == 0x60 || op == 0x62: // sget, sget-object
 			regs.set(a8, fields[int(d.unit(c, pc+1))])
+		case op == 0x52 || op == 0x54: // iget, iget-object vA, vB (the object)
+			regs.set(a4, fields[int(d.unit(c, pc+1))])
 		case op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78:
 			var args []int
 			if op <= 0x72 {

@@ -143,11 +143,39 @@ func TestDexBuiltResources(t *testing.T) {
 	}
 }
 
+// TestDexBuiltInstanceFields: a host and a port kept in instance fields,
+// set from constants in the constructor, are joined in another method; a
+// field stored two different constants (a path set in the constructor and
+// changed by a setter) is no constant, and joins nothing.
+func TestDexBuiltInstanceFields(t *testing.T) {
+	b := smaliDex(t, "Fields")
+	var got []Built
+	if err := DexBuilt(b, func(bt Built) bool { got = append(got, bt); return true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, bt := range got {
+		t.Logf("%s built in %s @%#x from %+v", bt.Value, bt.Method, bt.Off, bt.Parts)
+	}
+	if len(got) != 1 || got[0].Value != "amqp://queue.northwind.com:5672" || got[0].Method != "Lcom/northwind/Queue;->url" {
+		t.Fatalf("built %+v, want amqp://queue.northwind.com:5672 alone, in Queue.url", got)
+	}
+	var texts []string
+	for _, p := range got[0].Parts {
+		texts = append(texts, p.Text)
+		if !p.Num && (p.Off <= 0 || p.Off+len(p.Text) > len(b) || string(b[p.Off:p.Off+len(p.Text)]) != p.Text) {
+			t.Errorf("part %q not at offset %d", p.Text, p.Off)
+		}
+	}
+	if want := []string{"amqp://", "queue.northwind.com", ":", "5672"}; !slices.Equal(texts, want) {
+		t.Errorf("parts %q, want %q", texts, want)
+	}
+}
+
 // FuzzDexBuilt: any input gives built strings within the caps, with parts
 // inside the file, or an error; never a panic or a hang. Seeds: the
 // smali-built testdata/dexflow/*.dex and testdata/fuzz/FuzzDexBuilt.
 func FuzzDexBuilt(f *testing.F) {
-	for _, name := range []string{"Api.dex", "Res.dex"} {
+	for _, name := range []string{"Api.dex", "Res.dex", "Fields.dex"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", "dexflow", name)); err == nil {
 			f.Add(b)
 		}
