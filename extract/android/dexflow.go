@@ -63,6 +63,7 @@ const (
 type dexFile struct {
 	calls                                                   []uint8 // per method id: callOther, callInit... (0: not looked up yet)
 	builders                                                []uint8 // per type id: 1 not a builder, 2 StringBuilder or StringBuffer
+	fields                                                  []uint8 // per field id: 1 not a String, 2 a String (0: not looked up yet)
 	shorties                                                []string
 	slab                                                    []value // see alloc
 	res                                                     Resources
@@ -96,7 +97,7 @@ func openDex(b []byte) (*dexFile, error) {
 			return nil, err
 		}
 	}
-	d.calls, d.builders, d.shorties = make([]uint8, d.nMeth), make([]uint8, d.nType), make([]string, d.nMeth)
+	d.calls, d.builders, d.shorties, d.fields = make([]uint8, d.nMeth), make([]uint8, d.nType), make([]string, d.nMeth), make([]uint8, d.nField)
 	return d, nil
 }
 
@@ -150,6 +151,20 @@ func (d *dexFile) call(i int) (uint8, string) {
 		d.calls[i], d.shorties[i] = k, shorty
 	}
 	return d.calls[i], d.shorties[i]
+}
+
+// stringField reports whether field i is of type String, once per field.
+func (d *dexFile) stringField(i int) bool {
+	if i < 0 || i >= d.nField {
+		return false
+	}
+	if d.fields[i] == 0 {
+		d.fields[i] = 1
+		if bytes.Equal(d.raw(d.typeString(int(le.Uint16(d.b[d.fieldIDs+8*i+2:])))), []byte("Ljava/lang/String;")) {
+			d.fields[i] = 2
+		}
+	}
+	return d.fields[i] == 2
 }
 
 // isBuilder reports whether type i is StringBuilder or StringBuffer.
@@ -399,13 +414,17 @@ func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 	}
 	d.res = res
 	// One walk over the code sorts the methods: those that store a static
-	// field, those that complete a built string; most do neither.
-	var storers, builders []code
+	// field, those that store an instance field, those that complete a
+	// built string; most do none of these.
+	var storers, instance, builders []code
 	err = d.codes(func(c code) bool {
 		if c.regs <= maxRegisters {
-			st, bu := d.scanMethod(c)
-			if st {
+			st, ist, bu := d.scanMethod(c)
+			switch {
+			case st:
 				storers = append(storers, c)
+			case ist:
+				instance = append(instance, c)
 			}
 			if bu {
 				builders = append(builders, c)
@@ -415,6 +434,19 @@ func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 	})
 	if err != nil {
 		return err
+	}
+	// An instance field is followed where its own class builds strings:
+	// this.host set by the constructor, read by this.url(). Walking every
+	// constructor of the app cost the flow a fifth more time on the real
+	// APKs (BENCHMARKS.md); those of the classes that build are few.
+	building := map[int]bool{}
+	for _, c := range builders {
+		building[d.classOf(c.method)] = true
+	}
+	for _, c := range instance {
+		if building[d.classOf(c.method)] {
+			storers = append(storers, c)
+		}
 	}
 	fields := d.staticConstants(storers)
 	out := 0
@@ -433,17 +465,23 @@ func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 }
 
 // scanMethod reports whether a method stores a static field (sput,
-// sput-object) and whether it calls toString, concat or format, one of
+// sput-object), whether it stores an instance field (iput, or iput-object
+// of a String), and whether it calls toString, concat or format, one of
 // the calls that complete a built string.
-func (d *dexFile) scanMethod(c code) (stores, builds bool) {
+func (d *dexFile) scanMethod(c code) (stores, instance, builds bool) {
 	for pc := 0; pc < c.n; {
 		w := d.width(c, pc)
 		if w == 0 {
 			break
 		}
 		switch op := d.unit(c, pc) & 0xff; {
-		case op == 0x67 || op == 0x69 || op == 0x59 || op == 0x5b:
+		case op == 0x67 || op == 0x69:
 			stores = true
+		case op == 0x59 || op == 0x5b && d.stringField(int(d.unit(c, pc+1))):
+			// An object field is followed only when it holds a String: the
+			// rest (listeners, views, clients) are most of what
+			// constructors store.
+			instance = true
 		case !builds && (op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78):
 			if k, _ := d.call(int(d.unit(c, pc+1))); k == callToString || k == callConcat || k == callFormat {
 				builds = true
@@ -451,7 +489,15 @@ func (d *dexFile) scanMethod(c code) (stores, builds bool) {
 		}
 		pc += w
 	}
-	return stores, builds
+	return stores, instance, builds
+}
+
+// classOf is the type id of method i's class, -1 when out of range.
+func (d *dexFile) classOf(i int) int {
+	if i < 0 || i >= d.nMeth {
+		return -1
+	}
+	return int(le.Uint16(d.b[d.methIDs+8*i:]))
 }
 
 // staticConstants finds the fields every store of which (sput, or iput
@@ -459,8 +505,14 @@ func (d *dexFile) scanMethod(c code) (stores, builds bool) {
 // constant wherever it is read. An instance field set so in a constructor
 // (this.host = "cache.northwind.com") reads the same in every object, as
 // far as a flow without branches can tell.
-func (d *dexFile) staticConstants(methods []code) map[int]*value {
-	vals, bad := map[int]*value{}, map[int]bool{}
+//
+// The values are a slice by field id, not a map: every iget and sget of
+// every method the flow follows looks one up.
+func (d *dexFile) staticConstants(methods []code) []*value {
+	vals, bad, n := []*value(nil), map[int]bool{}, 0
+	if len(methods) > 0 {
+		vals = make([]*value, d.nField)
+	}
 	// A register holds the unit index + 1 of the const instruction that
 	// loaded it: a value is made only for the constants a sput stores.
 	buf := make([]int, maxRegisters)
@@ -487,20 +539,21 @@ func (d *dexFile) staticConstants(methods []code) map[int]*value {
 				if op == 0x59 || op == 0x5b {
 					r &= 0xf
 				}
+				if f >= d.nField || bad[f] || op == 0x5b && !d.stringField(f) {
+					break
+				}
 				var v *value
-				if r < len(regs) && regs[r] > 0 && !bad[f] {
+				if r < len(regs) && regs[r] > 0 {
 					v = d.constant(c, regs[r]-1)
 				}
 				switch {
-				case bad[f]:
-				case v == nil || len(vals) >= maxFields:
-					bad[f] = true
-					delete(vals, f)
+				case v == nil || vals[f] == nil && n >= maxFields:
+					bad[f], vals[f] = true, nil
 				case vals[f] != nil && (vals[f].str != v.str || vals[f].n != v.n || vals[f].text != v.text):
-					bad[f] = true
-					delete(vals, f)
-				default:
+					bad[f], vals[f] = true, nil
+				case vals[f] == nil:
 					vals[f] = v
+					n++
 				}
 			default:
 				if !writesNothing(op) {
@@ -515,6 +568,14 @@ func (d *dexFile) staticConstants(methods []code) map[int]*value {
 		}
 	}
 	return vals
+}
+
+// fieldValue is field f's constant, nil when it has none.
+func fieldValue(fields []*value, f int) *value {
+	if f < 0 || f >= len(fields) {
+		return nil
+	}
+	return fields[f]
 }
 
 // writesNothing reports an opcode that writes no register: returns,
@@ -634,7 +695,7 @@ func (r regFile) set(i int, v *value) {
 }
 
 // flow follows one method's registers and yields what it builds.
-func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(Built) bool) bool {
+func (d *dexFile) flow(c code, regs regFile, fields []*value, yield func(Built) bool) bool {
 	var result *value // what the last invoke returned
 	var name string
 	for pc := 0; pc < c.n; {
@@ -677,9 +738,9 @@ func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(B
 				}
 			}
 		case op == 0x60 || op == 0x62: // sget, sget-object
-			regs.set(a8, fields[int(d.unit(c, pc+1))])
+			regs.set(a8, fieldValue(fields, int(d.unit(c, pc+1))))
 		case op == 0x52 || op == 0x54: // iget, iget-object vA, vB (the object)
-			regs.set(a4, fields[int(d.unit(c, pc+1))])
+			regs.set(a4, fieldValue(fields, int(d.unit(c, pc+1))))
 		case op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78:
 			var args []int
 			if op <= 0x72 {
