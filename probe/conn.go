@@ -80,14 +80,17 @@ func newConn(ctx context.Context, c net.Conn, ioTimeout time.Duration, maxRead i
 	return pc
 }
 
-// rebind ties a connection made ahead (under the scan's ctx) to the ctx of
-// the prober that takes it: its deadline bounds every read and write from
-// then on, and its end closes the socket.
-func (c *Conn) rebind(ctx context.Context) {
-	c.stop()
+// rebind ties the connection to ctx: its deadline bounds every read and
+// write from then on, and its end closes the socket. A connection made
+// ahead (under the scan's ctx) is so handed to the prober that takes it, a
+// kept one to its sampler (Rebind). It reports false when the ctx it was
+// tied to had already ended, which closed the socket.
+func (c *Conn) rebind(ctx context.Context) bool {
+	live := c.stop()
 	c.ctx = ctx
 	raw := c.raw
 	c.stop = context.AfterFunc(ctx, func() { raw.Close() })
+	return live
 }
 
 // Step names the exchange the next Write starts, e.g. "INFO" or "login root".

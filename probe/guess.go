@@ -93,12 +93,15 @@ func (g *portGuesses) missed(port int) {
 // then analyzed), and nil when detection must run: no guess, or a wrong
 // one.
 func (e *Engine) tryGuess(ctx, scanCtx context.Context, j *job) *gown.Result {
+	if j.guessed {
+		return nil
+	}
 	store := e.guesses.guess(j.t.Port)
 	if store == "" {
 		return nil
 	}
 	p, ok := e.reg.Get(store)
-	if !ok || j.guessed {
+	if !ok {
 		return nil
 	}
 	j.guessed = true

@@ -62,12 +62,4 @@ func (k *keeper) close() {
 // reports false when the ctx the connection was tied to had already ended
 // (a detection race's loser's, cancelled), which closed the socket: the
 // sampler then dials anew.
-func (c *Conn) Rebind(ctx context.Context) bool {
-	if !c.stop() {
-		return false
-	}
-	c.ctx = ctx
-	raw := c.raw
-	c.stop = context.AfterFunc(ctx, func() { raw.Close() })
-	return true
-}
+func (c *Conn) Rebind(ctx context.Context) bool { return c.rebind(ctx) }

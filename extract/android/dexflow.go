@@ -505,14 +505,8 @@ func (d *dexFile) classOf(i int) int {
 // constant wherever it is read. An instance field set so in a constructor
 // (this.host = "cache.northwind.com") reads the same in every object, as
 // far as a flow without branches can tell.
-//
-// The values are a slice by field id, not a map: every iget and sget of
-// every method the flow follows looks one up.
-func (d *dexFile) staticConstants(methods []code) []*value {
-	vals, bad, n := []*value(nil), map[int]bool{}, 0
-	if len(methods) > 0 {
-		vals = make([]*value, d.nField)
-	}
+func (d *dexFile) staticConstants(methods []code) map[int]*value {
+	vals, bad := map[int]*value{}, map[int]bool{}
 	// A register holds the unit index + 1 of the const instruction that
 	// loaded it: a value is made only for the constants a sput stores.
 	buf := make([]int, maxRegisters)
@@ -539,7 +533,7 @@ func (d *dexFile) staticConstants(methods []code) []*value {
 				if op == 0x59 || op == 0x5b {
 					r &= 0xf
 				}
-				if f >= d.nField || bad[f] || op == 0x5b && !d.stringField(f) {
+				if bad[f] || op == 0x5b && !d.stringField(f) {
 					break
 				}
 				var v *value
@@ -547,13 +541,14 @@ func (d *dexFile) staticConstants(methods []code) []*value {
 					v = d.constant(c, regs[r]-1)
 				}
 				switch {
-				case v == nil || vals[f] == nil && n >= maxFields:
-					bad[f], vals[f] = true, nil
+				case v == nil || len(vals) >= maxFields:
+					bad[f] = true
+					delete(vals, f)
 				case vals[f] != nil && (vals[f].str != v.str || vals[f].n != v.n || vals[f].text != v.text):
-					bad[f], vals[f] = true, nil
-				case vals[f] == nil:
+					bad[f] = true
+					delete(vals, f)
+				default:
 					vals[f] = v
-					n++
 				}
 			default:
 				if !writesNothing(op) {
@@ -568,14 +563,6 @@ func (d *dexFile) staticConstants(methods []code) []*value {
 		}
 	}
 	return vals
-}
-
-// fieldValue is field f's constant, nil when it has none.
-func fieldValue(fields []*value, f int) *value {
-	if f < 0 || f >= len(fields) {
-		return nil
-	}
-	return fields[f]
 }
 
 // writesNothing reports an opcode that writes no register: returns,
@@ -695,7 +682,7 @@ func (r regFile) set(i int, v *value) {
 }
 
 // flow follows one method's registers and yields what it builds.
-func (d *dexFile) flow(c code, regs regFile, fields []*value, yield func(Built) bool) bool {
+func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(Built) bool) bool {
 	var result *value // what the last invoke returned
 	var name string
 	for pc := 0; pc < c.n; {
@@ -738,9 +725,9 @@ func (d *dexFile) flow(c code, regs regFile, fields []*value, yield func(Built) 
 				}
 			}
 		case op == 0x60 || op == 0x62: // sget, sget-object
-			regs.set(a8, fieldValue(fields, int(d.unit(c, pc+1))))
+			regs.set(a8, fields[int(d.unit(c, pc+1))])
 		case op == 0x52 || op == 0x54: // iget, iget-object vA, vB (the object)
-			regs.set(a4, fieldValue(fields, int(d.unit(c, pc+1))))
+			regs.set(a4, fields[int(d.unit(c, pc+1))])
 		case op >= 0x6e && op <= 0x72 || op >= 0x74 && op <= 0x78:
 			var args []int
 			if op <= 0x72 {

@@ -1,42 +1,14 @@
 package mysql
 
 import (
-	"context"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/sampletest"
 )
-
-// countingDialer counts the connections made and those opened while
-// another was still open.
-type countingDialer struct {
-	probe.Dialer
-	mu             sync.Mutex
-	open           []*probe.Conn
-	dials, overlap int
-}
-
-func (d *countingDialer) Dial(ctx context.Context, t gown.Target) (*probe.Conn, error) {
-	d.mu.Lock()
-	d.open = slices.DeleteFunc(d.open, (*probe.Conn).Closed)
-	if len(d.open) > 0 {
-		d.overlap++
-	}
-	d.dials++
-	d.mu.Unlock()
-	c, err := d.Dialer.Dial(ctx, t)
-	if c != nil {
-		d.mu.Lock()
-		d.open = append(d.open, c)
-		d.mu.Unlock()
-	}
-	return c, err
-}
 
 // TestRealSampleOverKeptLogin runs the engine with sampling on against
 // MariaDB servers without TLS, open to root and to anonymous. The probe's
@@ -56,7 +28,7 @@ func TestRealSampleOverKeptLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cd := &countingDialer{Dialer: d}
+			cd := &sampletest.CountingDialer{Dialer: d}
 			var samples []gown.Sample
 			eng, err := probe.New(probe.Config{Workers: 1, Timeout: 30 * time.Second, Sample: probe.DefaultSample,
 				Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
@@ -82,7 +54,7 @@ func TestRealSampleOverKeptLogin(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: %d connections (%d beside another), %d samples, %d e-mails of appdb.users", c.login, cd.dials, cd.overlap, len(samples), emails)
+			t.Logf("%s: %d connections (%d beside another), %d samples, %d e-mails of appdb.users", c.login, cd.Dials, cd.Overlap, len(samples), emails)
 			if emails != 3 {
 				t.Errorf("%d sampled e-mails of appdb.users, want 3: %+v", emails, samples)
 			}
@@ -90,8 +62,8 @@ func TestRealSampleOverKeptLogin(t *testing.T) {
 			if c.name == "anonymous" {
 				want = 2 // root refused, then the anonymous login, kept
 			}
-			if cd.dials != want || cd.overlap != 0 {
-				t.Errorf("%d connections, %d opened beside another; want %d and 0", cd.dials, cd.overlap, want)
+			if cd.Dials != want || cd.Overlap != 0 {
+				t.Errorf("%d connections, %d opened beside another; want %d and 0", cd.Dials, cd.Overlap, want)
 			}
 		})
 	}

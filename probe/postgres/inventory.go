@@ -103,7 +103,7 @@ func (r *run) inventory(s *session, db string, useTLS bool) {
 		others = append(others, d.name)
 	}
 	if len(others) == 0 {
-		r.keep(s, db, useTLS)
+		r.keep(s, db, useTLS, &r.evidence)
 	} else {
 		r.done(s, true)
 	}
@@ -161,7 +161,7 @@ func (r *run) countIn(db string, useTLS, last bool) (uint64, bool) {
 	n, err := r.count(s)
 	r.tryReads(s, db)
 	if last {
-		r.keepCounted(s, db, useTLS)
+		r.keep(s, db, useTLS, &r.counted)
 	} else {
 		r.counted = append(r.counted, s.close(true)...)
 	}
@@ -171,26 +171,15 @@ func (r *run) countIn(db string, useTLS, last bool) (uint64, bool) {
 // keep ends the probe's use of the ready session s on db: it is left open
 // for the sampler when the engine will sample (probe.Keep) and no other
 // connection follows it (with TLS offered, the plaintext check does), and
-// closed otherwise. Its evidence so far goes into the result either way.
-func (r *run) keep(s *session, db string, useTLS bool) {
+// closed otherwise. Its evidence so far goes to ev either way (the main
+// session's or the counting sessions').
+func (r *run) keep(s *session, db string, useTLS bool, ev *[]gown.Evidence) {
 	k := &kept{s, db}
 	if useTLS || !probe.Keep(r.ctx, k) {
-		r.done(s, true)
+		*ev = append(*ev, s.close(true)...)
 		return
 	}
-	r.evidence = append(r.evidence, s.conn.Evidence()...)
-	r.res.Heard = k
-}
-
-// keepCounted is keep for a counting session, whose evidence goes with
-// the other counting sessions'.
-func (r *run) keepCounted(s *session, db string, useTLS bool) {
-	k := &kept{s, db}
-	if useTLS || !probe.Keep(r.ctx, k) {
-		r.counted = append(r.counted, s.close(true)...)
-		return
-	}
-	r.counted = append(r.counted, s.conn.Evidence()...)
+	*ev = append(*ev, s.conn.Evidence()...)
 	r.res.Heard = k
 }
 

@@ -3,15 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/probe"
+	"github.com/gownscan/gown/probe/sampletest"
 )
 
 // TestRealServer runs the prober against a real PostgreSQL 15 on a free
@@ -248,32 +247,6 @@ func TestRealPlainRole(t *testing.T) {
 // sampleOrders is what sampling sends for the planted table.
 const sampleOrders = `SELECT left("id"::text, 1024), left("email"::text, 1024) FROM "public"."orders" LIMIT 5`
 
-// countingDialer counts the connections made to each target and those
-// opened while another to it was still open.
-type countingDialer struct {
-	probe.Dialer
-	mu             sync.Mutex
-	open           []*probe.Conn
-	dials, overlap int
-}
-
-func (d *countingDialer) Dial(ctx context.Context, t gown.Target) (*probe.Conn, error) {
-	d.mu.Lock()
-	d.open = slices.DeleteFunc(d.open, (*probe.Conn).Closed)
-	if len(d.open) > 0 {
-		d.overlap++
-	}
-	d.dials++
-	d.mu.Unlock()
-	c, err := d.Dialer.Dial(ctx, t)
-	if c != nil {
-		d.mu.Lock()
-		d.open = append(d.open, c)
-		d.mu.Unlock()
-	}
-	return c, err
-}
-
 // sampleKept runs the engine with sampling on against the trust server
 // holding shop. The probe logs in to postgres (list, count), then to shop
 // (count), and keeps that session: the sampler reads shop.orders over it.
@@ -284,7 +257,7 @@ func sampleKept(t *testing.T, s *pgServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cd := &countingDialer{Dialer: d}
+	cd := &sampletest.CountingDialer{Dialer: d}
 	var samples []gown.Sample
 	eng, err := probe.New(probe.Config{Workers: 1, Timeout: 15 * time.Second, Sample: probe.DefaultSample,
 		Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
@@ -310,12 +283,12 @@ func sampleKept(t *testing.T, s *pgServer) {
 			}
 		}
 	}
-	t.Logf("%d connections (%d beside another), %d samples, %d emails of shop.orders; evidence steps %d", cd.dials, cd.overlap, len(samples), emails, len(res.Evidence))
+	t.Logf("%d connections (%d beside another), %d samples, %d emails of shop.orders; evidence steps %d", cd.Dials, cd.Overlap, len(samples), emails, len(res.Evidence))
 	if emails != 5 {
 		t.Errorf("%d sampled emails of shop.orders, want 5: %+v", emails, samples)
 	}
-	if cd.dials != 2 || cd.overlap != 0 {
-		t.Errorf("%d connections, %d opened beside another; want 2 and 0", cd.dials, cd.overlap)
+	if cd.Dials != 2 || cd.Overlap != 0 {
+		t.Errorf("%d connections, %d opened beside another; want 2 and 0", cd.Dials, cd.Overlap)
 	}
 	if res.Heard != nil {
 		t.Error("the kept session is still on the result")

@@ -108,3 +108,12 @@ func BenchmarkWriteApps(b *testing.B) {
 	defer s.Close()
 	storetest.BenchWriteApps(b, s)
 }
+
+func BenchmarkWriteClosed(b *testing.B) {
+	s, err := postgres.Open(context.WithoutCancel(b.Context()), freshDB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchWriteClosed(b, s)
+}

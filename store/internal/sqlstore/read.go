@@ -315,14 +315,15 @@ const closedPage = 16
 func (s *Store) closedKeys(ctx context.Context, scan gown.ScanID, lo, hi string, fn func(string) error) error {
 	type row struct{ digest, keys string }
 	q, args := `SELECT digest, keys FROM closed_targets WHERE scan_id = ? AND digest > ?`, []any{int64(scan)}
-	if lo != "" || hi != "" {
+	ranged := lo != "" || hi != ""
+	if ranged {
 		q += ` AND lo <= ? AND hi >= ?`
 	}
 	q = s.q(q + ` ORDER BY digest LIMIT ` + fmt.Sprint(closedPage))
 	last := ""
 	for {
 		a := append(args[:1:1], last)
-		if lo != "" || hi != "" {
+		if ranged {
 			a = append(a, hi, lo)
 		}
 		rows, err := collect(ctx, s.db, q, a, func(r rowScanner) (row, error) {
