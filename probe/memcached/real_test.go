@@ -251,11 +251,15 @@ func requests(t *testing.T, s *server, mark int64) (text, binary []string) {
 		switch {
 		case msg == "Read binary protocol data:":
 			header = true // the next message holds magic and opcode
-		case header && strings.HasPrefix(msg, "0x73 0x74"):
+		case header && notCommands.MatchString(msg):
+			// Another client's message between the announcement and its
+			// header (the -vv lines are written without a lock, see
+			// msgStart): the header is still to come.
+		case header && strings.HasPrefix(msg, "0x73"):
 			// "st": gown's padded text stats, read by a binary-only
-			// server as a header with a bad magic byte; no other
-			// memcached command starts with these two bytes, and a
-			// message cut short may hold only them.
+			// server as a header with a bad magic byte (a binary header
+			// starts with the magic 0x80, no other memcached command with
+			// "s"), and a message cut short may hold only its first byte.
 			text, header = append(text, "stats"), false
 		case header:
 			f := strings.Fields(msg)
