@@ -1,7 +1,6 @@
 package android
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -62,7 +61,7 @@ const (
 // dexFile indexes the tables a data flow reads; every access is checked.
 type dexFile struct {
 	calls                                                   []uint8 // per method id: callOther, callInit... (0: not looked up yet)
-	builders                                                []uint8 // per type id: 1 not a builder, 2 StringBuilder or StringBuffer
+	kinds                                                   []uint8 // per type id: typeOther, typeBuilder... (0: not looked up yet)
 	fields                                                  []uint8 // per field id: 1 not a String, 2 a String (0: not looked up yet)
 	shorties                                                []string
 	slab                                                    []value // see alloc
@@ -97,7 +96,7 @@ func openDex(b []byte) (*dexFile, error) {
 			return nil, err
 		}
 	}
-	d.calls, d.builders, d.shorties, d.fields = make([]uint8, d.nMeth), make([]uint8, d.nType), make([]string, d.nMeth), make([]uint8, d.nField)
+	d.calls, d.kinds, d.shorties, d.fields = make([]uint8, d.nMeth), make([]uint8, d.nType), make([]string, d.nMeth), make([]uint8, d.nField)
 	return d, nil
 }
 
@@ -119,13 +118,13 @@ func (d *dexFile) call(i int) (uint8, string) {
 		return callOther, ""
 	}
 	if d.calls[i] == 0 {
-		// Most calls are to other classes: their names are compared as
-		// bytes, never decoded.
+		// Most calls are to other classes: their class is known by its
+		// type's kind, looked up once per type, and their names are never
+		// decoded.
 		m := d.b[d.methIDs+8*i:]
-		if c := d.raw(d.typeString(int(le.Uint16(m)))); !bytes.Equal(c, []byte("Ljava/lang/StringBuilder;")) && !bytes.Equal(c, []byte("Ljava/lang/StringBuffer;")) &&
-			!bytes.Equal(c, []byte("Ljava/lang/String;")) && !bytes.Equal(c, []byte("Ljava/lang/Integer;")) {
+		if d.kind(int(le.Uint16(m))) == typeOther {
 			d.calls[i] = callOther
-			if d.res != nil && bytes.Equal(d.raw(int(le.Uint32(m[4:]))), []byte("getString")) {
+			if d.res != nil && d.strIs(int(le.Uint32(m[4:])), "getString") {
 				if _, _, shorty := d.method(i); shorty == "LI" {
 					d.calls[i], d.shorties[i] = callGetString, shorty
 				}
@@ -153,6 +152,45 @@ func (d *dexFile) call(i int) (uint8, string) {
 	return d.calls[i], d.shorties[i]
 }
 
+// Kinds of type the flow tells apart (dexFile.kind).
+const (
+	typeOther   uint8 = iota + 1
+	typeBuilder       // StringBuilder or StringBuffer
+	typeString
+	typeInteger
+)
+
+// kind is type i's kind, looked up once per type.
+func (d *dexFile) kind(i int) uint8 {
+	if i < 0 || i >= d.nType {
+		return typeOther
+	}
+	if d.kinds[i] == 0 {
+		k, s := typeOther, d.typeString(i)
+		switch {
+		case d.strIs(s, "Ljava/lang/StringBuilder;"), d.strIs(s, "Ljava/lang/StringBuffer;"):
+			k = typeBuilder
+		case d.strIs(s, "Ljava/lang/String;"):
+			k = typeString
+		case d.strIs(s, "Ljava/lang/Integer;"):
+			k = typeInteger
+		}
+		d.kinds[i] = k
+	}
+	return d.kinds[i]
+}
+
+// strIs reports whether string i is want, an ASCII text: its length, in
+// the string's header, is compared first, and the bytes only when it
+// matches, without looking for the string's end.
+func (d *dexFile) strIs(i int, want string) bool {
+	if i < 0 || i >= d.nStr {
+		return false
+	}
+	n, at, ok := uleb128(&dexWindow{buf: d.b, size: len(d.b), whole: true}, int(le.Uint32(d.b[d.strIDs+4*i:])))
+	return ok && n == len(want) && at+len(want) < len(d.b) && string(d.b[at:at+len(want)]) == want && d.b[at+len(want)] == 0
+}
+
 // stringField reports whether field i is of type String, once per field.
 func (d *dexFile) stringField(i int) bool {
 	if i < 0 || i >= d.nField {
@@ -160,7 +198,7 @@ func (d *dexFile) stringField(i int) bool {
 	}
 	if d.fields[i] == 0 {
 		d.fields[i] = 1
-		if bytes.Equal(d.raw(d.typeString(int(le.Uint16(d.b[d.fieldIDs+8*i+2:])))), []byte("Ljava/lang/String;")) {
+		if d.kind(int(le.Uint16(d.b[d.fieldIDs+8*i+2:]))) == typeString {
 			d.fields[i] = 2
 		}
 	}
@@ -168,18 +206,7 @@ func (d *dexFile) stringField(i int) bool {
 }
 
 // isBuilder reports whether type i is StringBuilder or StringBuffer.
-func (d *dexFile) isBuilder(i int) bool {
-	if i < 0 || i >= d.nType {
-		return false
-	}
-	if d.builders[i] == 0 {
-		d.builders[i] = 1
-		if t := d.typeName(i); t == "Ljava/lang/StringBuilder;" || t == "Ljava/lang/StringBuffer;" {
-			d.builders[i] = 2
-		}
-	}
-	return d.builders[i] == 2
-}
+func (d *dexFile) isBuilder(i int) bool { return d.kind(i) == typeBuilder }
 
 // str returns string i and the offset of its bytes; ok is false for an
 // index or offset out of bounds.
@@ -206,23 +233,6 @@ func (d *dexFile) typeString(i int) int {
 		return -1
 	}
 	return int(le.Uint32(d.b[d.typeIDs+4*i:]))
-}
-
-// raw is string i's MUTF-8 bytes, a view into the file (nil when out of
-// bounds).
-func (d *dexFile) raw(i int) []byte {
-	if i < 0 || i >= d.nStr {
-		return nil
-	}
-	_, n, ok := uleb128(&dexWindow{buf: d.b, size: len(d.b), whole: true}, int(le.Uint32(d.b[d.strIDs+4*i:])))
-	if !ok {
-		return nil
-	}
-	end := n
-	for end < len(d.b) && d.b[end] != 0 && end-n < 256 {
-		end++
-	}
-	return d.b[n:end]
 }
 
 func (d *dexFile) typeName(i int) string {
@@ -348,6 +358,18 @@ func (d *dexFile) width(c code, pc int) int {
 
 func (d *dexFile) unit(c code, pc int) uint16 { return le.Uint16(d.b[c.insns+2*pc:]) }
 
+// next is the first code unit of the instruction at pc and its width as
+// width gives it, reading the unit once: the walks' step. Most opcodes'
+// width is the table's; width itself is called for payloads and at the
+// end of the code.
+func (d *dexFile) next(c code, pc int) (u uint16, w int) {
+	u = le.Uint16(d.b[c.insns+2*pc:])
+	if w = widths[u&0xff]; u&0xff == 0 || pc+w > c.n {
+		return u, d.width(c, pc)
+	}
+	return u, w
+}
+
 // widths is each opcode's length in code units (dex instruction formats).
 var widths = func() [256]int {
 	var w [256]int
@@ -470,11 +492,11 @@ func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 // the calls that complete a built string.
 func (d *dexFile) scanMethod(c code) (stores, instance, builds bool) {
 	for pc := 0; pc < c.n; {
-		w := d.width(c, pc)
+		u, w := d.next(c, pc)
 		if w == 0 {
 			break
 		}
-		switch op := d.unit(c, pc) & 0xff; {
+		switch op := u & 0xff; {
 		case op == 0x67 || op == 0x69:
 			stores = true
 		case op == 0x59 || op == 0x5b && d.stringField(int(d.unit(c, pc+1))):
@@ -519,11 +541,10 @@ func (d *dexFile) staticConstants(methods []code) map[int]*value {
 			}
 		}
 		for pc := 0; pc < c.n; {
-			w := d.width(c, pc)
+			u, w := d.next(c, pc)
 			if w == 0 {
 				break
 			}
-			u := d.unit(c, pc)
 			switch op := u & 0xff; op {
 			case 0x1a, 0x1b, 0x12, 0x13, 0x14, 0x15:
 				set(dest(u), pc+1)
@@ -686,11 +707,10 @@ func (d *dexFile) flow(c code, regs regFile, fields map[int]*value, yield func(B
 	var result *value // what the last invoke returned
 	var name string
 	for pc := 0; pc < c.n; {
-		w := d.width(c, pc)
+		u, w := d.next(c, pc)
 		if w == 0 {
 			return true
 		}
-		u := d.unit(c, pc)
 		op := u & 0xff
 		a4, b4, a8 := int(u>>8)&0xf, int(u>>12), int(u>>8)
 		res := result
