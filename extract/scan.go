@@ -115,6 +115,9 @@ const (
 // rules.Delimiter), which gives the same matches far faster. text may be a
 // view into a reused buffer: every value kept is a copy.
 func (u *unit) scan(text []byte, src gown.Source) {
+	if len(text) < pieceMin {
+		return
+	}
 	u.collections(text)
 	if len(text) <= splitMin {
 		u.match(text, src, u.s.rules)
@@ -180,6 +183,9 @@ func (u *unit) match(text []byte, src gown.Source, rs []*rules.Rule) {
 	}
 	var taken [][2]int
 	for _, r := range rs {
+		if !r.MayMatch(&set) {
+			continue
+		}
 		for _, m := range r.FindBytes(text, &set) {
 			if overlaps(taken, m.Start, m.End) {
 				continue

@@ -41,6 +41,7 @@ type Rule struct {
 	keySets  []Bytes  // the bytes of each keyword
 	need     Bytes    // every byte of every Require literal
 	first    Bytes    // the first byte of each keyword
+	keyed    bool     // has keywords: without, first rules nothing out
 	// Require lists literals that must all occur in a text (an IP address
 	// needs its dots), checked before the keywords.
 	Require [][]byte
@@ -133,6 +134,7 @@ func (r *Rule) set(k, v string, check bool) error {
 		r.keys = append(r.keys, []byte(v))
 		r.keySets = append(r.keySets, ByteSet([]byte(v)))
 		r.first.add(v[0])
+		r.keyed = true
 	case "gate":
 		g, ok := gates[v]
 		if !ok {
@@ -213,6 +215,16 @@ func (r *Rule) FindBytes(text []byte, present *Bytes) []Match {
 		out = append(out, Match{Rule: r, Value: string(text[s:e]), Start: s, End: e})
 	}
 	return out
+}
+
+// MayMatch reports whether a text of byte set present can hold a match by
+// the byte sets alone: FindBytes's first test, cheap enough to inline, so
+// that a caller running many rules over many short texts (a dex's string
+// table) skips most rules without a call.
+func (r *Rule) MayMatch(present *Bytes) bool {
+	p, n, f := present, &r.need, &r.first
+	return p[0]&n[0] == n[0] && p[1]&n[1] == n[1] && p[2]&n[2] == n[2] && p[3]&n[3] == n[3] &&
+		(p[0]&f[0]|p[1]&f[1]|p[2]&f[2]|p[3]&f[3] != 0 || !r.keyed)
 }
 
 // containsAny reports whether text holds one of the keywords; one with a
