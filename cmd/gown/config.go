@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/pflag"
 )
@@ -156,7 +157,12 @@ func truncate(s string, n int) string {
 
 // envWord is a command or flag name as it appears in a GOWN_ variable.
 func envWord(s string) string {
-	return strings.ToUpper(strings.NewReplacer("-", "_", " ", "_").Replace(s))
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return '_'
+		}
+		return unicode.ToUpper(r)
+	}, s)
 }
 
 // unsettable are the flags that no environment or file sets: --config
@@ -171,11 +177,13 @@ func applyDefaults(fs *pflag.FlagSet, name string, env func(string) (string, boo
 	typed := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { typed[f.Name] = true })
 	var err error
+	command := "GOWN_" + envWord(name) + "_"
 	fs.VisitAll(func(f *pflag.Flag) {
 		if err != nil || typed[f.Name] || unsettable[f.Name] || f.Hidden {
 			return
 		}
-		for _, key := range []string{"GOWN_" + envWord(name) + "_" + envWord(f.Name), "GOWN_" + envWord(f.Name)} {
+		word := envWord(f.Name)
+		for _, key := range []string{command + word, "GOWN_" + word} {
 			if v, ok := env(key); ok && v != "" {
 				if e := fs.Set(f.Name, v); e != nil {
 					err = fmt.Errorf("%s=%q: %v", key, truncate(v, 80), e)
