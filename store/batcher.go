@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/gownscan/gown/internal/stack"
 	"sync"
 	"time"
 
@@ -120,6 +121,7 @@ func (b *Batcher) tick() {
 
 // commit stores the batches handed over, in order, until todo is closed.
 func (b *Batcher) commit() {
+	stack.Grow()
 	defer close(b.quit)
 	for req := range b.todo {
 		if len(req.batch) > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/internal/progress"
+	"github.com/gownscan/gown/internal/stack"
 	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/redact"
 	"github.com/gownscan/gown/scan"
@@ -97,6 +98,7 @@ func appRun(ctx context.Context, f *appFlags, job *scanJob, files []string, io s
 	}
 	began := make(chan begun, 1)
 	go func() {
+		stack.Grow()
 		l, err := job.begin(ctx, io)
 		began <- begun{l, err}
 	}()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gownscan/gown/internal/stack"
 	"io"
 	"os"
 	"os/signal"
@@ -35,6 +36,7 @@ const (
 var version = buildinfo.Read().Short()
 
 func main() {
+	stack.Grow()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -65,6 +65,8 @@ type dexFile struct {
 	fields                                                  []uint8 // per field id: 1 not a String, 2 a String (0: not looked up yet)
 	shorties                                                []string
 	slab                                                    []value // see alloc
+	regs                                                    regFile // the flow's registers
+	consts                                                  []int   // staticConstants's registers
 	res                                                     Resources
 	b                                                       []byte
 	strIDs, typeIDs, protoIDs, fieldIDs, methIDs, classDefs int // table offsets
@@ -472,7 +474,10 @@ func DexBuiltWith(b []byte, res Resources, yield func(Built) bool) error {
 	}
 	fields := d.staticConstants(storers)
 	out := 0
-	regs := make(regFile, maxRegisters)
+	// The registers live on the heap, through d: 32 KiB in this frame
+	// would have the goroutine grow its stack, and copy it, twice more.
+	d.regs = make(regFile, maxRegisters)
+	regs := d.regs
 	for _, c := range builders {
 		r := regs[:c.regs]
 		clear(r)
@@ -531,7 +536,8 @@ func (d *dexFile) staticConstants(methods []code) map[int]*value {
 	vals, bad := map[int]*value{}, map[int]bool{}
 	// A register holds the unit index + 1 of the const instruction that
 	// loaded it: a value is made only for the constants a sput stores.
-	buf := make([]int, maxRegisters)
+	d.consts = make([]int, maxRegisters) // on the heap, as DexBuiltWith's registers
+	buf := d.consts
 	for _, c := range methods {
 		regs := buf[:c.regs]
 		clear(regs)

@@ -1,0 +1,36 @@
+package stack
+
+import "testing"
+
+// deep recurses n frames of about 1 KiB each.
+//
+//go:noinline
+func deep(n int) byte {
+	var pad [1000]byte
+	pad[n%len(pad)] = byte(n)
+	if n == 0 {
+		return pad[0]
+	}
+	return deep(n-1) + pad[(n*7)%len(pad)]
+}
+
+// BenchmarkDeepGoroutine starts a goroutine that calls 90 frames deep
+// (about 90 KiB of stack), as one running SQLite's parser does, with its
+// stack grown first and without.
+func BenchmarkDeepGoroutine(b *testing.B) {
+	for _, grow := range []bool{false, true} {
+		name := map[bool]string{false: "fresh", true: "grown"}[grow]
+		b.Run(name, func(b *testing.B) {
+			done := make(chan byte)
+			for b.Loop() {
+				go func() {
+					if grow {
+						Grow()
+					}
+					done <- deep(90)
+				}()
+				<-done
+			}
+		})
+	}
+}
