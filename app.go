@@ -1,6 +1,7 @@
 package gown
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -42,6 +43,11 @@ type App struct {
 	Identity []string `json:"identity,omitempty"`
 	// Errors lists what could not be read; the rest of the app still was.
 	Errors []string `json:"errors,omitempty"`
+	// PartyOf decides any host's party by this app's identity, as its
+	// endpoints' parties were decided (gown traffic asks it of the hosts a
+	// capture shows). Extraction sets it; an app read back from JSON or a
+	// store has none (its identity is kept only as the text of Identity).
+	PartyOf func(host string) Party `json:"-"`
 }
 
 // EndpointKind types an endpoint candidate.
@@ -133,6 +139,40 @@ const (
 	// probed only when private addresses are allowed.
 	PartyInternal Party = "internal"
 )
+
+// DevHost reports an emulator or loopback development host (PartyDev):
+// 10.0.2.2 and 10.0.3.2 (the emulators' host machine), 10.0.2.15 (the
+// emulator itself), 127.0.0.0/8, ::1, the unspecified address,
+// localhost, *.localhost, *.local. host is lowercase.
+func DevHost(host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		return a.IsLoopback() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{10, 0, 2, 2}) ||
+			a == netip.AddrFrom4([4]byte{10, 0, 3, 2}) || a == netip.AddrFrom4([4]byte{10, 0, 2, 15})
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local")
+}
+
+// internalSuffixes are name suffixes no public DNS serves: a host under one
+// is on someone's private network.
+var internalSuffixes = []string{".internal", ".corp", ".lan", ".intranet", ".private", ".localdomain", ".home.arpa"}
+
+// InternalHost reports a private address (RFC 1918, fc00::/7, link-local,
+// 100.64.0.0/10) or a name under a non-public suffix (PartyInternal).
+// DevHost is asked first where both could match (10.0.2.2 is private).
+// host is lowercase.
+func InternalHost(host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
+		return a.IsPrivate() || a.IsLinkLocalUnicast() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
+	}
+	for _, s := range internalSuffixes {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // PartyScope widens the endpoints that become targets beyond the app's own
 // (first-party) ones.

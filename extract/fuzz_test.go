@@ -65,9 +65,9 @@ func FuzzParty(f *testing.F) {
 			t.Fatalf("identity past its caps: %d facts, %d words, %d sites", len(ident.shown), len(ident.words), len(ident.sites))
 		}
 		host = strings.ToLower(host)
-		switch pt := s.party(ident, host); pt {
+		switch pt := ident.party(s.parties, host); pt {
 		case gown.PartyFirst:
-			if devHost(host) || internalHost(host) {
+			if gown.DevHost(host) || gown.InternalHost(host) {
 				t.Fatalf("%q is first party", host)
 			}
 		case gown.PartyThird, gown.PartyUnknown, gown.PartyDev, gown.PartyInternal:

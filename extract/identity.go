@@ -88,7 +88,7 @@ func (id *identity) addWords(text, why string) {
 // addSite ties a host's site to the app.
 func (id *identity) addSite(p *Parties, host, why string) {
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(host), "*."), "."))
-	if host == "" || devHost(host) || internalHost(host) || !ValidHost(host) || len(id.sites) >= maxIdentity {
+	if host == "" || gown.DevHost(host) || gown.InternalHost(host) || !ValidHost(host) || len(id.sites) >= maxIdentity {
 		return
 	}
 	if _, ok := id.sites[p.Site(host)]; !ok {
@@ -145,35 +145,6 @@ func (id *identity) owner(p *Parties, host string) (string, bool) {
 	return "", false
 }
 
-// devHost reports an emulator or loopback development host.
-func devHost(host string) bool {
-	if a, err := netip.ParseAddr(host); err == nil {
-		a = a.Unmap()
-		return a.IsLoopback() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{10, 0, 2, 2}) ||
-			a == netip.AddrFrom4([4]byte{10, 0, 3, 2}) || a == netip.AddrFrom4([4]byte{10, 0, 2, 15})
-	}
-	return host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local")
-}
-
-// internalSuffixes are name suffixes no public DNS serves: a host under one
-// is on someone's private network.
-var internalSuffixes = []string{".internal", ".corp", ".lan", ".intranet", ".private", ".localdomain", ".home.arpa"}
-
-// internalHost reports a private address or a name under a non-public
-// suffix.
-func internalHost(host string) bool {
-	if a, err := netip.ParseAddr(host); err == nil {
-		a = a.Unmap()
-		return a.IsPrivate() || a.IsLinkLocalUnicast() || netip.MustParsePrefix("100.64.0.0/10").Contains(a)
-	}
-	for _, s := range internalSuffixes {
-		if strings.HasSuffix(host, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // explicitHost reports whether a host that is not an Internet name may
 // still be kept from an explicit URL or conn string: an internal name or a
 // development host (reserved names such as .test and .invalid stay out).
@@ -181,7 +152,7 @@ func explicitHost(host string) bool {
 	if !strings.Contains(host, ".") || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") {
 		return false
 	}
-	return internalHost(host) || devHost(host)
+	return gown.InternalHost(host) || gown.DevHost(host)
 }
 
 // identity gathers the facts about the app's own identity read by the
@@ -255,7 +226,9 @@ func subjectValues(subject string) string {
 }
 
 // decideParties gives every endpoint its party, once the whole app has been
-// read (the identity facts come from every part of it).
+// read (the identity facts come from every part of it), and leaves the
+// decision on the app for hosts found elsewhere (App.PartyOf: gown
+// traffic's).
 func (s *appScan) decideParties() {
 	id := s.identity()
 	for i := range s.app.Endpoints {
@@ -266,34 +239,33 @@ func (s *appScan) decideParties() {
 			// host) belongs to whoever its own name belongs to.
 			host, _, _ = strings.Cut(e.Value, ":")
 		}
-		e.Party = s.party(id, host)
+		e.Party = id.party(s.parties, host)
 		e.FirstParty = e.Party == gown.PartyFirst
 		if e.Party == gown.PartyDev {
 			e.Confidence = min(e.Confidence, 0.1)
 		}
 	}
 	s.app.Identity = id.shown
+	// The closure holds the identity and the lists, not the scan: an app
+	// kept for its PartyOf keeps nothing else of its reading alive.
+	parties := s.parties
+	s.app.PartyOf = func(host string) gown.Party {
+		return id.party(parties, strings.ToLower(strings.TrimSuffix(host, ".")))
+	}
 }
 
-// party decides one host's party.
-func (s *appScan) party(id *identity, host string) gown.Party {
-	switch {
-	case devHost(host):
-		return gown.PartyDev
-	case internalHost(host):
-		return gown.PartyInternal
+// party decides one host's party: what the lists say of it for no app in
+// particular (Parties.Party), made first when the identity ties an
+// unknown or listed host to the app. A host on the "example" list stays
+// third whatever ties it: documentation names are no one's back end.
+func (id *identity) party(p *Parties, host string) gown.Party {
+	party := p.Party(host)
+	if party == gown.PartyUnknown || party == gown.PartyThird && p.Category(host) != "example" {
+		if _, ok := id.owner(p, host); ok {
+			return gown.PartyFirst
+		}
 	}
-	cat := s.parties.Category(host)
-	if cat == "example" {
-		return gown.PartyThird
-	}
-	if _, ok := id.owner(s.parties, host); ok {
-		return gown.PartyFirst
-	}
-	if cat != "" {
-		return gown.PartyThird
-	}
-	return gown.PartyUnknown
+	return party
 }
 
 // associatedDomains finds iOS associated domains ("applinks:shop.example",

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/gownscan/gown"
 	"golang.org/x/net/publicsuffix"
 )
 
@@ -63,6 +64,23 @@ func (p *Parties) Category(host string) string {
 		h = rest
 	}
 	return ""
+}
+
+// Party is host's party when no app's identity is known: a development
+// or internal host as such (gown.DevHost, gown.InternalHost), a host on
+// the third-party list third, any other unknown. Nothing is first party
+// here: only an app's identity makes a host its own (App.PartyOf).
+func (p *Parties) Party(host string) gown.Party {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	switch {
+	case gown.DevHost(host):
+		return gown.PartyDev
+	case gown.InternalHost(host):
+		return gown.PartyInternal
+	case p.Category(host) != "":
+		return gown.PartyThird
+	}
+	return gown.PartyUnknown
 }
 
 // Site returns the unit of ownership of a host: the tenant under a
