@@ -10,9 +10,33 @@ import (
 	"github.com/gownscan/gown/assess"
 )
 
-// cleartextProtocols are application protocols whose clear text is app
+// cleartextStores are the data-store protocols the readers recognise;
+// they and HTTP are the application protocols whose clear text is app
 // data (DNS and unrecognised bytes are not graded).
-var cleartextProtocols = []string{"http", "redis", "mysql", "postgres", "mongodb", "memcached"}
+var cleartextStores = []string{"redis", "mysql", "postgres", "mongodb", "memcached"}
+
+// cleartextGraded says whether clear text with nothing sensitive seen in
+// it (rule cleartext-traffic) is a finding for a back end of party p
+// speaking proto. To the app's own back ends, any application protocol
+// is. To an unknown or internal host, only a data store's protocol: a
+// capture of one's own app that shows a database spoken to in clear text
+// is worth a finding whoever runs the database, while plain HTTP to a
+// host nobody can place is too often an SDK's, or the device's own
+// traffic recorded alongside the app's. To a third party, none: that is
+// the SDK's choice and shows on every app that embeds it. To a
+// development host, none: loopback and emulator traffic never crossed a
+// network. (Personal data and credentials in clear text are findings
+// whatever the party: they say what the app sends, and a development
+// build sends what the release will.)
+func cleartextGraded(p gown.Party, proto string) bool {
+	switch p {
+	case gown.PartyFirst:
+		return proto == "http" || slices.Contains(cleartextStores, proto)
+	case gown.PartyUnknown, gown.PartyInternal:
+		return slices.Contains(cleartextStores, proto)
+	}
+	return false
+}
 
 // Target is the back end as a finding's subject: its best name, its
 // address and port, Origin "traffic".
@@ -41,9 +65,10 @@ func (w Where) source(section string) gown.Source {
 }
 
 // Findings grades the report by the rule table: personal data in clear
-// text (high), credentials in clear text (high), and other clear-text
-// traffic to a first-party back end (medium). One finding per rule and
-// back end; the ids are stable across captures of the same back end.
+// text (high), credentials in clear text (high), to any back end, and
+// other clear-text traffic (medium) to the back ends cleartextGraded
+// names. One finding per rule and back end; the ids are stable across
+// captures of the same back end.
 func (r *Report) Findings() []gown.Finding {
 	var out []gown.Finding
 	add := func(rule string, b Backend, title string, classes []string, locs []gown.Source) {
@@ -90,7 +115,7 @@ func (r *Report) Findings() []gown.Finding {
 				plural(len(kinds), "a credential", "credentials"), strings.Join(assess.ShortList(kinds, 3), "; ")), nil, locs)
 			graded = true
 		}
-		if !graded && b.FirstParty && slices.Contains(cleartextProtocols, b.Protocol) {
+		if !graded && cleartextGraded(b.party(), b.Protocol) {
 			add(assess.RuleTrafficCleartext, b, fmt.Sprintf("traffic to %s crossed in clear text (%d %s)", b.label(),
 				b.Flows, plural(b.Flows, "connection", "connections")), nil, loc)
 		}
@@ -117,8 +142,8 @@ func (r *Report) Endpoints() []gown.Endpoint {
 		if b.Protocol == "dns" || b.Port == 0 {
 			continue
 		}
-		e := gown.Endpoint{Host: b.Host, Port: b.Port, Store: b.Store, TLS: b.TLS && !b.Cleartext, FirstParty: b.FirstParty,
-			Confidence: 1, Sources: []gown.Source{b.Seen.source(b.Protocol)}}
+		e := gown.Endpoint{Host: b.Host, Port: b.Port, Store: b.Store, TLS: b.TLS && !b.Cleartext, Party: b.party(),
+			FirstParty: b.party() == gown.PartyFirst, Confidence: 1, Sources: []gown.Source{b.Seen.source(b.Protocol)}}
 		switch {
 		case b.Store != "":
 			e.Kind, e.Scheme = gown.KindConnString, b.Store
@@ -151,7 +176,7 @@ func (r *Report) Endpoints() []gown.Endpoint {
 		if used[d.Name] {
 			continue
 		}
-		out = append(out, gown.Endpoint{Kind: gown.KindHost, Value: d.Name, Host: d.Name, FirstParty: d.FirstParty,
+		out = append(out, gown.Endpoint{Kind: gown.KindHost, Value: d.Name, Host: d.Name, Party: d.party(), FirstParty: d.party() == gown.PartyFirst,
 			Confidence: 1, Sources: []gown.Source{d.Seen.source("dns")}})
 	}
 	return out
@@ -161,12 +186,14 @@ func hasHTTP(alpn []string) bool {
 	return len(alpn) == 0 || slices.ContainsFunc(alpn, func(p string) bool { return p == "h2" || strings.HasPrefix(p, "http/") })
 }
 
-// Targets expands the first-party back ends into the targets to probe,
-// as gown app does with an app's endpoints (Endpoint.Targets: the store a
-// protocol names, else the port seen plus each of storePorts), without
-// repeats. Each target carries the address the traffic reached, so that
-// probing dials it rather than looking the name up again.
-func (r *Report) Targets(storePorts []int) []gown.Target {
+// Targets expands the first-party back ends, and those of the parties
+// scope adds (unknown, internal), into the targets to probe, as gown app
+// does with an app's endpoints (Endpoint.TargetsIn: the store a protocol
+// names, else the port seen plus each of storePorts), without repeats.
+// Third-party and development hosts are never probed. Each target carries
+// the address the traffic reached, so that probing dials it rather than
+// looking the name up again.
+func (r *Report) Targets(storePorts []int, scope gown.PartyScope) []gown.Target {
 	addrs := map[string]netip.Addr{}
 	for _, d := range r.DNS {
 		if a, err := netip.ParseAddr(d.Addrs[0]); err == nil {
@@ -183,7 +210,7 @@ func (r *Report) Targets(storePorts []int) []gown.Target {
 	var out []gown.Target
 	seen := map[string]bool{}
 	for _, e := range r.Endpoints() {
-		for _, t := range e.Targets(storePorts) {
+		for _, t := range e.TargetsIn(storePorts, scope) {
 			t.Origin = "traffic"
 			t.Addr = addrs[t.Host]
 			// One probe per address and port, whatever names reached it.

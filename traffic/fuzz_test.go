@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/gownscan/gown"
 )
 
 // FuzzRead feeds any bytes to the reader as a file: pcap, pcapng or HAR
@@ -27,7 +29,7 @@ func FuzzRead(f *testing.F) {
 		_ = a.Read(t.Context(), bytes.NewReader(data), "fuzz")
 		rep := a.Report()
 		rep.Findings()
-		rep.Targets([]int{6379})
+		rep.Targets([]int{6379}, gown.PartyScope{Unknown: true, Internal: true})
 		Join(rep.Endpoints(), rep.Endpoints())
 		if _, err := json.Marshal(rep); err != nil {
 			t.Fatal(err)

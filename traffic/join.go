@@ -33,8 +33,7 @@ type JoinRow struct {
 	Traffic    string `json:"traffic,omitempty"`
 	FirstParty bool   `json:"first_party"`
 	// Party is the app's word on whose server the host is (gown.Endpoint's
-	// Party) where the app names it; else first or third as the traffic
-	// decided.
+	// Party) where the app names it; else the traffic's (Backend.Party).
 	Party gown.Party `json:"party,omitempty"`
 }
 

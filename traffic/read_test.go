@@ -73,8 +73,16 @@ func TestSynthetic(t *testing.T) {
 		// The name resolved but never connected to is a back end too:
 		// an endpoint without a port, probed on the store ports at the
 		// address DNS gave, and joined with an app that names it.
+		// No app's identity is given here: the names are unknown, probed
+		// only when the scope takes unknown hosts.
+		if d := rep.DNS[1]; d.Party != gown.PartyUnknown || d.FirstParty {
+			t.Errorf("%s: the DNS-only name's party %q, first %v", name, d.Party, d.FirstParty)
+		}
+		if ts := rep.Targets([]int{6379}, gown.PartyScope{}); len(ts) != 0 {
+			t.Errorf("%s: targets %v of unknown hosts without the scope asking", name, ts)
+		}
 		var onlyDNS []string
-		for _, tg := range rep.Targets([]int{6379}) {
+		for _, tg := range rep.Targets([]int{6379}, gown.PartyScope{Unknown: true}) {
 			if tg.Host == "config.shop.example" {
 				onlyDNS = append(onlyDNS, tg.Dial())
 			}

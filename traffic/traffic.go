@@ -49,9 +49,12 @@ type Config struct {
 	// MaxBackends bounds the back ends reported (default 4096); later ones
 	// are counted, not kept.
 	MaxBackends int
-	// FirstParty says whether a host is the app's own (extract.Parties in
-	// gown); nil takes every host as first-party.
-	FirstParty func(host string) bool
+	// Party decides whose server a host is, for a name or an address
+	// (gown traffic asks the apps given with --app, then extraction's
+	// lists). nil knows no app and no list: development and internal
+	// hosts are such (gown.DevHost, gown.InternalHost), every other host
+	// is unknown. A back end's party is its names' (Backend.Party).
+	Party func(host string) gown.Party
 	// Catalog names the store a port or scheme means; nil: none.
 	Catalog *gown.Catalog
 }
@@ -84,8 +87,8 @@ func (c *Config) Validate() error {
 	if c.MaxBackends == 0 {
 		c.MaxBackends = DefaultMaxBackends
 	}
-	if c.FirstParty == nil {
-		c.FirstParty = func(string) bool { return true }
+	if c.Party == nil {
+		c.Party = noIdentity
 	}
 	return nil
 }
@@ -150,11 +153,17 @@ type Backend struct {
 	ALPN  []string `json:"alpn,omitempty"`
 	// URLs are the HTTP URLs requested (query strings cut), in clear or
 	// from a HAR file.
-	URLs       []string `json:"urls,omitempty"`
-	Flows      int      `json:"flows"`
-	Bytes      int64    `json:"bytes"`
-	Cleartext  bool     `json:"cleartext"` // application data was seen in clear text
-	FirstParty bool     `json:"first_party"`
+	URLs      []string `json:"urls,omitempty"`
+	Flows     int      `json:"flows"`
+	Bytes     int64    `json:"bytes"`
+	Cleartext bool     `json:"cleartext"` // application data was seen in clear text
+	// Party says whose server it is: decided by its names when the
+	// traffic shows any (the strongest of them, see strongerParty), else
+	// by its address (loopback and emulator addresses are dev, private
+	// ones internal, others unknown unless Config.Party knows them).
+	Party gown.Party `json:"party"`
+	// FirstParty is Party == first, kept for readers of older output.
+	FirstParty bool `json:"first_party"`
 	// Classes are the sensitive-data classes found in clear-text payloads,
 	// with counts and masked examples.
 	Classes []gown.ClassCount `json:"classes,omitempty"`
@@ -180,10 +189,13 @@ type Credential struct {
 
 // DNSName is one name a DNS answer resolved.
 type DNSName struct {
-	Name       string   `json:"name"`
-	Addrs      []string `json:"ips"`
-	FirstParty bool     `json:"first_party"`
-	Seen       Where    `json:"seen"`
+	Name  string   `json:"name"`
+	Addrs []string `json:"ips"`
+	// Party is the name's party (Config.Party); FirstParty is Party ==
+	// first, kept for readers of older output.
+	Party      gown.Party `json:"party"`
+	FirstParty bool       `json:"first_party"`
+	Seen       Where      `json:"seen"`
 }
 
 // Where points at a place in a file: a packet (its number and byte offset)
@@ -475,7 +487,8 @@ func (a *Analyzer) Report() *Report {
 			out.Host = out.Addr
 		}
 		out.Host = strings.ToLower(strings.TrimSuffix(out.Host, "."))
-		out.FirstParty = a.cfg.FirstParty(out.Host)
+		out.Party = a.backendParty(out)
+		out.FirstParty = out.Party == gown.PartyFirst
 		if out.Store == "" && a.cfg.Catalog != nil {
 			if k, ok := a.cfg.Catalog.Kind(out.Protocol); ok {
 				out.Store = k.Name
@@ -490,7 +503,8 @@ func (a *Analyzer) Report() *Report {
 	}
 	rep.DNS = slices.Clone(a.rep.DNS)
 	for i := range rep.DNS {
-		rep.DNS[i].FirstParty = a.cfg.FirstParty(rep.DNS[i].Name)
+		rep.DNS[i].Party = a.cfg.Party(rep.DNS[i].Name)
+		rep.DNS[i].FirstParty = rep.DNS[i].Party == gown.PartyFirst
 	}
 	rep.Credentials = slices.Clone(a.rep.Credentials)
 	for i := range rep.Credentials {
@@ -499,6 +513,67 @@ func (a *Analyzer) Report() *Report {
 		}
 	}
 	return &rep
+}
+
+// noIdentity is Config.Party's default: no app's identity and no list of
+// third parties to go by.
+func noIdentity(host string) gown.Party {
+	switch {
+	case gown.DevHost(host):
+		return gown.PartyDev
+	case gown.InternalHost(host):
+		return gown.PartyInternal
+	}
+	return gown.PartyUnknown
+}
+
+// backendParty decides b's party by the names the traffic showed for it
+// (TLS SNI, HTTP Host, DNS answers), the strongest of them, or by its
+// address when it showed none.
+func (a *Analyzer) backendParty(b Backend) gown.Party {
+	best := a.cfg.Party(b.Host) // the address, when there is no name
+	for _, n := range b.Names {
+		best = strongerParty(best, a.cfg.Party(n))
+	}
+	if partyRank[best] == 0 {
+		return gown.PartyUnknown // a Config.Party that said nothing known
+	}
+	return best
+}
+
+// partyRank orders the parties of a back end reached by several names,
+// strongest last. One name tied to the app makes the address and port
+// the app's own back end, whatever else shares it (a CDN, virtual
+// hosts), so first is strongest. An internal name says the server sits on
+// a private network, which only --allow-private may probe, so it goes
+// before unknown. A name on a third party's list says that party is
+// served there too, not that the other names are its, so unknown goes
+// before third. A development name (localhost, *.local) says the least.
+var partyRank = map[gown.Party]int{gown.PartyDev: 1, gown.PartyThird: 2, gown.PartyUnknown: 3, gown.PartyInternal: 4, gown.PartyFirst: 5}
+
+// strongerParty is the stronger of p and q by partyRank.
+func strongerParty(p, q gown.Party) gown.Party {
+	if partyRank[q] > partyRank[p] {
+		return q
+	}
+	return p
+}
+
+// party is b's party, from FirstParty for a back end written before
+// Party was (first or third, as gown traffic then decided).
+func (b Backend) party() gown.Party { return legacyParty(b.Party, b.FirstParty) }
+
+// party is d's party, as Backend.party.
+func (d DNSName) party() gown.Party { return legacyParty(d.Party, d.FirstParty) }
+
+func legacyParty(p gown.Party, first bool) gown.Party {
+	switch {
+	case p != "":
+		return p
+	case first:
+		return gown.PartyFirst
+	}
+	return gown.PartyThird
 }
 
 func hostPort(host string, port int) string {

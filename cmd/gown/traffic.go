@@ -62,7 +62,7 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 		}
 	}
 	parties := extract.NewParties()
-	an, err := traffic.New(traffic.Config{Catalog: all.Catalog(), FirstParty: func(h string) bool { return parties.Category(h) == "" }})
+	an, err := traffic.New(traffic.Config{Catalog: all.Catalog(), Party: parties.Party})
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 		l.abort(ctx)
 		return err
 	}
-	targets := rep.Targets(job.tcfg.Ports)
+	targets := rep.Targets(job.tcfg.Ports, gown.PartyScope{Internal: f.allowPrivate})
 	var src scan.Source
 	switch {
 	case f.noProbe:
