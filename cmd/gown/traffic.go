@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/extract"
 	"github.com/gownscan/gown/probe/all"
 	"github.com/gownscan/gown/redact"
+	"github.com/gownscan/gown/report"
 	"github.com/gownscan/gown/scan"
 	"github.com/gownscan/gown/target"
 	"github.com/gownscan/gown/traffic"
@@ -23,6 +25,7 @@ type trafficFlags struct {
 	apps         []string
 	noProbe      bool
 	allowPrivate bool
+	probeUnknown bool
 	scan         scanFlags
 }
 
@@ -31,7 +34,8 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 	var f trafficFlags
 	fset.StringArrayVar(&f.apps, "app", nil, "join with this app's static extraction (APK, XAPK, APKS, AAB, IPA): back ends seen both ways, in the app only, in the traffic only; repeatable")
 	fset.BoolVar(&f.noProbe, "no-probe", false, "report what the files show and grade it; probe nothing")
-	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe back ends at private, loopback or link-local addresses")
+	fset.BoolVar(&f.allowPrivate, "allow-private", false, "also probe back ends at private, loopback or link-local addresses, and internal names (*.internal, *.corp, *.lan)")
+	fset.BoolVar(&f.probeUnknown, "probe-unknown", false, "also probe hosts tied neither to the app's identity nor to a known third party (party \"unknown\")")
 	f.scan.register(fset)
 	for _, h := range []string{"list", "resume", "queue", "queue-stream", "queue-partitions", "queue-batch", "follow"} {
 		_ = fset.MarkHidden(h)
@@ -61,8 +65,15 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 			}
 		}
 	}
-	parties := extract.NewParties()
-	an, err := traffic.New(traffic.Config{Catalog: all.Catalog(), Party: parties.Party})
+	// The apps are read first: their identities decide which of the
+	// hosts the traffic shows are their own.
+	var apps []*gown.App
+	if len(f.apps) > 0 {
+		if apps, err = readApps(ctx, f.apps, io); err != nil {
+			return err
+		}
+	}
+	an, err := traffic.New(traffic.Config{Catalog: all.Catalog(), Party: trafficParty(apps, extract.NewParties())})
 	if err != nil {
 		return err
 	}
@@ -86,17 +97,23 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 		return errors.New("no packet or HAR entry could be read")
 	}
 	var rows []traffic.JoinRow
-	var apps []*gown.App
-	if len(f.apps) > 0 {
-		apps, rows, err = joinApps(ctx, l, f.apps, rep)
-		if err != nil {
-			l.abort(ctx)
-			return err
+	if apps != nil {
+		var eps []gown.Endpoint
+		for _, app := range apps {
+			eps = append(eps, app.Endpoints...)
 		}
+		rows = traffic.Join(eps, rep.Endpoints())
 	}
 	if job.json {
 		enc := json.NewEncoder(l.bar.Writer(io.out))
-		err = enc.Encode(map[string]any{"traffic": rep})
+		for _, app := range apps {
+			if err = enc.Encode(app); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = enc.Encode(map[string]any{"traffic": rep})
+		}
 		if err == nil && rows != nil {
 			err = enc.Encode(map[string]any{"join": rows})
 		}
@@ -105,6 +122,9 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 			return fmt.Errorf("write results: %w", err)
 		}
 	} else {
+		for _, app := range apps {
+			printApp(stdio{out: l.bar.Writer(io.out)}, app)
+		}
 		printTraffic(stdio{out: l.bar.Writer(io.out)}, rep)
 		printJoin(stdio{out: l.bar.Writer(io.out)}, rows)
 	}
@@ -120,7 +140,11 @@ func cmdTraffic(ctx context.Context, args []string, io stdio) error {
 		l.abort(ctx)
 		return err
 	}
-	targets := rep.Targets(job.tcfg.Ports, gown.PartyScope{Internal: f.allowPrivate})
+	scope := gown.PartyScope{Unknown: f.probeUnknown, Internal: f.allowPrivate}
+	targets := rep.Targets(job.tcfg.Ports, scope)
+	if !f.noProbe {
+		heldNotes(l.io, rep, scope, apps != nil)
+	}
 	var src scan.Source
 	switch {
 	case f.noProbe:
@@ -148,42 +172,73 @@ func anyEntries(rep *traffic.Report) bool {
 	return false
 }
 
-// joinApps reads and prints the apps, and joins their endpoints with the
-// traffic's; the caller stores the apps' own findings.
-func joinApps(ctx context.Context, l *live, files []string, rep *traffic.Report) ([]*gown.App, []traffic.JoinRow, error) {
+// readApps reads the apps given with --app; an app that cannot be read is
+// reported and the others are used. The caller prints and stores them.
+func readApps(ctx context.Context, files []string, io stdio) ([]*gown.App, error) {
 	x, err := extract.New(extract.Config{Catalog: all.Catalog()})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var apps []*gown.App
-	var eps []gown.Endpoint
-	read := 0
 	for _, file := range files {
 		app, err := x.File(ctx, file)
 		if err != nil {
-			fmt.Fprintf(l.io.err, "gown: %s\n", redact.Text(err.Error(), 0))
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			fmt.Fprintf(io.err, "gown: %s\n", redact.Text(err.Error(), 0))
 			continue
 		}
-		read++
-		if l.job.json {
-			if err := json.NewEncoder(l.bar.Writer(l.io.out)).Encode(app); err != nil {
-				return nil, nil, fmt.Errorf("write results: %w", err)
-			}
-		} else {
-			printApp(stdio{out: l.bar.Writer(l.io.out)}, app)
-		}
 		apps = append(apps, app)
-		eps = append(eps, app.Endpoints...)
 	}
-	if read == 0 {
-		return nil, nil, errors.New("no app could be read")
+	if len(apps) == 0 {
+		return nil, errors.New("no app could be read")
 	}
-	return apps, traffic.Join(eps, rep.Endpoints()), nil
+	return apps, nil
+}
+
+// trafficParty decides whose server a host the traffic shows is: first
+// when any of the apps' identities ties it to that app (App.PartyOf),
+// else what extraction's lists say (Parties.Party: dev, internal, third,
+// or unknown). With no app there is no identity, and nothing is first:
+// a host on no list is unknown, not the app's own.
+func trafficParty(apps []*gown.App, parties *extract.Parties) func(string) gown.Party {
+	return func(host string) gown.Party {
+		for _, app := range apps {
+			if app.PartyOf != nil && app.PartyOf(host) == gown.PartyFirst {
+				return gown.PartyFirst
+			}
+		}
+		return parties.Party(host)
+	}
+}
+
+// heldNotes says on stderr how many unknown and internal back ends scope
+// leaves unprobed, and which flag probes them, as gown app does for an
+// app's endpoints.
+func heldNotes(io stdio, rep *traffic.Report, scope gown.PartyScope, withApps bool) {
+	held := map[gown.Party]int{}
+	for _, e := range rep.Endpoints() {
+		if (e.Party == gown.PartyUnknown || e.Party == gown.PartyInternal) && !e.Probed(scope) {
+			held[e.Party]++
+		}
+	}
+	if n := held[gown.PartyUnknown]; n > 0 {
+		why := "tied neither to the app nor to a known third party"
+		if !withApps {
+			why = "no --app to tie them to, and no known third party"
+		}
+		io.notef("gown: %d back end(s) of unknown party (%s) not probed: --probe-unknown probes them\n", n, why)
+	}
+	if n := held[gown.PartyInternal]; n > 0 {
+		io.notef("gown: %d internal back end(s) (private addresses, *.internal/*.corp/*.lan names) not probed: --allow-private probes them\n", n)
+	}
 }
 
 // printTraffic writes what the files showed: each file, each back end
-// (first-party first, as gown app lists endpoints), the credentials sent
-// in clear. Every string the traffic chose is escaped (redact.Escape).
+// (by party, first-party first, in gown app's order), the names DNS
+// resolved, the credentials sent in clear. Every string the traffic chose
+// is escaped (redact.Escape).
 func printTraffic(io stdio, rep *traffic.Report) {
 	w, txt := io.out, redact.Escape
 	for _, f := range rep.Files {
@@ -204,46 +259,40 @@ func printTraffic(io stdio, rep *traffic.Report) {
 		fmt.Fprintf(w, " (%d flows read early to bound memory, %d with gaps, %d fragments skipped, %d back ends over the cap)", c.Evicted, c.Gaps, c.Fragments, c.DroppedBackends)
 	}
 	fmt.Fprintf(w, "\n  back ends: %d\n", len(rep.Backends))
-	for _, first := range []bool{true, false} {
-		for _, b := range rep.Backends {
-			if b.FirstParty != first {
-				continue
+	backends := slices.Clone(rep.Backends)
+	slices.SortStableFunc(backends, func(x, y traffic.Backend) int { return partyIndex(x.Party) - partyIndex(y.Party) })
+	for _, b := range backends {
+		mode := "clear"
+		if b.TLS && !b.Cleartext {
+			mode = "tls"
+		} else if b.TLS {
+			mode = "tls+clear"
+		}
+		where := b.Host + ":" + fmt.Sprint(b.Port)
+		if strings.Contains(b.Host, ":") {
+			where = "[" + b.Host + "]:" + fmt.Sprint(b.Port)
+		}
+		fmt.Fprintf(w, "    %-9s %-8s %-9s %s", txt(b.Protocol), txt(string(b.Party)), mode, txt(where))
+		if b.Addr != "" && b.Addr != b.Host {
+			fmt.Fprintf(w, " (%s)", txt(b.Addr))
+		}
+		fmt.Fprintf(w, "  %d flows, %d bytes", b.Flows, b.Bytes)
+		if len(b.ALPN) > 0 {
+			fmt.Fprintf(w, ", alpn %s", txt(strings.Join(b.ALPN, ",")))
+		}
+		if len(b.Names) > 1 || len(b.Names) == 1 && b.Names[0] != b.Host {
+			fmt.Fprintf(w, ", names %s", txt(strings.Join(b.Names, ",")))
+		}
+		fmt.Fprintf(w, "  (%s)\n", txt(b.Seen.String()))
+		for _, u := range b.URLs {
+			fmt.Fprintf(w, "      %s\n", txt(u))
+		}
+		for _, cl := range b.Classes {
+			fmt.Fprintf(w, "      CLEARTEXT %s in %d records", txt(cl.Class), cl.Records)
+			if len(cl.Examples) > 0 {
+				fmt.Fprintf(w, " (e.g. %s)", txt(strings.Join(cl.Examples, ", ")))
 			}
-			party, mode := "third", "clear"
-			if b.FirstParty {
-				party = "first"
-			}
-			if b.TLS && !b.Cleartext {
-				mode = "tls"
-			} else if b.TLS {
-				mode = "tls+clear"
-			}
-			where := b.Host + ":" + fmt.Sprint(b.Port)
-			if strings.Contains(b.Host, ":") {
-				where = "[" + b.Host + "]:" + fmt.Sprint(b.Port)
-			}
-			fmt.Fprintf(w, "    %-9s %-5s %-9s %s", txt(b.Protocol), party, mode, txt(where))
-			if b.Addr != "" && b.Addr != b.Host {
-				fmt.Fprintf(w, " (%s)", txt(b.Addr))
-			}
-			fmt.Fprintf(w, "  %d flows, %d bytes", b.Flows, b.Bytes)
-			if len(b.ALPN) > 0 {
-				fmt.Fprintf(w, ", alpn %s", txt(strings.Join(b.ALPN, ",")))
-			}
-			if len(b.Names) > 1 || len(b.Names) == 1 && b.Names[0] != b.Host {
-				fmt.Fprintf(w, ", names %s", txt(strings.Join(b.Names, ",")))
-			}
-			fmt.Fprintf(w, "  (%s)\n", txt(b.Seen.String()))
-			for _, u := range b.URLs {
-				fmt.Fprintf(w, "      %s\n", txt(u))
-			}
-			for _, cl := range b.Classes {
-				fmt.Fprintf(w, "      CLEARTEXT %s in %d records", txt(cl.Class), cl.Records)
-				if len(cl.Examples) > 0 {
-					fmt.Fprintf(w, " (e.g. %s)", txt(strings.Join(cl.Examples, ", ")))
-				}
-				fmt.Fprintln(w)
-			}
+			fmt.Fprintln(w)
 		}
 	}
 	if len(rep.DNS) > 0 {
@@ -253,7 +302,7 @@ func printTraffic(io stdio, rep *traffic.Report) {
 				fmt.Fprintf(w, "    … %d more (--json lists them all)\n", len(rep.DNS)-i)
 				break
 			}
-			fmt.Fprintf(w, "    %s → %s\n", txt(d.Name), txt(strings.Join(d.Addrs, ", ")))
+			fmt.Fprintf(w, "    %-8s %s → %s\n", txt(string(d.Party)), txt(d.Name), txt(strings.Join(d.Addrs, ", ")))
 		}
 	}
 	for _, cr := range rep.Credentials {
@@ -269,6 +318,15 @@ func printTraffic(io stdio, rep *traffic.Report) {
 		}
 		fmt.Fprintf(w, " to %s  (%s)\n", txt(cr.Backend), txt(cr.Where.String()))
 	}
+}
+
+// partyIndex is p's place in the order gown lists parties in
+// (report.PartyOrder: first, unknown, internal, third, dev).
+func partyIndex(p gown.Party) int {
+	if i := slices.Index(report.PartyOrder, p); i >= 0 {
+		return i
+	}
+	return len(report.PartyOrder)
 }
 
 // printJoin writes the join of apps and traffic, both first.
