@@ -180,7 +180,7 @@ var Rules = []Rule{
 	},
 	{
 		ID: RuleTrafficCleartext, Name: "CleartextTraffic", Severity: gown.SeverityMedium,
-		Condition: "a capture or HAR file shows application data sent to a first-party back end in clear text (no sensitive class seen)",
+		Condition: "a capture or HAR file shows application data sent in clear text (no sensitive class seen) to a first-party back end, or a data store's protocol in clear text to a host of unknown party or an internal one (never to third-party or development hosts)",
 		Example:   "traffic to api.shop.example:80 (http) crossed in clear text (4 connections)",
 		Short:     "An app's traffic to its back end crossed the network in clear text.",
 		Full: "Recorded traffic shows the app speaking to its own back end without TLS. Nothing sensitive was " +

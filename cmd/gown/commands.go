@@ -81,7 +81,10 @@ is stored as one scan.`},
 traffic reached (DNS answers, TLS SNI and ALPN, HTTP hosts and URLs, database
 protocols recognised from their first bytes), the personal data and credentials
 sent in clear text (masked), then probes the first-party back ends as gown app
-does. With --app APP, joins what the app names with what the traffic shows.`},
+does. First party means tied to the identity of an app given with --app APP
+(read first, then joined with what the traffic shows); without --app nothing
+is, and hosts on no third-party list are unknown, probed only with
+--probe-unknown.`},
 	{name: "report", operands: "[SCAN]", complete: operandScan,
 		short: "write a stored scan (or a --from JSON Lines file) as table, jsonl, sarif, html, csv or md",
 		long: `Writes a scan's results in one report format: a stored scan (the newest when
