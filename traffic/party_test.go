@@ -28,6 +28,10 @@ func partyFlows() [][]byte {
 		dnsAnswerFrame(cl, "api.shop.example", api),
 		dnsAnswerFrame(cl, "img.stranger.example", netip.MustParseAddr("198.51.100.8")),
 		dnsAnswerFrame(cl, "files.shop.lan", netip.MustParseAddr("198.51.100.9")),
+		// One address answered for two names, the app's first: the back
+		// end there is the app's, whichever answer came last.
+		dnsAnswerFrame(cl, "cache.shop.example", netip.MustParseAddr("198.51.100.20")),
+		dnsAnswerFrame(cl, "edge.facebook.com", netip.MustParseAddr("198.51.100.20")),
 	}
 	for _, c := range []struct {
 		client, server netip.AddrPort
@@ -42,6 +46,7 @@ func partyFlows() [][]byte {
 		{client(30007), ap("198.51.100.8:80"), get("cdn.vendor.example"), ok}, // a listed name and an unknown one
 		{client(30008), ap("198.51.100.9:80"), get("localhost"), ok},          // a dev name and an internal one
 		{client(30009), ap("203.0.113.9:6379"), ping, pong},
+		{client(30010), ap("198.51.100.20:443"), clientHello(""), nil}, // named by the two DNS answers only
 	} {
 		out = append(out, conversation(c.client, c.server, c.c2s, c.s2c)...)
 	}
@@ -81,16 +86,17 @@ func TestBackendParty(t *testing.T) {
 	}
 	withApp, without := read(Config{Party: appParty}), read(Config{})
 	want := map[string][2]gown.Party{ // address and port → with the app, without
-		"192.0.2.10:443":   {gown.PartyFirst, gown.PartyUnknown},     // SNI
-		"192.0.2.10:6379":  {gown.PartyFirst, gown.PartyUnknown},     // the DNS answer's name
-		"127.0.0.1:8080":   {gown.PartyDev, gown.PartyDev},           // Host: the loopback address
-		"10.0.2.2:6379":    {gown.PartyDev, gown.PartyDev},           // the emulator's host, no name
-		"10.1.2.3:6379":    {gown.PartyInternal, gown.PartyInternal}, // a private address, no name
-		"198.51.100.7:443": {gown.PartyThird, gown.PartyUnknown},
-		"198.51.100.8:80":  {gown.PartyUnknown, gown.PartyUnknown},   // listed and unknown names: unknown
-		"198.51.100.9:80":  {gown.PartyInternal, gown.PartyInternal}, // dev and internal names: internal
-		"203.0.113.9:6379": {gown.PartyUnknown, gown.PartyUnknown},   // a public address, no name
-		"10.0.0.1:53":      {gown.PartyInternal, gown.PartyInternal}, // the resolver
+		"192.0.2.10:443":    {gown.PartyFirst, gown.PartyUnknown},     // SNI
+		"192.0.2.10:6379":   {gown.PartyFirst, gown.PartyUnknown},     // the DNS answer's name
+		"127.0.0.1:8080":    {gown.PartyDev, gown.PartyDev},           // Host: the loopback address
+		"10.0.2.2:6379":     {gown.PartyDev, gown.PartyDev},           // the emulator's host, no name
+		"10.1.2.3:6379":     {gown.PartyInternal, gown.PartyInternal}, // a private address, no name
+		"198.51.100.7:443":  {gown.PartyThird, gown.PartyUnknown},
+		"198.51.100.8:80":   {gown.PartyUnknown, gown.PartyUnknown},   // listed and unknown names: unknown
+		"198.51.100.9:80":   {gown.PartyInternal, gown.PartyInternal}, // dev and internal names: internal
+		"203.0.113.9:6379":  {gown.PartyUnknown, gown.PartyUnknown},   // a public address, no name
+		"198.51.100.20:443": {gown.PartyFirst, gown.PartyUnknown},     // the app's name and a listed one, the listed last
+		"10.0.0.1:53":       {gown.PartyInternal, gown.PartyInternal}, // the resolver
 	}
 	for i, rep := range []*Report{withApp, without} {
 		got := map[string]gown.Party{}
@@ -160,12 +166,14 @@ func TestBackendParty(t *testing.T) {
 		scope gown.PartyScope
 		want  []string
 	}{
-		{withApp, gown.PartyScope{}, []string{"192.0.2.10:443", "192.0.2.10:6379"}},
-		{withApp, gown.PartyScope{Unknown: true}, []string{"192.0.2.10:443", "192.0.2.10:6379", "198.51.100.8:6379", "198.51.100.8:80", "203.0.113.9:6379"}},
-		{withApp, gown.PartyScope{Internal: true}, []string{"10.1.2.3:6379", "192.0.2.10:443", "192.0.2.10:6379", "198.51.100.9:6379", "198.51.100.9:80"}},
-		{without, gown.PartyScope{}, nil},
-		{without, gown.PartyScope{Unknown: true}, []string{"192.0.2.10:443", "192.0.2.10:6379", "198.51.100.7:443", "198.51.100.7:6379",
+		{withApp, gown.PartyScope{}, []string{"192.0.2.10:443", "192.0.2.10:6379", "198.51.100.20:443", "198.51.100.20:6379"}},
+		{withApp, gown.PartyScope{Unknown: true}, []string{"192.0.2.10:443", "192.0.2.10:6379", "198.51.100.20:443", "198.51.100.20:6379",
 			"198.51.100.8:6379", "198.51.100.8:80", "203.0.113.9:6379"}},
+		{withApp, gown.PartyScope{Internal: true}, []string{"10.1.2.3:6379", "192.0.2.10:443", "192.0.2.10:6379", "198.51.100.20:443",
+			"198.51.100.20:6379", "198.51.100.9:6379", "198.51.100.9:80"}},
+		{without, gown.PartyScope{}, nil},
+		{without, gown.PartyScope{Unknown: true}, []string{"192.0.2.10:443", "192.0.2.10:6379", "198.51.100.20:443", "198.51.100.20:6379",
+			"198.51.100.7:443", "198.51.100.7:6379", "198.51.100.8:6379", "198.51.100.8:80", "203.0.113.9:6379"}},
 	} {
 		if got := targets(c.rep, c.scope); !slices.Equal(got, c.want) {
 			t.Errorf("app %v, scope %+v: targets %v, want %v", c.rep == withApp, c.scope, got, c.want)

@@ -65,7 +65,8 @@ const (
 	DefaultMaxBuffered = 64 << 20
 	DefaultMaxFlows    = 65536
 	DefaultMaxBackends = 4096
-	maxNames           = 65536 // DNS answers kept (address → name)
+	maxNames           = 65536 // DNS answers kept (address → names)
+	maxNamesPerAddr    = 8     // names kept for one address
 	maxPerBackend      = 16    // URLs, names, credentials kept per back end
 	maxSamplesPerFlow  = 256   // records classified per connection
 )
@@ -220,8 +221,8 @@ func (w Where) String() string {
 type Analyzer struct {
 	cfg      Config
 	flows    *flowTable
-	names    map[netip.Addr]string // DNS answers
-	dnsNames map[string]int        // name → index in rep.DNS
+	names    map[netip.Addr][]string // DNS answers: the names of each address, up to maxNamesPerAddr
+	dnsNames map[string]int          // name → index in rep.DNS
 	backends map[netip.AddrPort]*backend
 	byName   map[string]*backend // HAR back ends without an address
 	order    []*backend
@@ -244,7 +245,7 @@ func New(cfg Config) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Analyzer{cfg: cfg, names: map[netip.Addr]string{}, dnsNames: map[string]int{}, backends: map[netip.AddrPort]*backend{}, byName: map[string]*backend{}}
+	a := &Analyzer{cfg: cfg, names: map[netip.Addr][]string{}, dnsNames: map[string]int{}, backends: map[netip.AddrPort]*backend{}, byName: map[string]*backend{}}
 	a.flows = newFlowTable(cfg, a.flowDone)
 	a.flows.drain = a.drain
 	return a, nil
@@ -342,10 +343,16 @@ func (a *Analyzer) dns(b []byte, w Where) {
 		if !validHost(ans.name) {
 			continue
 		}
-		if _, ok := a.names[ans.addr]; !ok && len(a.names) >= maxNames {
+		have, ok := a.names[ans.addr]
+		if !ok && len(a.names) >= maxNames {
 			continue
 		}
-		a.names[ans.addr] = ans.name
+		// Every name an address answered for is kept (a CDN's address
+		// serves many): the back end there is decided by the strongest
+		// of them, not by whichever answer came last.
+		if !slices.Contains(have, ans.name) && len(have) < maxNamesPerAddr {
+			a.names[ans.addr] = append(have, ans.name)
+		}
 		a.rep.Counts.DNS++
 		i, ok := a.dnsNames[ans.name]
 		if !ok {
@@ -475,7 +482,7 @@ func (a *Analyzer) Report() *Report {
 	for _, b := range a.order {
 		out := b.b
 		if b.ap.IsValid() {
-			if n, ok := a.names[b.ap.Addr()]; ok {
+			for _, n := range a.names[b.ap.Addr()] {
 				out.Names = addName(out.Names, n)
 			}
 		}
