@@ -34,3 +34,20 @@ func BenchmarkDeepGoroutine(b *testing.B) {
 		})
 	}
 }
+
+// TestGrowSideBySide: goroutines grow their stacks at once (the race
+// detector sees any state they share) and then run deep.
+func TestGrowSideBySide(t *testing.T) {
+	done := make(chan byte)
+	for range 8 {
+		go func() {
+			Grow()
+			done <- deep(90)
+		}()
+	}
+	for range 8 {
+		if v := <-done; v != deep(90) {
+			t.Fatalf("deep call gave %d after Grow, %d without", v, deep(90))
+		}
+	}
+}
