@@ -52,6 +52,12 @@ type Config struct {
 	// flow costs about as much as the rest of the extraction
 	// (BENCHMARKS.md); dex files below 1 MiB are always followed.
 	FlowLargeDex bool
+	// Reading, when set, is called once per app, by the worker that starts
+	// on its first entry: a caller with CPU work of its own to start beside
+	// the extraction (gown app opens its results store) starts it then,
+	// so that the work does not hold a core before the app's first and
+	// usually longest entry (its classes.dex) is being inflated.
+	Reading func()
 }
 
 // Validate fills in defaults and rejects negative caps and a missing

@@ -70,6 +70,9 @@ func (s *appScan) readAll(ctx context.Context, a *archive, files []*zip.File, re
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
+				if s.cfg.Reading != nil {
+					s.reading.Do(s.cfg.Reading)
+				}
 				out <- done{i, s.readEntry(a, files[i], ar, ready)}
 			}
 		})

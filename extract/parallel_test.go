@@ -1,11 +1,13 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -96,4 +98,28 @@ func TestArenaCancel(t *testing.T) {
 		t.Fatal("a waiting request did not return on cancel")
 	}
 	ar.put(held)
+}
+
+// TestReadingHook: Config.Reading is called once for each app read, by
+// the time its extraction is done, for an APK, an app bundle and an
+// XAPK's nested APKs alike, and not for a file that is no archive.
+func TestReadingHook(t *testing.T) {
+	apk, _ := plantedAPK(t, false)
+	aab, _ := plantedAAB(t)
+	xapk := zipOf(t, entry{"manifest.json", []byte(`{"package_name":"com.shop.app"}`), true}, entry{"base.apk", apk, false}, entry{"config.en.apk", apk, false})
+	var calls atomic.Int32
+	x, err := New(Config{Catalog: catalog, Reading: func() { calls.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		name string
+		b    []byte
+		want int32
+	}{{"shop.apk", apk, 1}, {"shop.aab", aab, 2}, {"shop.xapk", xapk, 3}, {"notes.apk", []byte("not a zip archive at all"), 3}} {
+		x.Read(t.Context(), bytes.NewReader(c.b), int64(len(c.b)), c.name)
+		if got := calls.Load(); got != c.want {
+			t.Errorf("after %s (app %d): Reading called %d times in all, want %d", c.name, i+1, got, c.want)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gownscan/gown"
@@ -32,6 +33,7 @@ type appScan struct {
 	app        *gown.App
 	col        *collector
 	total      atomic.Int64 // uncompressed bytes reserved so far, for MaxTotal
+	reading    sync.Once    // calls Config.Reading
 
 	// Android facts gathered before the walk, for the policy join. Set
 	// only while no unit runs (prepare), read by units.
