@@ -325,17 +325,24 @@ func serveOn(t *testing.T, addr string, conns *atomic.Int64, tls bool, h http.Ha
 	return s
 }
 
-// dnsResponder is where serveDNS answers: 127.0.0.53, port 5353, which
-// gown's reader takes for DNS as it takes 53 (traffic/traffic.go).
-var dnsResponder = netip.MustParseAddrPort("127.0.0.53:5353")
-
-// serveDNS answers DNS queries over UDP at dnsResponder until the test
-// ends: an A record for a name in answers, NXDOMAIN for any other.
+// serveDNS answers DNS queries over UDP on port 5353, which gown's reader
+// takes for DNS as it takes 53 (traffic/traffic.go), at the first of
+// 127.0.0.53 to 127.0.0.62 where the port is free, until the test ends: an
+// A record for a name in answers, NXDOMAIN for any other. It returns where
+// it answers.
 func serveDNS(t *testing.T, answers map[string]netip.Addr) netip.AddrPort {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(dnsResponder))
+	var c *net.UDPConn
+	var at netip.AddrPort
+	var err error
+	for i := range byte(10) {
+		at = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 53 + i}), 5353)
+		if c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(at)); err == nil {
+			break
+		}
+	}
 	if err != nil {
-		t.Fatalf("a DNS responder on %s: %v", dnsResponder, err)
+		t.Fatalf("a DNS responder on port 5353 of 127.0.0.53-62: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	go func() {
@@ -350,7 +357,7 @@ func serveDNS(t *testing.T, answers map[string]netip.Addr) netip.AddrPort {
 			}
 		}
 	}()
-	return dnsResponder
+	return at
 }
 
 // dnsReply answers one query (RFC 1035 4.1): its id and question echoed,
