@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gownscan/gown"
-	"github.com/gownscan/gown/probe"
 	"github.com/gownscan/gown/probe/sampletest"
 )
 
@@ -24,25 +23,7 @@ func TestRealSampleOverKeptLogin(t *testing.T) {
 			t.Parallel()
 			srv := startMariaDB(t, false)
 			srv.sql(t, dropTCPAccounts+plantData+c.sql)
-			d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cd := &sampletest.CountingDialer{Dialer: d}
-			var samples []gown.Sample
-			eng, err := probe.New(probe.Config{Workers: 1, Timeout: 30 * time.Second, Sample: probe.DefaultSample,
-				Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng.WithDialer(cd)
-			in := make(chan gown.Target, 1)
-			in <- gown.Target{Host: "127.0.0.1", Port: srv.port, Hint: "mysql"}
-			close(in)
-			var res *gown.Result
-			if err := eng.Run(t.Context(), in, func(r *gown.Result) { res = r }); err != nil {
-				t.Fatal(err)
-			}
+			res, samples, cd := sampletest.RunCounted(t, New(), gown.Target{Host: "127.0.0.1", Port: srv.port, Hint: "mysql"}, 30*time.Second)
 			if res == nil || res.Status != gown.StatusOpen || res.Details["login"] != c.login {
 				t.Fatalf("result %+v", res)
 			}

@@ -253,25 +253,7 @@ const sampleOrders = `SELECT left("id"::text, 1024), left("email"::text, 1024) F
 // Two connections in all, never two at once; before the probe kept its
 // session, sampling logged in to shop a second time.
 func sampleKept(t *testing.T, s *pgServer) {
-	d, err := probe.NewDialer(probe.DialerConfig{IOTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cd := &sampletest.CountingDialer{Dialer: d}
-	var samples []gown.Sample
-	eng, err := probe.New(probe.Config{Workers: 1, Timeout: 15 * time.Second, Sample: probe.DefaultSample,
-		Analyze: func(_ *gown.Result, x []gown.Sample, _ bool) { samples = x }}, probe.NewRegistry(New()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng.WithDialer(cd)
-	in := make(chan gown.Target, 1)
-	in <- gown.Target{Host: "127.0.0.1", Port: s.port, Hint: "postgres"}
-	close(in)
-	var res *gown.Result
-	if err := eng.Run(t.Context(), in, func(r *gown.Result) { res = r }); err != nil {
-		t.Fatal(err)
-	}
+	res, samples, cd := sampletest.RunCounted(t, New(), gown.Target{Host: "127.0.0.1", Port: s.port, Hint: "postgres"}, 15*time.Second)
 	if res == nil || res.Status != gown.StatusOpen {
 		t.Fatalf("result %+v", res)
 	}
