@@ -174,6 +174,32 @@ func InternalHost(host string) bool {
 	return false
 }
 
+// NetworkParty is the party a host's name or address gives by itself:
+// PartyDev for a development host (DevHost, asked first), PartyInternal
+// for an internal one (InternalHost), "" for any other, which only an
+// app's identity or a list of third parties can place. host is lowercase.
+func NetworkParty(host string) Party {
+	switch {
+	case DevHost(host):
+		return PartyDev
+	case InternalHost(host):
+		return PartyInternal
+	}
+	return ""
+}
+
+// PartyOr is p, or for a record written before parties were (p empty)
+// what its first-party flag said: first or third.
+func PartyOr(p Party, first bool) Party {
+	switch {
+	case p != "":
+		return p
+	case first:
+		return PartyFirst
+	}
+	return PartyThird
+}
+
 // PartyScope widens the endpoints that become targets beyond the app's own
 // (first-party) ones.
 type PartyScope struct {
@@ -182,15 +208,7 @@ type PartyScope struct {
 }
 
 // party is e's party, reading FirstParty for an endpoint built without one.
-func (e Endpoint) party() Party {
-	if e.Party != "" {
-		return e.Party
-	}
-	if e.FirstParty {
-		return PartyFirst
-	}
-	return PartyThird
-}
+func (e Endpoint) party() Party { return PartyOr(e.Party, e.FirstParty) }
 
 // Probed reports whether e's host is probed under scope s: first-party
 // always, unknown and internal ones when s says so, others never.

@@ -72,12 +72,10 @@ func (p *Parties) Category(host string) string {
 // here: only an app's identity makes a host its own (App.PartyOf).
 func (p *Parties) Party(host string) gown.Party {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	switch {
-	case gown.DevHost(host):
-		return gown.PartyDev
-	case gown.InternalHost(host):
-		return gown.PartyInternal
-	case p.Category(host) != "":
+	if np := gown.NetworkParty(host); np != "" {
+		return np
+	}
+	if p.Category(host) != "" {
 		return gown.PartyThird
 	}
 	return gown.PartyUnknown

@@ -15,15 +15,7 @@ var PartyOrder = []gown.Party{gown.PartyFirst, gown.PartyUnknown, gown.PartyInte
 
 // endpointParty is e's party, read from FirstParty for an endpoint written
 // before parties (first, or else third).
-func endpointParty(e gown.Endpoint) gown.Party {
-	switch {
-	case e.Party != "":
-		return e.Party
-	case e.FirstParty:
-		return gown.PartyFirst
-	}
-	return gown.PartyThird
-}
+func endpointParty(e gown.Endpoint) gown.Party { return gown.PartyOr(e.Party, e.FirstParty) }
 
 // PartyGroup is one party's endpoints of an app, in extraction's order.
 type PartyGroup struct {

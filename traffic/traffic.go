@@ -525,11 +525,8 @@ func (a *Analyzer) Report() *Report {
 // noIdentity is Config.Party's default: no app's identity and no list of
 // third parties to go by.
 func noIdentity(host string) gown.Party {
-	switch {
-	case gown.DevHost(host):
-		return gown.PartyDev
-	case gown.InternalHost(host):
-		return gown.PartyInternal
+	if p := gown.NetworkParty(host); p != "" {
+		return p
 	}
 	return gown.PartyUnknown
 }
@@ -568,20 +565,10 @@ func strongerParty(p, q gown.Party) gown.Party {
 
 // party is b's party, from FirstParty for a back end written before
 // Party was (first or third, as gown traffic then decided).
-func (b Backend) party() gown.Party { return legacyParty(b.Party, b.FirstParty) }
+func (b Backend) party() gown.Party { return gown.PartyOr(b.Party, b.FirstParty) }
 
 // party is d's party, as Backend.party.
-func (d DNSName) party() gown.Party { return legacyParty(d.Party, d.FirstParty) }
-
-func legacyParty(p gown.Party, first bool) gown.Party {
-	switch {
-	case p != "":
-		return p
-	case first:
-		return gown.PartyFirst
-	}
-	return gown.PartyThird
-}
+func (d DNSName) party() gown.Party { return gown.PartyOr(d.Party, d.FirstParty) }
 
 func hostPort(host string, port int) string {
 	if strings.Contains(host, ":") {

@@ -191,7 +191,7 @@ func (r *Rule) Find(text string) []Match {
 // short strings without a substring search. Match values are copies, never
 // views into text.
 func (r *Rule) FindBytes(text []byte, present *Bytes) []Match {
-	if present != nil && (!present.hasAll(&r.need) || len(r.keys) > 0 && !present.hasAny(&r.first)) {
+	if present != nil && !r.MayMatch(present) {
 		return nil
 	}
 	for _, k := range r.Require {
@@ -293,8 +293,4 @@ func (s *Bytes) add(c byte) { s[c>>6] |= 1 << (c & 63) }
 
 func (s *Bytes) hasAll(o *Bytes) bool {
 	return s[0]&o[0] == o[0] && s[1]&o[1] == o[1] && s[2]&o[2] == o[2] && s[3]&o[3] == o[3]
-}
-
-func (s *Bytes) hasAny(o *Bytes) bool {
-	return s[0]&o[0]|s[1]&o[1]|s[2]&o[2]|s[3]&o[3] != 0
 }
