@@ -116,8 +116,30 @@ func parse(text string, check bool) ([]*Rule, error) {
 		if r.Re == nil || r.Kind == "" {
 			return nil, fmt.Errorf("rule %s: needs kind and regex", r.ID)
 		}
+		r.needShared()
 	}
 	return out, nil
+}
+
+// needShared adds to need the bytes every keyword of the rule holds: a
+// text that holds one keyword holds them all. The scheme rules' keywords
+// share ":" and "/", which most of a dex's strings (type, method and field
+// names) lack; without this, a dex's string table passed the first-byte
+// gate of six rules in ten and had each of their keywords searched for
+// (25,000 keyword searches for 3,600 strings of the 0.2 MB APK).
+func (r *Rule) needShared() {
+	if len(r.keySets) == 0 {
+		return
+	}
+	shared := r.keySets[0]
+	for _, ks := range r.keySets[1:] {
+		for i := range shared {
+			shared[i] &= ks[i]
+		}
+	}
+	for i := range r.need {
+		r.need[i] |= shared[i]
+	}
 }
 
 func (r *Rule) set(k, v string, check bool) error {

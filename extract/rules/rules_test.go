@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -118,5 +119,33 @@ func TestGateKeepsMatches(t *testing.T) {
 				t.Errorf("rule %s: %q not matched through the gate", r.ID, tp)
 			}
 		}
+	}
+}
+
+// TestSharedBytesGate checks the gate of the bytes a rule's keywords share:
+// a text holding nothing but one keyword passes it, and a text that holds
+// every keyword's first byte but lacks a shared byte does not.
+func TestSharedBytesGate(t *testing.T) {
+	shared := 0
+	for _, r := range All() {
+		for _, k := range r.Keywords {
+			set := ByteSet([]byte(k))
+			if !r.MayMatch(&set) && len(r.Require) == 0 {
+				t.Errorf("rule %s: a text of its keyword %q alone is ruled out", r.ID, k)
+			}
+		}
+		if r.ID == "other-stores" {
+			// Every keyword's first byte, and none of ":" and "/".
+			text := []byte("Lcom/acme/Neo;->bookmarkedKibana")
+			text = bytes.ReplaceAll(text, []byte("/"), []byte("."))
+			set := ByteSet(text)
+			if r.MayMatch(&set) {
+				t.Errorf("rule %s: %q, without \":\" or \"/\", passes the gate", r.ID, text)
+			}
+			shared++
+		}
+	}
+	if shared != 1 {
+		t.Fatal("rule other-stores not found")
 	}
 }
