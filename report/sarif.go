@@ -7,13 +7,13 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gownscan/gown"
+	"github.com/gownscan/gown/internal/lazyre"
 	"github.com/gownscan/gown/redact"
 )
 
@@ -459,7 +459,7 @@ func (s *SARIF) driver() map[string]any {
 
 // semver matches a semantic version (2.0.0), as driver.semanticVersion
 // must be.
-var semver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+var semver = lazyre.New(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
 // ruleTags are a rule's tags: code scanning shows "security" ones under
 // security, and reads a CWE from external/cwe/cwe-NNN.
