@@ -149,3 +149,36 @@ func TestSharedBytesGate(t *testing.T) {
 		t.Fatal("rule other-stores not found")
 	}
 }
+
+// TestByteSet checks the set against a byte-by-byte one, for ASCII texts
+// and for texts with bytes past it.
+func TestByteSet(t *testing.T) {
+	for _, text := range []string{"", "a", "Lcom/acme/Api;", "redis://cache.example.net:6379", "\x00\x7f ~", "ünïcode", "\xff\x80\xc0 x", "tab\there"} {
+		var want Bytes
+		for i := range len(text) {
+			want.add(text[i])
+		}
+		if got := ByteSet([]byte(text)); got != want {
+			t.Errorf("ByteSet(%q) = %x, want %x", text, got, want)
+		}
+	}
+}
+
+// BenchmarkByteSet measures the set of short ASCII texts, a dex's strings.
+func BenchmarkByteSet(b *testing.B) {
+	texts := [][]byte{[]byte("Landroidx/test/espresso/core/internal/deps/guava/collect/ImmutableList;"), []byte("getInstrumentation"),
+		[]byte("https://api.example.net/v1"), []byte("mContext")}
+	n := 0
+	for _, t := range texts {
+		n += len(t)
+	}
+	b.SetBytes(int64(n))
+	var sink Bytes
+	for b.Loop() {
+		for _, t := range texts {
+			s := ByteSet(t)
+			sink[0] |= s[0] ^ s[1]
+		}
+	}
+	_ = sink
+}
