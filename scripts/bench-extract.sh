@@ -13,10 +13,17 @@
 # heap's peak (GODEBUG=gctrace=1, largest heap at the end of a GC); and the
 # largest entry's uncompressed size.
 #
-# Usage: scripts/bench-extract.sh [RUNS]   (default 11)
+# With OTHER (a second gown binary, e.g. an earlier build), it is timed in
+# the same loop, between unzip and this checkout's gown, and gets a row of
+# its own below each app's: a before/after pair that the machine's drift
+# from minute to minute does not split (as bench-extract-cpu.sh's OTHER).
+#
+# Usage: scripts/bench-extract.sh [RUNS] [OTHER]   (default 11)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-11}
+before=${2:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "bench-extract: $before is not an executable" >&2; exit 1; }
 cache=${GOWN_APP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gown/apps}
 
 for tool in unzip npm /usr/bin/time; do
@@ -91,11 +98,13 @@ printf '%-50s %7s %9s %9s %6s %9s %9s %6s %7s %7s %8s %8s %7s %8s\n' app "size M
 for line in "${apps[@]}"; do
 	read -r pkg member <<<"$line"
 	apk="$work/$member"
-	unzip_runs=() gown_runs=() rss=0
+	unzip_runs=() gown_runs=() before_runs=() rss=0
 	unzip -p "$apk" >/dev/null
 	"$work/gown" app --extract-only "$apk" >/dev/null
+	[ -z "$before" ] || "$before" app --extract-only "$apk" >/dev/null
 	for _ in $(seq "$runs"); do
 		unzip_runs+=("$(seconds unzip -p "$apk")")
+		[ -z "$before" ] || before_runs+=("$(seconds "$before" app --extract-only "$apk")")
 		gown_runs+=("$(seconds "$work/gown" app --extract-only "$apk")")
 	done
 	ch=- uch=-
@@ -117,5 +126,11 @@ for line in "${apps[@]}"; do
 		-v rss="$rss" -v idle="$idle" -v heap="$h" -v big="$largest" -v ch="$ch" -v uch="$uch" \
 		'function mb(k) {return k == "-" ? "-" : sprintf("%.1f", k/1024)}
 		BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %7.1f %7.1f %8s %8s %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, rss/1024, (rss-idle)/1024, mb(ch), mb(uch), heap, big/1048576}'
+	if [ -n "$before" ]; then
+		b=$(printf '%s\n' "${before_runs[@]}" | least)
+		bm=$(printf '%s\n' "${before_runs[@]}" | median)
+		awk -v u="$u" -v b="$b" -v um="$um" -v bm="$bm" \
+			'BEGIN {printf "%-50s %7s %9s %9.1f %6.2f %9s %9.1f %6.2f\n", "  (OTHER)", "", "", b/1000, b/u, "", bm/1000, bm/um}'
+	fi
 done
 echo "(best and median of $runs runs each; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); charged = peak memory charged to a cgroup of its own (largest of 3 runs), unzip ch the same for unzip -p, gown version alone: $([ "$base" = - ] && echo - || echo "$((base / 1024)) MB"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
