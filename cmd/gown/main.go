@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gownscan/gown/internal/stack"
 	"io"
 	"os"
 	"os/signal"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gownscan/gown"
 	"github.com/gownscan/gown/internal/buildinfo"
+	"github.com/gownscan/gown/internal/stack"
 	"github.com/gownscan/gown/store"
 	"github.com/gownscan/gown/target"
 	"github.com/spf13/pflag"
