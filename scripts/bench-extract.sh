@@ -13,10 +13,19 @@
 # heap's peak (GODEBUG=gctrace=1, largest heap at the end of a GC); and the
 # largest entry's uncompressed size.
 #
+# gown stores each run, as a user's run does, in a results store of the
+# bench's own (a temporary XDG_DATA_HOME), not the user's: hundreds of
+# scans of the same APK would otherwise join the user's history. The
+# "no store" columns time `--no-store` in the same loop: extraction alone,
+# without SQLite's open, commit and checkpoint (two of them fsyncs), which
+# on a 0.2 MB APK cost as much as reading it.
+#
 # With OTHER (a second gown binary, e.g. an earlier build), it is timed in
 # the same loop, between unzip and this checkout's gown, and gets a row of
 # its own below each app's: a before/after pair that the machine's drift
 # from minute to minute does not split (as bench-extract-cpu.sh's OTHER).
+# OTHER keeps a store of its own too: an older gown refuses a store whose
+# schema a newer one has migrated.
 #
 # Usage: scripts/bench-extract.sh [RUNS] [OTHER]   (default 11)
 set -euo pipefail
@@ -40,6 +49,9 @@ apps=(
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export XDG_DATA_HOME=$work/data
+# other runs OTHER with its own store.
+other() { XDG_DATA_HOME=$work/data-other "$before" "$@"; }
 CGO_ENABLED=0 go build -o "$work/gown" ./cmd/gown   # as make build does
 mkdir -p "$cache"
 
@@ -106,18 +118,20 @@ done
 smallest=$(ls -S "$work"/package/apks/*.apk | tail -1)
 idle=$(maxrss "$work/gown" app --extract-only "$smallest")
 base=$(charged "$work/gown" version)
-printf '%-50s %7s %9s %9s %6s %9s %9s %6s %7s %7s %8s %8s %7s %8s\n' app "size MB" "unzip ms" "gown ms" ratio "unzip med" "gown med" ratio "RSS MB" "net MB" "charged" "unzip ch" "heap MB" "entry MB"
+printf '%-50s %7s %9s %9s %6s %9s %9s %6s %9s %6s %7s %7s %8s %8s %7s %8s\n' app "size MB" "unzip ms" "gown ms" ratio "unzip med" "gown med" ratio "no store" ratio "RSS MB" "net MB" "charged" "unzip ch" "heap MB" "entry MB"
 for line in "${apps[@]}"; do
 	read -r pkg member <<<"$line"
 	apk="$work/$member"
-	unzip_runs=() gown_runs=() before_runs=() rss=0
+	unzip_runs=() gown_runs=() before_runs=() bare_runs=() rss=0
 	unzip -p "$apk" >/dev/null
-	"$work/gown" app --extract-only "$apk" >/dev/null
-	[ -z "$before" ] || "$before" app --extract-only "$apk" >/dev/null
+	"$work/gown" app --extract-only "$apk" >/dev/null 2>&1
+	"$work/gown" app --extract-only --no-store "$apk" >/dev/null
+	[ -z "$before" ] || other app --extract-only "$apk" >/dev/null 2>&1
 	for _ in $(seq "$runs"); do
 		unzip_runs+=("$(seconds unzip -p "$apk")")
-		[ -z "$before" ] || before_runs+=("$(seconds "$before" app --extract-only "$apk")")
+		[ -z "$before" ] || before_runs+=("$(seconds other app --extract-only "$apk")")
 		gown_runs+=("$(seconds "$work/gown" app --extract-only "$apk")")
+		bare_runs+=("$(seconds "$work/gown" app --extract-only --no-store "$apk")")
 	done
 	ch=- uch=-
 	for _ in 1 2 3; do
@@ -132,12 +146,14 @@ for line in "${apps[@]}"; do
 	g=$(printf '%s\n' "${gown_runs[@]}" | least)
 	um=$(printf '%s\n' "${unzip_runs[@]}" | median)
 	gm=$(printf '%s\n' "${gown_runs[@]}" | median)
+	nb=$(printf '%s\n' "${bare_runs[@]}" | least)
+	nm=$(printf '%s\n' "${bare_runs[@]}" | median)
 	h=$(heap "$work/gown" app --extract-only "$apk")
 	largest=$(unzip -Zl "$apk" | awk '$1 ~ /^[-d]/ && $4+0 > m {m = $4+0} END {print m}')
-	awk -v app="$(basename "$apk")" -v size="$(stat -c %s "$apk")" -v u="$u" -v g="$g" -v um="$um" -v gm="$gm" \
+	awk -v app="$(basename "$apk")" -v size="$(stat -c %s "$apk")" -v u="$u" -v g="$g" -v um="$um" -v gm="$gm" -v nb="$nb" -v nm="$nm" \
 		-v rss="$rss" -v idle="$idle" -v heap="$h" -v big="$largest" -v ch="$ch" -v uch="$uch" \
 		'function mb(k) {return k == "-" ? "-" : sprintf("%.1f", k/1024)}
-		BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %7.1f %7.1f %8s %8s %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, rss/1024, (rss-idle)/1024, mb(ch), mb(uch), heap, big/1048576}'
+		BEGIN {printf "%-50s %7.1f %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %9s %6s %7.1f %7.1f %8s %8s %7d %8.1f\n", app, size/1e6, u/1000, g/1000, g/u, um/1000, gm/1000, gm/um, sprintf("%.1f/%.1f", nb/1000, nm/1000), sprintf("%.2f/%.2f", nb/u, nm/um), rss/1024, (rss-idle)/1024, mb(ch), mb(uch), heap, big/1048576}'
 	if [ -n "$before" ]; then
 		b=$(printf '%s\n' "${before_runs[@]}" | least)
 		bm=$(printf '%s\n' "${before_runs[@]}" | median)
@@ -145,4 +161,4 @@ for line in "${apps[@]}"; do
 			'BEGIN {printf "%-50s %7s %9s %9.1f %6.2f %9s %9.1f %6.2f\n", "  (OTHER)", "", "", b/1000, b/u, "", bm/1000, bm/um}'
 	fi
 done
-echo "(best and median of $runs runs each; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); charged = peak memory charged to a cgroup of its own (largest of 3 runs), unzip ch the same for unzip -p, gown version alone: $([ "$base" = - ] && echo - || echo "$((base / 1024)) MB"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
+echo "(best and median of $runs runs each; no store = gown app --extract-only --no-store, best/median ms and their ratios to unzip's; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); charged = peak memory charged to a cgroup of its own (largest of 3 runs), unzip ch the same for unzip -p, gown version alone: $([ "$base" = - ] && echo - || echo "$((base / 1024)) MB"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
