@@ -20,6 +20,10 @@
 # without SQLite's open, commit and checkpoint (two of them fsyncs), which
 # on a 0.2 MB APK cost as much as reading it.
 #
+# A second table splits the smallest APK's times into a fixed cost and
+# reading: each command on the APK and on a copy without its largest entry
+# (it needs zip).
+#
 # With OTHER (a second gown binary, e.g. an earlier build), it is timed in
 # the same loop, between unzip and this checkout's gown, and gets a row of
 # its own below each app's: a before/after pair that the machine's drift
@@ -161,4 +165,48 @@ for line in "${apps[@]}"; do
 			'BEGIN {printf "%-50s %7s %9s %9.1f %6.2f %9s %9.1f %6.2f\n", "  (OTHER)", "", "", b/1000, b/u, "", bm/1000, bm/um}'
 	fi
 done
+# The floor: the smallest APK against a copy of it without its largest
+# entry (its classes.dex), each command timed on both in the same loop. The
+# copy holds nothing to speak of to read, so its times are each command's
+# fixed cost (its start and exit, and for gown the store's open, commit and
+# checkpoint), and the differences are what reading the entry costs each.
+if command -v zip >/dev/null; then
+	floor=$work/floor.apk
+	cp "$smallest" "$floor"
+	entry=$(unzip -Zl "$smallest" | awk '$1 ~ /^-/ && $4+0 > m {m = $4+0; n = $NF} END {print n}')
+	zip -q -d "$floor" "$entry"
+	declare -A fl=()
+	for _ in $(seq "$runs"); do
+		for f in "$smallest" "$floor"; do
+			k=${f##*/}
+			fl[unzip $k]+="$(seconds unzip -p "$f") "
+			fl[gown $k]+="$(seconds "$work/gown" app --extract-only "$f") "
+			fl[bare $k]+="$(seconds "$work/gown" app --extract-only --no-store "$f") "
+		done
+	done
+	bm() { printf '%s\n' ${fl[$1]} | least; printf '%s\n' ${fl[$1]} | median; }
+	echo
+	echo "$(basename "$smallest"): fixed cost and reading (best / median ms; the ratio is to unzip -p of the whole APK)"
+	printf '%-28s %17s %17s %17s\n' "" "unzip -p" "gown" "gown --no-store"
+	whole=${smallest##*/} part=${floor##*/}
+	read -r uw uwm < <(bm "unzip $whole" | paste -sd' ')
+	for row in "whole APK:$whole" "without $entry:$part"; do
+		k=${row#*:}
+		read -r a am < <(bm "unzip $k" | paste -sd' ')
+		read -r b bmd < <(bm "gown $k" | paste -sd' ')
+		read -r c cm < <(bm "bare $k" | paste -sd' ')
+		awk -v l="${row%%:*}" -v a="$a" -v am="$am" -v b="$b" -v bm="$bmd" -v c="$c" -v cm="$cm" -v u="$uw" -v um="$uwm" \
+			'function f(x, y) {return sprintf("%.1f/%.1f (%.2f)", x/1000, y/1000, x/u)} BEGIN {printf "%-28s %17s %17s %17s\n", l, f(a, am), f(b, bm), f(c, cm)}'
+	done
+	read -r a am < <(bm "unzip $part" | paste -sd' ')
+	read -r b bmd < <(bm "gown $part" | paste -sd' ')
+	read -r c cm < <(bm "bare $part" | paste -sd' ')
+	read -r gw gwm < <(bm "gown $whole" | paste -sd' ')
+	read -r cw cwm < <(bm "bare $whole" | paste -sd' ')
+	awk -v a="$a" -v b="$b" -v c="$c" -v uw="$uw" -v gw="$gw" -v cw="$cw" \
+		'BEGIN {printf "%-28s %17.1f %17.1f %17.1f\n", "reading (whole - without)", (uw-a)/1000, (gw-b)/1000, (cw-c)/1000}'
+else
+	echo "(the fixed-cost table needs zip, which is not installed)"
+fi
+echo
 echo "(best and median of $runs runs each; no store = gown app --extract-only --no-store, best/median ms and their ratios to unzip's; net MB = RSS less $((idle / 1024)) MB, the RSS of gown app --extract-only on $(basename "$smallest"); charged = peak memory charged to a cgroup of its own (largest of 3 runs), unzip ch the same for unzip -p, gown version alone: $([ "$base" = - ] && echo - || echo "$((base / 1024)) MB"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(go env GOVERSION))"
