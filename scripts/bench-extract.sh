@@ -184,27 +184,22 @@ if command -v zip >/dev/null; then
 			fl[bare $k]+="$(seconds "$work/gown" app --extract-only --no-store "$f") "
 		done
 	done
-	bm() { printf '%s\n' ${fl[$1]} | least; printf '%s\n' ${fl[$1]} | median; }
-	echo
-	echo "$(basename "$smallest"): fixed cost and reading (best / median ms; the ratio is to unzip -p of the whole APK)"
-	printf '%-28s %17s %17s %17s\n' "" "unzip -p" "gown" "gown --no-store"
-	whole=${smallest##*/} part=${floor##*/}
-	read -r uw uwm < <(bm "unzip $whole" | paste -sd' ')
-	for row in "whole APK:$whole" "without $entry:$part"; do
-		k=${row#*:}
-		read -r a am < <(bm "unzip $k" | paste -sd' ')
-		read -r b bmd < <(bm "gown $k" | paste -sd' ')
-		read -r c cm < <(bm "bare $k" | paste -sd' ')
-		awk -v l="${row%%:*}" -v a="$a" -v am="$am" -v b="$b" -v bm="$bmd" -v c="$c" -v cm="$cm" -v u="$uw" -v um="$uwm" \
-			'function f(x, y) {return sprintf("%.1f/%.1f (%.2f)", x/1000, y/1000, x/u)} BEGIN {printf "%-28s %17s %17s %17s\n", l, f(a, am), f(b, bm), f(c, cm)}'
+	declare -A best=() med=()
+	for k in "${!fl[@]}"; do
+		best[$k]=$(printf '%s\n' ${fl[$k]} | least)
+		med[$k]=$(printf '%s\n' ${fl[$k]} | median)
 	done
-	read -r a am < <(bm "unzip $part" | paste -sd' ')
-	read -r b bmd < <(bm "gown $part" | paste -sd' ')
-	read -r c cm < <(bm "bare $part" | paste -sd' ')
-	read -r gw gwm < <(bm "gown $whole" | paste -sd' ')
-	read -r cw cwm < <(bm "bare $whole" | paste -sd' ')
-	awk -v a="$a" -v b="$b" -v c="$c" -v uw="$uw" -v gw="$gw" -v cw="$cw" \
-		'BEGIN {printf "%-28s %17.1f %17.1f %17.1f\n", "reading (whole - without)", (uw-a)/1000, (gw-b)/1000, (cw-c)/1000}'
+	whole=${smallest##*/} part=${floor##*/}
+	u=${best[unzip $whole]}
+	# cell prints best/median ms and the best's ratio to unzip's best on the whole APK.
+	cell() { awk -v x="${best[$1]}" -v y="${med[$1]}" -v u="$u" 'BEGIN {printf "%.1f/%.1f (%.2f)", x/1000, y/1000, x/u}'; }
+	echo
+	echo "$whole: fixed cost and reading (best / median ms; the ratio is to unzip -p of the whole APK)"
+	printf '%-28s %17s %17s %17s\n' "" "unzip -p" "gown" "gown --no-store"
+	printf '%-28s %17s %17s %17s\n' "whole APK" "$(cell "unzip $whole")" "$(cell "gown $whole")" "$(cell "bare $whole")"
+	printf '%-28s %17s %17s %17s\n' "without $entry" "$(cell "unzip $part")" "$(cell "gown $part")" "$(cell "bare $part")"
+	awk -v a="$u" -v b="${best[unzip $part]}" -v c="${best[gown $whole]}" -v d="${best[gown $part]}" -v e="${best[bare $whole]}" -v f="${best[bare $part]}" \
+		'BEGIN {printf "%-28s %17.1f %17.1f %17.1f\n", "reading (whole - without)", (a-b)/1000, (c-d)/1000, (e-f)/1000}'
 else
 	echo "(the fixed-cost table needs zip, which is not installed)"
 fi
